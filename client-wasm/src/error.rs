@@ -1,0 +1,120 @@
+//! Errors, each with a stable `code()` that drivers turn into words for people.
+
+use serde::{Serialize, Serializer};
+use serde::ser::SerializeStruct;
+
+/// Why a session ended other than by our own LOGOUT.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SessionError {
+    #[error("the server did not send its greeting in time")]
+    GreetingTimedOut,
+    #[error("the server refused the connection: {text}")]
+    GreetingRejected { text: String },
+    #[error("the server stopped answering (no response for {seconds} s)")]
+    TimedOut { seconds: u64 },
+    #[error("the connection was lost")]
+    ConnectionLost,
+    #[error("the server closed the connection: {text}")]
+    ServerBye { text: String },
+    #[error("the server's response could not be understood: {reason}")]
+    ProtocolViolation { reason: String },
+    #[error("every command tag of this connection has been used")]
+    TagsExhausted,
+}
+
+impl SessionError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::GreetingTimedOut | Self::TimedOut { .. } => "timeout",
+            Self::GreetingRejected { .. } | Self::ServerBye { .. } => "server_bye",
+            Self::ConnectionLost => "connection_lost",
+            Self::ProtocolViolation { .. } => "protocol_error",
+            Self::TagsExhausted => "tags_exhausted",
+        }
+    }
+}
+
+/// Whether the server answered NO (it declined) or BAD (it did not understand).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Refusal {
+    No,
+    Bad,
+}
+
+/// Why one command did not succeed. The session goes on unless the variant says otherwise.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CommandError {
+    #[error("the server refused the command: {text}")]
+    Rejected { refusal: Refusal, text: String },
+    #[error("authentication failed: {text}")]
+    AuthenticationFailed { text: String },
+    #[error("the server allows no login method this client can use")]
+    NoUsableMechanism,
+    #[error("a non-ASCII user name or password needs AUTHENTICATE PLAIN, which the server does not offer")]
+    NonAsciiCredentials,
+    #[error("refusing to send the password over an unencrypted connection")]
+    InsecureTransport,
+    #[error("the session ended before the command completed: {0}")]
+    SessionEnded(SessionError),
+}
+
+impl CommandError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Rejected { .. } => "rejected",
+            Self::AuthenticationFailed { .. } => "auth_failed",
+            Self::NoUsableMechanism | Self::NonAsciiCredentials => "auth_unsupported",
+            Self::InsecureTransport => "insecure_transport",
+            Self::SessionEnded(inner) => inner.code(),
+        }
+    }
+}
+
+/// Why the engine refused to queue a command.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SubmitError {
+    #[error("{command} cannot be sent while the session is {state}")]
+    WrongState {
+        command: &'static str,
+        state: &'static str,
+    },
+    #[error("invalid {what}")]
+    InvalidArgument { what: &'static str },
+    #[error("the session has ended")]
+    Closed,
+}
+
+impl SubmitError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::WrongState { .. } => "wrong_state",
+            Self::InvalidArgument { .. } => "invalid_argument",
+            Self::Closed => "closed",
+        }
+    }
+}
+
+/// Errors reach drivers (and JavaScript) as `{code, message}`.
+fn serialize_error<S: Serializer>(
+    code: &str,
+    message: String,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    let mut out = serializer.serialize_struct("Error", 2)?;
+    out.serialize_field("code", code)?;
+    out.serialize_field("message", &message)?;
+    out.end()
+}
+
+impl Serialize for SessionError {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serialize_error(self.code(), self.to_string(), serializer)
+    }
+}
+
+impl Serialize for CommandError {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serialize_error(self.code(), self.to_string(), serializer)
+    }
+}

@@ -1,0 +1,50 @@
+//! What the engine tells its driver. Each event is past tense and implies the next step.
+
+use crate::capability::Capabilities;
+use crate::command::CommandId;
+use crate::error::{CommandError, SessionError};
+use crate::mailbox::{ListedMailbox, SelectedMailbox};
+use crate::message::MessageSummary;
+use serde::Serialize;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    /// The server greeted and its capabilities are known: submit `LogIn` next, unless
+    /// `preauthenticated`.
+    Greeted {
+        preauthenticated: bool,
+        capabilities: Capabilities,
+    },
+    /// Authentication succeeded; mailbox commands may follow.
+    LoggedIn {
+        id: CommandId,
+        capabilities: Capabilities,
+    },
+    MailboxesListed {
+        id: CommandId,
+        mailboxes: Vec<ListedMailbox>,
+    },
+    /// The mailbox is now selected; fetch from it.
+    MailboxSelected {
+        id: CommandId,
+        mailbox: SelectedMailbox,
+    },
+    /// One message's summary; `id` is `None` when the server sent it unasked.
+    FetchReceived {
+        id: Option<CommandId>,
+        message: MessageSummary,
+    },
+    FetchCompleted { id: CommandId },
+    NoopCompleted { id: CommandId },
+    /// The command failed; the session goes on unless a `Closed` event follows.
+    CommandFailed { id: CommandId, error: CommandError },
+    /// The selected mailbox's counts changed unasked (another client, new mail).
+    MailboxChanged { exists: u32, recent: u32 },
+    /// The server sent an ALERT: show `text` to the user (RFC 3501 §7.1).
+    AlertReceived { text: String },
+    /// A response was not understood and was skipped whole; the stream stays in sync.
+    ResponseSkipped { reason: &'static str, length: usize },
+    /// The session is over: close the transport. `error` is `None` after our own LOGOUT.
+    Closed { error: Option<SessionError> },
+}

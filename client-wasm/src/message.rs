@@ -1,0 +1,197 @@
+//! Messages as the list shows them: UIDs, flags and the summary built from a header fetch.
+
+use imap_types::fetch::MessageDataItem;
+use imap_types::flag::{Flag as ImapFlag, FlagFetch, FlagPerm};
+use mail_parser::MessageParser;
+use serde::{Serialize, Serializer};
+use std::fmt;
+use std::num::NonZeroU32;
+
+/// A message's unique identifier within one UIDVALIDITY epoch of a mailbox.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(transparent)]
+pub struct Uid(NonZeroU32);
+
+impl Uid {
+    pub fn new(value: u32) -> Option<Self> {
+        NonZeroU32::new(value).map(Self)
+    }
+
+    pub fn get(self) -> u32 {
+        self.0.get()
+    }
+}
+
+impl fmt::Display for Uid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// A contiguous UID range; `last: None` means "to the highest UID" (`*`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UidRange {
+    pub first: Uid,
+    pub last: Option<Uid>,
+}
+
+impl fmt::Display for UidRange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.last {
+            Some(last) if last == self.first => write!(f, "{}", self.first),
+            Some(last) => write!(f, "{}:{}", self.first, last),
+            None => write!(f, "{}:*", self.first),
+        }
+    }
+}
+
+/// A message flag: system flags, `\Recent`, `\Extension` flags and keywords (row N0006 keeps
+/// all of them).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Flag {
+    Seen,
+    Answered,
+    Flagged,
+    Deleted,
+    Draft,
+    Recent,
+    /// `\*` in PERMANENTFLAGS.
+    AnyKeyword,
+    /// A backslash flag this engine has no name for, kept with its backslash.
+    Extension(String),
+    Keyword(String),
+}
+
+impl Flag {
+    pub(crate) fn from_imap(flag: &ImapFlag<'_>) -> Self {
+        match flag {
+            ImapFlag::Seen => Self::Seen,
+            ImapFlag::Answered => Self::Answered,
+            ImapFlag::Flagged => Self::Flagged,
+            ImapFlag::Deleted => Self::Deleted,
+            ImapFlag::Draft => Self::Draft,
+            ImapFlag::Extension(_) => Self::Extension(flag.to_string()),
+            ImapFlag::Keyword(keyword) => Self::Keyword(keyword.inner().to_owned()),
+        }
+    }
+
+    pub(crate) fn from_fetch(flag: &FlagFetch<'_>) -> Self {
+        match flag {
+            FlagFetch::Flag(flag) => Self::from_imap(flag),
+            FlagFetch::Recent => Self::Recent,
+        }
+    }
+
+    pub(crate) fn from_perm(flag: &FlagPerm<'_>) -> Self {
+        match flag {
+            FlagPerm::Flag(flag) => Self::from_imap(flag),
+            FlagPerm::Asterisk => Self::AnyKeyword,
+        }
+    }
+
+}
+
+impl fmt::Display for Flag {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Seen => "\\Seen",
+            Self::Answered => "\\Answered",
+            Self::Flagged => "\\Flagged",
+            Self::Deleted => "\\Deleted",
+            Self::Draft => "\\Draft",
+            Self::Recent => "\\Recent",
+            Self::AnyKeyword => "\\*",
+            Self::Extension(name) | Self::Keyword(name) => name,
+        })
+    }
+}
+
+impl Serialize for Flag {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+/// A sender as the list shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Sender {
+    pub name: Option<String>,
+    pub address: Option<String>,
+}
+
+/// One row of the message list, from `UID FLAGS RFC822.SIZE INTERNALDATE BODY.PEEK[HEADER]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MessageSummary {
+    pub uid: Uid,
+    pub seq: u32,
+    pub flags: Vec<Flag>,
+    pub size: Option<u32>,
+    /// INTERNALDATE in milliseconds since the Unix epoch.
+    pub internal_date: Option<i64>,
+    /// The Date header in milliseconds since the Unix epoch, when it parses.
+    pub date: Option<i64>,
+    pub from: Option<Sender>,
+    pub subject: Option<String>,
+    pub message_id: Option<String>,
+}
+
+impl MessageSummary {
+    /// Builds a summary from one FETCH response; `None` when the server left out the UID,
+    /// which a UID FETCH response must carry (RFC 3501 §6.4.8).
+    pub(crate) fn from_fetch(
+        seq: u32,
+        items: &[MessageDataItem<'_>],
+        parser: &MessageParser,
+    ) -> Option<Self> {
+        let mut summary = Self {
+            uid: items.iter().find_map(|item| match item {
+                MessageDataItem::Uid(uid) => Some(Uid(*uid)),
+                _ => None,
+            })?,
+            seq,
+            flags: Vec::new(),
+            size: None,
+            internal_date: None,
+            date: None,
+            from: None,
+            subject: None,
+            message_id: None,
+        };
+        for item in items {
+            match item {
+                MessageDataItem::Flags(flags) => {
+                    summary.flags = flags.iter().map(Flag::from_fetch).collect();
+                }
+                MessageDataItem::Rfc822Size(size) => summary.size = Some(*size),
+                MessageDataItem::InternalDate(date) => {
+                    summary.internal_date = Some(date.as_ref().timestamp_millis());
+                }
+                MessageDataItem::BodyExt { data, .. } | MessageDataItem::Rfc822Header(data) => {
+                    if let Some(header) = &data.0 {
+                        summary.read_header(header.as_ref(), parser);
+                    }
+                }
+                _ => {}
+            }
+        }
+        Some(summary)
+    }
+
+    fn read_header(&mut self, header: &[u8], parser: &MessageParser) {
+        let Some(parsed) = parser.parse_headers(header) else {
+            return;
+        };
+        self.subject = parsed.subject().map(str::to_owned);
+        self.message_id = parsed.message_id().map(str::to_owned);
+        self.date = parsed
+            .date()
+            .map(|date| date.to_timestamp().saturating_mul(1000));
+        self.from = parsed
+            .from()
+            .and_then(|from| from.first())
+            .map(|addr| Sender {
+                name: addr.name().map(str::to_owned),
+                address: addr.address().map(str::to_owned),
+            });
+    }
+}

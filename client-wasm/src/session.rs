@@ -1,0 +1,838 @@
+//! The connection state machine: RFC 3501's states, the command queue, and timers.
+//!
+//! Sans-IO: the driver feeds server bytes to `handle_input`, sends what `poll_transmit`
+//! returns, acts on `poll_event`, and calls `handle_timeout` at `poll_timeout`. Commands are
+//! sent one at a time; each waits for its tagged completion before the next goes out.
+
+use crate::auth::{AuthMethod, Credentials};
+use crate::capability::Capabilities;
+use crate::clock::Instant;
+use crate::codec::{Frame, OutgoingCommand, ResponseReader};
+use crate::command::{Command, CommandId};
+use crate::error::{CommandError, Refusal, SessionError, SubmitError};
+use crate::event::Event;
+use crate::mailbox::{ListedMailbox, SelectedMailbox};
+use crate::message::{Flag, MessageSummary};
+use crate::tag::{Tag, TagGenerator};
+use imap_types::auth::AuthMechanism;
+use imap_types::command::{Command as WireCommand, CommandBody};
+use imap_types::IntoStatic;
+use imap_types::fetch::{MessageDataItemName, Section};
+use imap_types::mailbox::ListMailbox;
+use imap_types::response::{
+    Bye, Code, CommandContinuationRequest, Data, Greeting, GreetingKind, Response, Status,
+    StatusBody, StatusKind, Tagged,
+};
+use imap_types::sequence::SequenceSet;
+use mail_parser::MessageParser;
+use std::collections::VecDeque;
+use std::time::Duration;
+
+/// Whether the bytes this engine produces travel encrypted to the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransportSecurity {
+    /// TLS to the server (implicit TLS today; the bridge terminates it).
+    Encrypted,
+    /// Cleartext. Credentials are sent only when `allow_credentials` (row V0031).
+    Cleartext { allow_credentials: bool },
+}
+
+/// Settings for one connection.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The driver's random number; tags count up from it (row C0001).
+    pub tag_seed: u32,
+    pub transport: TransportSecurity,
+    /// Largest single response, literals included.
+    pub max_response_size: u32,
+    pub greeting_timeout: Duration,
+    /// How long a command may go without any byte from the server.
+    pub response_timeout: Duration,
+    /// How long to wait for LOGOUT's tagged OK before closing anyway (row N0002).
+    pub logout_timeout: Duration,
+    /// NOOP after this long without a command (row V0025: at most 10 minutes).
+    pub keepalive_interval: Duration,
+}
+
+impl Config {
+    pub fn new(tag_seed: u32, transport: TransportSecurity) -> Self {
+        Self {
+            tag_seed,
+            transport,
+            max_response_size: 64 * 1024 * 1024,
+            greeting_timeout: Duration::from_secs(30),
+            response_timeout: Duration::from_secs(60),
+            logout_timeout: Duration::from_secs(5),
+            keepalive_interval: Duration::from_secs(9 * 60),
+        }
+    }
+}
+
+/// RFC 3501 §3 connection states, plus the time before the greeting and after the end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    AwaitingGreeting,
+    NotAuthenticated,
+    Authenticated,
+    Selected,
+    LoggingOut,
+    Closed,
+}
+
+impl State {
+    fn describe(self) -> &'static str {
+        match self {
+            Self::AwaitingGreeting => "waiting for the greeting",
+            Self::NotAuthenticated => "not authenticated",
+            Self::Authenticated => "authenticated with no mailbox selected",
+            Self::Selected => "in a selected mailbox",
+            Self::LoggingOut => "logging out",
+            Self::Closed => "closed",
+        }
+    }
+}
+
+/// One IMAP client connection.
+pub struct Session {
+    reader: ResponseReader,
+    core: Core,
+}
+
+impl Session {
+    pub fn new(config: Config, now: Instant) -> Self {
+        Self {
+            reader: ResponseReader::new(config.max_response_size),
+            core: Core::new(config, now),
+        }
+    }
+
+    /// Bytes from the server, in any chunking.
+    pub fn handle_input(&mut self, now: Instant, bytes: &[u8]) {
+        if self.core.state == State::Closed {
+            return;
+        }
+        self.core.last_received = now;
+        self.reader.push(bytes);
+        while let Some(frame) = self.reader.next_frame() {
+            self.core.handle_frame(frame, now);
+            if self.core.state == State::Closed {
+                return;
+            }
+        }
+    }
+
+    /// The transport closed (the server hung up or the bridge went away).
+    pub fn handle_transport_closed(&mut self) {
+        match self.core.state {
+            State::Closed => {}
+            State::LoggingOut => self.core.close(None),
+            _ => self.core.close(Some(SessionError::ConnectionLost)),
+        }
+    }
+
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.core.handle_timeout(now);
+    }
+
+    /// Queues a command; its answer arrives as events naming the returned id.
+    pub fn submit(&mut self, command: Command, now: Instant) -> Result<CommandId, SubmitError> {
+        self.core.submit(command, now)
+    }
+
+    pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
+        self.core.transmit.pop_front()
+    }
+
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.core.events.pop_front()
+    }
+
+    /// When `handle_timeout` must be called next, if ever.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.core.next_deadline()
+    }
+
+    pub fn state(&self) -> State {
+        self.core.state
+    }
+
+    pub fn capabilities(&self) -> &Capabilities {
+        &self.core.capabilities
+    }
+
+    pub fn selected(&self) -> Option<&SelectedMailbox> {
+        self.core.selected.as_ref()
+    }
+}
+
+/// A queued command. LOGIN is encoded only when it is sent, because the method depends on
+/// capabilities that may not be known at submit time.
+enum Job {
+    Capability {
+        then: AfterCapability,
+    },
+    LogIn {
+        credentials: Credentials,
+        method: AuthMethod,
+    },
+    Ready {
+        body: CommandBody<'static>,
+        gather: Gather,
+    },
+}
+
+#[derive(Clone, Copy)]
+enum AfterCapability {
+    Greeted { preauthenticated: bool },
+    LoggedIn(CommandId),
+}
+
+/// A command on the wire, with what its untagged responses are gathered into.
+struct InFlight {
+    tag: Tag,
+    id: Option<CommandId>,
+    rest: OutgoingCommand,
+    /// Sent once the server answers `+`: a SASL response after AUTHENTICATE.
+    sasl_response: Option<OutgoingCommand>,
+    sent_at: Instant,
+    gather: Gather,
+}
+
+enum Gather {
+    Capability(AfterCapability),
+    LogIn,
+    List(Vec<ListedMailbox>),
+    Select(Box<SelectedMailbox>),
+    Fetch,
+    Noop,
+    Logout,
+}
+
+struct Core {
+    config: Config,
+    tags: TagGenerator,
+    state: State,
+    capabilities: Capabilities,
+    selected: Option<SelectedMailbox>,
+    queue: VecDeque<(Option<CommandId>, Job)>,
+    in_flight: Option<InFlight>,
+    transmit: VecDeque<Vec<u8>>,
+    events: VecDeque<Event>,
+    next_id: u64,
+    created: Instant,
+    last_received: Instant,
+    last_sent: Instant,
+    bye: Option<String>,
+    header_parser: MessageParser,
+}
+
+impl Core {
+    fn new(config: Config, now: Instant) -> Self {
+        Self {
+            tags: TagGenerator::new(config.tag_seed),
+            config,
+            state: State::AwaitingGreeting,
+            capabilities: Capabilities::default(),
+            selected: None,
+            queue: VecDeque::new(),
+            in_flight: None,
+            transmit: VecDeque::new(),
+            events: VecDeque::new(),
+            next_id: 0,
+            created: now,
+            last_received: now,
+            last_sent: now,
+            bye: None,
+            header_parser: MessageParser::new(),
+        }
+    }
+
+    fn submit(&mut self, command: Command, now: Instant) -> Result<CommandId, SubmitError> {
+        self.check_allowed(&command)?;
+        let job = into_job(command)?;
+        if matches!(job, Job::Ready { gather: Gather::Logout, .. })
+            && self.state != State::AwaitingGreeting
+        {
+            self.state = State::LoggingOut;
+        }
+        let id = CommandId(self.next_id);
+        self.next_id += 1;
+        self.queue.push_back((Some(id), job));
+        self.pump(now);
+        Ok(id)
+    }
+
+    fn check_allowed(&self, command: &Command) -> Result<(), SubmitError> {
+        let login_pending = self
+            .queue
+            .iter()
+            .any(|(_, job)| matches!(job, Job::LogIn { .. }))
+            || self
+                .in_flight
+                .as_ref()
+                .is_some_and(|f| matches!(f.gather, Gather::LogIn));
+        let allowed = match (command, self.state) {
+            (_, State::Closed) => return Err(SubmitError::Closed),
+            (_, State::LoggingOut) => false,
+            (Command::Logout, _) => true,
+            (Command::LogIn { .. }, State::AwaitingGreeting | State::NotAuthenticated) => {
+                !login_pending
+            }
+            (Command::List { .. } | Command::Select { .. } | Command::Noop, state) => {
+                matches!(state, State::Authenticated | State::Selected)
+            }
+            (Command::FetchSummaries { .. }, state) => state == State::Selected,
+            _ => false,
+        };
+        if allowed {
+            Ok(())
+        } else {
+            Err(SubmitError::WrongState {
+                command: command.name(),
+                state: self.state.describe(),
+            })
+        }
+    }
+
+    /// Sends the next queued command when nothing is in flight.
+    fn pump(&mut self, now: Instant) {
+        while self.in_flight.is_none() && self.state != State::AwaitingGreeting {
+            let Some((id, job)) = self.queue.pop_front() else {
+                return;
+            };
+            let prepared = match job {
+                Job::Capability { then } => Ok((CommandBody::Capability, Gather::Capability(then), None)),
+                Job::LogIn { credentials, method } => self.prepare_login(&credentials, method),
+                Job::Ready { body, gather } => Ok((body, gather, None)),
+            };
+            match prepared {
+                Ok((body, gather, sasl_response)) => self.send(id, body, gather, sasl_response, now),
+                Err(error) => {
+                    if let Some(id) = id {
+                        self.events.push_back(Event::CommandFailed { id, error });
+                    }
+                }
+            }
+            if self.state == State::Closed {
+                return;
+            }
+        }
+    }
+
+    /// AUTHENTICATE PLAIN where offered, else LOGIN (rows E0001, V0013, V0031).
+    fn prepare_login(
+        &self,
+        credentials: &Credentials,
+        method: AuthMethod,
+    ) -> Result<(CommandBody<'static>, Gather, Option<OutgoingCommand>), CommandError> {
+        if self.config.transport
+            == (TransportSecurity::Cleartext {
+                allow_credentials: false,
+            })
+        {
+            return Err(CommandError::InsecureTransport);
+        }
+        let caps = &self.capabilities;
+        let use_plain = match method {
+            AuthMethod::Plain => true,
+            AuthMethod::Login => false,
+            AuthMethod::Auto => caps.supports_auth("PLAIN") || !credentials.is_ascii(),
+        };
+        if use_plain {
+            if !caps.supports_auth("PLAIN") && method == AuthMethod::Auto {
+                return Err(CommandError::NonAsciiCredentials);
+            }
+            let response = credentials.sasl_plain();
+            if caps.has("SASL-IR") {
+                // imap-codec base64-encodes the initial response itself.
+                let raw = format!("\0{}\0{}", credentials.user(), credentials.password());
+                let body = CommandBody::authenticate_with_ir(AuthMechanism::Plain, raw.into_bytes());
+                return Ok((body, Gather::LogIn, None));
+            }
+            let body = CommandBody::authenticate(AuthMechanism::Plain);
+            return Ok((body, Gather::LogIn, Some(OutgoingCommand::line(response))));
+        }
+        if caps.has("LOGINDISABLED") {
+            return Err(CommandError::NoUsableMechanism);
+        }
+        if !credentials.is_ascii() {
+            return Err(CommandError::NonAsciiCredentials);
+        }
+        let body = CommandBody::login(
+            credentials.user().to_owned(),
+            credentials.password().to_owned(),
+        )
+        .map_err(|_| CommandError::NoUsableMechanism)?;
+        Ok((body, Gather::LogIn, None))
+    }
+
+    fn send(
+        &mut self,
+        id: Option<CommandId>,
+        body: CommandBody<'static>,
+        gather: Gather,
+        sasl_response: Option<OutgoingCommand>,
+        now: Instant,
+    ) {
+        let Some(tag) = self.tags.next_tag() else {
+            self.close(Some(SessionError::TagsExhausted));
+            return;
+        };
+        let wire = WireCommand::new(tag.as_str(), body)
+            .expect("four characters of [a-z0-9] are always a valid IMAP tag");
+        let mut rest = OutgoingCommand::encode(&wire);
+        if let Some(first) = rest.next_piece() {
+            self.transmit.push_back(first);
+        }
+        self.last_sent = now;
+        self.in_flight = Some(InFlight {
+            tag,
+            id,
+            rest,
+            sasl_response,
+            sent_at: now,
+            gather,
+        });
+    }
+
+    fn handle_frame(&mut self, frame: Frame<'_>, now: Instant) {
+        match frame {
+            Frame::Greeting(greeting) => self.handle_greeting(greeting),
+            Frame::Response(Response::Status(status)) => self.handle_status(status),
+            Frame::Response(Response::Data(data)) => self.handle_data(data),
+            Frame::Response(Response::CommandContinuationRequest(request)) => {
+                self.handle_continuation(&request);
+            }
+            Frame::Skipped { reason, length } => self.handle_skipped(reason, length),
+        }
+        self.pump(now);
+    }
+
+    fn handle_skipped(&mut self, reason: &'static str, length: usize) {
+        if self.state == State::AwaitingGreeting {
+            self.close(Some(SessionError::ProtocolViolation {
+                reason: "the greeting is not IMAP".into(),
+            }));
+            return;
+        }
+        self.events
+            .push_back(Event::ResponseSkipped { reason, length });
+    }
+
+    fn handle_greeting(&mut self, greeting: Greeting<'_>) {
+        let preauthenticated = match greeting.kind {
+            GreetingKind::Ok => false,
+            GreetingKind::PreAuth => true,
+            GreetingKind::Bye => {
+                let text = greeting.text.to_string();
+                self.close(Some(SessionError::GreetingRejected { text }));
+                return;
+            }
+        };
+        self.state = if self.state == State::LoggingOut {
+            State::LoggingOut
+        } else if preauthenticated {
+            State::Authenticated
+        } else {
+            State::NotAuthenticated
+        };
+        let then = AfterCapability::Greeted { preauthenticated };
+        match greeting.code {
+            Some(Code::Capability(caps)) => {
+                self.capabilities = Capabilities::from_wire(caps.as_ref());
+                self.after_capability(then);
+            }
+            _ => self.queue.push_front((None, Job::Capability { then })),
+        }
+    }
+
+    fn after_capability(&mut self, then: AfterCapability) {
+        let capabilities = self.capabilities.clone();
+        self.events.push_back(match then {
+            AfterCapability::Greeted { preauthenticated } => Event::Greeted {
+                preauthenticated,
+                capabilities,
+            },
+            AfterCapability::LoggedIn(id) => Event::LoggedIn { id, capabilities },
+        });
+    }
+
+    fn handle_continuation(&mut self, _request: &CommandContinuationRequest<'_>) {
+        let Some(flight) = self.in_flight.as_mut() else {
+            self.events.push_back(Event::ResponseSkipped {
+                reason: "continuation request with no command waiting",
+                length: 0,
+            });
+            return;
+        };
+        if flight.rest.waits_for_continuation() {
+            if let Some(piece) = flight.rest.next_piece() {
+                self.transmit.push_back(piece);
+            }
+        } else if let Some(mut response) = flight.sasl_response.take() {
+            if let Some(piece) = response.next_piece() {
+                self.transmit.push_back(piece);
+            }
+        } else {
+            // A second challenge in PLAIN means the server wants something we cannot give:
+            // cancel the exchange (RFC 3501 §6.2.2) and let the tagged BAD end it.
+            self.transmit.push_back(b"*\r\n".to_vec());
+        }
+    }
+
+    fn handle_status(&mut self, status: Status<'_>) {
+        match status {
+            Status::Tagged(tagged) => self.handle_tagged(tagged),
+            Status::Untagged(body) => self.handle_untagged_status(&body),
+            Status::Bye(Bye { text, .. }) => {
+                let text = text.to_string();
+                if self.state == State::LoggingOut {
+                    self.bye = Some(text);
+                } else {
+                    self.close(Some(SessionError::ServerBye { text }));
+                }
+            }
+        }
+    }
+
+    fn handle_untagged_status(&mut self, body: &StatusBody<'_>) {
+        let Some(code) = &body.code else {
+            return;
+        };
+        if matches!(code, Code::Alert) {
+            self.events.push_back(Event::AlertReceived {
+                text: body.text.to_string(),
+            });
+            return;
+        }
+        if let Code::Capability(caps) = code {
+            self.capabilities = Capabilities::from_wire(caps.as_ref());
+            return;
+        }
+        if let Some(mailbox) = self.mailbox_being_built() {
+            apply_select_code(mailbox, code);
+        }
+    }
+
+    /// The mailbox a SELECT in flight is gathering, else the selected one.
+    fn mailbox_being_built(&mut self) -> Option<&mut SelectedMailbox> {
+        match self.in_flight.as_mut() {
+            Some(InFlight {
+                gather: Gather::Select(mailbox),
+                ..
+            }) => Some(mailbox),
+            _ => self.selected.as_mut(),
+        }
+    }
+
+    fn handle_data(&mut self, data: Data<'_>) {
+        match data {
+            Data::Capability(caps) => {
+                self.capabilities = Capabilities::from_wire(caps.as_ref());
+            }
+            Data::List {
+                items,
+                delimiter,
+                mailbox,
+            } => {
+                if let Some(InFlight {
+                    gather: Gather::List(found),
+                    ..
+                }) = self.in_flight.as_mut()
+                {
+                    let delimiter = delimiter.map(|d| d.inner());
+                    found.push(ListedMailbox::from_list(&items, delimiter, &mailbox));
+                }
+            }
+            Data::Flags(flags) => {
+                if let Some(mailbox) = self.mailbox_being_built() {
+                    mailbox.flags = flags.iter().map(Flag::from_imap).collect();
+                }
+            }
+            Data::Exists(count) => self.update_counts(|m| m.exists = count),
+            Data::Recent(count) => self.update_counts(|m| m.recent = count),
+            Data::Expunge(_) => self.update_counts(SelectedMailbox::record_expunge),
+            Data::Fetch { seq, items } => self.handle_fetch(seq.get(), items.as_ref()),
+            _ => {}
+        }
+    }
+
+    /// Applies a size change; outside a SELECT it is news for the driver.
+    fn update_counts(&mut self, change: impl FnOnce(&mut SelectedMailbox)) {
+        let selecting = matches!(
+            self.in_flight,
+            Some(InFlight {
+                gather: Gather::Select(_),
+                ..
+            })
+        );
+        let Some(mailbox) = self.mailbox_being_built() else {
+            return;
+        };
+        change(mailbox);
+        let (exists, recent) = (mailbox.exists, mailbox.recent);
+        if !selecting {
+            self.events
+                .push_back(Event::MailboxChanged { exists, recent });
+        }
+    }
+
+    fn handle_fetch(&mut self, seq: u32, items: &[imap_types::fetch::MessageDataItem<'_>]) {
+        let id = match &self.in_flight {
+            Some(InFlight {
+                gather: Gather::Fetch,
+                id,
+                ..
+            }) => *id,
+            _ => None,
+        };
+        if let Some(message) = MessageSummary::from_fetch(seq, items, &self.header_parser) {
+            self.events.push_back(Event::FetchReceived { id, message });
+        }
+    }
+
+    fn handle_tagged(&mut self, tagged: Tagged<'_>) {
+        let matches = self
+            .in_flight
+            .as_ref()
+            .is_some_and(|flight| flight.tag.as_str() == tagged.tag.inner());
+        if !matches {
+            self.events.push_back(Event::ResponseSkipped {
+                reason: "tagged response for no command in flight",
+                length: 0,
+            });
+            return;
+        }
+        let Some(flight) = self.in_flight.take() else {
+            return;
+        };
+        let body = tagged.body;
+        if let Some(Code::Capability(caps)) = &body.code {
+            self.capabilities = Capabilities::from_wire(caps.as_ref());
+        }
+        if let Some(Code::Alert) = &body.code {
+            self.events.push_back(Event::AlertReceived {
+                text: body.text.to_string(),
+            });
+        }
+        match body.kind {
+            StatusKind::Ok => self.complete(flight, &body),
+            StatusKind::No | StatusKind::Bad => self.fail(flight, &body),
+        }
+    }
+
+    fn complete(&mut self, flight: InFlight, body: &StatusBody<'_>) {
+        let id = flight.id;
+        match flight.gather {
+            Gather::Capability(then) => self.after_capability(then),
+            Gather::LogIn => {
+                let Some(id) = id else { return };
+                self.state = State::Authenticated;
+                let caps_in_ok = matches!(body.code, Some(Code::Capability(_)));
+                if caps_in_ok {
+                    self.after_capability(AfterCapability::LoggedIn(id));
+                } else {
+                    // Capabilities may change after login (RFC 3501 §6.2.3): ask again.
+                    let then = AfterCapability::LoggedIn(id);
+                    self.queue.push_front((None, Job::Capability { then }));
+                }
+            }
+            Gather::List(mailboxes) => {
+                if let Some(id) = id {
+                    self.events
+                        .push_back(Event::MailboxesListed { id, mailboxes });
+                }
+            }
+            Gather::Select(mut mailbox) => {
+                match body.code {
+                    Some(Code::ReadOnly) => mailbox.read_only = true,
+                    Some(Code::ReadWrite) => mailbox.read_only = false,
+                    _ => {}
+                }
+                self.state = State::Selected;
+                self.selected = Some((*mailbox).clone());
+                if let Some(id) = id {
+                    self.events.push_back(Event::MailboxSelected {
+                        id,
+                        mailbox: *mailbox,
+                    });
+                }
+            }
+            Gather::Fetch => {
+                if let Some(id) = id {
+                    self.events.push_back(Event::FetchCompleted { id });
+                }
+            }
+            Gather::Noop => {
+                if let Some(id) = id {
+                    self.events.push_back(Event::NoopCompleted { id });
+                }
+            }
+            Gather::Logout => self.close(None),
+        }
+    }
+
+    fn fail(&mut self, flight: InFlight, body: &StatusBody<'_>) {
+        let text = body.text.to_string();
+        let refusal = if body.kind == StatusKind::No {
+            Refusal::No
+        } else {
+            Refusal::Bad
+        };
+        let error = match flight.gather {
+            Gather::LogIn => CommandError::AuthenticationFailed { text },
+            Gather::Select(_) => {
+                // A failed SELECT leaves no mailbox selected (RFC 3501 §6.3.1).
+                self.state = State::Authenticated;
+                self.selected = None;
+                CommandError::Rejected { refusal, text }
+            }
+            Gather::Logout => {
+                self.close(None);
+                return;
+            }
+            Gather::Capability(_) => {
+                self.close(Some(SessionError::ProtocolViolation {
+                    reason: format!("CAPABILITY was refused: {text}"),
+                }));
+                return;
+            }
+            _ => CommandError::Rejected { refusal, text },
+        };
+        if let Some(id) = flight.id {
+            self.events.push_back(Event::CommandFailed { id, error });
+        }
+    }
+
+    fn next_deadline(&self) -> Option<Instant> {
+        match self.state {
+            State::Closed => None,
+            State::AwaitingGreeting => Some(self.created + self.config.greeting_timeout),
+            _ => Some(match &self.in_flight {
+                Some(flight) => {
+                    let since = flight.sent_at.max(self.last_received);
+                    since + self.flight_timeout(flight)
+                }
+                None => self.last_sent + self.config.keepalive_interval,
+            }),
+        }
+    }
+
+    fn flight_timeout(&self, flight: &InFlight) -> Duration {
+        match flight.gather {
+            Gather::Logout => self.config.logout_timeout,
+            _ => self.config.response_timeout,
+        }
+    }
+
+    fn handle_timeout(&mut self, now: Instant) {
+        let Some(deadline) = self.next_deadline() else {
+            return;
+        };
+        if now < deadline {
+            return;
+        }
+        match (&self.state, &self.in_flight) {
+            (State::AwaitingGreeting, _) => self.close(Some(SessionError::GreetingTimedOut)),
+            (_, Some(flight)) if matches!(flight.gather, Gather::Logout) => self.close(None),
+            (_, Some(flight)) => {
+                let seconds = self.flight_timeout(flight).as_secs();
+                self.close(Some(SessionError::TimedOut { seconds }));
+            }
+            (State::Authenticated | State::Selected, None) if self.queue.is_empty() => {
+                self.queue.push_back((None, Job::Ready { body: CommandBody::Noop, gather: Gather::Noop }));
+                self.pump(now);
+            }
+            _ => self.last_sent = now,
+        }
+    }
+
+    /// Ends the session: every pending command fails, then `Closed` tells the driver to drop
+    /// the transport.
+    fn close(&mut self, error: Option<SessionError>) {
+        if self.state == State::Closed {
+            return;
+        }
+        self.state = State::Closed;
+        let ended = error.clone().unwrap_or(SessionError::ConnectionLost);
+        let pending = self
+            .in_flight
+            .take()
+            .into_iter()
+            .filter(|flight| !matches!(flight.gather, Gather::Logout))
+            .map(|flight| flight.id)
+            .chain(self.queue.drain(..).map(|(id, _)| id));
+        let failures: Vec<Event> = pending
+            .flatten()
+            .map(|id| Event::CommandFailed {
+                id,
+                error: CommandError::SessionEnded(ended.clone()),
+            })
+            .collect();
+        self.events.extend(failures);
+        self.events.push_back(Event::Closed { error });
+    }
+}
+
+/// The list view's fixed item set (row C0003: one documented set, compared byte for byte in
+/// tests).
+fn summary_items() -> Vec<MessageDataItemName<'static>> {
+    vec![
+        MessageDataItemName::Uid,
+        MessageDataItemName::Flags,
+        MessageDataItemName::Rfc822Size,
+        MessageDataItemName::InternalDate,
+        MessageDataItemName::BodyExt {
+            section: Some(Section::Header(None)),
+            partial: None,
+            peek: true,
+        },
+    ]
+}
+
+fn apply_select_code(mailbox: &mut SelectedMailbox, code: &Code<'_>) {
+    match code {
+        Code::UidValidity(value) => mailbox.uid_validity = Some(value.get()),
+        Code::UidNext(value) => mailbox.uid_next = crate::message::Uid::new(value.get()),
+        Code::Unseen(value) => mailbox.unseen = Some(value.get()),
+        Code::PermanentFlags(flags) => {
+            mailbox.permanent_flags = flags.iter().map(Flag::from_perm).collect();
+            mailbox.can_create_keywords = mailbox.permanent_flags.contains(&Flag::AnyKeyword);
+        }
+        Code::ReadOnly => mailbox.read_only = true,
+        Code::ReadWrite => mailbox.read_only = false,
+        _ => {}
+    }
+}
+
+/// Checks a command's arguments and encodes what does not depend on capabilities.
+fn into_job(command: Command) -> Result<Job, SubmitError> {
+    fn invalid<E>(what: &'static str) -> impl FnOnce(E) -> SubmitError {
+        move |_| SubmitError::InvalidArgument { what }
+    }
+    let (body, gather) = match command {
+        Command::LogIn { credentials, method } => return Ok(Job::LogIn { credentials, method }),
+        Command::List { reference, pattern } => {
+            let reference = reference.to_imap()?.into_static();
+            let pattern = ListMailbox::try_from(pattern).map_err(invalid("LIST pattern"))?;
+            let body = CommandBody::list(reference, pattern.into_static())
+                .map_err(invalid("LIST arguments"))?;
+            (body, Gather::List(Vec::new()))
+        }
+        Command::Select { mailbox } => {
+            let body = CommandBody::select(mailbox.to_imap()?.into_static())
+                .map_err(invalid("mailbox name"))?;
+            (body, Gather::Select(Box::new(SelectedMailbox::new(mailbox))))
+        }
+        Command::FetchSummaries { uids } => {
+            let set = SequenceSet::try_from(uids.to_string().as_str())
+                .map_err(invalid("UID range"))?;
+            let body = CommandBody::fetch(set, summary_items(), true)
+                .unwrap_or_else(|never: std::convert::Infallible| match never {});
+            (body, Gather::Fetch)
+        }
+        Command::Noop => (CommandBody::Noop, Gather::Noop),
+        Command::Logout => (CommandBody::Logout, Gather::Logout),
+    };
+    Ok(Job::Ready { body, gather })
+}

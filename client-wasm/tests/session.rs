@@ -1,0 +1,568 @@
+//! Engine transcripts: real server bytes (Dovecot 2.3 unless said otherwise) replayed against
+//! the sans-IO session, each also fed one byte at a time.
+
+mod support;
+
+use client_wasm::{
+    AuthMethod, Command, CommandError, Credentials, Event, Flag, MailboxName, SessionError,
+    SpecialUse, TransportSecurity, Uid, UidRange,
+};
+use support::{Step::*, encrypted, run};
+
+const GREETING: &[u8] = b"* OK [CAPABILITY IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE LITERAL+ AUTH=PLAIN AUTH=LOGIN] Dovecot (Debian) ready.\r\n";
+const AUTH_OK: &[u8] = b"0000 OK [CAPABILITY IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE SORT SORT=DISPLAY THREAD=REFERENCES THREAD=REFS THREAD=ORDEREDSUBJECT MULTIAPPEND URL-PARTIAL CATENATE UNSELECT CHILDREN NAMESPACE UIDPLUS LIST-EXTENDED I18NLEVEL=1 CONDSTORE QRESYNC ESEARCH ESORT SEARCHRES WITHIN CONTEXT=SEARCH LIST-STATUS BINARY MOVE SNIPPET=FUZZY PREVIEW=FUZZY PREVIEW STATUS=SIZE SAVEDATE LITERAL+ NOTIFY SPECIAL-USE COMPRESS=DEFLATE] Logged in\r\n";
+/// `AUTHENTICATE PLAIN` with SASL-IR for alice / alice-pass-1.
+const AUTH_PLAIN_IR: &[u8] = b"0000 AUTHENTICATE PLAIN AGFsaWNlAGFsaWNlLXBhc3MtMQ==\r\n";
+
+fn alice() -> Command {
+    Command::LogIn {
+        credentials: Credentials::new("alice", "alice-pass-1"),
+        method: AuthMethod::Auto,
+    }
+}
+
+fn inbox() -> MailboxName {
+    MailboxName::inbox()
+}
+
+/// The script up to a logged-in session, tag `0000` used.
+fn logged_in() -> Vec<support::Step> {
+    vec![
+        Server(GREETING),
+        Submit(alice()),
+        Client(AUTH_PLAIN_IR),
+        Server(AUTH_OK),
+    ]
+}
+
+fn with(mut head: Vec<support::Step>, tail: Vec<support::Step>) -> Vec<support::Step> {
+    head.extend(tail);
+    head
+}
+
+#[test]
+fn v0033_greeting_capability_code_is_used_without_asking() {
+    let events = run(encrypted(), &[Server(GREETING), Client(b"")]);
+    let [
+        Event::Greeted {
+            preauthenticated: false,
+            capabilities,
+        },
+    ] = events.as_slice()
+    else {
+        panic!("{events:?}")
+    };
+    assert!(capabilities.has("SASL-IR") && capabilities.supports_auth("PLAIN"));
+}
+
+#[test]
+fn v0033_without_a_capability_code_the_engine_asks_once() {
+    // Courier-style greeting without a code.
+    let events = run(
+        encrypted(),
+        &[
+            Server(b"* OK Courier-IMAP ready.\r\n"),
+            Client(b"0000 CAPABILITY\r\n"),
+            Server(b"* CAPABILITY IMAP4rev1 UIDPLUS CHILDREN NAMESPACE AUTH=PLAIN\r\n0000 OK CAPABILITY completed\r\n"),
+        ],
+    );
+    assert!(
+        matches!(&events[..], [Event::Greeted { capabilities, .. }] if capabilities.has("UIDPLUS"))
+    );
+}
+
+#[test]
+fn v0035_login_ok_code_replaces_capabilities_and_sasl_ir_saves_a_round_trip() {
+    let events = run(encrypted(), &logged_in());
+    let Event::LoggedIn { capabilities, .. } = &events[1] else {
+        panic!("{events:?}")
+    };
+    assert!(capabilities.has("SPECIAL-USE") && capabilities.has("COMPRESS=DEFLATE"));
+    assert!(
+        !capabilities.supports_auth("LOGIN"),
+        "the new list replaces the old one"
+    );
+}
+
+#[test]
+fn e0001_authenticate_plain_without_sasl_ir_waits_for_the_continuation() {
+    let events = run(
+        encrypted(),
+        &[
+            Server(b"* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] ready\r\n"),
+            Submit(alice()),
+            Client(b"0000 AUTHENTICATE PLAIN\r\n"),
+            Server(b"+ \r\n"),
+            Client(b"AGFsaWNlAGFsaWNlLXBhc3MtMQ==\r\n"),
+            Server(b"0000 OK Logged in\r\n"),
+            // No CAPABILITY code in the OK: ask (RFC 3501 §6.2.3 allows changes).
+            Client(b"0001 CAPABILITY\r\n"),
+            Server(b"* CAPABILITY IMAP4rev1 IDLE\r\n0001 OK done\r\n"),
+        ],
+    );
+    assert!(matches!(&events[1], Event::LoggedIn { capabilities, .. } if capabilities.has("IDLE")));
+}
+
+#[test]
+fn v0032_login_command_when_no_mechanism_is_advertised_with_quoting() {
+    let events = run(
+        encrypted(),
+        &[
+            Server(b"* OK [CAPABILITY IMAP4rev1] ready\r\n"),
+            Submit(Command::LogIn {
+                credentials: Credentials::new("bob", "bob pass \"2\""),
+                method: AuthMethod::Auto,
+            }),
+            Client(b"0000 LOGIN bob \"bob pass \\\"2\\\"\"\r\n"),
+            Server(b"0000 OK [CAPABILITY IMAP4rev1 IDLE] Logged in\r\n"),
+        ],
+    );
+    assert!(matches!(events[1], Event::LoggedIn { .. }));
+}
+
+#[test]
+fn v0031_logindisabled_is_honoured_and_nothing_is_sent() {
+    let events = run(
+        encrypted(),
+        &[
+            Server(b"* OK [CAPABILITY IMAP4rev1 LOGINDISABLED] ready\r\n"),
+            Submit(alice()),
+            Client(b""),
+        ],
+    );
+    assert!(matches!(
+        &events[1],
+        Event::CommandFailed {
+            error: CommandError::NoUsableMechanism,
+            ..
+        }
+    ));
+}
+
+#[test]
+fn v0031_no_credentials_over_cleartext_unless_allowed() {
+    let mut config = encrypted();
+    config.transport = TransportSecurity::Cleartext {
+        allow_credentials: false,
+    };
+    let events = run(config, &[Server(GREETING), Submit(alice()), Client(b"")]);
+    assert!(matches!(
+        &events[1],
+        Event::CommandFailed {
+            error: CommandError::InsecureTransport,
+            ..
+        }
+    ));
+
+    let mut config = encrypted();
+    config.transport = TransportSecurity::Cleartext {
+        allow_credentials: true,
+    };
+    let events = run(config, &logged_in());
+    assert!(matches!(events[1], Event::LoggedIn { .. }));
+}
+
+#[test]
+fn wrong_password_is_a_typed_failure_and_the_session_goes_on() {
+    let events = run(
+        encrypted(),
+        &[
+            Server(GREETING),
+            Submit(alice()),
+            Client(AUTH_PLAIN_IR),
+            Server(b"0000 NO [AUTHENTICATIONFAILED] Authentication failed.\r\n"),
+            Submit(alice()),
+            Client(b"0001 AUTHENTICATE PLAIN AGFsaWNlAGFsaWNlLXBhc3MtMQ==\r\n"),
+        ],
+    );
+    let Event::CommandFailed {
+        error: CommandError::AuthenticationFailed { text },
+        ..
+    } = &events[1]
+    else {
+        panic!("{events:?}")
+    };
+    assert_eq!(text, "Authentication failed.");
+    assert_eq!(events.len(), 2);
+}
+
+#[test]
+fn v0066_list_keeps_attributes_special_use_and_decodes_names() {
+    let events = run(
+        encrypted(),
+        &with(
+            logged_in(),
+            vec![
+                Submit(Command::List {
+                    reference: MailboxName::from_wire(""),
+                    pattern: "*".into(),
+                }),
+                Client(b"0001 LIST \"\" *\r\n"),
+                Server(b"* LIST (\\HasNoChildren) \"/\" INBOX\r\n* LIST (\\HasNoChildren \\Drafts) \"/\" Drafts\r\n* LIST (\\HasNoChildren \\Sent) \"/\" Sent\r\n* LIST (\\Noselect \\HasChildren) \"/\" Archiv\r\n* LIST (\\HasNoChildren \\Trash) \"/\" \"Entw&APw-rfe\"\r\n0001 OK List completed (0.001 + 0.000 secs).\r\n"),
+            ],
+        ),
+    );
+    let Event::MailboxesListed { mailboxes, .. } = &events[2] else {
+        panic!("{events:?}")
+    };
+    assert_eq!(mailboxes.len(), 5);
+    assert!(mailboxes[0].name.is_inbox());
+    assert_eq!(mailboxes[1].special_use, Some(SpecialUse::Drafts));
+    assert_eq!(mailboxes[1].delimiter, Some('/'));
+    assert!(!mailboxes[3].selectable);
+    assert_eq!(mailboxes[3].attributes, vec!["\\Noselect", "\\HasChildren"]);
+    assert_eq!(mailboxes[4].display, "Entw\u{fc}rfe");
+    assert_eq!(mailboxes[4].name.as_wire(), b"Entw&APw-rfe");
+}
+
+const SELECT_INBOX: &[u8] = b"* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Forwarded)\r\n* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Forwarded \\*)] Flags permitted.\r\n* 3 EXISTS\r\n* 0 RECENT\r\n* OK [UNSEEN 2] First unseen.\r\n* OK [UIDVALIDITY 1764090000] UIDs valid\r\n* OK [UIDNEXT 4] Predicted next UID\r\n* OK [HIGHESTMODSEQ 5] Highest\r\n0001 OK [READ-WRITE] Select completed (0.001 + 0.000 secs).\r\n";
+
+#[test]
+fn v0038_select_records_every_mailbox_datum() {
+    let events = run(
+        encrypted(),
+        &with(
+            logged_in(),
+            vec![
+                Submit(Command::Select { mailbox: inbox() }),
+                Client(b"0001 SELECT INBOX\r\n"),
+                Server(SELECT_INBOX),
+            ],
+        ),
+    );
+    let Event::MailboxSelected { mailbox, .. } = &events[2] else {
+        panic!("{events:?}")
+    };
+    assert_eq!(mailbox.exists, 3);
+    assert_eq!(mailbox.recent, 0);
+    assert_eq!(mailbox.unseen, Some(2));
+    assert_eq!(mailbox.uid_validity, Some(1_764_090_000));
+    assert_eq!(mailbox.uid_next, Uid::new(4));
+    assert!(mailbox.flags.contains(&Flag::Keyword("$Forwarded".into())));
+    assert!(mailbox.can_create_keywords);
+    assert!(!mailbox.read_only);
+}
+
+#[test]
+fn v0036_select_works_without_uidvalidity_and_read_only_is_recorded() {
+    let events = run(
+        encrypted(),
+        &with(
+            logged_in(),
+            vec![
+                Submit(Command::Select { mailbox: inbox() }),
+                Client(b"0001 SELECT INBOX\r\n"),
+                Server(b"* 0 EXISTS\r\n0001 OK [READ-ONLY] done\r\n"),
+            ],
+        ),
+    );
+    let Event::MailboxSelected { mailbox, .. } = &events[2] else {
+        panic!("{events:?}")
+    };
+    assert_eq!(
+        (mailbox.exists, mailbox.uid_validity, mailbox.read_only),
+        (0, None, true)
+    );
+}
+
+const FETCH_TWO: &[u8] = b"* 1 FETCH (UID 1 FLAGS (\\Seen) RFC822.SIZE 1234 INTERNALDATE \"24-Nov-2026 10:00:00 +0100\" BODY[HEADER] {156}\r\nFrom: =?ISO-8859-1?Q?J=F6rg_M=FCller?= <joerg@example.test>\r\nSubject: =?UTF-8?B?R3LDvMOfZQ==?=\r\nDate: Tue, 24 Nov 2026 10:00:00 +0100\r\nMessage-ID: <1@x>\r\n\r\n)\r\n* 3 FETCH (UID 7 FLAGS () RFC822.SIZE 99 INTERNALDATE \"25-Nov-2026 08:30:00 +0000\" BODY[HEADER] {42}\r\nFrom: bob@example.test\r\nSubject: plain\r\n\r\n)\r\n0002 OK Fetch completed (0.001 + 0.000 secs).\r\n";
+
+#[test]
+fn c0003_fetch_sends_the_documented_item_list_and_decodes_headers() {
+    let events = run(
+        encrypted(),
+        &with(
+            logged_in(),
+            vec![
+                Submit(Command::Select { mailbox: inbox() }),
+                Client(b"0001 SELECT INBOX\r\n"),
+                Server(SELECT_INBOX),
+                Submit(Command::FetchSummaries {
+                    uids: UidRange {
+                        first: Uid::new(1).unwrap(),
+                        last: None,
+                    },
+                }),
+                Client(b"0002 UID FETCH 1:* (UID FLAGS RFC822.SIZE INTERNALDATE BODY.PEEK[HEADER])\r\n"),
+                Server(FETCH_TWO),
+            ],
+        ),
+    );
+    let fetched: Vec<_> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::FetchReceived {
+                id: Some(_),
+                message,
+            } => Some(message),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(fetched.len(), 2);
+    let first = fetched[0];
+    assert_eq!((first.uid.get(), first.seq, first.size), (1, 1, Some(1234)));
+    assert_eq!(first.flags, vec![Flag::Seen]);
+    assert_eq!(first.subject.as_deref(), Some("Grüße"));
+    let from = first.from.as_ref().unwrap();
+    assert_eq!(from.name.as_deref(), Some("Jörg Müller"));
+    assert_eq!(from.address.as_deref(), Some("joerg@example.test"));
+    assert_eq!(first.internal_date, Some(1_795_510_800_000));
+    assert_eq!(first.date, first.internal_date);
+    assert_eq!(first.message_id.as_deref(), Some("1@x"));
+    assert_eq!(fetched[1].uid.get(), 7);
+    assert!(fetched[1].flags.is_empty());
+    assert!(matches!(events.last(), Some(Event::FetchCompleted { .. })));
+}
+
+#[test]
+fn v0001_unrequested_data_between_commands_updates_the_mailbox() {
+    let events = run(
+        encrypted(),
+        &with(
+            logged_in(),
+            vec![
+                Submit(Command::Select { mailbox: inbox() }),
+                Client(b"0001 SELECT INBOX\r\n"),
+                Server(SELECT_INBOX),
+                Server(b"* 4 EXISTS\r\n* 1 RECENT\r\n* 2 EXPUNGE\r\n"),
+            ],
+        ),
+    );
+    let changes: Vec<_> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::MailboxChanged { exists, recent } => Some((*exists, *recent)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(changes, vec![(4, 0), (4, 1), (3, 1)]);
+}
+
+#[test]
+fn v0062_alert_text_is_reported() {
+    let events = run(
+        encrypted(),
+        &[
+            Server(GREETING),
+            Server(b"* OK [ALERT] System shutdown in 10 minutes\r\n"),
+        ],
+    );
+    assert!(
+        matches!(&events[1], Event::AlertReceived { text } if text == "System shutdown in 10 minutes")
+    );
+}
+
+#[test]
+fn n0002_logout_waits_for_the_tagged_ok() {
+    let events = run(
+        encrypted(),
+        &with(
+            logged_in(),
+            vec![
+                Submit(Command::Logout),
+                Client(b"0001 LOGOUT\r\n"),
+                Server(b"* BYE Logging out\r\n"),
+                Server(b"0001 OK Logout completed (0.001 + 0.000 secs).\r\n"),
+                HangUp,
+            ],
+        ),
+    );
+    assert_eq!(events[2..], [Event::Closed { error: None }]);
+}
+
+#[test]
+fn n0002_logout_gives_up_after_its_bounded_timeout() {
+    let events = run(
+        encrypted(),
+        &with(
+            logged_in(),
+            vec![Submit(Command::Logout), Client(b"0001 LOGOUT\r\n"), Timeout],
+        ),
+    );
+    assert_eq!(events[2..], [Event::Closed { error: None }]);
+}
+
+#[test]
+fn v0064_unasked_bye_ends_the_session_with_its_text() {
+    let events = run(
+        encrypted(),
+        &with(
+            logged_in(),
+            vec![
+                Submit(Command::Noop),
+                Client(b"0001 NOOP\r\n"),
+                Server(b"* BYE Server shutting down.\r\n"),
+            ],
+        ),
+    );
+    let ended = SessionError::ServerBye {
+        text: "Server shutting down.".into(),
+    };
+    assert!(
+        matches!(&events[2], Event::CommandFailed { error: CommandError::SessionEnded(e), .. } if *e == ended)
+    );
+    assert_eq!(events[3], Event::Closed { error: Some(ended) });
+}
+
+#[test]
+fn server_hanging_up_mid_response_fails_the_command_and_closes() {
+    let events = run(
+        encrypted(),
+        &with(
+            logged_in(),
+            vec![
+                Submit(Command::Select { mailbox: inbox() }),
+                Client(b"0001 SELECT INBOX\r\n"),
+                Server(b"* FLAGS (\\Seen)\r\n* 3 EXI"),
+                HangUp,
+            ],
+        ),
+    );
+    assert!(matches!(
+        &events[2],
+        Event::CommandFailed {
+            error: CommandError::SessionEnded(SessionError::ConnectionLost),
+            ..
+        }
+    ));
+    assert_eq!(
+        events[3],
+        Event::Closed {
+            error: Some(SessionError::ConnectionLost)
+        }
+    );
+}
+
+#[test]
+fn a_silent_server_times_out_instead_of_hanging() {
+    let events = run(encrypted(), &[Timeout]);
+    assert_eq!(
+        events,
+        [Event::Closed {
+            error: Some(SessionError::GreetingTimedOut)
+        }]
+    );
+    let events = run(
+        encrypted(),
+        &with(
+            logged_in(),
+            vec![Submit(Command::Noop), Client(b"0001 NOOP\r\n"), Timeout],
+        ),
+    );
+    assert!(matches!(
+        events.last(),
+        Some(Event::Closed {
+            error: Some(SessionError::TimedOut { seconds: 60 })
+        })
+    ));
+}
+
+#[test]
+fn v0025_keepalive_noop_after_nine_idle_minutes() {
+    let events = run(
+        encrypted(),
+        &with(
+            logged_in(),
+            vec![
+                Timeout,
+                Client(b"0001 NOOP\r\n"),
+                Server(b"0001 OK NOOP completed.\r\n"),
+            ],
+        ),
+    );
+    assert_eq!(
+        events.len(),
+        2,
+        "the internal NOOP reports nothing: {events:?}"
+    );
+}
+
+#[test]
+fn preauth_greeting_skips_login() {
+    let events = run(
+        encrypted(),
+        &[
+            Server(b"* PREAUTH [CAPABILITY IMAP4rev1 IDLE] Logged in as alice\r\n"),
+            Submit(Command::Select { mailbox: inbox() }),
+            Client(b"0000 SELECT INBOX\r\n"),
+        ],
+    );
+    assert!(matches!(
+        events[0],
+        Event::Greeted {
+            preauthenticated: true,
+            ..
+        }
+    ));
+}
+
+#[test]
+fn greeting_bye_is_a_refusal_with_the_servers_words() {
+    let events = run(
+        encrypted(),
+        &[Server(b"* BYE Too many connections from your IP\r\n")],
+    );
+    assert_eq!(
+        events,
+        [Event::Closed {
+            error: Some(SessionError::GreetingRejected {
+                text: "Too many connections from your IP".into()
+            })
+        }]
+    );
+}
+
+#[test]
+fn an_unparseable_response_is_skipped_and_the_stream_stays_in_sync() {
+    let events = run(
+        encrypted(),
+        &with(
+            logged_in(),
+            vec![
+                Submit(Command::Noop),
+                Client(b"0001 NOOP\r\n"),
+                Server(b"* 1 FETCH (X-UNKNOWN-ITEM {5}\r\n0001 )\r\n0001 OK NOOP completed.\r\n"),
+            ],
+        ),
+    );
+    assert!(matches!(events[2], Event::ResponseSkipped { .. }));
+    assert!(matches!(events[3], Event::NoopCompleted { .. }));
+}
+
+#[test]
+fn hostile_mailbox_name_goes_as_a_literal_and_cannot_inject_a_command() {
+    let name = MailboxName::from_wire("x\r\n0002 DELETE INBOX");
+    run(
+        encrypted(),
+        &with(
+            logged_in(),
+            vec![
+                Submit(Command::Select { mailbox: name }),
+                Client(b"0001 SELECT {20}\r\n"),
+                Server(b"+ OK\r\n"),
+                Client(b"x\r\n0002 DELETE INBOX\r\n"),
+            ],
+        ),
+    );
+}
+
+#[test]
+fn commands_in_the_wrong_state_are_refused_before_sending() {
+    run(
+        encrypted(),
+        &[
+            Server(GREETING),
+            SubmitFails(Command::Select { mailbox: inbox() }, "wrong_state"),
+            SubmitFails(
+                Command::FetchSummaries {
+                    uids: UidRange {
+                        first: Uid::new(1).unwrap(),
+                        last: None,
+                    },
+                },
+                "wrong_state",
+            ),
+            Client(b""),
+        ],
+    );
+}

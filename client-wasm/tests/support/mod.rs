@@ -1,0 +1,104 @@
+//! A scripted fake server and a virtual clock for driving the engine, in the style of
+//! quinn-proto's `Pair`: every script runs twice, once in the chunks written and once one
+//! byte at a time, and both runs must produce the same events and bytes.
+
+use client_wasm::{Command, Config, Event, Instant, Session, TransportSecurity};
+
+/// One step of a conversation between the engine and a fake server.
+pub enum Step {
+    /// Bytes the server sends.
+    Server(&'static [u8]),
+    /// Bytes the engine must have sent since the last check, exactly.
+    Client(&'static [u8]),
+    /// A command the driver submits; `Err` expectations use `SubmitFails`.
+    Submit(Command),
+    SubmitFails(Command, &'static str),
+    /// Jump the virtual clock to the engine's next deadline and fire it.
+    Timeout,
+    /// The server hangs up.
+    HangUp,
+}
+
+/// Tag seed used by every script: tags read `0000`, `0001`, ...
+pub const SEED: u32 = 0;
+
+pub fn encrypted() -> Config {
+    Config::new(SEED, TransportSecurity::Encrypted)
+}
+
+/// What a run produced: the events, and the clock reading at the end.
+pub struct Outcome {
+    pub events: Vec<Event>,
+    pub now: Instant,
+    pub unsent: Vec<u8>,
+}
+
+fn run_once(config: Config, script: &[Step], byte_at_a_time: bool) -> Outcome {
+    let mut now = Instant::from_millis(1_000);
+    let mut session = Session::new(config, now);
+    let mut events = Vec::new();
+    let mut sent = Vec::new();
+    for (index, step) in script.iter().enumerate() {
+        match step {
+            Step::Server(bytes) if byte_at_a_time => {
+                for byte in bytes.iter() {
+                    session.handle_input(now, std::slice::from_ref(byte));
+                }
+            }
+            Step::Server(bytes) => session.handle_input(now, bytes),
+            Step::Client(expected) => {
+                drain_transmit(&mut session, &mut sent);
+                assert_eq!(
+                    String::from_utf8_lossy(&sent),
+                    String::from_utf8_lossy(expected),
+                    "step {index}: bytes sent by the engine"
+                );
+                sent.clear();
+            }
+            Step::Submit(command) => {
+                session
+                    .submit(command.clone(), now)
+                    .unwrap_or_else(|e| panic!("step {index}: submit failed: {e}"));
+            }
+            Step::SubmitFails(command, code) => {
+                let error = session.submit(command.clone(), now).unwrap_err();
+                assert_eq!(error.code(), *code, "step {index}: {error}");
+            }
+            Step::Timeout => {
+                now = session
+                    .poll_timeout()
+                    .unwrap_or_else(|| panic!("step {index}: no timer armed"));
+                session.handle_timeout(now);
+            }
+            Step::HangUp => session.handle_transport_closed(),
+        }
+        events.extend(std::iter::from_fn(|| session.poll_event()));
+    }
+    drain_transmit(&mut session, &mut sent);
+    Outcome {
+        events,
+        now,
+        unsent: sent,
+    }
+}
+
+fn drain_transmit(session: &mut Session, sent: &mut Vec<u8>) {
+    while let Some(bytes) = session.poll_transmit() {
+        sent.extend_from_slice(&bytes);
+    }
+}
+
+/// Runs `script` in its own chunks and byte by byte; returns the events after checking that
+/// both runs agree and that nothing was left unchecked on the wire.
+pub fn run(config: Config, script: &[Step]) -> Vec<Event> {
+    let whole = run_once(config.clone(), script, false);
+    let bytewise = run_once(config, script, true);
+    assert_eq!(whole.events, bytewise.events, "byte-at-a-time run differs");
+    assert_eq!(whole.now, bytewise.now);
+    assert!(
+        whole.unsent.is_empty(),
+        "engine sent bytes the script did not check: {:?}",
+        String::from_utf8_lossy(&whole.unsent)
+    );
+    whole.events
+}
