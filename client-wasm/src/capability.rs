@@ -43,7 +43,11 @@ mod tests {
 
     #[test]
     fn v0027_auth_mechanisms_compare_case_insensitively() {
-        let caps = Capabilities(["IMAP4REV1", "AUTH=PLAIN", "SASL-IR"].map(String::from).into());
+        let caps = Capabilities(
+            ["IMAP4REV1", "AUTH=PLAIN", "SASL-IR"]
+                .map(String::from)
+                .into(),
+        );
         assert!(caps.supports_auth("plain"));
         assert!(caps.has("sasl-ir"));
         assert!(!caps.supports_auth("LOGIN"));

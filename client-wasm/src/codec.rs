@@ -18,7 +18,10 @@ pub(crate) enum Frame<'a> {
     Greeting(Greeting<'a>),
     Response(Response<'a>),
     /// Framed but not understood, or larger than the limit: skipped.
-    Skipped { reason: &'static str, length: usize },
+    Skipped {
+        reason: &'static str,
+        length: usize,
+    },
 }
 
 /// Splits the server's byte stream into complete messages and decodes each.
@@ -51,21 +54,25 @@ impl ResponseReader {
         let length = self.fragmentizer.message_bytes().len();
         if !self.greeted {
             self.greeted = true;
-            return Some(match self.fragmentizer.decode_message(&GreetingCodec::default()) {
-                Ok(greeting) => Frame::Greeting(greeting),
+            return Some(
+                match self.fragmentizer.decode_message(&GreetingCodec::default()) {
+                    Ok(greeting) => Frame::Greeting(greeting),
+                    Err(error) => Frame::Skipped {
+                        reason: skip_reason(&error),
+                        length,
+                    },
+                },
+            );
+        }
+        Some(
+            match self.fragmentizer.decode_message(&ResponseCodec::default()) {
+                Ok(response) => Frame::Response(response),
                 Err(error) => Frame::Skipped {
                     reason: skip_reason(&error),
                     length,
                 },
-            });
-        }
-        Some(match self.fragmentizer.decode_message(&ResponseCodec::default()) {
-            Ok(response) => Frame::Response(response),
-            Err(error) => Frame::Skipped {
-                reason: skip_reason(&error),
-                length,
             },
-        })
+        )
     }
 }
 
@@ -139,10 +146,18 @@ mod tests {
 
     #[test]
     fn v0017_password_with_specials_is_quoted_and_crlf_forces_a_literal() {
-        let login = WireCommand::new("a001", CommandBody::login("bob", "pa ss\"2").unwrap()).unwrap();
-        assert_eq!(pieces(&login), vec![b"a001 LOGIN bob \"pa ss\\\"2\"\r\n".to_vec()]);
+        let login =
+            WireCommand::new("a001", CommandBody::login("bob", "pa ss\"2").unwrap()).unwrap();
+        assert_eq!(
+            pieces(&login),
+            vec![b"a001 LOGIN bob \"pa ss\\\"2\"\r\n".to_vec()]
+        );
 
-        let hostile = WireCommand::new("a002", CommandBody::login("bob", "x\r\na003 DELETE INBOX").unwrap()).unwrap();
+        let hostile = WireCommand::new(
+            "a002",
+            CommandBody::login("bob", "x\r\na003 DELETE INBOX").unwrap(),
+        )
+        .unwrap();
         let sent = pieces(&hostile);
         assert_eq!(sent.len(), 2, "the literal must wait for '+'");
         assert_eq!(sent[0], b"a002 LOGIN bob {20}\r\n".to_vec());

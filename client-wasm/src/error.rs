@@ -1,7 +1,7 @@
 //! Errors, each with a stable `code()` that drivers turn into words for people.
 
-use serde::{Serialize, Serializer};
 use serde::ser::SerializeStruct;
+use serde::{Serialize, Serializer};
 
 /// Why a session ended other than by our own LOGOUT.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -51,7 +51,9 @@ pub enum CommandError {
     AuthenticationFailed { text: String },
     #[error("the server allows no login method this client can use")]
     NoUsableMechanism,
-    #[error("a non-ASCII user name or password needs AUTHENTICATE PLAIN, which the server does not offer")]
+    #[error(
+        "a non-ASCII user name or password needs AUTHENTICATE PLAIN, which the server does not offer"
+    )]
     NonAsciiCredentials,
     #[error("refusing to send the password over an unencrypted connection")]
     InsecureTransport,

@@ -35,16 +35,33 @@ pub enum Event {
         id: Option<CommandId>,
         message: MessageSummary,
     },
-    FetchCompleted { id: CommandId },
-    NoopCompleted { id: CommandId },
+    FetchCompleted {
+        id: CommandId,
+    },
+    NoopCompleted {
+        id: CommandId,
+    },
     /// The command failed; the session goes on unless a `Closed` event follows.
-    CommandFailed { id: CommandId, error: CommandError },
+    CommandFailed {
+        id: CommandId,
+        error: CommandError,
+    },
     /// The selected mailbox's counts changed unasked (another client, new mail).
-    MailboxChanged { exists: u32, recent: u32 },
+    MailboxChanged {
+        exists: u32,
+        recent: u32,
+    },
     /// The server sent an ALERT: show `text` to the user (RFC 3501 §7.1).
-    AlertReceived { text: String },
+    AlertReceived {
+        text: String,
+    },
     /// A response was not understood and was skipped whole; the stream stays in sync.
-    ResponseSkipped { reason: &'static str, length: usize },
+    ResponseSkipped {
+        reason: &'static str,
+        length: usize,
+    },
     /// The session is over: close the transport. `error` is `None` after our own LOGOUT.
-    Closed { error: Option<SessionError> },
+    Closed {
+        error: Option<SessionError>,
+    },
 }

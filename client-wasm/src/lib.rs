@@ -21,6 +21,8 @@ mod utf7;
 
 #[cfg(target_arch = "wasm32")]
 mod wasm;
+#[cfg(target_arch = "wasm32")]
+pub use wasm::ImapClient;
 
 pub use auth::{AuthMethod, Credentials};
 pub use capability::Capabilities;

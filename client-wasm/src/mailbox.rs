@@ -43,8 +43,10 @@ impl MailboxName {
     }
 
     pub(crate) fn to_imap(&self) -> Result<Mailbox<'_>, crate::error::SubmitError> {
-        Mailbox::try_from(self.0.as_slice()).map_err(|_| crate::error::SubmitError::InvalidArgument {
-            what: "mailbox name",
+        Mailbox::try_from(self.0.as_slice()).map_err(|_| {
+            crate::error::SubmitError::InvalidArgument {
+                what: "mailbox name",
+            }
         })
     }
 }
@@ -106,7 +108,9 @@ impl ListedMailbox {
         Self {
             display: name.display(),
             selectable: !is("\\Noselect") && !is("\\NonExistent"),
-            special_use: attributes.iter().find_map(|a| SpecialUse::from_attribute(a)),
+            special_use: attributes
+                .iter()
+                .find_map(|a| SpecialUse::from_attribute(a)),
             delimiter,
             attributes,
             name,

@@ -88,7 +88,6 @@ impl Flag {
             FlagPerm::Asterisk => Self::AnyKeyword,
         }
     }
-
 }
 
 impl fmt::Display for Flag {

@@ -14,9 +14,9 @@ use crate::event::Event;
 use crate::mailbox::{ListedMailbox, SelectedMailbox};
 use crate::message::{Flag, MessageSummary};
 use crate::tag::{Tag, TagGenerator};
+use imap_types::IntoStatic;
 use imap_types::auth::AuthMechanism;
 use imap_types::command::{Command as WireCommand, CommandBody};
-use imap_types::IntoStatic;
 use imap_types::fetch::{MessageDataItemName, Section};
 use imap_types::mailbox::ListMailbox;
 use imap_types::response::{
@@ -250,8 +250,13 @@ impl Core {
     fn submit(&mut self, command: Command, now: Instant) -> Result<CommandId, SubmitError> {
         self.check_allowed(&command)?;
         let job = into_job(command)?;
-        if matches!(job, Job::Ready { gather: Gather::Logout, .. })
-            && self.state != State::AwaitingGreeting
+        if matches!(
+            job,
+            Job::Ready {
+                gather: Gather::Logout,
+                ..
+            }
+        ) && self.state != State::AwaitingGreeting
         {
             self.state = State::LoggingOut;
         }
@@ -301,12 +306,19 @@ impl Core {
                 return;
             };
             let prepared = match job {
-                Job::Capability { then } => Ok((CommandBody::Capability, Gather::Capability(then), None)),
-                Job::LogIn { credentials, method } => self.prepare_login(&credentials, method),
+                Job::Capability { then } => {
+                    Ok((CommandBody::Capability, Gather::Capability(then), None))
+                }
+                Job::LogIn {
+                    credentials,
+                    method,
+                } => self.prepare_login(&credentials, method),
                 Job::Ready { body, gather } => Ok((body, gather, None)),
             };
             match prepared {
-                Ok((body, gather, sasl_response)) => self.send(id, body, gather, sasl_response, now),
+                Ok((body, gather, sasl_response)) => {
+                    self.send(id, body, gather, sasl_response, now)
+                }
                 Err(error) => {
                     if let Some(id) = id {
                         self.events.push_back(Event::CommandFailed { id, error });
@@ -346,7 +358,8 @@ impl Core {
             if caps.has("SASL-IR") {
                 // imap-codec base64-encodes the initial response itself.
                 let raw = format!("\0{}\0{}", credentials.user(), credentials.password());
-                let body = CommandBody::authenticate_with_ir(AuthMechanism::Plain, raw.into_bytes());
+                let body =
+                    CommandBody::authenticate_with_ir(AuthMechanism::Plain, raw.into_bytes());
                 return Ok((body, Gather::LogIn, None));
             }
             let body = CommandBody::authenticate(AuthMechanism::Plain);
@@ -740,7 +753,13 @@ impl Core {
                 self.close(Some(SessionError::TimedOut { seconds }));
             }
             (State::Authenticated | State::Selected, None) if self.queue.is_empty() => {
-                self.queue.push_back((None, Job::Ready { body: CommandBody::Noop, gather: Gather::Noop }));
+                self.queue.push_back((
+                    None,
+                    Job::Ready {
+                        body: CommandBody::Noop,
+                        gather: Gather::Noop,
+                    },
+                ));
                 self.pump(now);
             }
             _ => self.last_sent = now,
@@ -811,7 +830,15 @@ fn into_job(command: Command) -> Result<Job, SubmitError> {
         move |_| SubmitError::InvalidArgument { what }
     }
     let (body, gather) = match command {
-        Command::LogIn { credentials, method } => return Ok(Job::LogIn { credentials, method }),
+        Command::LogIn {
+            credentials,
+            method,
+        } => {
+            return Ok(Job::LogIn {
+                credentials,
+                method,
+            });
+        }
         Command::List { reference, pattern } => {
             let reference = reference.to_imap()?.into_static();
             let pattern = ListMailbox::try_from(pattern).map_err(invalid("LIST pattern"))?;
@@ -822,11 +849,14 @@ fn into_job(command: Command) -> Result<Job, SubmitError> {
         Command::Select { mailbox } => {
             let body = CommandBody::select(mailbox.to_imap()?.into_static())
                 .map_err(invalid("mailbox name"))?;
-            (body, Gather::Select(Box::new(SelectedMailbox::new(mailbox))))
+            (
+                body,
+                Gather::Select(Box::new(SelectedMailbox::new(mailbox))),
+            )
         }
         Command::FetchSummaries { uids } => {
-            let set = SequenceSet::try_from(uids.to_string().as_str())
-                .map_err(invalid("UID range"))?;
+            let set =
+                SequenceSet::try_from(uids.to_string().as_str()).map_err(invalid("UID range"))?;
             let body = CommandBody::fetch(set, summary_items(), true)
                 .unwrap_or_else(|never: std::convert::Infallible| match never {});
             (body, Gather::Fetch)

@@ -61,9 +61,7 @@ fn decode_shifted(run: &[u8], out: &mut String) -> Result<(), Utf7Error> {
         out.push('&');
         return Ok(());
     }
-    let bytes = engine()
-        .decode(run)
-        .map_err(|_| Utf7Error::BadShiftedRun)?;
+    let bytes = engine().decode(run).map_err(|_| Utf7Error::BadShiftedRun)?;
     if bytes.len() % 2 != 0 {
         return Err(Utf7Error::BadShiftedRun);
     }
@@ -100,6 +98,9 @@ mod tests {
         assert_eq!(decode(b"a&AGE"), Err(Utf7Error::Unterminated));
         assert_eq!(decode(b"&AGE-"), Err(Utf7Error::BadShiftedRun));
         assert_eq!(decode(b"&!!-"), Err(Utf7Error::BadShiftedRun));
-        assert_eq!(decode("Entwürfe".as_bytes()), Err(Utf7Error::ForbiddenByte(0xc3)));
+        assert_eq!(
+            decode("Entwürfe".as_bytes()),
+            Err(Utf7Error::ForbiddenByte(0xc3))
+        );
     }
 }

@@ -1,0 +1,227 @@
+//! Connections to the configured IMAP servers: TCP connect with a timeout,
+//! then implicit TLS verified against the webpki roots plus an optional extra
+//! CA file.
+//!
+//! Later additions slot in here: an address filter between resolution and
+//! connect (SSRF deny ranges), and a STARTTLS upgrade turning
+//! [`Upstream::Plain`] into [`Upstream::Tls`] before the relay starts.
+
+use std::io;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, ServerName};
+use rustls::{ClientConfig, RootCertStore};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
+use tokio_rustls::client::TlsStream;
+
+use crate::config::{Config, Security, ServerConfig};
+use crate::error::{ConfigError, UpstreamError};
+
+/// Reads the PEM file of extra CA certificates; fails (naming `extra_ca`) if
+/// it is unreadable, holds no certificate, or a certificate is not usable as
+/// a trust anchor.
+pub fn load_extra_ca(path: &Path) -> Result<Vec<CertificateDer<'static>>, ConfigError> {
+    let shown = path.display();
+    let iter = CertificateDer::pem_file_iter(path)
+        .map_err(|e| ConfigError::invalid("extra_ca", format!("cannot read {shown}: {e}")))?;
+    let certs = iter
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| ConfigError::invalid("extra_ca", format!("{shown}: bad PEM: {e}")))?;
+    if certs.is_empty() {
+        return Err(ConfigError::invalid(
+            "extra_ca",
+            format!("{shown} contains no certificate (expected PEM \"BEGIN CERTIFICATE\")"),
+        ));
+    }
+    let mut store = RootCertStore::empty();
+    for cert in &certs {
+        store.add(cert.clone()).map_err(|e| {
+            ConfigError::invalid("extra_ca", format!("{shown}: unusable certificate: {e}"))
+        })?;
+    }
+    Ok(certs)
+}
+
+/// Builds the rustls client configuration: ring provider, TLS 1.2 and 1.3
+/// only, webpki roots plus the extra CA file.
+pub fn tls_client_config(extra_ca: Option<&Path>) -> Result<ClientConfig, ConfigError> {
+    let mut roots = RootCertStore {
+        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+    };
+    if let Some(path) = extra_ca {
+        for cert in load_extra_ca(path)? {
+            roots.add(cert).map_err(|e| {
+                ConfigError::invalid("extra_ca", format!("unusable certificate: {e}"))
+            })?;
+        }
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = ClientConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
+        .map_err(|e| ConfigError::invalid("extra_ca", format!("TLS setup failed: {e}")))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(config)
+}
+
+/// Opens connections to configured servers.
+#[derive(Clone)]
+pub struct Connector {
+    tls: TlsConnector,
+    connect_timeout: Duration,
+    tls_timeout: Duration,
+}
+
+impl std::fmt::Debug for Connector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connector")
+            .field("connect_timeout", &self.connect_timeout)
+            .field("tls_timeout", &self.tls_timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Connector {
+    /// Builds the connector (loads the extra CA file).
+    pub fn new(config: &Config) -> Result<Self, ConfigError> {
+        let tls = tls_client_config(config.extra_ca.as_deref())?;
+        Ok(Self {
+            tls: TlsConnector::from(Arc::new(tls)),
+            connect_timeout: config.limits.connect_timeout,
+            tls_timeout: config.limits.tls_handshake_timeout,
+        })
+    }
+
+    /// Resolves, connects (trying each address in turn within the connect
+    /// timeout), sets TCP_NODELAY, and performs TLS if configured.
+    pub async fn connect(&self, server: &ServerConfig) -> Result<Upstream, UpstreamError> {
+        let tcp =
+            tokio::time::timeout(self.connect_timeout, connect_tcp(&server.host, server.port))
+                .await
+                .map_err(|_| UpstreamError::ConnectTimeout(self.connect_timeout.as_secs()))??;
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "cannot set TCP_NODELAY on upstream socket");
+        }
+        match server.security {
+            Security::Plain => Ok(Upstream::Plain(tcp)),
+            Security::Tls => {
+                let name = ServerName::try_from(server.host.clone())
+                    .map_err(|e| UpstreamError::Tls(format!("invalid server name: {e}")))?;
+                let tls = tokio::time::timeout(self.tls_timeout, self.tls.connect(name, tcp))
+                    .await
+                    .map_err(|_| UpstreamError::TlsTimeout(self.tls_timeout.as_secs()))?
+                    .map_err(|e| UpstreamError::Tls(tls_reason(&e)))?;
+                Ok(Upstream::Tls(Box::new(tls)))
+            }
+        }
+    }
+}
+
+async fn connect_tcp(host: &str, port: u16) -> Result<TcpStream, UpstreamError> {
+    let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host, port))
+        .await
+        .map_err(UpstreamError::Resolve)?
+        .collect();
+    // (SSRF deny ranges will filter `addrs` here.)
+    let mut last_err = None;
+    for addr in addrs {
+        match TcpStream::connect(addr).await {
+            Ok(s) => return Ok(s),
+            Err(e) => {
+                tracing::debug!(%addr, error = %e, "upstream connect attempt failed");
+                last_err = Some(e);
+            }
+        }
+    }
+    Err(match last_err {
+        Some(e) => UpstreamError::Connect(e),
+        None => UpstreamError::Resolve(io::Error::new(io::ErrorKind::NotFound, "no address found")),
+    })
+}
+
+/// rustls's own reason when the handshake failed inside rustls (e.g.
+/// "invalid peer certificate: UnknownIssuer"), else the I/O error.
+fn tls_reason(err: &io::Error) -> String {
+    match err
+        .get_ref()
+        .and_then(|e| e.downcast_ref::<rustls::Error>())
+    {
+        Some(tls) => tls.to_string(),
+        None => err.to_string(),
+    }
+}
+
+/// An open connection to an IMAP server.
+#[derive(Debug)]
+pub enum Upstream {
+    /// Cleartext TCP.
+    Plain(TcpStream),
+    /// TLS over TCP.
+    Tls(Box<TlsStream<TcpStream>>),
+}
+
+impl AsyncRead for Upstream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Self::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            Self::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for Upstream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Self::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            Self::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Self::Plain(s) => Pin::new(s).poll_flush(cx),
+            Self::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Self::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            Self::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+        }
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Self::Plain(s) => Pin::new(s).poll_write_vectored(cx, bufs),
+            Self::Tls(s) => Pin::new(s.as_mut()).poll_write_vectored(cx, bufs),
+        }
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        match self {
+            Self::Plain(s) => s.is_write_vectored(),
+            Self::Tls(s) => s.is_write_vectored(),
+        }
+    }
+}

@@ -1,0 +1,360 @@
+//! Helpers shared by the integration tests: a bridge on 127.0.0.1:0, fake
+//! IMAP servers (plain and TLS), a WebSocket client, a test PKI.
+
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bridge::{Bridge, BridgeError, Config};
+use futures_util::{SinkExt, StreamExt};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::{self, Message};
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+pub const PROTOCOL: &str = "imap-relay.v1";
+/// Upper bound for any single wait in these tests.
+pub const WAIT: Duration = Duration::from_secs(10);
+
+pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// A bridge serving in the background.
+pub struct Running {
+    pub addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    pub handle: JoinHandle<Result<(), BridgeError>>,
+}
+
+impl Running {
+    /// Triggers shutdown (the future given to `serve` resolves).
+    pub fn trigger_shutdown(&mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.trigger_shutdown();
+    }
+}
+
+/// `[[servers]]` entry.
+pub fn server_entry(id: &str, host: &str, port: u16, security: &str) -> String {
+    format!(
+        "[[servers]]\nid = \"{id}\"\nname = \"Server {id}\"\nhost = \"{host}\"\nport = {port}\nsecurity = \"{security}\"\n"
+    )
+}
+
+/// Starts a bridge from TOML (without `listen`; port 0 is used).
+pub async fn start(toml_body: &str) -> Running {
+    let toml = format!("listen = \"127.0.0.1:0\"\n{toml_body}");
+    let config = Config::from_toml_str(&toml).expect("test config");
+    start_config(config).await
+}
+
+pub async fn start_config(config: Config) -> Running {
+    // Logs are shown for failing tests only (and with --nocapture).
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "bridge=debug".into()),
+        )
+        .with_test_writer()
+        .try_init();
+    let bridge = Bridge::bind(config).await.expect("bind");
+    let addr = bridge.local_addr();
+    let (tx, rx) = oneshot::channel::<()>();
+    let handle = tokio::spawn(bridge.serve(async move {
+        let _ = rx.await;
+    }));
+    Running {
+        addr,
+        stop: Some(tx),
+        handle,
+    }
+}
+
+/// Opens `/imap`, offering `protocol` if given.
+pub async fn ws_open(
+    addr: SocketAddr,
+    protocol: Option<&str>,
+) -> Result<(Ws, tungstenite::handshake::client::Response), tungstenite::Error> {
+    let mut req = format!("ws://{addr}/imap").into_client_request().unwrap();
+    if let Some(p) = protocol {
+        req.headers_mut()
+            .insert("Sec-WebSocket-Protocol", p.parse().unwrap());
+    }
+    tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(req))
+        .await
+        .expect("ws connect timed out")
+}
+
+/// Opens `/imap` with the subprotocol and sends `connect`.
+pub async fn ws_connect(addr: SocketAddr, server: &str) -> Ws {
+    let (mut ws, resp) = ws_open(addr, Some(PROTOCOL)).await.expect("upgrade");
+    assert_eq!(
+        resp.headers().get("sec-websocket-protocol").unwrap(),
+        PROTOCOL
+    );
+    send_text(
+        &mut ws,
+        &format!(r#"{{"type":"connect","server":"{server}"}}"#),
+    )
+    .await;
+    ws
+}
+
+pub async fn send_text(ws: &mut Ws, text: &str) {
+    ws.send(Message::text(text)).await.unwrap();
+}
+
+/// Next message that is not a ping/pong.
+pub async fn next_msg(ws: &mut Ws) -> Option<Message> {
+    loop {
+        let m = tokio::time::timeout(WAIT, ws.next())
+            .await
+            .expect("timed out waiting for a message");
+        match m {
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+            Some(Ok(m)) => return Some(m),
+            Some(Err(_)) | None => return None,
+        }
+    }
+}
+
+/// Next message, which must be a JSON text message.
+pub async fn next_json(ws: &mut Ws) -> serde_json::Value {
+    match next_msg(ws).await {
+        Some(Message::Text(t)) => serde_json::from_str(t.as_str()).expect("json"),
+        other => panic!("expected a text message, got {other:?}"),
+    }
+}
+
+/// Expects `{"type":"error","code":code}` then a Close frame; returns the
+/// error message and the close frame.
+pub async fn expect_error(ws: &mut Ws, code: &str) -> (String, Option<CloseFrame>) {
+    let v = next_json(ws).await;
+    assert_eq!(v["type"], "error", "{v}");
+    assert_eq!(v["code"], code, "{v}");
+    let message = v["message"].as_str().expect("message").to_owned();
+    assert!(!message.is_empty());
+    let close = expect_close(ws).await;
+    (message, close)
+}
+
+/// Skips binary data until a Close frame; returns it.
+pub async fn expect_close(ws: &mut Ws) -> Option<CloseFrame> {
+    loop {
+        match next_msg(ws).await {
+            Some(Message::Close(frame)) => return frame,
+            Some(Message::Binary(_)) => continue,
+            other => panic!("expected a Close frame, got {other:?}"),
+        }
+    }
+}
+
+/// Reads binary frames until `n` bytes have arrived.
+pub async fn read_binary(ws: &mut Ws, n: usize) -> Vec<u8> {
+    let mut got = Vec::with_capacity(n);
+    while got.len() < n {
+        match next_msg(ws).await {
+            Some(Message::Binary(b)) => got.extend_from_slice(&b),
+            other => panic!(
+                "expected binary data, got {other:?} after {} bytes",
+                got.len()
+            ),
+        }
+    }
+    got
+}
+
+pub fn pattern(len: usize) -> Vec<u8> {
+    let mut x: u32 = 0x9e37_79b9;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            x as u8
+        })
+        .collect()
+}
+
+pub const GREETING: &[u8] = b"* OK [CAPABILITY IMAP4rev1] fake ready\r\n";
+
+/// Serves one connection: greeting, then echoes everything until EOF.
+/// Resolves to the number of bytes echoed.
+async fn echo<S: AsyncRead + AsyncWrite + Unpin>(mut s: S) -> u64 {
+    s.write_all(GREETING).await.unwrap();
+    let mut buf = vec![0u8; 32 * 1024];
+    let mut total = 0u64;
+    loop {
+        let n = match s.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        if s.write_all(&buf[..n]).await.is_err() {
+            break;
+        }
+        total += n as u64;
+    }
+    let _ = s.shutdown().await;
+    total
+}
+
+/// A plain fake IMAP server accepting one connection (greeting + echo).
+pub async fn echo_server() -> (SocketAddr, JoinHandle<u64>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let handle = tokio::spawn(async move {
+        let (s, _) = listener.accept().await.unwrap();
+        echo(s).await
+    });
+    (addr, handle)
+}
+
+/// A plain fake server that sends `data` and closes.
+pub async fn send_and_close_server(data: Vec<u8>) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let (mut s, _) = listener.accept().await.unwrap();
+        s.write_all(&data).await.unwrap();
+        s.shutdown().await.unwrap();
+        // Keep reading until the bridge goes away.
+        let mut sink = Vec::new();
+        let _ = s.read_to_end(&mut sink).await;
+    });
+    addr
+}
+
+/// A port with nothing listening on it.
+pub async fn closed_port() -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = l.local_addr().unwrap().port();
+    drop(l);
+    port
+}
+
+/// Test PKI: a CA and a leaf (CA:FALSE, serverAuth, SAN DNS:localhost)
+/// signed by it.
+pub struct Pki {
+    pub ca_pem: String,
+    pub leaf: CertificateDer<'static>,
+    pub key: PrivateKeyDer<'static>,
+}
+
+pub fn make_pki() -> Pki {
+    use rcgen::{
+        BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer,
+        KeyPair, KeyUsagePurpose,
+    };
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::CrlSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "bridge test CA");
+    let ca_cert = ca_params.self_signed(&ca_key).unwrap();
+    let issuer = Issuer::new(ca_params, ca_key);
+
+    let leaf_key = KeyPair::generate().unwrap();
+    let mut leaf_params = CertificateParams::new(vec!["localhost".to_owned()]).unwrap();
+    leaf_params.is_ca = IsCa::ExplicitNoCa;
+    leaf_params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    leaf_params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+    leaf_params
+        .distinguished_name
+        .push(DnType::CommonName, "localhost");
+    let leaf = leaf_params.signed_by(&leaf_key, &issuer).unwrap();
+    Pki {
+        ca_pem: ca_cert.pem(),
+        leaf: leaf.der().clone(),
+        key: PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf_key.serialize_der())),
+    }
+}
+
+/// A TLS fake IMAP server (greeting + echo) on 127.0.0.1, accepting
+/// connections until dropped. Handshake failures are ignored.
+pub async fn tls_echo_server(pki: &Pki) -> (SocketAddr, JoinHandle<()>) {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(vec![pki.leaf.clone()], pki.key.clone_key())
+        .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let handle = tokio::spawn(async move {
+        loop {
+            let Ok((s, _)) = listener.accept().await else {
+                return;
+            };
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                if let Ok(tls) = acceptor.accept(s).await {
+                    echo(tls).await;
+                }
+            });
+        }
+    });
+    (addr, handle)
+}
+
+/// Minimal HTTP/1.1 GET; returns status, lower-cased headers, body.
+pub async fn http_get(addr: SocketAddr, path: &str) -> (u16, Vec<(String, String)>, Vec<u8>) {
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    s.write_all(
+        format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").as_bytes(),
+    )
+    .await
+    .unwrap();
+    let mut raw = Vec::new();
+    tokio::time::timeout(WAIT, s.read_to_end(&mut raw))
+        .await
+        .expect("http timed out")
+        .unwrap();
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("header end");
+    let head = String::from_utf8(raw[..split].to_vec()).unwrap();
+    let body = raw[split + 4..].to_vec();
+    let mut lines = head.split("\r\n");
+    let status: u16 = lines
+        .next()
+        .unwrap()
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        .collect();
+    (status, headers, body)
+}
+
+pub fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}

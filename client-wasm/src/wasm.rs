@@ -1,0 +1,483 @@
+//! The browser driver: a thin `#[wasm_bindgen]` shell that runs a [`Session`] over a
+//! WebSocket to the bridge, with JavaScript timers and Promises.
+//!
+//! Every JS callback holds only a weak reference to the driver and is unregistered when the
+//! client is freed, so nothing leaks and nothing fires into a dropped session.
+
+use crate::auth::{AuthMethod, Credentials};
+use crate::clock::Instant;
+use crate::command::{Command, CommandId};
+use crate::error::SessionError;
+use crate::event::Event;
+use crate::mailbox::MailboxName;
+use crate::message::{MessageSummary, Uid, UidRange};
+use crate::session::{Config, Session, TransportSecurity};
+use futures_channel::oneshot;
+use js_sys::{Function, Reflect, Uint8Array};
+use serde::{Deserialize, Serialize};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::{Rc, Weak};
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::future_to_promise;
+use web_sys::{BinaryType, CloseEvent, MessageEvent, WebSocket};
+
+/// The WebSocket subprotocol of the bridge protocol (docs/bridge-protocol.md).
+const SUBPROTOCOL: &str = "imap-relay.v1";
+
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_name = setTimeout)]
+    fn set_timeout(handler: &Function, millis: f64) -> JsValue;
+    #[wasm_bindgen(js_name = clearTimeout)]
+    fn clear_timeout(handle: &JsValue);
+    #[wasm_bindgen(js_namespace = performance, js_name = now)]
+    fn performance_now() -> f64;
+}
+
+fn now() -> Instant {
+    Instant::from_millis(performance_now() as u64)
+}
+
+/// A JS `Error` with a stable `code` property the page maps to words.
+fn js_error(code: &str, message: &str) -> JsValue {
+    let error = js_sys::Error::new(message);
+    // Setting a property on a fresh Error object cannot fail.
+    let _ = Reflect::set(&error, &"code".into(), &code.into());
+    error.into()
+}
+
+fn to_js<T: Serialize>(value: &T) -> JsValue {
+    let serializer = serde_wasm_bindgen::Serializer::new()
+        .serialize_missing_as_null(true)
+        .serialize_maps_as_objects(true);
+    value
+        .serialize(&serializer)
+        .unwrap_or_else(|e| js_error("internal", &e.to_string()))
+}
+
+/// Control messages from the bridge (text frames).
+#[derive(Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum BridgeMessage {
+    Connected { security: String },
+    Error { code: String, message: String },
+}
+
+type Reply = oneshot::Sender<Result<JsValue, JsValue>>;
+
+/// A pending JS promise and what it gathers until its command completes.
+struct Pending {
+    reply: Reply,
+    fetched: Vec<MessageSummary>,
+}
+
+/// A JS timer that is cleared when dropped.
+struct Timer {
+    handle: JsValue,
+    _callback: Closure<dyn FnMut()>,
+}
+
+impl Drop for Timer {
+    fn drop(&mut self) {
+        clear_timeout(&self.handle);
+    }
+}
+
+/// The WebSocket callbacks, kept alive as long as the driver and unregistered with it.
+struct Callbacks {
+    _open: Closure<dyn FnMut()>,
+    _message: Closure<dyn FnMut(MessageEvent)>,
+    _close: Closure<dyn FnMut(CloseEvent)>,
+}
+
+struct Driver {
+    ws: WebSocket,
+    server_id: String,
+    allow_cleartext_login: bool,
+    session: Option<Session>,
+    connect_reply: Option<Reply>,
+    pending: HashMap<CommandId, Pending>,
+    listener: Option<Function>,
+    /// Notices for the listener, delivered once the driver is no longer borrowed, so the
+    /// listener may call back into the client.
+    outbox: Vec<JsValue>,
+    timer: Option<Timer>,
+    callbacks: Option<Callbacks>,
+    opened: bool,
+    closed: bool,
+}
+
+/// Runs `f` on the driver if it still exists, then delivers its notices.
+fn with_driver(weak: &Weak<RefCell<Driver>>, f: impl FnOnce(&mut Driver, &Weak<RefCell<Driver>>)) {
+    let Some(driver) = weak.upgrade() else {
+        return;
+    };
+    let (listener, notices) = {
+        let mut driver = driver.borrow_mut();
+        f(&mut driver, weak);
+        (driver.listener.clone(), std::mem::take(&mut driver.outbox))
+    };
+    if let Some(listener) = listener {
+        for notice in notices {
+            let _ = listener.call1(&JsValue::NULL, &notice);
+        }
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        self.ws.set_onopen(None);
+        self.ws.set_onmessage(None);
+        self.ws.set_onclose(None);
+        let _ = self.ws.close();
+    }
+}
+
+impl Driver {
+    fn on_open(&mut self) {
+        self.opened = true;
+        let hello = serde_json::json!({"type": "connect", "server": self.server_id});
+        if self.ws.send_with_str(&hello.to_string()).is_err() {
+            self.fail_connect("bridge_unreachable", "could not talk to the bridge");
+        }
+    }
+
+    fn on_message(&mut self, event: MessageEvent, this: &Weak<RefCell<Driver>>) {
+        let data = event.data();
+        if let Some(text) = data.as_string() {
+            self.on_control(&text);
+        } else if let Some(session) = self.session.as_mut() {
+            let bytes = Uint8Array::new(&data).to_vec();
+            session.handle_input(now(), &bytes);
+        }
+        self.drive(this);
+    }
+
+    fn on_control(&mut self, text: &str) {
+        match serde_json::from_str::<BridgeMessage>(text) {
+            Ok(BridgeMessage::Connected { security }) if self.session.is_none() => {
+                let transport = if security == "tls" {
+                    TransportSecurity::Encrypted
+                } else {
+                    TransportSecurity::Cleartext {
+                        allow_credentials: self.allow_cleartext_login,
+                    }
+                };
+                let seed = (js_sys::Math::random() * f64::from(u32::MAX)) as u32;
+                self.session = Some(Session::new(Config::new(seed, transport), now()));
+            }
+            Ok(BridgeMessage::Error { code, message }) => self.fail_connect(&code, &message),
+            _ => self.fail_connect("bridge_protocol", "unexpected message from the bridge"),
+        }
+    }
+
+    fn on_close(&mut self, this: &Weak<RefCell<Driver>>) {
+        if let Some(session) = self.session.as_mut() {
+            session.handle_transport_closed();
+            self.drive(this);
+        } else if self.opened {
+            self.fail_connect("connection_lost", "the bridge closed the connection");
+        } else {
+            self.fail_connect("bridge_unreachable", "could not reach the bridge");
+        }
+    }
+
+    /// Rejects `connect()` and ends the client.
+    fn fail_connect(&mut self, code: &str, message: &str) {
+        if let Some(reply) = self.connect_reply.take() {
+            let _ = reply.send(Err(js_error(code, message)));
+        }
+        self.finish(Some((code, message)));
+    }
+
+    fn finish(&mut self, error: Option<(&str, &str)>) {
+        if self.closed {
+            return;
+        }
+        self.closed = true;
+        self.timer = None;
+        let _ = self.ws.close();
+        for (_, pending) in self.pending.drain() {
+            let _ = pending.reply.send(Err(js_error(
+                "connection_lost",
+                "the connection ended before the command completed",
+            )));
+        }
+        let mut notice = serde_json::json!({"type": "closed", "code": null, "message": null});
+        if let Some((code, message)) = error {
+            notice["code"] = code.into();
+            notice["message"] = message.into();
+        }
+        self.notify(&notice);
+    }
+
+    fn notify<T: Serialize>(&mut self, event: &T) {
+        self.outbox.push(to_js(event));
+    }
+
+    /// Sends what the engine wants sent, settles promises, and re-arms the timer.
+    fn drive(&mut self, this: &Weak<RefCell<Driver>>) {
+        let Some(session) = self.session.as_mut() else {
+            return;
+        };
+        let mut out = Vec::new();
+        while let Some(bytes) = session.poll_transmit() {
+            out.extend_from_slice(&bytes);
+        }
+        let events: Vec<Event> = std::iter::from_fn(|| session.poll_event()).collect();
+        let deadline = session.poll_timeout();
+        if !out.is_empty() && self.ws.send_with_u8_array(&out).is_err() {
+            self.finish(Some((
+                "connection_lost",
+                "the connection to the bridge failed",
+            )));
+            return;
+        }
+        for event in events {
+            self.dispatch(event);
+        }
+        self.arm_timer(deadline, this);
+    }
+
+    fn dispatch(&mut self, event: Event) {
+        match event {
+            Event::Greeted { .. } => {
+                if let Some(reply) = self.connect_reply.take() {
+                    let _ = reply.send(Ok(JsValue::UNDEFINED));
+                }
+            }
+            Event::LoggedIn { id, capabilities } => {
+                self.settle(
+                    id,
+                    Ok(to_js(&serde_json::json!({ "capabilities": capabilities }))),
+                );
+            }
+            Event::MailboxesListed { id, mailboxes } => self.settle(id, Ok(to_js(&mailboxes))),
+            Event::MailboxSelected { id, mailbox } => self.settle(id, Ok(to_js(&mailbox))),
+            Event::FetchReceived {
+                id: Some(id),
+                message,
+            } => {
+                if let Some(pending) = self.pending.get_mut(&id) {
+                    pending.fetched.push(message);
+                }
+            }
+            Event::FetchCompleted { id } => {
+                let fetched = self
+                    .pending
+                    .get_mut(&id)
+                    .map(|p| std::mem::take(&mut p.fetched));
+                self.settle(id, Ok(to_js(&fetched.unwrap_or_default())));
+            }
+            Event::NoopCompleted { id } => self.settle(id, Ok(JsValue::UNDEFINED)),
+            Event::CommandFailed { id, error } => {
+                self.settle(id, Err(js_error(error.code(), &error.to_string())));
+            }
+            Event::Closed { error } => self.on_session_closed(error),
+            other => self.notify(&other),
+        }
+    }
+
+    fn on_session_closed(&mut self, error: Option<SessionError>) {
+        // LOGOUT's promise is the one pending command that a clean close completes.
+        let pending: Vec<CommandId> = self.pending.keys().copied().collect();
+        if error.is_none() {
+            for id in pending {
+                self.settle(id, Ok(JsValue::UNDEFINED));
+            }
+        }
+        match error {
+            Some(error) => {
+                let message = error.to_string();
+                if let Some(reply) = self.connect_reply.take() {
+                    let _ = reply.send(Err(js_error(error.code(), &message)));
+                }
+                self.finish(Some((error.code(), &message)));
+            }
+            None => self.finish(None),
+        }
+    }
+
+    fn settle(&mut self, id: CommandId, result: Result<JsValue, JsValue>) {
+        if let Some(pending) = self.pending.remove(&id) {
+            let _ = pending.reply.send(result);
+        }
+    }
+
+    fn arm_timer(&mut self, deadline: Option<Instant>, this: &Weak<RefCell<Driver>>) {
+        self.timer = deadline.map(|deadline| {
+            let weak = this.clone();
+            let callback = Closure::<dyn FnMut()>::new(move || {
+                with_driver(&weak, |driver, this| {
+                    if let Some(session) = driver.session.as_mut() {
+                        session.handle_timeout(now());
+                    }
+                    driver.drive(this);
+                });
+            });
+            let delay = deadline.saturating_duration_since(now()).as_millis() as f64;
+            let handle = set_timeout(callback.as_ref().unchecked_ref(), delay);
+            Timer {
+                handle,
+                _callback: callback,
+            }
+        });
+    }
+
+    fn submit(
+        &mut self,
+        command: Command,
+        this: &Weak<RefCell<Driver>>,
+    ) -> Result<oneshot::Receiver<Result<JsValue, JsValue>>, JsValue> {
+        let session = self
+            .session
+            .as_mut()
+            .filter(|_| !self.closed)
+            .ok_or_else(|| js_error("closed", "the connection has ended"))?;
+        let id = session
+            .submit(command, now())
+            .map_err(|e| js_error(e.code(), &e.to_string()))?;
+        let (reply, receiver) = oneshot::channel();
+        self.pending.insert(
+            id,
+            Pending {
+                reply,
+                fetched: Vec::new(),
+            },
+        );
+        self.drive(this);
+        Ok(receiver)
+    }
+}
+
+/// An IMAP connection through the bridge, for JavaScript.
+#[wasm_bindgen]
+pub struct ImapClient {
+    driver: Rc<RefCell<Driver>>,
+}
+
+#[wasm_bindgen]
+impl ImapClient {
+    /// Opens the WebSocket to the bridge at `url`, asks for the configured server
+    /// `server_id`, and resolves once the server has greeted. Credentials go over a
+    /// cleartext upstream only if `allow_cleartext_login` is true.
+    pub async fn connect(
+        url: String,
+        server_id: String,
+        allow_cleartext_login: Option<bool>,
+    ) -> Result<ImapClient, JsValue> {
+        let ws = WebSocket::new_with_str(&url, SUBPROTOCOL)
+            .map_err(|_| js_error("bridge_unreachable", "invalid bridge address"))?;
+        ws.set_binary_type(BinaryType::Arraybuffer);
+        let (reply, greeted) = oneshot::channel();
+        let driver = Rc::new(RefCell::new(Driver {
+            ws: ws.clone(),
+            server_id,
+            allow_cleartext_login: allow_cleartext_login.unwrap_or(false),
+            session: None,
+            connect_reply: Some(reply),
+            pending: HashMap::new(),
+            listener: None,
+            outbox: Vec::new(),
+            timer: None,
+            callbacks: None,
+            opened: false,
+            closed: false,
+        }));
+        let callbacks = register_callbacks(&ws, Rc::downgrade(&driver));
+        driver.borrow_mut().callbacks = Some(callbacks);
+        let client = ImapClient { driver };
+        greeted
+            .await
+            .unwrap_or_else(|_| Err(js_error("connection_lost", "the connection ended")))?;
+        Ok(client)
+    }
+
+    /// Authenticates (AUTHENTICATE PLAIN when offered, else LOGIN); resolves to
+    /// `{capabilities}`.
+    pub fn login(&self, user: String, password: String) -> js_sys::Promise {
+        self.request(Command::LogIn {
+            credentials: Credentials::new(user, password),
+            method: AuthMethod::Auto,
+        })
+    }
+
+    /// Lists every mailbox; resolves to an array of listed mailboxes.
+    #[wasm_bindgen(js_name = listMailboxes)]
+    pub fn list_mailboxes(&self) -> js_sys::Promise {
+        self.request(Command::List {
+            reference: MailboxName::from_wire(""),
+            pattern: "*".into(),
+        })
+    }
+
+    /// Selects the mailbox by its wire name (as listed); resolves to its state.
+    pub fn select(&self, name: String) -> js_sys::Promise {
+        self.request(Command::Select {
+            mailbox: MailboxName::from_wire(name),
+        })
+    }
+
+    /// Fetches list summaries for UIDs `first..=last` (`last` absent: to the end).
+    #[wasm_bindgen(js_name = fetchHeaders)]
+    pub fn fetch_headers(&self, first: u32, last: Option<u32>) -> js_sys::Promise {
+        let Some(first) = Uid::new(first.max(1)) else {
+            return js_sys::Promise::reject(&js_error("invalid_argument", "bad UID"));
+        };
+        self.request(Command::FetchSummaries {
+            uids: UidRange {
+                first,
+                last: last.and_then(Uid::new),
+            },
+        })
+    }
+
+    /// Asks the server for news (new mail, flag changes).
+    pub fn noop(&self) -> js_sys::Promise {
+        self.request(Command::Noop)
+    }
+
+    /// Logs out, waiting for the server's tagged OK (bounded).
+    pub fn logout(&self) -> js_sys::Promise {
+        self.request(Command::Logout)
+    }
+
+    /// Registers the callback for unsolicited events (`alert`, `mailbox_changed`, `closed`,
+    /// ...), replacing any earlier one.
+    #[wasm_bindgen(js_name = onEvent)]
+    pub fn on_event(&self, listener: Option<Function>) {
+        self.driver.borrow_mut().listener = listener;
+    }
+
+    fn request(&self, command: Command) -> js_sys::Promise {
+        let weak = Rc::downgrade(&self.driver);
+        let receiver = self.driver.borrow_mut().submit(command, &weak);
+        future_to_promise(async move {
+            receiver?
+                .await
+                .unwrap_or_else(|_| Err(js_error("closed", "the client was closed")))
+        })
+    }
+}
+
+fn register_callbacks(ws: &WebSocket, driver: Weak<RefCell<Driver>>) -> Callbacks {
+    let weak = driver.clone();
+    let open = Closure::<dyn FnMut()>::new(move || with_driver(&weak, |d, _| d.on_open()));
+    let weak = driver.clone();
+    let message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+        with_driver(&weak, |d, this| d.on_message(event, this));
+    });
+    let close = Closure::<dyn FnMut(CloseEvent)>::new(move |_event: CloseEvent| {
+        with_driver(&driver, |d, this| d.on_close(this));
+    });
+    ws.set_onopen(Some(open.as_ref().unchecked_ref()));
+    ws.set_onmessage(Some(message.as_ref().unchecked_ref()));
+    ws.set_onclose(Some(close.as_ref().unchecked_ref()));
+    Callbacks {
+        _open: open,
+        _message: message,
+        _close: close,
+    }
+}

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Installs every missing prerequisite, then runs every test layer:
+#   1. native: engine transcripts and bridge tests (cargo test)
+#   2. browser: the wasm engine in headless Chromium through the real bridge to real Dovecot
+#   3. end-to-end: the webmail page driven by Playwright against the same bridge and Dovecot
+# Servers listen on 127.0.0.1 only and are stopped on exit, pass or fail.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$ROOT"
+
+BRIDGE_PORT=${BRIDGE_PORT:-18080}
+RIG="$OUT/rig"
+BRIDGE_PID=""
+
+cleanup() {
+    [ -n "$BRIDGE_PID" ] && kill "$BRIDGE_PID" 2>/dev/null && wait "$BRIDGE_PID" 2>/dev/null
+    "$ROOT/tests/rig/dovecot.sh" stop "$RIG" >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+
+install_test_prereqs
+mkdir -p "$OUT"
+
+log "native tests (cargo test --workspace)"
+cargo test --workspace
+
+build_web
+cargo build -p bridge
+
+log "starting the Dovecot rig"
+"$ROOT/tests/rig/dovecot.sh" start "$RIG" --messages 200
+# shellcheck disable=SC1091
+source "$RIG/rig.env"
+
+log "starting the bridge on 127.0.0.1:$BRIDGE_PORT"
+write_bridge_config "127.0.0.1:$BRIDGE_PORT" "$OUT/bridge.toml"
+RUST_LOG=${RUST_LOG:-info} "$ROOT/target/debug/bridge" --config "$OUT/bridge.toml" \
+    >"$OUT/bridge.log" 2>&1 &
+BRIDGE_PID=$!
+wait_http "http://127.0.0.1:$BRIDGE_PORT/healthz" 30
+
+export E2E_BRIDGE_WS="ws://127.0.0.1:$BRIDGE_PORT/imap" E2E_USER="$RIG_USER" \
+    E2E_PASS="$RIG_PASS" E2E_MESSAGES="$RIG_MESSAGES"
+log "browser tests (wasm-bindgen-test in headless Chromium)"
+CHROMEDRIVER=/usr/bin/chromedriver \
+CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
+    cargo test -p client-wasm --target wasm32-unknown-unknown --test browser
+
+log "end-to-end tests (Playwright, Debian Chromium)"
+E2E_BASE_URL="http://127.0.0.1:$BRIDGE_PORT" E2E_SERVER_ID=dovecot-tls \
+E2E_NEWEST_SUBJECT="Newest test message $RIG_MESSAGES" E2E_OUTPUT="$OUT" \
+    node --test --test-reporter=spec tests/e2e/
+
+log "checking that no password reached the bridge log"
+if grep -F -e "$RIG_PASS" -e "not-the-password" "$OUT/bridge.log"; then
+    echo "a password appears in the bridge log" >&2
+    exit 1
+fi
+log "all test layers passed"

@@ -1,0 +1,133 @@
+// Unit tests of the page's pure logic (folder order, error texts, list
+// helpers). They import web/ui/*.js directly and need no browser or rig.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { orderFolders, findInbox } from '../../web/ui/folders.js';
+import { describeError, redact } from '../../web/ui/errors.js';
+import {
+  newestLowUid, newestFirst, hasFlag, senderText, messageTime, formatListDate, countText,
+} from '../../web/ui/messages.js';
+
+const folder = (name, extra = {}) => ({
+  name,
+  display: name,
+  delimiter: '/',
+  attributes: [],
+  special_use: null,
+  selectable: true,
+  ...extra,
+});
+
+test('folders: INBOX, then special-use in fixed order, then the rest alphabetically', () => {
+  const rows = orderFolders([
+    folder('zeta'),
+    folder('Papierkorb', { special_use: 'trash' }),
+    folder('Alpha'),
+    folder('Gesendet', { special_use: 'sent' }),
+    folder('Spam', { special_use: 'junk' }),
+    folder('inbox'),
+    folder('Entwürfe', { special_use: 'drafts' }),
+    folder('Archiv', { special_use: 'archive' }),
+    folder('All Mail', { special_use: 'all' }),
+    folder('beta'),
+  ]);
+  assert.deepEqual(rows.map((r) => r.name),
+    ['inbox', 'Entwürfe', 'Gesendet', 'Archiv', 'Spam', 'Papierkorb', 'All Mail', 'Alpha', 'beta', 'zeta']);
+  assert.ok(rows.every((r) => r.depth === 0));
+});
+
+test('folders: nested by delimiter, missing parents greyed, display used for labels', () => {
+  const rows = orderFolders([
+    folder('Work/B'),
+    folder('Work/A'),
+    folder('Work', { selectable: false }),
+    folder('Old.2019.Q1', { delimiter: '.', display: 'Old.2019.Q1' }),
+    folder('INBOX/Sent', { special_use: 'sent' }),
+    folder('INBOX/Aaa'),
+    folder('INBOX'),
+    folder('&AMk-t&AOk-', { display: 'Été', delimiter: null }),
+  ]);
+  assert.deepEqual(rows.map((r) => [r.label, r.depth, r.selectable]), [
+    ['INBOX', 0, true],
+    ['Sent', 1, true],
+    ['Aaa', 1, true],
+    ['Été', 0, true],
+    ['Old', 0, false],
+    ['2019', 1, false],
+    ['Q1', 2, true],
+    ['Work', 0, false],
+    ['A', 1, true],
+    ['B', 1, true],
+  ]);
+  assert.equal(rows.find((r) => r.label === 'Été').name, '&AMk-t&AOk-');
+  assert.equal(rows.find((r) => r.label === 'Q1').name, 'Old.2019.Q1');
+});
+
+test('folders: undefined fields (serde None) and junk input are tolerated', () => {
+  const rows = orderFolders([
+    { name: 'INBOX', display: undefined, delimiter: undefined, special_use: undefined, selectable: true },
+    null,
+    { display: 'no name' },
+  ]);
+  assert.deepEqual(rows.map((r) => [r.name, r.label, r.selectable]), [['INBOX', 'INBOX', true]]);
+  assert.deepEqual(orderFolders(undefined), []);
+  assert.equal(findInbox([folder('Sent'), folder('Inbox')]), 'Inbox');
+  assert.equal(findInbox([]), 'INBOX');
+});
+
+test('errors: codes map to sentences, the password is never echoed', () => {
+  const e = (code, message) => Object.assign(new Error(message), { code });
+  assert.equal(describeError(e('auth_failed', '')), 'Wrong user name or password.');
+  assert.equal(describeError(e('auth_failed', '[AUTHENTICATIONFAILED] Invalid credentials')),
+    'Wrong user name or password. (Server said: Invalid credentials)');
+  assert.equal(describeError(e('auth_failed', 'bad pass hunter22'), { secrets: ['hunter22'] }),
+    'Wrong user name or password. (Server said: bad pass •••)');
+  assert.equal(describeError(e('unknown_server', 'x')), 'This server is not offered by the bridge.');
+  assert.equal(describeError(e('connect_failed', 'connection refused')),
+    'Could not reach the mail server: connection refused');
+  assert.equal(describeError(e('connect_timeout', 'x')), 'The mail server did not answer in time.');
+  assert.equal(describeError(e('tls_failed', 'unknown issuer')),
+    "The mail server's certificate is not trusted: unknown issuer");
+  assert.equal(describeError(e('connection_lost', 'x')), 'The connection to the mail server was lost.');
+  assert.equal(describeError(e('server_bye', 'shutting down')), 'The server closed the connection: shutting down');
+  assert.equal(describeError(e('timeout', 'x')), 'The mail server stopped answering.');
+  assert.equal(describeError(e('bridge_unreachable', 'x')), 'Could not reach the bridge.');
+  assert.equal(describeError(e('no', 'Mailbox does not exist')), 'Mailbox does not exist');
+  assert.equal(describeError({ code: 'closed', message: 'bye' }), 'bye');
+  assert.equal(describeError('plain string'), 'plain string');
+  assert.equal(describeError(undefined), 'Something went wrong.');
+  assert.equal(describeError(e('weird', '')), 'Something went wrong (weird).');
+  assert.equal(redact('abc', ['ab']), 'abc', 'very short secrets are not redacted');
+});
+
+test('messages: newest window, ordering, flags, sender, dates', () => {
+  assert.equal(newestLowUid(131), 81);
+  assert.equal(newestLowUid(20), 1);
+  assert.equal(newestLowUid(undefined), 1);
+  assert.equal(newestLowUid(131n), 81);
+
+  const list = [{ uid: 3 }, { uid: 10 }, { uid: 7 }, null, { uid: 1n }];
+  assert.deepEqual(newestFirst(list).map((m) => Number(m.uid)), [10, 7, 3, 1]);
+  assert.equal(newestFirst(Array.from({ length: 80 }, (_, i) => ({ uid: i + 1 }))).length, 50);
+
+  assert.equal(hasFlag(['\\seen'], '\\Seen'), true);
+  assert.equal(hasFlag(undefined, '\\Seen'), false);
+
+  assert.equal(senderText({ name: 'Alice', address: 'a@b' }), 'Alice');
+  assert.equal(senderText({ name: undefined, address: 'a@b' }), 'a@b');
+  assert.equal(senderText(null), '(unknown sender)');
+
+  assert.equal(messageTime({ date: undefined, internal_date: 5 }), 5);
+  assert.equal(messageTime({ date: 7, internal_date: 5 }), 7);
+
+  const now = new Date(2026, 4, 15, 18, 0);
+  const today = new Date(2026, 4, 15, 9, 5).getTime();
+  assert.equal(formatListDate(today, now, 'en-GB'), '09:05');
+  assert.equal(formatListDate(new Date(2026, 0, 3).getTime(), now, 'en-GB'), '3 Jan');
+  assert.equal(formatListDate(new Date(2024, 0, 3).getTime(), now, 'en-GB'), '3 Jan 2024');
+  assert.equal(formatListDate(NaN, now), '');
+
+  assert.equal(countText(1), '1 message');
+  assert.equal(countText(0), '0 messages');
+});

@@ -1,0 +1,328 @@
+// End-to-end test of the webmail page against the running rig: the bridge
+// serving web/ (and relaying /imap to a real IMAP server) at E2E_BASE_URL.
+//
+//   E2E_BASE_URL=http://127.0.0.1:18080 E2E_SERVER_ID=demo E2E_USER=… \
+//   E2E_PASS=… E2E_NEWEST_SUBJECT=… node --test tests/e2e/
+//
+// Optional: E2E_OUTPUT (screenshots, default tests/output),
+//           E2E_CHROMIUM (browser binary, default /usr/bin/chromium).
+
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { randomBytes } from 'node:crypto';
+import { chromium } from 'playwright-core';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const REPO = path.resolve(HERE, '..', '..');
+
+const env = process.env;
+const BASE_URL = (env.E2E_BASE_URL || '').replace(/\/+$/, '');
+const SERVER_ID = env.E2E_SERVER_ID || '';
+const USER = env.E2E_USER || '';
+const PASS = env.E2E_PASS || '';
+const NEWEST_SUBJECT = env.E2E_NEWEST_SUBJECT;
+const OUTPUT = path.resolve(env.E2E_OUTPUT || path.join(REPO, 'tests', 'output'));
+const CHROMIUM = env.E2E_CHROMIUM || '/usr/bin/chromium';
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+const TEST_TIMEOUT = 30_000;
+const STEP_TIMEOUT = 15_000;
+
+/** Fail with a clear message unless the rig's variables are set. */
+function requireRig() {
+  if (!BASE_URL) {
+    throw new Error(
+      'E2E_BASE_URL is not set: the test rig (the bridge serving web/ in front of an IMAP server) ' +
+      'is not running. Start the rig with its orchestrating script, which sets E2E_BASE_URL, ' +
+      'E2E_SERVER_ID, E2E_USER, E2E_PASS and E2E_NEWEST_SUBJECT.');
+  }
+  const missing = ['E2E_SERVER_ID', 'E2E_USER', 'E2E_PASS'].filter((k) => !env[k]);
+  if (missing.length) {
+    throw new Error(`The test rig is not fully configured: ${missing.join(', ')} not set.`);
+  }
+}
+
+// Everything the pages did, across tests (checked by tests c and d).
+const seen = {
+  requests: [],
+  websockets: [],
+  pageErrorsInA: null, // array once test a has run
+  consoleInA: null,
+};
+
+let browser = null;
+
+async function openPage(label) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  page.setDefaultTimeout(STEP_TIMEOUT);
+  const record = { label, console: [], pageErrors: [] };
+  page.on('request', (req) => seen.requests.push(req.url()));
+  page.on('websocket', (ws) => seen.websockets.push(ws.url()));
+  page.on('pageerror', (err) => record.pageErrors.push(String(err && err.stack ? err.stack : err)));
+  page.on('console', (msg) => record.console.push(`${msg.type()}: ${msg.text()}`));
+  return { context, page, record };
+}
+
+/** Run `fn`; on failure save a screenshot named after the test, then rethrow. */
+async function shotOnFailure(page, name, fn) {
+  try {
+    return await fn();
+  } catch (err) {
+    try {
+      await mkdir(OUTPUT, { recursive: true });
+      await page.screenshot({ path: path.join(OUTPUT, `${name}-failure.png`), fullPage: true });
+    } catch {
+      // The failure itself matters more.
+    }
+    throw err;
+  }
+}
+
+/** Load the page and wait until the login form is usable (or report why not). */
+async function openLoginForm(page) {
+  await page.goto(`${BASE_URL}/`, { waitUntil: 'domcontentloaded' });
+  const handle = await page.waitForFunction((serverId) => {
+    const error = document.getElementById('login-error');
+    if (error && error.textContent.trim()) return { error: error.textContent.trim() };
+    const select = document.getElementById('server');
+    const button = document.getElementById('sign-in');
+    if (!select || select.disabled || !button || button.disabled) return false;
+    const ids = [...select.options].map((o) => o.value);
+    return ids.includes(serverId) ? { ready: true } : { error: `server ${serverId} not offered: ${ids.join(', ')}` };
+  }, SERVER_ID, { timeout: STEP_TIMEOUT });
+  const result = await handle.jsonValue();
+  assert.ok(!result.error, `login form not usable: ${result.error}`);
+}
+
+/**
+ * Watch the sign-in button and status line, so a test can check afterwards
+ * that the page showed "Connecting…" with the button disabled, however fast
+ * the connection was.
+ */
+async function watchSignIn(page) {
+  await page.evaluate(() => {
+    const button = document.getElementById('sign-in');
+    const status = document.getElementById('login-status');
+    window.__signInSeen = { disabledWhileConnecting: false, statuses: [] };
+    const observer = new MutationObserver(() => {
+      const text = status.textContent;
+      const seenNow = window.__signInSeen;
+      if (seenNow.statuses[seenNow.statuses.length - 1] !== text) seenNow.statuses.push(text);
+      if (text.startsWith('Connecting') && button.disabled) seenNow.disabledWhileConnecting = true;
+    });
+    observer.observe(status, { childList: true, characterData: true, subtree: true });
+    observer.observe(button, { attributes: true });
+  });
+}
+
+async function submitLogin(page, password) {
+  await page.selectOption('#server', SERVER_ID);
+  await page.fill('#user', USER);
+  await page.fill('#password', password);
+  await page.click('#sign-in');
+}
+
+/** Wait for the mail view, or fail with the login error the page shows. */
+async function waitForMailView(page) {
+  const handle = await page.waitForFunction(() => {
+    const error = document.getElementById('login-error');
+    if (error && error.textContent.trim()) return { error: error.textContent.trim() };
+    const view = document.getElementById('mail-view');
+    return view && !view.hidden ? { ok: true } : false;
+  }, null, { timeout: STEP_TIMEOUT });
+  const result = await handle.jsonValue();
+  assert.ok(!result.error, `sign-in failed: ${result.error}`);
+}
+
+/** Wait until the message pane shows the folder `name` fully loaded. */
+async function waitForMailbox(page, name) {
+  await page.waitForFunction((want) => {
+    const pane = document.getElementById('message-pane');
+    return pane && pane.dataset.mailbox === want && pane.getAttribute('aria-busy') === 'false';
+  }, name, { timeout: STEP_TIMEOUT });
+  const status = await page.textContent('#list-status');
+  assert.ok(!/^Could not open/.test(status.trim()), `opening ${name} failed: ${status}`);
+}
+
+async function folderRows(page) {
+  return page.$$eval('#folder-list .folder', (nodes) => nodes.map((n) => ({
+    name: n.dataset.name,
+    text: n.textContent.trim(),
+    use: n.dataset.specialUse || null,
+    clickable: n.tagName === 'BUTTON',
+  })));
+}
+
+function findSpecial(rows, use) {
+  const byUse = rows.find((r) => r.use === use);
+  if (byUse) return byUse;
+  const word = use[0].toUpperCase() + use.slice(1);
+  return rows.find((r) => r.text.toLowerCase().startsWith(word.toLowerCase()));
+}
+
+function sameOrigin(url, base) {
+  const u = new URL(url);
+  const b = new URL(base);
+  const scheme = { 'ws:': 'http:', 'wss:': 'https:' }[u.protocol] || u.protocol;
+  return scheme === b.protocol && u.host === b.host;
+}
+
+describe('webmail page', () => {
+  before(async () => {
+    if (!BASE_URL) return; // every test reports the missing rig
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: TEST_TIMEOUT });
+  });
+
+  after(async () => {
+    if (browser) await browser.close();
+  });
+
+  test('a. sign in, see INBOX and special folders, switch to Sent, sign out', { timeout: TEST_TIMEOUT }, async () => {
+    requireRig();
+    const { context, page, record } = await openPage('a');
+    seen.pageErrorsInA = record.pageErrors;
+    seen.consoleInA = record.console;
+    try {
+      await shotOnFailure(page, 'webmail-a', async () => {
+        await openLoginForm(page);
+        await watchSignIn(page);
+        await submitLogin(page, PASS);
+        await waitForMailView(page);
+
+        const signInSeen = await page.evaluate(() => window.__signInSeen);
+        assert.ok(signInSeen.statuses.some((s) => s.startsWith('Connecting')),
+          `status never said "Connecting…": ${JSON.stringify(signInSeen.statuses)}`);
+        assert.ok(signInSeen.disabledWhileConnecting, 'Sign in button was not disabled while connecting');
+        assert.equal((await page.textContent('#account-user')).trim(), USER);
+
+        // Folder list: INBOX first, then the special-use folders.
+        await page.waitForSelector('#folder-list .folder');
+        const rows = await folderRows(page);
+        assert.ok(rows.length > 0, 'folder list is empty');
+        assert.equal(rows[0].name.toUpperCase(), 'INBOX', `first folder is ${rows[0].name}, not INBOX`);
+        const specials = {};
+        for (const use of ['drafts', 'sent', 'trash']) {
+          specials[use] = findSpecial(rows, use);
+          assert.ok(specials[use], `no ${use} folder in ${JSON.stringify(rows.map((r) => r.text))}`);
+        }
+
+        // INBOX is open, newest message first.
+        await waitForMailbox(page, rows[0].name);
+        assert.match(await page.textContent('#mailbox-count'), /\d+ messages?/);
+        const subjects = await page.$$eval('#message-list tbody tr .col-subject', (cells) =>
+          cells.map((c) => c.textContent.trim()));
+        if (NEWEST_SUBJECT !== undefined) {
+          assert.ok(subjects.length > 0, 'INBOX shows no messages');
+          assert.equal(subjects[0], NEWEST_SUBJECT.trim(), 'first row is not the newest message');
+        }
+
+        await mkdir(OUTPUT, { recursive: true });
+        await page.screenshot({ path: path.join(OUTPUT, 'webmail-inbox.png'), fullPage: true });
+
+        // Switch to Sent.
+        const sent = specials.sent;
+        assert.ok(sent.clickable, 'Sent folder is not clickable');
+        const buttons = await page.$$('#folder-list button.folder');
+        let sentButton = null;
+        for (const b of buttons) {
+          if ((await b.getAttribute('data-name')) === sent.name) sentButton = b;
+        }
+        assert.ok(sentButton, 'Sent folder button not found');
+        await sentButton.click();
+        await waitForMailbox(page, sent.name);
+        assert.equal((await page.textContent('#mailbox-title')).trim(), sent.text);
+        assert.equal(await sentButton.getAttribute('aria-current'), 'true');
+        const sentState = await page.evaluate(() => ({
+          table: !document.getElementById('message-list').hidden,
+          rows: document.querySelectorAll('#message-list tbody tr').length,
+          empty: !document.getElementById('list-empty').hidden,
+          emptyText: document.getElementById('list-empty').textContent.trim(),
+        }));
+        assert.ok((sentState.table && sentState.rows > 0) || (sentState.empty && sentState.emptyText),
+          `Sent shows neither messages nor an empty note: ${JSON.stringify(sentState)}`);
+
+        // Sign out returns to the login form.
+        await page.click('#sign-out');
+        await page.waitForSelector('#login-form', { state: 'visible' });
+        assert.equal(await page.isHidden('#mail-view'), true);
+        assert.equal(await page.inputValue('#password'), '');
+      });
+    } finally {
+      await context.close();
+    }
+  });
+
+  test('b. wrong password shows the error and never the password', { timeout: TEST_TIMEOUT }, async () => {
+    requireRig();
+    const { context, page, record } = await openPage('b');
+    const wrong = `${PASS}-wrong-${randomBytes(6).toString('hex')}`;
+    try {
+      await shotOnFailure(page, 'webmail-b', async () => {
+        await openLoginForm(page);
+        const before = await page.evaluate(() => document.body.innerText);
+        await submitLogin(page, wrong);
+
+        await page.waitForFunction(() => document.getElementById('login-error').textContent.trim() !== '',
+          null, { timeout: STEP_TIMEOUT });
+        const alert = page.locator('#login-error');
+        assert.equal(await alert.getAttribute('role'), 'alert');
+        const text = (await alert.textContent()).trim();
+        assert.ok(text.startsWith('Wrong user name or password.'), `unexpected error text: ${text}`);
+
+        // The form is usable again.
+        assert.equal(await page.isVisible('#login-form'), true);
+        assert.equal(await page.isEnabled('#sign-in'), true);
+        assert.equal(await page.isEnabled('#password'), true);
+
+        // No password anywhere: page text, markup, console.
+        const after = await page.evaluate(() => ({
+          text: document.body.innerText,
+          html: document.documentElement.outerHTML,
+          title: document.title,
+        }));
+        for (const [where, value] of Object.entries(after)) {
+          assert.ok(!value.includes(wrong), `the password appears in the page ${where}`);
+          if (!before.includes(PASS)) {
+            assert.ok(!value.includes(PASS), `the real password appears in the page ${where}`);
+          }
+        }
+        for (const line of record.console) {
+          assert.ok(!line.includes(wrong) && !line.includes(PASS), 'a console message contains the password');
+        }
+        assert.deepEqual(record.pageErrors, [], 'uncaught errors in the page');
+      });
+    } finally {
+      await context.close();
+    }
+  });
+
+  test('c. the page only talks to its own origin', { timeout: TEST_TIMEOUT }, () => {
+    requireRig();
+    assert.ok(seen.requests.length > 0, 'no requests were recorded (did tests a and b run?)');
+    assert.ok(seen.websockets.length > 0, 'the page opened no WebSocket');
+    const foreign = [...seen.requests, ...seen.websockets].filter((url) => !sameOrigin(url, BASE_URL));
+    assert.deepEqual(foreign, [], `requests to other origins than ${BASE_URL}`);
+    const wsExpected = `${BASE_URL.replace(/^http/, 'ws')}/imap`;
+    for (const url of seen.websockets) assert.equal(url, wsExpected);
+  });
+
+  test('d. no uncaught page errors while signed in (test a)', { timeout: TEST_TIMEOUT }, () => {
+    requireRig();
+    assert.ok(seen.pageErrorsInA, 'test a did not run');
+    assert.deepEqual(seen.pageErrorsInA, [], 'uncaught errors in the page during test a');
+    const csp = seen.consoleInA.filter((line) => /Content Security Policy/i.test(line));
+    assert.deepEqual(csp, [], 'the page broke its Content Security Policy during test a');
+  });
+});

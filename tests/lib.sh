@@ -1,0 +1,131 @@
+# Shared by tests/all.sh and tests/demo.sh: prerequisites, builds, and process helpers.
+# Sourced, not run. Everything here must work on a fresh Debian 12 machine of the project's
+# kind, so every tool the project needs is installed from the package registries here.
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+OUT="$ROOT/tests/output"
+
+log() { printf '\n==> %s\n' "$*"; }
+
+as_root() {
+    if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+# Installs the Debian packages in "$@" that are missing.
+apt_install() {
+    local missing=()
+    for pkg in "$@"; do
+        dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    log "apt-get install ${missing[*]}"
+    as_root apt-get update -q
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+}
+
+# The wasm-bindgen CLI must equal the crate version in Cargo.lock, or the generated glue
+# and the test runner refuse the module.
+wasm_bindgen_version() {
+    awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' "$ROOT/Cargo.lock"
+}
+
+install_rust_tools() {
+    export PATH="$HOME/.cargo/bin:$PATH"
+    if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+        log "rustup target add wasm32-unknown-unknown"
+        rustup target add wasm32-unknown-unknown
+    fi
+    local want
+    want=$(wasm_bindgen_version)
+    if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$want" ]; then
+        log "cargo install wasm-bindgen-cli $want"
+        # Not --locked: its lockfile pins a webpki-roots version the registry no longer has.
+        cargo install wasm-bindgen-cli --version "$want"
+    fi
+}
+
+install_wasm_pack() {
+    if ! command -v wasm-pack >/dev/null 2>&1; then
+        log "cargo install wasm-pack"
+        cargo install wasm-pack
+    fi
+}
+
+# What the demo needs: Dovecot, openssl for its certificates, wasm-opt, the wasm toolchain.
+install_demo_prereqs() {
+    apt_install dovecot-core dovecot-imapd openssl binaryen ca-certificates curl
+    install_rust_tools
+}
+
+# Everything: the demo's needs plus the browsers and test drivers.
+install_test_prereqs() {
+    apt_install dovecot-core dovecot-imapd openssl binaryen ca-certificates curl \
+        chromium chromium-driver
+    # The machine's own Node.js is newer than Debian's; only a machine without one gets it.
+    command -v npm >/dev/null 2>&1 || apt_install nodejs npm
+    install_rust_tools
+    install_wasm_pack
+    log "npm ci (tests/e2e: playwright-core, no browser download)"
+    (cd "$ROOT/tests/e2e" && npm ci --no-audit --no-fund --loglevel=error)
+}
+
+# Builds the engine for the browser into web/pkg, where the bridge serves it. No wasm-opt
+# pass: Debian's binaryen 108 corrupts wasm-bindgen's externref table (the module then
+# fails to instantiate in Chromium 156).
+build_web() {
+    log "building client-wasm for the browser into web/pkg"
+    cargo build --release -p client-wasm --target wasm32-unknown-unknown --lib
+    wasm-bindgen --target web --no-typescript --out-dir "$ROOT/web/pkg" \
+        "$ROOT/target/wasm32-unknown-unknown/release/client_wasm.wasm"
+}
+
+# Waits until an HTTP URL answers, for at most $2 seconds.
+wait_http() {
+    local url=$1 limit=${2:-30} i
+    for ((i = 0; i < limit * 10; i++)); do
+        curl -fsS -o /dev/null "$url" 2>/dev/null && return 0
+        sleep 0.1
+    done
+    echo "timed out waiting for $url" >&2
+    return 1
+}
+
+# Writes a bridge config for the rig in $1 (its rig.env sourced) to file $2.
+write_bridge_config() {
+    local listen=$1 file=$2
+    cat >"$file" <<CONF
+listen = "$listen"
+web_dir = "$ROOT/web"
+extra_ca = "$RIG_CA"
+
+[[servers]]
+id = "dovecot-tls"
+name = "Test Dovecot (TLS)"
+host = "localhost"
+port = $RIG_TLS_PORT
+security = "tls"
+
+[[servers]]
+id = "dovecot-plain"
+name = "Test Dovecot (cleartext, loopback only)"
+host = "localhost"
+port = $RIG_PLAIN_PORT
+security = "plain"
+
+# The rig's certificate names only "localhost": asking for 127.0.0.1 must fail verification.
+[[servers]]
+id = "wrong-name"
+name = "Wrong certificate name"
+host = "127.0.0.1"
+port = $RIG_TLS_PORT
+security = "tls"
+
+# Nothing listens on port 1: a refused connection.
+[[servers]]
+id = "closed-port"
+name = "Unreachable server"
+host = "127.0.0.1"
+port = 1
+security = "tls"
+CONF
+}
