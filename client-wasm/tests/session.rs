@@ -1,6 +1,8 @@
 //! Engine transcripts: real server bytes (Dovecot 2.3 unless said otherwise) replayed against
 //! the sans-IO session, each also fed one byte at a time.
 
+#![cfg(not(target_arch = "wasm32"))]
+
 mod support;
 
 use client_wasm::{
