@@ -24,6 +24,9 @@ const SERVER_ID = env.E2E_SERVER_ID || '';
 const USER = env.E2E_USER || '';
 const PASS = env.E2E_PASS || '';
 const NEWEST_SUBJECT = env.E2E_NEWEST_SUBJECT;
+// Bridge server ids that must fail: nothing listens there / its certificate names another host.
+const UNREACHABLE_SERVER = env.E2E_UNREACHABLE_SERVER || '';
+const BAD_CERT_SERVER = env.E2E_BAD_CERT_SERVER || '';
 const OUTPUT = path.resolve(env.E2E_OUTPUT || path.join(REPO, 'tests', 'output'));
 const CHROMIUM = env.E2E_CHROMIUM || '/usr/bin/chromium';
 const CHROMIUM_ARGS = [
@@ -47,7 +50,8 @@ function requireRig() {
       'is not running. Start the rig with its orchestrating script, which sets E2E_BASE_URL, ' +
       'E2E_SERVER_ID, E2E_USER, E2E_PASS and E2E_NEWEST_SUBJECT.');
   }
-  const missing = ['E2E_SERVER_ID', 'E2E_USER', 'E2E_PASS'].filter((k) => !env[k]);
+  const missing = ['E2E_SERVER_ID', 'E2E_USER', 'E2E_PASS', 'E2E_UNREACHABLE_SERVER', 'E2E_BAD_CERT_SERVER']
+    .filter((k) => !env[k]);
   if (missing.length) {
     throw new Error(`The test rig is not fully configured: ${missing.join(', ')} not set.`);
   }
@@ -127,8 +131,8 @@ async function watchSignIn(page) {
   });
 }
 
-async function submitLogin(page, password) {
-  await page.selectOption('#server', SERVER_ID);
+async function submitLogin(page, password, serverId = SERVER_ID) {
+  await page.selectOption('#server', serverId);
   await page.fill('#user', USER);
   await page.fill('#password', password);
   await page.click('#sign-in');
@@ -306,6 +310,41 @@ describe('webmail page', () => {
     } finally {
       await context.close();
     }
+  });
+
+  /** Signs in to `serverId` (after `prepare` ran in the page) and returns the alert text. */
+  async function failingSignIn(name, serverId, prepare) {
+    const { context, page, record } = await openPage(name);
+    try {
+      return await shotOnFailure(page, `webmail-${name}`, async () => {
+        await openLoginForm(page);
+        if (prepare) await page.evaluate(prepare);
+        await submitLogin(page, PASS, serverId);
+        await page.waitForFunction(() => document.getElementById('login-error').textContent.trim() !== '',
+          null, { timeout: STEP_TIMEOUT });
+        assert.equal(await page.isEnabled('#sign-in'), true, 'the form is not usable again');
+        assert.deepEqual(record.pageErrors, [], 'uncaught errors in the page');
+        return (await page.textContent('#login-error')).trim();
+      });
+    } finally {
+      await context.close();
+    }
+  }
+
+  test('e. unreachable server, untrusted certificate and unlisted server read clearly', { timeout: TEST_TIMEOUT }, async () => {
+    requireRig();
+    const unreachable = await failingSignIn('e-unreachable', UNREACHABLE_SERVER);
+    assert.match(unreachable, /^Could not reach the mail server: .*refused/i);
+    const badCert = await failingSignIn('e-cert', BAD_CERT_SERVER);
+    assert.match(badCert, /^The mail server's certificate is not trusted: .*name/i);
+    // A tampered page asks for a server the bridge does not offer.
+    const unlisted = await failingSignIn('e-unlisted', 'not-configured', () => {
+      const option = document.createElement('option');
+      option.value = 'not-configured';
+      option.textContent = 'Tampered';
+      document.getElementById('server').append(option);
+    });
+    assert.equal(unlisted, 'This server is not offered by the bridge.');
   });
 
   test('c. the page only talks to its own origin', { timeout: TEST_TIMEOUT }, () => {
