@@ -27,6 +27,7 @@ pub(crate) enum Frame<'a> {
 /// Splits the server's byte stream into complete messages and decodes each.
 pub(crate) struct ResponseReader {
     fragmentizer: Fragmentizer,
+    max_message_size: u32,
     greeted: bool,
 }
 
@@ -35,8 +36,14 @@ impl ResponseReader {
     pub(crate) fn new(max_message_size: u32) -> Self {
         Self {
             fragmentizer: Fragmentizer::new(max_message_size),
+            max_message_size,
             greeted: false,
         }
+    }
+
+    /// Drops every byte received but not yet framed (after STARTTLS's OK).
+    pub(crate) fn discard_buffered(&mut self) {
+        self.fragmentizer = Fragmentizer::new(self.max_message_size);
     }
 
     pub(crate) fn push(&mut self, bytes: &[u8]) {

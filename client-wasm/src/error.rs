@@ -20,6 +20,12 @@ pub enum SessionError {
     ProtocolViolation { reason: String },
     #[error("every command tag of this connection has been used")]
     TagsExhausted,
+    #[error("the server does not offer STARTTLS, and this connection must be encrypted")]
+    StartTlsUnavailable,
+    #[error("the server refused STARTTLS: {text}")]
+    StartTlsRefused { text: String },
+    #[error("the server skipped login (PREAUTH) before the connection was encrypted")]
+    PreauthBeforeTls,
 }
 
 impl SessionError {
@@ -30,6 +36,9 @@ impl SessionError {
             Self::ConnectionLost => "connection_lost",
             Self::ProtocolViolation { .. } => "protocol_error",
             Self::TagsExhausted => "tags_exhausted",
+            Self::StartTlsUnavailable | Self::StartTlsRefused { .. } | Self::PreauthBeforeTls => {
+                "starttls_failed"
+            }
         }
     }
 }

@@ -16,6 +16,9 @@ pub enum Event {
         preauthenticated: bool,
         capabilities: Capabilities,
     },
+    /// The server accepted STARTTLS: upgrade the transport to TLS (the engine already
+    /// dropped any cleartext that followed), then call `Session::handle_tls_established`.
+    TlsUpgradeRequested,
     /// Authentication succeeded; mailbox commands may follow.
     LoggedIn {
         id: CommandId,

@@ -31,8 +31,11 @@ use std::time::Duration;
 /// Whether the bytes this engine produces travel encrypted to the server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TransportSecurity {
-    /// TLS to the server (implicit TLS today; the bridge terminates it).
+    /// TLS to the server (implicit TLS, or STARTTLS once upgraded; the bridge terminates it).
     Encrypted,
+    /// Cleartext that must be upgraded with STARTTLS before anything else (row N0001): no
+    /// silent fallback, no PREAUTH, nothing sent until the upgrade is done.
+    StartTls,
     /// Cleartext. Credentials are sent only when `allow_credentials` (row V0031).
     Cleartext { allow_credentials: bool },
 }
@@ -75,6 +78,8 @@ pub enum State {
     NotAuthenticated,
     Authenticated,
     Selected,
+    /// STARTTLS was accepted; the driver is upgrading the transport.
+    AwaitingTls,
     LoggingOut,
     Closed,
 }
@@ -86,6 +91,7 @@ impl State {
             Self::NotAuthenticated => "not authenticated",
             Self::Authenticated => "authenticated with no mailbox selected",
             Self::Selected => "in a selected mailbox",
+            Self::AwaitingTls => "upgrading to TLS",
             Self::LoggingOut => "logging out",
             Self::Closed => "closed",
         }
@@ -108,17 +114,29 @@ impl Session {
 
     /// Bytes from the server, in any chunking.
     pub fn handle_input(&mut self, now: Instant, bytes: &[u8]) {
-        if self.core.state == State::Closed {
+        if matches!(self.core.state, State::Closed | State::AwaitingTls) {
             return;
         }
         self.core.last_received = now;
         self.reader.push(bytes);
         while let Some(frame) = self.reader.next_frame() {
             self.core.handle_frame(frame, now);
-            if self.core.state == State::Closed {
-                return;
+            match self.core.state {
+                State::Closed => return,
+                // Whatever followed STARTTLS's OK in cleartext could be an attacker's
+                // injection (CVE-2011-0411 class): it is dropped unread.
+                State::AwaitingTls => {
+                    self.reader.discard_buffered();
+                    return;
+                }
+                _ => {}
             }
         }
+    }
+
+    /// The driver finished the TLS upgrade that `TlsUpgradeRequested` asked for.
+    pub fn handle_tls_established(&mut self, now: Instant) {
+        self.core.handle_tls_established(now);
     }
 
     /// The transport closed (the server hung up or the bridge went away).
@@ -200,6 +218,7 @@ struct InFlight {
 
 enum Gather {
     Capability(AfterCapability),
+    StartTls,
     LogIn,
     List(Vec<ListedMailbox>),
     Select(Box<SelectedMailbox>),
@@ -280,9 +299,10 @@ impl Core {
             (_, State::Closed) => return Err(SubmitError::Closed),
             (_, State::LoggingOut) => false,
             (Command::Logout, _) => true,
-            (Command::LogIn { .. }, State::AwaitingGreeting | State::NotAuthenticated) => {
-                !login_pending
-            }
+            (
+                Command::LogIn { .. },
+                State::AwaitingGreeting | State::NotAuthenticated | State::AwaitingTls,
+            ) => !login_pending,
             (Command::List { .. } | Command::Select { .. } | Command::Noop, state) => {
                 matches!(state, State::Authenticated | State::Selected)
             }
@@ -301,7 +321,9 @@ impl Core {
 
     /// Sends the next queued command when nothing is in flight.
     fn pump(&mut self, now: Instant) {
-        while self.in_flight.is_none() && self.state != State::AwaitingGreeting {
+        while self.in_flight.is_none()
+            && !matches!(self.state, State::AwaitingGreeting | State::AwaitingTls)
+        {
             let Some((id, job)) = self.queue.pop_front() else {
                 return;
             };
@@ -337,11 +359,13 @@ impl Core {
         credentials: &Credentials,
         method: AuthMethod,
     ) -> Result<(CommandBody<'static>, Gather, Option<OutgoingCommand>), CommandError> {
-        if self.config.transport
-            == (TransportSecurity::Cleartext {
-                allow_credentials: false,
-            })
-        {
+        if matches!(
+            self.config.transport,
+            TransportSecurity::StartTls
+                | TransportSecurity::Cleartext {
+                    allow_credentials: false
+                }
+        ) {
             return Err(CommandError::InsecureTransport);
         }
         let caps = &self.capabilities;
@@ -435,6 +459,10 @@ impl Core {
     fn handle_greeting(&mut self, greeting: Greeting<'_>) {
         let preauthenticated = match greeting.kind {
             GreetingKind::Ok => false,
+            GreetingKind::PreAuth if self.config.transport == TransportSecurity::StartTls => {
+                self.close(Some(SessionError::PreauthBeforeTls));
+                return;
+            }
             GreetingKind::PreAuth => true,
             GreetingKind::Bye => {
                 let text = greeting.text.to_string();
@@ -460,6 +488,12 @@ impl Core {
     }
 
     fn after_capability(&mut self, then: AfterCapability) {
+        if let AfterCapability::Greeted { .. } = then
+            && self.config.transport == TransportSecurity::StartTls
+        {
+            self.start_tls();
+            return;
+        }
         let capabilities = self.capabilities.clone();
         self.events.push_back(match then {
             AfterCapability::Greeted { preauthenticated } => Event::Greeted {
@@ -468,6 +502,35 @@ impl Core {
             },
             AfterCapability::LoggedIn(id) => Event::LoggedIn { id, capabilities },
         });
+    }
+
+    /// Upgrades before anything else is sent, or ends the session: never a silent fallback
+    /// to cleartext (row N0001).
+    fn start_tls(&mut self) {
+        if !self.capabilities.has("STARTTLS") {
+            self.close(Some(SessionError::StartTlsUnavailable));
+            return;
+        }
+        let job = Job::Ready {
+            body: CommandBody::StartTLS,
+            gather: Gather::StartTls,
+        };
+        self.queue.push_front((None, job));
+    }
+
+    fn handle_tls_established(&mut self, now: Instant) {
+        if self.state != State::AwaitingTls {
+            return;
+        }
+        self.config.transport = TransportSecurity::Encrypted;
+        self.state = State::NotAuthenticated;
+        self.last_received = now;
+        // Capabilities are re-read over TLS (row V0033).
+        let then = AfterCapability::Greeted {
+            preauthenticated: false,
+        };
+        self.queue.push_front((None, Job::Capability { then }));
+        self.pump(now);
     }
 
     fn handle_continuation(&mut self, _request: &CommandContinuationRequest<'_>) {
@@ -638,6 +701,12 @@ impl Core {
         let id = flight.id;
         match flight.gather {
             Gather::Capability(then) => self.after_capability(then),
+            Gather::StartTls => {
+                // Anything learned in cleartext, including a code in this OK, is forgotten.
+                self.capabilities = Capabilities::default();
+                self.state = State::AwaitingTls;
+                self.events.push_back(Event::TlsUpgradeRequested);
+            }
             Gather::LogIn => {
                 let Some(id) = id else { return };
                 self.state = State::Authenticated;
@@ -704,6 +773,10 @@ impl Core {
                 self.close(None);
                 return;
             }
+            Gather::StartTls => {
+                self.close(Some(SessionError::StartTlsRefused { text }));
+                return;
+            }
             Gather::Capability(_) => {
                 self.close(Some(SessionError::ProtocolViolation {
                     reason: format!("CAPABILITY was refused: {text}"),
@@ -721,6 +794,7 @@ impl Core {
         match self.state {
             State::Closed => None,
             State::AwaitingGreeting => Some(self.created + self.config.greeting_timeout),
+            State::AwaitingTls => Some(self.last_received + self.config.response_timeout),
             _ => Some(match &self.in_flight {
                 Some(flight) => {
                     let since = flight.sent_at.max(self.last_received);
@@ -747,6 +821,10 @@ impl Core {
         }
         match (&self.state, &self.in_flight) {
             (State::AwaitingGreeting, _) => self.close(Some(SessionError::GreetingTimedOut)),
+            (State::AwaitingTls, _) => {
+                let seconds = self.config.response_timeout.as_secs();
+                self.close(Some(SessionError::TimedOut { seconds }));
+            }
             (_, Some(flight)) if matches!(flight.gather, Gather::Logout) => self.close(None),
             (_, Some(flight)) => {
                 let seconds = self.flight_timeout(flight).as_secs();

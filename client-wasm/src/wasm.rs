@@ -62,6 +62,7 @@ fn to_js<T: Serialize>(value: &T) -> JsValue {
 #[serde(tag = "type", rename_all = "snake_case")]
 enum BridgeMessage {
     Connected { security: String },
+    TlsEstablished,
     Error { code: String, message: String },
 }
 
@@ -158,15 +159,20 @@ impl Driver {
     fn on_control(&mut self, text: &str) {
         match serde_json::from_str::<BridgeMessage>(text) {
             Ok(BridgeMessage::Connected { security }) if self.session.is_none() => {
-                let transport = if security == "tls" {
-                    TransportSecurity::Encrypted
-                } else {
-                    TransportSecurity::Cleartext {
+                let transport = match security.as_str() {
+                    "tls" => TransportSecurity::Encrypted,
+                    "starttls" => TransportSecurity::StartTls,
+                    _ => TransportSecurity::Cleartext {
                         allow_credentials: self.allow_cleartext_login,
-                    }
+                    },
                 };
                 let seed = (js_sys::Math::random() * f64::from(u32::MAX)) as u32;
                 self.session = Some(Session::new(Config::new(seed, transport), now()));
+            }
+            Ok(BridgeMessage::TlsEstablished) => {
+                if let Some(session) = self.session.as_mut() {
+                    session.handle_tls_established(now());
+                }
             }
             Ok(BridgeMessage::Error { code, message }) => self.fail_connect(&code, &message),
             _ => self.fail_connect("bridge_protocol", "unexpected message from the bridge"),
@@ -243,6 +249,14 @@ impl Driver {
 
     fn dispatch(&mut self, event: Event) {
         match event {
+            Event::TlsUpgradeRequested => {
+                if self.ws.send_with_str(r#"{"type":"starttls"}"#).is_err() {
+                    self.finish(Some((
+                        "connection_lost",
+                        "the connection to the bridge failed",
+                    )));
+                }
+            }
             Event::Greeted { .. } => {
                 if let Some(reply) = self.connect_reply.take() {
                     let _ = reply.send(Ok(JsValue::UNDEFINED));

@@ -568,3 +568,83 @@ fn commands_in_the_wrong_state_are_refused_before_sending() {
         ],
     );
 }
+
+fn starttls() -> client_wasm::Config {
+    let mut config = encrypted();
+    config.transport = TransportSecurity::StartTls;
+    config
+}
+
+const PLAIN_GREETING: &[u8] = b"* OK [CAPABILITY IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE LITERAL+ STARTTLS LOGINDISABLED] Dovecot (Debian) ready.\r\n";
+
+#[test]
+fn n0001_starttls_first_discards_injected_bytes_and_forgets_capabilities() {
+    let events = run(
+        starttls(),
+        &[
+            Server(PLAIN_GREETING),
+            Submit(alice()),
+            Client(b"0000 STARTTLS\r\n"),
+            // An injected response after the OK, in the same segment: must be dropped unread.
+            Server(b"0000 OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] Begin TLS negotiation now.\r\n* BYE injected\r\n0001 OK injected\r\n"),
+            Server(b"* OK [ALERT] also injected\r\n"),
+            Client(b""),
+            TlsEstablished,
+            Client(b"0001 CAPABILITY\r\n"),
+            Server(b"* CAPABILITY IMAP4rev1 SASL-IR AUTH=PLAIN\r\n0001 OK Pre-login capabilities listed, post-login capabilities have more.\r\n"),
+            Client(b"0002 AUTHENTICATE PLAIN AGFsaWNlAGFsaWNlLXBhc3MtMQ==\r\n"),
+        ],
+    );
+    assert_eq!(events[0], Event::TlsUpgradeRequested);
+    let Event::Greeted { capabilities, .. } = &events[1] else {
+        panic!("{events:?}")
+    };
+    assert!(!capabilities.has("STARTTLS") && !capabilities.has("LOGINDISABLED"));
+    assert_eq!(events.len(), 2, "nothing injected was acted on: {events:?}");
+}
+
+#[test]
+fn n0001_starttls_missing_refused_or_preauth_ends_the_session() {
+    let missing = run(
+        starttls(),
+        &[
+            Server(b"* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] ready\r\n"),
+            Client(b""),
+        ],
+    );
+    assert!(matches!(
+        missing.last(),
+        Some(Event::Closed {
+            error: Some(SessionError::StartTlsUnavailable)
+        })
+    ));
+
+    let refused = run(
+        starttls(),
+        &[
+            Server(PLAIN_GREETING),
+            Client(b"0000 STARTTLS\r\n"),
+            Server(b"0000 BAD TLS support isn't enabled.\r\n"),
+        ],
+    );
+    assert!(matches!(
+        refused.last(),
+        Some(Event::Closed {
+            error: Some(SessionError::StartTlsRefused { .. })
+        })
+    ));
+
+    let preauth = run(
+        starttls(),
+        &[
+            Server(b"* PREAUTH [CAPABILITY IMAP4rev1 STARTTLS] welcome\r\n"),
+            Client(b""),
+        ],
+    );
+    assert_eq!(
+        preauth,
+        [Event::Closed {
+            error: Some(SessionError::PreauthBeforeTls)
+        }]
+    );
+}

@@ -7,13 +7,17 @@
 #
 # Usage:
 #   tests/rig/dovecot.sh start DIR [--plain-port N] [--tls-port N]
-#                                  [--messages N] [--seed S]
+#                                  [--messages N] [--seed S] [--bulk N]
 #   tests/rig/dovecot.sh stop DIR
 #
 # start (re)creates everything in DIR except DIR/certs (re-used when it still
 # holds a valid CA + leaf pair), resets the mail to a known state, starts
 # Dovecot and writes DIR/rig.env (see write_env). A rig already running in
 # DIR is stopped first. stop is safe to call when nothing runs.
+#
+# --bulk N gives a third user (carol, RIG_USER3/RIG_PASS3) N generated
+# messages in her INBOX (default 0: an empty INBOX), for relay-fidelity tests
+# and benchmarks of a large header sync; 100000 takes a few seconds.
 #
 # Layout of DIR:
 #   certs/ca.pem ca.key        test CA (trust ca.pem in clients)
@@ -32,6 +36,8 @@ readonly MARKER=.dovecot-rig   # marks DIR as ours, so resetting it is safe
 readonly USER1=alice PASS1='alice-pass-1'
 # A space and a double quote: clients must quote or use a literal.
 readonly USER2=bob PASS2='bob pass "2"'
+# The big mailbox (--bulk N messages in INBOX).
+readonly USER3=carol PASS3='carol-pass-3'
 # Messages seeded into alice's other folders (Junk stays empty on purpose).
 readonly -A FOLDER_COUNTS=([Drafts]=3 [Sent]=5 [Trash]=4 [Archive]=6)
 readonly BOB_MESSAGES=3
@@ -130,7 +136,7 @@ greet_plain() {
     local fd line=
     exec {fd}<>"/dev/tcp/$HOST/$1" || return 1
     IFS= read -r -t 2 -u "$fd" line || true
-    printf 'r LOGOUT\r\n' >&"$fd" 2>/dev/null || true
+    printf 'r LOGOUT\r\n' 1>&"$fd" 2>/dev/null || true
     exec {fd}>&-
     [[ $line == '* OK'* ]]
 }
@@ -236,6 +242,9 @@ write_env() {
         echo "RIG_USER2=$(shq "$USER2")"
         echo "RIG_PASS2=$(shq "$PASS2")"
         echo "RIG_MESSAGES=$(shq "$MESSAGES")"
+        echo "RIG_USER3=$(shq "$USER3")"
+        echo "RIG_PASS3=$(shq "$PASS3")"
+        echo "RIG_BULK=$(shq "$BULK")"
         echo "RIG_LOG=$(shq "$dir/dovecot.log")"
     } >"$dir/rig.env.tmp"
     mv "$dir/rig.env.tmp" "$dir/rig.env"
@@ -337,9 +346,9 @@ make_mail() {
     # Resolve the interpreter once: a pyenv shim costs ~50 ms per call.
     py=$(python3 -c 'import sys; print(sys.executable)')
     end=$(date +%s)
-    rm -rf "$dir/home"
+    rm -rf "${dir:?}/home"
     mkdir -m 755 "$dir/home"
-    for u in "$USER1" "$USER2"; do
+    for u in "$USER1" "$USER2" "$USER3"; do
         mkdir -m 700 "$dir/home/$u"
         chown "$uid:$gid" "$dir/home/$u"
     done
@@ -355,12 +364,16 @@ make_mail() {
     done
     "${gen[@]}" --maildir "$dir/home/$USER2/Maildir" --count "$BOB_MESSAGES" \
         --seed "$((SEED + 10))" --me "Bob Builder <bob@example.test>" >/dev/null
+    if ((BULK > 0)); then
+        "${gen[@]}" --maildir "$dir/home/$USER3/Maildir" --count "$BULK" \
+            --seed "$((SEED + 20))" --me "Carol Jones <carol.jones@example.org>" >/dev/null
+    fi
 }
 
 cmd_start() {
     local dir=$1 uid gid pid
     shift
-    PLAIN_PORT=10143 TLS_PORT=10993 MESSAGES=200 SEED=1
+    PLAIN_PORT=10143 TLS_PORT=10993 MESSAGES=200 SEED=1 BULK=0
     while (($#)); do
         (($# >= 2)) || die "$1 needs a value"
         case $1 in
@@ -368,11 +381,12 @@ cmd_start() {
             --tls-port) TLS_PORT=$2 ;;
             --messages) MESSAGES=$2 ;;
             --seed) SEED=$2 ;;
+            --bulk) BULK=$2 ;;
             *) die "unknown option: $1" ;;
         esac
         shift 2
     done
-    for v in PLAIN_PORT TLS_PORT MESSAGES SEED; do
+    for v in PLAIN_PORT TLS_PORT MESSAGES SEED BULK; do
         is_uint "${!v}" || die "$v must be a non-negative integer, got '${!v}'"
     done
     ((PLAIN_PORT >= 1 && PLAIN_PORT <= 65535 && TLS_PORT >= 1 && TLS_PORT <= 65535)) ||
@@ -424,7 +438,8 @@ cmd_start() {
     # hold spaces and quotes but no ':'. Read by the auth process as dovecot.
     printf '%s:{PLAIN}%s:%s:%s::%s::\n' \
         "$USER1" "$PASS1" "$uid" "$gid" "$dir/home/$USER1" \
-        "$USER2" "$PASS2" "$uid" "$gid" "$dir/home/$USER2" >"$dir/users"
+        "$USER2" "$PASS2" "$uid" "$gid" "$dir/home/$USER2" \
+        "$USER3" "$PASS3" "$uid" "$gid" "$dir/home/$USER3" >"$dir/users"
     chown root:dovecot "$dir/users"
     chmod 640 "$dir/users"
 
@@ -472,7 +487,8 @@ cmd_start() {
 
     write_env "$dir"
     echo "dovecot.sh: running (pid $(<"$dir/dovecot.pid")) on $HOST:$PLAIN_PORT (plain/STARTTLS)" \
-        "and $HOST:$TLS_PORT (TLS); $MESSAGES messages for $USER1; env in $dir/rig.env"
+        "and $HOST:$TLS_PORT (TLS); $MESSAGES messages for $USER1, $BULK for $USER3;" \
+        "env in $dir/rig.env"
 }
 
 main() {

@@ -17,6 +17,8 @@ pub enum Step {
     Timeout,
     /// The server hangs up.
     HangUp,
+    /// The driver finished the TLS upgrade the engine asked for.
+    TlsEstablished,
 }
 
 /// Tag seed used by every script: tags read `0000`, `0001`, ...
@@ -71,6 +73,7 @@ fn run_once(config: Config, script: &[Step], byte_at_a_time: bool) -> Outcome {
                 session.handle_timeout(now);
             }
             Step::HangUp => session.handle_transport_closed(),
+            Step::TlsEstablished => session.handle_tls_established(now),
         }
         events.extend(std::iter::from_fn(|| session.poll_event()));
     }
