@@ -648,3 +648,88 @@ fn n0001_starttls_missing_refused_or_preauth_ends_the_session() {
         }]
     );
 }
+
+/// Captured from the Dovecot 2.3.19 rig over TLS (`tests/rig/dovecot.sh`), answering the
+/// exact commands this engine sends with tag seed 0.
+const DOVECOT_SESSION: &[u8] = include_bytes!("transcripts/dovecot-2.3.19-tls-session.txt");
+
+/// Splits a captured server stream after each tagged completion line.
+fn exchanges(stream: &'static [u8]) -> Vec<&'static [u8]> {
+    let mut parts = Vec::new();
+    let mut start = 0;
+    let mut line_start = 0;
+    for (i, window) in stream.windows(2).enumerate() {
+        if window != b"\r\n" {
+            continue;
+        }
+        let line = &stream[line_start..i];
+        let tagged =
+            line.len() > 5 && line[..4].iter().all(u8::is_ascii_alphanumeric) && line[4] == b' ';
+        if start == 0 && line_start == 0 || tagged {
+            parts.push(&stream[start..i + 2]);
+            start = i + 2;
+        }
+        line_start = i + 2;
+    }
+    parts
+}
+
+#[test]
+fn c0001_real_dovecot_transcript_replays_to_the_expected_events() {
+    let parts = exchanges(DOVECOT_SESSION);
+    assert_eq!(parts.len(), 6, "greeting + five commands");
+    let events = run(
+        encrypted(),
+        &[
+            Server(parts[0]),
+            Submit(alice()),
+            Client(AUTH_PLAIN_IR),
+            Server(parts[1]),
+            Submit(Command::List {
+                reference: MailboxName::from_wire(""),
+                pattern: "*".into(),
+            }),
+            Client(b"0001 LIST \"\" *\r\n"),
+            Server(parts[2]),
+            Submit(Command::Select { mailbox: inbox() }),
+            Client(b"0002 SELECT INBOX\r\n"),
+            Server(parts[3]),
+            Submit(Command::FetchSummaries {
+                uids: UidRange {
+                    first: Uid::new(198).unwrap(),
+                    last: None,
+                },
+            }),
+            Client(
+                b"0003 UID FETCH 198:* (UID FLAGS RFC822.SIZE INTERNALDATE BODY.PEEK[HEADER])\r\n",
+            ),
+            Server(parts[4]),
+            Submit(Command::Logout),
+            Client(b"0004 LOGOUT\r\n"),
+            Server(parts[5]),
+            HangUp,
+        ],
+    );
+    let Event::MailboxesListed { mailboxes, .. } = &events[2] else {
+        panic!("{events:?}")
+    };
+    assert_eq!(mailboxes.len(), 6);
+    let Event::MailboxSelected { mailbox, .. } = &events[3] else {
+        panic!("{events:?}")
+    };
+    assert_eq!((mailbox.exists, mailbox.uid_next), (200, Uid::new(201)));
+    let subjects: Vec<_> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::FetchReceived { message, .. } => message.subject.clone(),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(subjects.len(), 3);
+    assert_eq!(subjects[2], "Newest test message 200");
+    assert!(matches!(
+        events[events.len() - 2],
+        Event::FetchCompleted { .. }
+    ));
+    assert_eq!(events.last(), Some(&Event::Closed { error: None }));
+}
