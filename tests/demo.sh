@@ -24,8 +24,23 @@ while [ $# -gt 0 ]; do
 done
 
 RIG="$OUT/demo"
-cleanup() { [ -z "$CONFIG" ] && "$ROOT/tests/rig/dovecot.sh" stop "$RIG" >/dev/null 2>&1 || true; }
+OWN_RIG=""
+BRIDGE_PID=""
+cleanup() {
+    [ -n "$BRIDGE_PID" ] && kill "$BRIDGE_PID" 2>/dev/null && wait "$BRIDGE_PID" 2>/dev/null
+    [ -n "$OWN_RIG" ] && "$ROOT/tests/rig/dovecot.sh" stop "$RIG" >/dev/null 2>&1
+    return 0
+}
 trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# Runs the bridge in the background so a signal reaches this script at once and the
+# EXIT trap stops the bridge and the demo Dovecot.
+run_bridge() {
+    "$ROOT/target/release/bridge" "$@" &
+    BRIDGE_PID=$!
+    wait "$BRIDGE_PID"
+}
 
 install_demo_prereqs
 build_web
@@ -34,6 +49,7 @@ cargo build --release -p bridge
 
 if [ -z "$CONFIG" ]; then
     log "starting the demo Dovecot with $MESSAGES messages"
+    OWN_RIG=1
     "$ROOT/tests/rig/dovecot.sh" start "$RIG" --plain-port 11143 --tls-port 11993 \
         --messages "$MESSAGES"
     # shellcheck disable=SC1091
@@ -50,6 +66,8 @@ name = "Demo mailbox"
 host = "localhost"
 port = $RIG_TLS_PORT
 security = "tls"
+# The demo Dovecot is on loopback.
+internal = true
 CONF
     cat <<MSG
 
@@ -59,8 +77,8 @@ CONF
   ($RIG_MESSAGES messages in INBOX; Ctrl-C stops the bridge and Dovecot)
 
 MSG
-    "$ROOT/target/release/bridge" --config "$CONFIG" "$@"
+    run_bridge --config "$CONFIG" "$@"
 else
     log "starting the bridge with $CONFIG"
-    "$ROOT/target/release/bridge" --config "$CONFIG" --web-dir "$ROOT/web" "${BRIDGE_ARGS[@]}" "$@"
+    run_bridge --config "$CONFIG" --web-dir "$ROOT/web" "${BRIDGE_ARGS[@]}" "$@"
 fi

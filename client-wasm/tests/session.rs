@@ -219,19 +219,21 @@ fn v0066_list_keeps_attributes_special_use_and_decodes_names() {
 
 const SELECT_INBOX: &[u8] = b"* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Forwarded)\r\n* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Forwarded \\*)] Flags permitted.\r\n* 3 EXISTS\r\n* 0 RECENT\r\n* OK [UNSEEN 2] First unseen.\r\n* OK [UIDVALIDITY 1764090000] UIDs valid\r\n* OK [UIDNEXT 4] Predicted next UID\r\n* OK [HIGHESTMODSEQ 5] Highest\r\n0001 OK [READ-WRITE] Select completed (0.001 + 0.000 secs).\r\n";
 
+/// The script up to INBOX selected with `SELECT_INBOX`, tags `0000` and `0001` used.
+fn selected() -> Vec<support::Step> {
+    with(
+        logged_in(),
+        vec![
+            Submit(Command::Select { mailbox: inbox() }),
+            Client(b"0001 SELECT INBOX\r\n"),
+            Server(SELECT_INBOX),
+        ],
+    )
+}
+
 #[test]
 fn v0038_select_records_every_mailbox_datum() {
-    let events = run(
-        encrypted(),
-        &with(
-            logged_in(),
-            vec![
-                Submit(Command::Select { mailbox: inbox() }),
-                Client(b"0001 SELECT INBOX\r\n"),
-                Server(SELECT_INBOX),
-            ],
-        ),
-    );
+    let events = run(encrypted(), &with(selected(), vec![]));
     let Event::MailboxSelected { mailbox, .. } = &events[2] else {
         panic!("{events:?}")
     };
@@ -274,11 +276,8 @@ fn c0003_fetch_sends_the_documented_item_list_and_decodes_headers() {
     let events = run(
         encrypted(),
         &with(
-            logged_in(),
+            selected(),
             vec![
-                Submit(Command::Select { mailbox: inbox() }),
-                Client(b"0001 SELECT INBOX\r\n"),
-                Server(SELECT_INBOX),
                 Submit(Command::FetchSummaries {
                     uids: UidRange {
                         first: Uid::new(1).unwrap(),
@@ -321,13 +320,8 @@ fn v0001_unrequested_data_between_commands_updates_the_mailbox() {
     let events = run(
         encrypted(),
         &with(
-            logged_in(),
-            vec![
-                Submit(Command::Select { mailbox: inbox() }),
-                Client(b"0001 SELECT INBOX\r\n"),
-                Server(SELECT_INBOX),
-                Server(b"* 4 EXISTS\r\n* 1 RECENT\r\n* 2 EXPUNGE\r\n"),
-            ],
+            selected(),
+            vec![Server(b"* 4 EXISTS\r\n* 1 RECENT\r\n* 2 EXPUNGE\r\n")],
         ),
     );
     let changes: Vec<_> = events
