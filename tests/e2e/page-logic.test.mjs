@@ -93,6 +93,11 @@ test('errors: codes map to sentences, the password is never echoed', () => {
   assert.equal(describeError(e('server_bye', 'shutting down')), 'The server closed the connection: shutting down');
   assert.equal(describeError(e('timeout', 'x')), 'The mail server stopped answering.');
   assert.equal(describeError(e('bridge_unreachable', 'x')), 'Could not reach the bridge.');
+  assert.match(describeError(e('address_denied', 'x')), /network policy does not allow/);
+  assert.match(describeError(e('limit_reached', 'x')), /^The bridge is busy/);
+  assert.equal(describeError(e('starttls_failed', 'the server refused STARTTLS: no')),
+    'The mail server could not set up encryption (STARTTLS): the server refused STARTTLS: no');
+  assert.match(describeError(e('insecure_transport', 'x')), /password was not sent/);
   assert.equal(describeError(e('no', 'Mailbox does not exist')), 'Mailbox does not exist');
   assert.equal(describeError({ code: 'closed', message: 'bye' }), 'bye');
   assert.equal(describeError('plain string'), 'plain string');

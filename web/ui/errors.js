@@ -67,6 +67,14 @@ export function describeError(err, { secrets = [] } = {}) {
       return 'The mail server stopped answering.';
     case 'bridge_unreachable':
       return 'Could not reach the bridge.';
+    case 'address_denied':
+      return "The bridge's network policy does not allow connecting to this server's address.";
+    case 'limit_reached':
+      return 'The bridge is busy (too many connections). Try again in a moment.';
+    case 'starttls_failed':
+      return withDetail('The mail server could not set up encryption (STARTTLS):', message);
+    case 'insecure_transport':
+      return 'The connection to this server is not encrypted, so the password was not sent.';
     default:
       if (message) return message;
       return code ? `Something went wrong (${code}).` : 'Something went wrong.';
