@@ -21,16 +21,16 @@ trap cleanup EXIT
 install_test_prereqs
 mkdir -p "$OUT"
 
-log "native tests (cargo test --workspace)"
-cargo test --workspace
+log "starting the Dovecot rig (carol gets 100,000 messages for the relay-fidelity tests)"
+"$ROOT/tests/rig/dovecot.sh" start "$RIG" --messages 200 --bulk 100000
+# shellcheck disable=SC1091
+source "$RIG/rig.env"
+
+log "native tests (cargo test --workspace; the bridge's Dovecot tests use the rig)"
+RIG_ENV="$RIG/rig.env" REQUIRE_RIG=1 cargo test --workspace
 
 build_web
 cargo build -p bridge
-
-log "starting the Dovecot rig"
-"$ROOT/tests/rig/dovecot.sh" start "$RIG" --messages 200
-# shellcheck disable=SC1091
-source "$RIG/rig.env"
 
 log "starting the bridge on 127.0.0.1:$BRIDGE_PORT"
 write_bridge_config "127.0.0.1:$BRIDGE_PORT" "$OUT/bridge.toml"
@@ -42,7 +42,8 @@ wait_http "http://127.0.0.1:$BRIDGE_PORT/healthz" 30
 export E2E_BRIDGE_WS="ws://127.0.0.1:$BRIDGE_PORT/imap" E2E_USER="$RIG_USER" \
     E2E_PASS="$RIG_PASS" E2E_MESSAGES="$RIG_MESSAGES"
 log "browser tests (wasm-bindgen-test in headless Chromium)"
-CHROMEDRIVER=/usr/bin/chromedriver \
+# A fixed page address, so the bridge's Origin allow-list can name it.
+WASM_BINDGEN_TEST_ADDRESS=127.0.0.1:18090 CHROMEDRIVER=/usr/bin/chromedriver \
 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
     cargo test -p client-wasm --target wasm32-unknown-unknown --test browser
 

@@ -97,13 +97,25 @@ write_bridge_config() {
 listen = "$listen"
 web_dir = "$ROOT/web"
 extra_ca = "$RIG_CA"
+# The browser tests' page (wasm-bindgen-test-runner) and the bridge's own page (Playwright).
+allowed_origins = ["http://127.0.0.1:18090", "http://$listen"]
 
+# Every test server is on loopback: "internal" lifts the deny ranges for it.
 [[servers]]
 id = "dovecot-tls"
 name = "Test Dovecot (TLS)"
 host = "localhost"
 port = $RIG_TLS_PORT
 security = "tls"
+internal = true
+
+[[servers]]
+id = "dovecot-starttls"
+name = "Test Dovecot (STARTTLS)"
+host = "localhost"
+port = $RIG_PLAIN_PORT
+security = "starttls"
+internal = true
 
 [[servers]]
 id = "dovecot-plain"
@@ -111,6 +123,7 @@ name = "Test Dovecot (cleartext, loopback only)"
 host = "localhost"
 port = $RIG_PLAIN_PORT
 security = "plain"
+internal = true
 
 # The rig's certificate names only "localhost": asking for 127.0.0.1 must fail verification.
 [[servers]]
@@ -119,6 +132,7 @@ name = "Wrong certificate name"
 host = "127.0.0.1"
 port = $RIG_TLS_PORT
 security = "tls"
+internal = true
 
 # Nothing listens on port 1: a refused connection.
 [[servers]]
@@ -127,5 +141,6 @@ name = "Unreachable server"
 host = "127.0.0.1"
 port = 1
 security = "tls"
+internal = true
 CONF
 }

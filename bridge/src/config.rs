@@ -2,13 +2,14 @@
 //! fallbacks) that override the file's values.
 
 use std::collections::HashSet;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::ConfigError;
+use crate::origin::Origin;
 
 /// Default listen address.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -19,6 +20,11 @@ const MAX_TIMEOUT_SECS: u64 = 86_400;
 /// Bounds for `limits.max_message_bytes`.
 const MIN_MESSAGE_BYTES: usize = 1024;
 const MAX_MESSAGE_BYTES: usize = 64 << 20;
+/// Upper bound for `limits.max_sessions`.
+const MAX_SESSIONS: usize = 1_000_000;
+/// The engine re-issues IDLE every 29 minutes; a shorter idle timeout cuts
+/// quiet sessions that are working as intended.
+const ENGINE_IDLE_REISSUE: Duration = Duration::from_secs(29 * 60);
 
 /// Command-line interface. Flags (or their environment variables) override
 /// the config file.
@@ -41,6 +47,12 @@ pub struct Cli {
     /// Extra CA certificates (PEM) trusted for upstream TLS, besides the webpki roots.
     #[arg(long = "extra-ca", env = "BRIDGE_EXTRA_CA", value_name = "PATH")]
     pub extra_ca: Option<PathBuf>,
+    /// Certificate chain (PEM) for serving https/wss directly; needs --tls-key.
+    #[arg(long = "tls-cert", env = "BRIDGE_TLS_CERT", value_name = "PATH")]
+    pub tls_cert: Option<PathBuf>,
+    /// Private key (PEM) for --tls-cert.
+    #[arg(long = "tls-key", env = "BRIDGE_TLS_KEY", value_name = "PATH")]
+    pub tls_key: Option<PathBuf>,
 }
 
 /// How the bridge talks to an IMAP server.
@@ -49,17 +61,28 @@ pub struct Cli {
 pub enum Security {
     /// Implicit TLS (port 993 style). The default.
     Tls,
-    /// Cleartext TCP. Must be spelled out; meant for loopback tests.
+    /// Cleartext until the engine asks for the STARTTLS upgrade (port 143
+    /// style); see `docs/bridge-protocol.md`.
+    Starttls,
+    /// Cleartext TCP. Must be spelled out, and on a server that is not
+    /// `internal` also confirmed with `allow_cleartext`.
     Plain,
 }
 
 impl Security {
-    /// Wire name (`"tls"` / `"plain"`).
+    /// Wire name (`"tls"` / `"starttls"` / `"plain"`).
     pub const fn as_str(self) -> &'static str {
         match self {
             Self::Tls => "tls",
+            Self::Starttls => "starttls",
             Self::Plain => "plain",
         }
+    }
+
+    /// Whether the bridge verifies a certificate for the configured host
+    /// (at once or after STARTTLS).
+    const fn uses_tls(self) -> bool {
+        matches!(self, Self::Tls | Self::Starttls)
     }
 }
 
@@ -79,9 +102,18 @@ pub struct ServerConfig {
     pub host: String,
     /// TCP port, 1..=65535.
     pub port: u16,
-    /// `"tls"` (default) or `"plain"`.
+    /// `"tls"` (default), `"starttls"` or `"plain"`.
     #[serde(default = "default_security")]
     pub security: Security,
+    /// Operator's statement that this server is on a loopback or private
+    /// network on purpose: its addresses skip the deny ranges of
+    /// [`crate::netpolicy`].
+    #[serde(default)]
+    pub internal: bool,
+    /// Confirms `security = "plain"` for a server that is not `internal`
+    /// (passwords then cross the network in the clear).
+    #[serde(default)]
+    pub allow_cleartext: bool,
 }
 
 /// Resource limits and timeouts (`[limits]`).
@@ -99,6 +131,15 @@ pub struct Limits {
     pub idle_timeout: Duration,
     /// On shutdown, how long to wait for live sessions to close.
     pub shutdown_grace: Duration,
+    /// Most WebSocket sessions open at once.
+    pub max_sessions: usize,
+    /// Most WebSocket sessions open at once from one client address (an
+    /// IPv6 client counts per /64).
+    pub max_sessions_per_ip: usize,
+    /// Interval of the bridge's WebSocket pings, which keep proxies and NAT
+    /// boxes from dropping a quiet (IDLE) session. Pings and pongs are not
+    /// data: they do not hold off the idle timeout.
+    pub ping_interval: Duration,
 }
 
 impl Default for Limits {
@@ -111,6 +152,9 @@ impl Default for Limits {
             // Longer than the client's 29-minute IDLE re-issue.
             idle_timeout: Duration::from_secs(35 * 60),
             shutdown_grace: Duration::from_secs(5),
+            max_sessions: 1000,
+            max_sessions_per_ip: 20,
+            ping_interval: Duration::from_secs(30),
         }
     }
 }
@@ -125,6 +169,9 @@ struct LimitsFile {
     handshake_timeout_secs: u64,
     idle_timeout_secs: u64,
     shutdown_grace_secs: u64,
+    max_sessions: usize,
+    max_sessions_per_ip: usize,
+    ping_interval_secs: u64,
 }
 
 impl Default for LimitsFile {
@@ -137,6 +184,9 @@ impl Default for LimitsFile {
             handshake_timeout_secs: d.handshake_timeout.as_secs(),
             idle_timeout_secs: d.idle_timeout.as_secs(),
             shutdown_grace_secs: d.shutdown_grace.as_secs(),
+            max_sessions: d.max_sessions,
+            max_sessions_per_ip: d.max_sessions_per_ip,
+            ping_interval_secs: d.ping_interval.as_secs(),
         }
     }
 }
@@ -148,6 +198,12 @@ struct FileConfig {
     listen: Option<SocketAddr>,
     web_dir: Option<PathBuf>,
     extra_ca: Option<PathBuf>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
+    #[serde(default)]
+    allowed_origins: Vec<String>,
+    #[serde(default)]
+    trusted_proxies: Vec<IpAddr>,
     #[serde(default)]
     servers: Vec<ServerConfig>,
     #[serde(default)]
@@ -164,6 +220,17 @@ pub struct Config {
     pub web_dir: PathBuf,
     /// Extra CA certificates (PEM file) trusted for upstream TLS.
     pub extra_ca: Option<PathBuf>,
+    /// Certificate chain (PEM) for serving https/wss; with `tls_key`.
+    /// Without both, the bridge serves plain HTTP (behind a TLS proxy).
+    pub tls_cert: Option<PathBuf>,
+    /// Private key (PEM) for `tls_cert`.
+    pub tls_key: Option<PathBuf>,
+    /// Origins whose pages may open `/imap`; empty means same origin only
+    /// (the `Origin` must match the `Host` header).
+    pub allowed_origins: Vec<Origin>,
+    /// Reverse proxies whose `X-Forwarded-For` is believed when counting
+    /// sessions per client address.
+    pub trusted_proxies: Vec<IpAddr>,
     /// Configured IMAP servers.
     pub servers: Vec<ServerConfig>,
     /// Limits and timeouts.
@@ -187,6 +254,12 @@ impl Config {
         }
         if let Some(extra_ca) = &cli.extra_ca {
             config.extra_ca = Some(extra_ca.clone());
+        }
+        if let Some(cert) = &cli.tls_cert {
+            config.tls_cert = Some(cert.clone());
+        }
+        if let Some(key) = &cli.tls_key {
+            config.tls_key = Some(key.clone());
         }
         config.validate()?;
         Ok(config)
@@ -217,6 +290,10 @@ impl Config {
                 .web_dir
                 .unwrap_or_else(|| PathBuf::from(DEFAULT_WEB_DIR)),
             extra_ca: file.extra_ca,
+            tls_cert: file.tls_cert,
+            tls_key: file.tls_key,
+            allowed_origins: parse_origins(&file.allowed_origins)?,
+            trusted_proxies: file.trusted_proxies,
             servers: file.servers,
             limits: Limits {
                 max_message_bytes: l.max_message_bytes,
@@ -228,6 +305,9 @@ impl Config {
                 handshake_timeout: secs("limits.handshake_timeout_secs", l.handshake_timeout_secs)?,
                 idle_timeout: secs("limits.idle_timeout_secs", l.idle_timeout_secs)?,
                 shutdown_grace: secs("limits.shutdown_grace_secs", l.shutdown_grace_secs)?,
+                max_sessions: l.max_sessions,
+                max_sessions_per_ip: l.max_sessions_per_ip,
+                ping_interval: secs("limits.ping_interval_secs", l.ping_interval_secs)?,
             },
         })
     }
@@ -242,56 +322,80 @@ impl Config {
         }
         let mut ids = HashSet::new();
         for (i, s) in self.servers.iter().enumerate() {
-            let field = |name: &str| format!("servers[{i}].{name}");
-            if !valid_id(&s.id) {
-                return Err(ConfigError::invalid(
-                    field("id"),
-                    format!("{:?} must match [a-z0-9-]{{1,32}}", s.id),
-                ));
-            }
+            validate_server(i, s)?;
             if !ids.insert(s.id.as_str()) {
                 return Err(ConfigError::invalid(
-                    field("id"),
+                    format!("servers[{i}].id"),
                     format!("duplicate server id {:?}", s.id),
                 ));
             }
-            if s.name.trim().is_empty() {
-                return Err(ConfigError::invalid(field("name"), "must not be empty"));
-            }
-            if s.host.trim().is_empty() {
-                return Err(ConfigError::invalid(field("host"), "must not be empty"));
-            }
-            if s.host.trim() != s.host {
-                return Err(ConfigError::invalid(
-                    field("host"),
-                    "must not have leading or trailing whitespace",
-                ));
-            }
-            if s.port == 0 {
-                return Err(ConfigError::invalid(field("port"), "must be in 1..65535"));
-            }
-            if s.security == Security::Tls
-                && rustls_pki_types::ServerName::try_from(s.host.as_str()).is_err()
-            {
-                return Err(ConfigError::invalid(
-                    field("host"),
-                    format!("{:?} is not a valid TLS server name", s.host),
-                ));
-            }
         }
-        let l = &self.limits;
-        if !(MIN_MESSAGE_BYTES..=MAX_MESSAGE_BYTES).contains(&l.max_message_bytes) {
+        self.limits.validate()?;
+        if let Some(path) = &self.extra_ca {
+            crate::upstream::load_extra_ca(path)?;
+        }
+        self.browser_tls()?;
+        Ok(())
+    }
+
+    /// The browser-side TLS configuration, if `tls_cert` and `tls_key` are
+    /// set (both or neither).
+    pub fn browser_tls(&self) -> Result<Option<rustls::ServerConfig>, ConfigError> {
+        match (&self.tls_cert, &self.tls_key) {
+            (None, None) => Ok(None),
+            (Some(cert), Some(key)) => crate::tls_listener::server_config(cert, key).map(Some),
+            (Some(_), None) => Err(ConfigError::invalid("tls_key", "required with tls_cert")),
+            (None, Some(_)) => Err(ConfigError::invalid("tls_cert", "required with tls_key")),
+        }
+    }
+
+    /// Looks up a server by id.
+    pub fn server(&self, id: &str) -> Option<&ServerConfig> {
+        self.servers.iter().find(|s| s.id == id)
+    }
+
+    /// Settings that work but are probably mistakes: a missing web
+    /// directory (only the API is served then) and an idle timeout that cuts
+    /// the engine's IDLE. Human-readable, for the log.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut warnings = Vec::new();
+        let p: &Path = &self.web_dir;
+        if !p.is_dir() {
+            warnings.push(format!(
+                "web_dir {} is not a directory; only the API will be served",
+                p.display()
+            ));
+        }
+        if self.limits.idle_timeout <= ENGINE_IDLE_REISSUE {
+            warnings.push(format!(
+                "limits.idle_timeout_secs = {} is not above the engine's {} s IDLE re-issue; \
+                 idle mailboxes will be disconnected",
+                self.limits.idle_timeout.as_secs(),
+                ENGINE_IDLE_REISSUE.as_secs()
+            ));
+        }
+        warnings
+    }
+}
+
+impl Limits {
+    fn validate(&self) -> Result<(), ConfigError> {
+        if !(MIN_MESSAGE_BYTES..=MAX_MESSAGE_BYTES).contains(&self.max_message_bytes) {
             return Err(ConfigError::invalid(
                 "limits.max_message_bytes",
                 format!("must be in {MIN_MESSAGE_BYTES}..={MAX_MESSAGE_BYTES}"),
             ));
         }
         for (name, d) in [
-            ("limits.connect_timeout_secs", l.connect_timeout),
-            ("limits.tls_handshake_timeout_secs", l.tls_handshake_timeout),
-            ("limits.handshake_timeout_secs", l.handshake_timeout),
-            ("limits.idle_timeout_secs", l.idle_timeout),
-            ("limits.shutdown_grace_secs", l.shutdown_grace),
+            ("limits.connect_timeout_secs", self.connect_timeout),
+            (
+                "limits.tls_handshake_timeout_secs",
+                self.tls_handshake_timeout,
+            ),
+            ("limits.handshake_timeout_secs", self.handshake_timeout),
+            ("limits.idle_timeout_secs", self.idle_timeout),
+            ("limits.shutdown_grace_secs", self.shutdown_grace),
+            ("limits.ping_interval_secs", self.ping_interval),
         ] {
             if d.is_zero() || d > Duration::from_secs(MAX_TIMEOUT_SECS) {
                 return Err(ConfigError::invalid(
@@ -300,23 +404,83 @@ impl Config {
                 ));
             }
         }
-        if let Some(path) = &self.extra_ca {
-            crate::upstream::load_extra_ca(path)?;
+        if self.ping_interval > self.idle_timeout {
+            return Err(ConfigError::invalid(
+                "limits.ping_interval_secs",
+                "must not exceed limits.idle_timeout_secs",
+            ));
+        }
+        if !(1..=MAX_SESSIONS).contains(&self.max_sessions) {
+            return Err(ConfigError::invalid(
+                "limits.max_sessions",
+                format!("must be in 1..={MAX_SESSIONS}"),
+            ));
+        }
+        if !(1..=self.max_sessions).contains(&self.max_sessions_per_ip) {
+            return Err(ConfigError::invalid(
+                "limits.max_sessions_per_ip",
+                "must be in 1..=limits.max_sessions",
+            ));
         }
         Ok(())
     }
+}
 
-    /// Looks up a server by id.
-    pub fn server(&self, id: &str) -> Option<&ServerConfig> {
-        self.servers.iter().find(|s| s.id == id)
+/// Checks one `[[servers]]` entry (not the uniqueness of its id).
+fn validate_server(i: usize, s: &ServerConfig) -> Result<(), ConfigError> {
+    let field = |name: &str| format!("servers[{i}].{name}");
+    if !valid_id(&s.id) {
+        return Err(ConfigError::invalid(
+            field("id"),
+            format!("{:?} must match [a-z0-9-]{{1,32}}", s.id),
+        ));
     }
+    if s.name.trim().is_empty() {
+        return Err(ConfigError::invalid(field("name"), "must not be empty"));
+    }
+    if s.host.trim().is_empty() {
+        return Err(ConfigError::invalid(field("host"), "must not be empty"));
+    }
+    if s.host.trim() != s.host {
+        return Err(ConfigError::invalid(
+            field("host"),
+            "must not have leading or trailing whitespace",
+        ));
+    }
+    if s.port == 0 {
+        return Err(ConfigError::invalid(field("port"), "must be in 1..65535"));
+    }
+    if s.security.uses_tls() && rustls_pki_types::ServerName::try_from(s.host.as_str()).is_err() {
+        return Err(ConfigError::invalid(
+            field("host"),
+            format!("{:?} is not a valid TLS server name", s.host),
+        ));
+    }
+    if s.security == Security::Plain && !s.internal && !s.allow_cleartext {
+        return Err(ConfigError::invalid(
+            field("security"),
+            "\"plain\" to a server that is not internal sends passwords in the clear; \
+             use \"tls\" or \"starttls\", or set allow_cleartext = true",
+        ));
+    }
+    if s.allow_cleartext && s.security != Security::Plain {
+        return Err(ConfigError::invalid(
+            field("allow_cleartext"),
+            "only applies to security = \"plain\"",
+        ));
+    }
+    Ok(())
+}
 
-    /// Checks the web directory (a missing one is not fatal: only the API is
-    /// served then). Returns a human-readable warning if it is unusable.
-    pub fn web_dir_warning(&self) -> Option<String> {
-        let p: &Path = &self.web_dir;
-        (!p.is_dir()).then(|| format!("web_dir {} is not a directory", p.display()))
-    }
+fn parse_origins(origins: &[String]) -> Result<Vec<Origin>, ConfigError> {
+    origins
+        .iter()
+        .enumerate()
+        .map(|(i, o)| {
+            Origin::parse(o)
+                .map_err(|why| ConfigError::invalid(format!("allowed_origins[{i}]"), why))
+        })
+        .collect()
 }
 
 fn secs(field: &str, value: u64) -> Result<Duration, ConfigError> {
@@ -358,6 +522,7 @@ name = "Loopback"
 host = "127.0.0.1"
 port = 10143
 security = "plain"
+internal = true
 
 [limits]
 idle_timeout_secs = 60
@@ -447,7 +612,10 @@ idle_timeout_secs = 60
     fn unknown_security() {
         let e = err(&server("security = \"ssl\""));
         assert!(e.contains("security") && e.contains("ssl"), "{e}");
-        assert!(e.contains("tls") && e.contains("plain"), "{e}");
+        assert!(
+            e.contains("tls") && e.contains("starttls") && e.contains("plain"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -481,11 +649,107 @@ idle_timeout_secs = 60
     fn tls_host_must_be_a_server_name() {
         let e = err(&server("").replace("\"localhost\"", "\"bad host!\""));
         assert!(e.contains("servers[0].host"), "{e}");
+        let e = err(&server("security = \"starttls\"").replace("\"localhost\"", "\"bad host!\""));
+        assert!(e.contains("servers[0].host"), "{e}");
         // Plain servers are not checked for TLS name syntax.
         Config::from_toml_str(
-            &server("security = \"plain\"").replace("\"localhost\"", "\"127.0.0.1\""),
+            &server("security = \"plain\"\ninternal = true")
+                .replace("\"localhost\"", "\"127.0.0.1\""),
         )
         .unwrap();
+    }
+
+    #[test]
+    fn security_and_internal() {
+        let c = Config::from_toml_str(&server("security = \"starttls\"")).unwrap();
+        assert_eq!(c.servers[0].security, Security::Starttls);
+        assert!(!c.servers[0].internal);
+        // Cleartext to a server that is not internal must be confirmed.
+        let e = err(&server("security = \"plain\""));
+        assert!(
+            e.contains("servers[0].security") && e.contains("allow_cleartext"),
+            "{e}"
+        );
+        let c =
+            Config::from_toml_str(&server("security = \"plain\"\nallow_cleartext = true")).unwrap();
+        assert!(c.servers[0].allow_cleartext);
+        let c = Config::from_toml_str(&server("security = \"plain\"\ninternal = true")).unwrap();
+        assert!(c.servers[0].internal);
+        let e = err(&server("allow_cleartext = true"));
+        assert!(e.contains("servers[0].allow_cleartext"), "{e}");
+    }
+
+    #[test]
+    fn allowed_origins_and_proxies() {
+        let c = Config::from_toml_str(&format!(
+            "allowed_origins = [\"https://mail.example.com\", \"http://127.0.0.1:18090\"]\n\
+             trusted_proxies = [\"10.0.0.1\", \"::1\"]\n{}",
+            server("")
+        ))
+        .unwrap();
+        assert_eq!(c.allowed_origins.len(), 2);
+        assert_eq!(c.allowed_origins[1].to_string(), "http://127.0.0.1:18090");
+        assert_eq!(c.trusted_proxies.len(), 2);
+        let e = err(&format!(
+            "allowed_origins = [\"https://ok.example\", \"https://mail.example.com/\"]\n{}",
+            server("")
+        ));
+        assert!(e.contains("allowed_origins[1]"), "{e}");
+        let e = err(&format!(
+            "trusted_proxies = [\"10.0.0.0/8\"]\n{}",
+            server("")
+        ));
+        assert!(e.contains("trusted_proxies"), "{e}");
+    }
+
+    #[test]
+    fn session_limits_and_ping() {
+        let d = Limits::default();
+        assert_eq!((d.max_sessions, d.max_sessions_per_ip), (1000, 20));
+        assert_eq!(d.ping_interval, Duration::from_secs(30));
+        let limits = |body: &str| err(&format!("{}[limits]\n{body}\n", server("")));
+        let e = limits("max_sessions = 0");
+        assert!(e.contains("limits.max_sessions"), "{e}");
+        let e = limits("max_sessions = 10\nmax_sessions_per_ip = 11");
+        assert!(e.contains("limits.max_sessions_per_ip"), "{e}");
+        let e = limits("ping_interval_secs = 0");
+        assert!(e.contains("limits.ping_interval_secs"), "{e}");
+        let e = limits("idle_timeout_secs = 10\nping_interval_secs = 11");
+        assert!(
+            e.contains("limits.ping_interval_secs") && e.contains("idle_timeout"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn warns_about_an_idle_timeout_that_cuts_idle() {
+        let c = Config::from_toml_str(&format!("{}[limits]\nidle_timeout_secs = 60\n", server("")))
+            .unwrap();
+        assert!(c.warnings().iter().any(|w| w.contains("idle_timeout_secs")));
+        let c = Config::from_toml_str(&server("")).unwrap();
+        assert!(!c.warnings().iter().any(|w| w.contains("idle_timeout_secs")));
+    }
+
+    #[test]
+    fn browser_tls_needs_cert_and_key() {
+        let e = err(&format!(
+            "tls_cert = \"/nonexistent/cert.pem\"\n{}",
+            server("")
+        ));
+        assert!(e.contains("tls_key") && e.contains("required"), "{e}");
+        let e = err(&format!(
+            "tls_key = \"/nonexistent/key.pem\"\n{}",
+            server("")
+        ));
+        assert!(e.contains("tls_cert") && e.contains("required"), "{e}");
+        let e = err(&format!(
+            "tls_cert = \"/nonexistent/cert.pem\"\ntls_key = \"/nonexistent/key.pem\"\n{}",
+            server("")
+        ));
+        assert!(
+            e.contains("tls_cert") && e.contains("/nonexistent/cert.pem"),
+            "{e}"
+        );
     }
 
     #[test]

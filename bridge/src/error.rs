@@ -35,9 +35,29 @@ pub enum ErrorCode {
     ShuttingDown,
     /// Reading from or writing to the IMAP server failed during relay.
     UpstreamError,
+    /// The configured server resolved to an address in a denied range
+    /// (loopback, private, link-local, ...) and is not marked `internal`.
+    AddressDenied,
+    /// The bridge's global or per-client session limit is reached.
+    LimitReached,
 }
 
 impl ErrorCode {
+    /// Every code, for per-code metrics.
+    pub const ALL: [Self; 11] = [
+        Self::BadRequest,
+        Self::UnknownServer,
+        Self::ConnectFailed,
+        Self::ConnectTimeout,
+        Self::TlsFailed,
+        Self::FrameTooLarge,
+        Self::IdleTimeout,
+        Self::ShuttingDown,
+        Self::UpstreamError,
+        Self::AddressDenied,
+        Self::LimitReached,
+    ];
+
     /// The stable wire name of the code.
     pub const fn as_str(self) -> &'static str {
         match self {
@@ -50,14 +70,17 @@ impl ErrorCode {
             Self::IdleTimeout => "idle_timeout",
             Self::ShuttingDown => "shutting_down",
             Self::UpstreamError => "upstream_error",
+            Self::AddressDenied => "address_denied",
+            Self::LimitReached => "limit_reached",
         }
     }
 
     /// The WebSocket close code sent after the error message.
     pub const fn close_code(self) -> u16 {
         match self {
-            // 1008: policy violation (the peer broke the relay protocol).
-            Self::BadRequest | Self::UnknownServer => 1008,
+            // 1008: policy violation (the peer broke the relay protocol, or
+            // asked for something the bridge's policy forbids).
+            Self::BadRequest | Self::UnknownServer | Self::AddressDenied => 1008,
             // 1009: message too big.
             Self::FrameTooLarge => 1009,
             // 1011: the bridge could not fulfil the request (upstream trouble).
@@ -66,6 +89,8 @@ impl ErrorCode {
             }
             // 1001: going away.
             Self::IdleTimeout | Self::ShuttingDown => 1001,
+            // 1013: try again later.
+            Self::LimitReached => 1013,
         }
     }
 }
@@ -158,6 +183,10 @@ pub enum UpstreamError {
     /// The TLS handshake failed; the string is rustls's (or the I/O) reason.
     #[error("TLS handshake with the server failed: {0}")]
     Tls(String),
+    /// A resolved address is in a denied range (the address itself is only
+    /// logged, never sent to the browser).
+    #[error("the server's address is not allowed by this bridge's network policy")]
+    AddressDenied,
 }
 
 impl UpstreamError {
@@ -167,6 +196,7 @@ impl UpstreamError {
             Self::Resolve(_) | Self::Connect(_) => ErrorCode::ConnectFailed,
             Self::ConnectTimeout(_) | Self::TlsTimeout(_) => ErrorCode::ConnectTimeout,
             Self::Tls(_) => ErrorCode::TlsFailed,
+            Self::AddressDenied => ErrorCode::AddressDenied,
         }
     }
 }
@@ -174,9 +204,6 @@ impl UpstreamError {
 /// Why a relay pump stopped with an error.
 #[derive(Debug, thiserror::Error)]
 pub enum RelayError {
-    /// The browser sent a text frame after `connect`.
-    #[error("text frame received during relay; only binary frames may follow the connect message")]
-    TextFrame,
     /// The browser sent a frame or message above the configured limit.
     #[error("WebSocket message of {size} bytes exceeds the limit of {max} bytes")]
     FrameTooLarge {
@@ -201,7 +228,6 @@ impl RelayError {
     /// browser side itself failed and cannot be told anything.
     pub const fn code(&self) -> Option<ErrorCode> {
         match self {
-            Self::TextFrame => Some(ErrorCode::BadRequest),
             Self::FrameTooLarge { .. } => Some(ErrorCode::FrameTooLarge),
             Self::UpstreamRead(_) | Self::UpstreamWrite(_) => Some(ErrorCode::UpstreamError),
             Self::WebSocket(_) => None,
@@ -248,7 +274,10 @@ mod tests {
             (ErrorCode::IdleTimeout, "idle_timeout"),
             (ErrorCode::ShuttingDown, "shutting_down"),
             (ErrorCode::UpstreamError, "upstream_error"),
+            (ErrorCode::AddressDenied, "address_denied"),
+            (ErrorCode::LimitReached, "limit_reached"),
         ];
+        assert_eq!(all.map(|(c, _)| c), ErrorCode::ALL);
         for (code, s) in all {
             assert_eq!(code.as_str(), s);
             assert_eq!(serde_json::to_string(&code).unwrap(), format!("\"{s}\""));

@@ -10,16 +10,24 @@
 
 pub mod config;
 pub mod error;
+pub mod netpolicy;
+pub mod origin;
 pub mod relay;
 pub mod session;
+mod slots;
+mod starttls;
+pub mod telemetry;
+pub mod tls_listener;
 pub mod upstream;
 pub mod web;
 
 use std::future::{Future, IntoFuture};
+use std::io;
 use std::net::SocketAddr;
-use std::pin::pin;
+use std::pin::Pin;
 use std::sync::Arc;
 
+use axum::Router;
 use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -29,7 +37,13 @@ pub use config::{Cli, Config, Limits, Security, ServerConfig};
 pub use error::{BridgeError, ConfigError, ErrorCode, RelayError, UpstreamError};
 
 use session::AppState;
+use slots::SessionSlots;
+use telemetry::Metrics;
+use tls_listener::TlsListener;
 use upstream::Connector;
+
+/// The HTTP server future, whichever listener it runs on.
+type ServerFuture = Pin<Box<dyn Future<Output = io::Result<()>> + Send>>;
 
 /// Binds, serves until `shutdown` resolves, then closes live sessions.
 pub async fn run(
@@ -43,6 +57,8 @@ pub async fn run(
 pub struct Bridge {
     listener: TcpListener,
     local_addr: SocketAddr,
+    /// Browser-side TLS (`tls_cert`/`tls_key`), else plain HTTP.
+    browser_tls: Option<rustls::ServerConfig>,
     state: AppState,
 }
 
@@ -58,9 +74,11 @@ impl Bridge {
     /// Validates the configuration, prepares TLS, and binds the listener.
     pub async fn bind(config: Config) -> Result<Self, BridgeError> {
         config.validate()?;
-        let connector = Connector::new(&config)?;
-        if let Some(warning) = config.web_dir_warning() {
-            tracing::warn!("{warning}; only the API will be served");
+        let metrics = Metrics::new();
+        let connector = Connector::new(&config, metrics.tls_failures.clone())?;
+        let browser_tls = config.browser_tls()?;
+        for warning in config.warnings() {
+            tracing::warn!("{warning}");
         }
         let listener =
             TcpListener::bind(config.listen)
@@ -73,14 +91,21 @@ impl Bridge {
             addr: config.listen,
             source,
         })?;
+        let slots = SessionSlots::new(
+            config.limits.max_sessions,
+            config.limits.max_sessions_per_ip,
+        );
         Ok(Self {
             listener,
             local_addr,
+            browser_tls,
             state: AppState {
                 config: Arc::new(config),
                 connector: Arc::new(connector),
                 shutdown: CancellationToken::new(),
                 sessions: TaskTracker::new(),
+                slots,
+                metrics,
             },
         })
     }
@@ -100,24 +125,25 @@ impl Bridge {
         let Self {
             listener,
             local_addr,
+            browser_tls,
             state,
         } = self;
         let token = state.shutdown.clone();
         let sessions = state.sessions.clone();
         let grace = state.config.limits.shutdown_grace;
         let servers = state.config.servers.len();
+        let tls = browser_tls.is_some();
+        tokio::spawn(metrics_upkeep(state.metrics.clone(), token.clone()));
 
-        let listener = listener.tap_io(|tcp| {
-            if let Err(e) = tcp.set_nodelay(true) {
-                tracing::debug!(error = %e, "cannot set TCP_NODELAY on accepted socket");
+        let app = web::router(state.clone());
+        let mut server = match browser_tls {
+            Some(config) => {
+                let timeout = state.config.limits.handshake_timeout;
+                serve_on(TlsListener::new(listener, config, timeout), app, &token)
             }
-        });
-        let app = web::router(state).into_make_service_with_connect_info::<SocketAddr>();
-        let server = axum::serve(listener, app)
-            .with_graceful_shutdown(token.clone().cancelled_owned())
-            .into_future();
-        let mut server = pin!(server);
-        tracing::info!(addr = %local_addr, servers, "bridge listening");
+            None => serve_on(listener, app, &token),
+        };
+        tracing::info!(addr = %local_addr, servers, tls, "bridge listening");
 
         let early = tokio::select! {
             res = &mut server => Some(res),
@@ -150,6 +176,55 @@ impl Bridge {
                 );
                 Ok(())
             }
+        }
+    }
+}
+
+/// Serves `app` on `listener` until `token` is cancelled, with TCP_NODELAY
+/// on every accepted connection: without it a relay stalls ~40 ms at the
+/// end of each large response (Nagle plus delayed ACK).
+fn serve_on<L>(listener: L, app: Router, token: &CancellationToken) -> ServerFuture
+where
+    L: axum::serve::Listener<Addr = SocketAddr>,
+    L::Io: NoDelay,
+{
+    let listener = listener.tap_io(|io: &mut L::Io| io.disable_nagle());
+    let app = app.into_make_service_with_connect_info::<SocketAddr>();
+    Box::pin(
+        axum::serve(listener, app)
+            .with_graceful_shutdown(token.clone().cancelled_owned())
+            .into_future(),
+    )
+}
+
+/// Accepted connections, plain or TLS, over TCP.
+trait NoDelay {
+    /// Sets TCP_NODELAY on the underlying socket.
+    fn disable_nagle(&mut self);
+}
+
+impl NoDelay for tokio::net::TcpStream {
+    fn disable_nagle(&mut self) {
+        if let Err(e) = self.set_nodelay(true) {
+            tracing::debug!(error = %e, "cannot set TCP_NODELAY on accepted socket");
+        }
+    }
+}
+
+impl NoDelay for tokio_rustls::server::TlsStream<tokio::net::TcpStream> {
+    fn disable_nagle(&mut self) {
+        self.get_mut().0.disable_nagle();
+    }
+}
+
+/// Folds histogram samples periodically until shutdown, so that they do not
+/// pile up when nobody scrapes `/metrics`.
+async fn metrics_upkeep(metrics: Metrics, shutdown: CancellationToken) {
+    let mut every = tokio::time::interval(Metrics::UPKEEP_INTERVAL);
+    loop {
+        tokio::select! {
+            _ = every.tick() => metrics.upkeep(),
+            () = shutdown.cancelled() => return,
         }
     }
 }

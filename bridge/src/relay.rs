@@ -1,17 +1,22 @@
 //! The two relay pumps, generic over streams so that tests can drive them
 //! without sockets.
 //!
-//! Only binary frames carry data. Each pump returns the number of payload
-//! bytes it relayed. Neither pump buffers more than one read or one frame:
+//! Only binary frames carry data; text frames are control messages, handed
+//! back to the caller. Neither pump buffers more than one read or one frame:
 //! `server_to_browser` awaits the sink for every frame (that is the
 //! backpressure towards the IMAP server), and `browser_to_server` writes and
-//! flushes each frame before reading the next.
+//! flushes each frame before reading the next. Both take their streams by
+//! value, so a caller that needs them back (the STARTTLS upgrade) passes
+//! `&mut` references.
 
-use bytes::{BufMut, BytesMut};
+use std::time::Duration;
+
+use bytes::{BufMut, Bytes, BytesMut};
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::time::{Instant, MissedTickBehavior};
 
-use axum::extract::ws::Message;
+use axum::extract::ws::{Message, Utf8Bytes};
 
 use crate::error::RelayError;
 
@@ -19,13 +24,26 @@ use crate::error::RelayError;
 /// the bridge sends.
 pub const READ_CHUNK: usize = 64 * 1024;
 
+/// Why [`browser_to_server`] stopped without an error.
+#[derive(Debug, PartialEq, Eq)]
+pub enum BrowserEnd {
+    /// A Close frame or the end of the stream; the upstream writer was
+    /// flushed and shut down (half-close). Carries the bytes relayed.
+    Closed(u64),
+    /// A text frame, i.e. a control message for the caller to judge. The
+    /// upstream writer is left open.
+    Text(Utf8Bytes),
+}
+
 /// Forwards binary frames from the browser to the IMAP server.
 ///
-/// Ends with `Ok(bytes)` when the browser sends a Close frame or the stream
-/// ends; the upstream writer is then flushed and shut down (half-close).
-/// Ping and Pong frames are ignored (the WebSocket layer answers pings).
-/// A text frame is a protocol error ([`RelayError::TextFrame`]).
-pub async fn browser_to_server<S, E, W>(mut frames: S, mut upstream: W) -> Result<u64, RelayError>
+/// Ends at a Close frame, the end of the stream, or a text frame (see
+/// [`BrowserEnd`]). Ping and Pong frames are ignored (the WebSocket layer
+/// answers pings).
+pub async fn browser_to_server<S, E, W>(
+    mut frames: S,
+    mut upstream: W,
+) -> Result<BrowserEnd, RelayError>
 where
     S: Stream<Item = Result<Message, E>> + Unpin,
     E: std::error::Error + Send + Sync + 'static,
@@ -43,7 +61,7 @@ where
                 upstream.flush().await.map_err(RelayError::UpstreamWrite)?;
                 total += data.len() as u64;
             }
-            Message::Text(_) => return Err(RelayError::TextFrame),
+            Message::Text(text) => return Ok(BrowserEnd::Text(text)),
             Message::Ping(_) | Message::Pong(_) => {}
             Message::Close(_) => break,
         }
@@ -53,16 +71,22 @@ where
         .shutdown()
         .await
         .map_err(RelayError::UpstreamWrite)?;
-    Ok(total)
+    Ok(BrowserEnd::Closed(total))
 }
 
 /// Forwards bytes from the IMAP server to the browser, one binary frame per
-/// read of at most [`READ_CHUNK`] bytes.
+/// read of at most [`READ_CHUNK`] bytes, and sends a Ping every
+/// `ping_every` so that proxies and NAT boxes see traffic on a quiet
+/// session.
 ///
 /// Ends with `Ok(bytes)` at upstream EOF, after every frame has been accepted
 /// (sent and flushed) by the sink. It does not close the sink: the caller
 /// decides how to end the WebSocket.
-pub async fn server_to_browser<R, K>(mut upstream: R, mut frames: K) -> Result<u64, RelayError>
+pub async fn server_to_browser<R, K>(
+    mut upstream: R,
+    mut frames: K,
+    ping_every: Duration,
+) -> Result<u64, RelayError>
 where
     R: AsyncRead + Unpin,
     K: Sink<Message> + Unpin,
@@ -70,15 +94,25 @@ where
 {
     let mut total: u64 = 0;
     let mut buf = BytesMut::with_capacity(READ_CHUNK);
+    let mut ping = tokio::time::interval_at(Instant::now() + ping_every, ping_every);
+    ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
     loop {
         // Reuses the allocation once the previous frame's bytes are dropped.
         buf.reserve(READ_CHUNK);
-        let n = {
+        let read = async {
             let mut limited = (&mut buf).limit(READ_CHUNK);
-            upstream
-                .read_buf(&mut limited)
-                .await
-                .map_err(RelayError::UpstreamRead)?
+            upstream.read_buf(&mut limited).await
+        };
+        // `read_buf` is cancel safe: a tick loses no upstream bytes.
+        let n = tokio::select! {
+            res = read => res.map_err(RelayError::UpstreamRead)?,
+            _ = ping.tick() => {
+                frames
+                    .send(Message::Ping(Bytes::new()))
+                    .await
+                    .map_err(RelayError::from_ws)?;
+                continue;
+            }
         };
         if n == 0 {
             return Ok(total);
@@ -104,6 +138,9 @@ mod tests {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     use super::*;
+
+    /// A ping interval that never fires during a test.
+    const LONG: Duration = Duration::from_secs(3600);
 
     fn pattern(len: usize) -> Vec<u8> {
         // Deterministic, non-repeating at small periods.
@@ -132,10 +169,10 @@ mod tests {
             far.read_to_end(&mut got).await.unwrap(); // EOF proves the half-close
             got
         });
-        let n = browser_to_server(futures_util::stream::iter(frames), near)
+        let end = browser_to_server(futures_util::stream::iter(frames), near)
             .await
             .unwrap();
-        assert_eq!(n, data.len() as u64);
+        assert_eq!(end, BrowserEnd::Closed(data.len() as u64));
         assert!(reader.await.unwrap() == data);
     }
 
@@ -145,26 +182,29 @@ mod tests {
             Bytes::from_static(b"a1 NOOP\r\n"),
         ))]);
         let (mut far, near) = tokio::io::duplex(1024);
-        let n = browser_to_server(frames, near).await.unwrap();
-        assert_eq!(n, 9);
+        let end = browser_to_server(frames, near).await.unwrap();
+        assert_eq!(end, BrowserEnd::Closed(9));
         let mut got = Vec::new();
         far.read_to_end(&mut got).await.unwrap();
         assert_eq!(got, b"a1 NOOP\r\n");
     }
 
     #[tokio::test]
-    async fn text_frame_during_relay_is_rejected() {
+    async fn text_frame_is_handed_back_without_half_close() {
         let frames = futures_util::stream::iter(vec![
             Ok::<_, io::Error>(Message::Binary(Bytes::from_static(b"a1 NOOP\r\n"))),
-            Ok(Message::Text("a2 LOGIN user pass".into())),
+            Ok(Message::Text(r#"{"type":"starttls"}"#.into())),
             Ok(Message::Binary(Bytes::from_static(b"never sent\r\n"))),
         ]);
-        let (mut far, near) = tokio::io::duplex(1024);
-        let err = browser_to_server(frames, near).await.unwrap_err();
-        assert!(matches!(err, RelayError::TextFrame), "{err:?}");
+        let (mut far, mut near) = tokio::io::duplex(1024);
+        let end = browser_to_server(frames, &mut near).await.unwrap();
+        assert_eq!(end, BrowserEnd::Text(r#"{"type":"starttls"}"#.into()));
+        // Still open: the caller may go on using the connection.
+        near.write_all(b"later\r\n").await.unwrap();
+        drop(near);
         let mut got = Vec::new();
         far.read_to_end(&mut got).await.unwrap();
-        assert_eq!(got, b"a1 NOOP\r\n");
+        assert_eq!(got, b"a1 NOOP\r\nlater\r\n");
     }
 
     #[tokio::test]
@@ -200,7 +240,7 @@ mod tests {
             }
             (got, frames)
         });
-        let n = server_to_browser(near, tx).await.unwrap();
+        let n = server_to_browser(near, tx, LONG).await.unwrap();
         writer.await.unwrap();
         assert_eq!(n, data.len() as u64);
         let (got, frames) = collector.await.unwrap();
@@ -213,7 +253,7 @@ mod tests {
         let (far, near) = tokio::io::duplex(1024);
         drop(far);
         let (tx, mut rx) = mpsc::channel::<Message>(1);
-        assert_eq!(server_to_browser(near, tx).await.unwrap(), 0);
+        assert_eq!(server_to_browser(near, tx, LONG).await.unwrap(), 0);
         assert!(rx.next().await.is_none());
     }
 
@@ -223,8 +263,19 @@ mod tests {
         far.write_all(b"* OK hello\r\n").await.unwrap();
         let (tx, rx) = mpsc::channel::<Message>(1);
         drop(rx);
-        let err = server_to_browser(near, tx).await.unwrap_err();
+        let err = server_to_browser(near, tx, LONG).await.unwrap_err();
         assert!(matches!(err, RelayError::WebSocket(_)), "{err:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn quiet_upstream_gets_pings() {
+        let (_far, near) = tokio::io::duplex(1024);
+        let (tx, mut rx) = mpsc::channel::<Message>(4);
+        let _pump = tokio::spawn(server_to_browser(near, tx, Duration::from_secs(30)));
+        for _ in 0..2 {
+            let m = rx.next().await.unwrap();
+            assert!(matches!(m, Message::Ping(_)), "{m:?}");
+        }
     }
 
     #[tokio::test]
@@ -245,7 +296,7 @@ mod tests {
         });
         // A sink with room for very few frames, not drained at first.
         let (tx, mut rx) = mpsc::channel::<Message>(0);
-        let pump = tokio::spawn(server_to_browser(near, tx));
+        let pump = tokio::spawn(server_to_browser(near, tx, LONG));
         tokio::time::sleep(Duration::from_millis(300)).await;
         let stalled_at = written.load(Ordering::SeqCst);
         // Channel holds at most 1 frame, the pump holds one in flight, the

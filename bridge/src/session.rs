@@ -1,11 +1,12 @@
-//! One WebSocket session: subprotocol check and upgrade, the control
-//! handshake (`connect` → `connected`), the relay, and the close.
+//! One WebSocket session: the checks before the upgrade (Origin,
+//! subprotocol, session limits), the control handshake (`connect` →
+//! `connected`), the relay with its optional STARTTLS upgrade, and the close.
 //!
 //! Nothing the browser sends (control text, IMAP bytes) is ever logged: it
 //! contains credentials. Logs carry the peer address, the configured server
 //! id, byte counts, duration and the close reason.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::pin::{Pin, pin};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -14,20 +15,26 @@ use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{ConnectInfo, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncRead, ReadBuf};
+use tokio::net::TcpStream;
 use tokio::time::Instant;
+use tokio_util::either::Either;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
 use crate::config::{Config, Security, ServerConfig};
-use crate::error::{ErrorCode, RelayError};
-use crate::relay;
+use crate::error::{ErrorCode, RelayError, UpstreamError};
+use crate::origin::origin_allowed;
+use crate::relay::{self, BrowserEnd};
+use crate::slots::{self, LimitExceeded, SessionSlot, SessionSlots};
+use crate::starttls::{CommandWatch, ResponseGate, StarttlsTag};
+use crate::telemetry::{Metrics, Refusal};
 use crate::upstream::{Connector, Upstream};
 
 /// The WebSocket subprotocol the client must offer.
@@ -52,30 +59,50 @@ pub(crate) struct AppState {
     /// Live WebSocket sessions (axum's graceful shutdown does not wait for
     /// upgraded connections).
     pub(crate) sessions: TaskTracker,
+    /// Open sessions counted against the limits.
+    pub(crate) slots: Arc<SessionSlots>,
+    pub(crate) metrics: Metrics,
 }
 
 type WsSink = SplitSink<WebSocket, Message>;
 type WsStream = SplitStream<WebSocket>;
 
-/// `GET /imap`: checks the subprotocol and upgrades.
+/// `GET /imap`: checks Origin and subprotocol, takes a session slot, and
+/// upgrades.
+///
+/// Refusals that a browser page cannot be helped by (shutdown, a foreign
+/// Origin, a client that does not speak the protocol) are HTTP errors. A
+/// reached session limit is reported after the upgrade, as the
+/// `limit_reached` error, so the page can say why.
 pub(crate) async fn upgrade(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Response {
-    // (Origin checks will go here.)
     if state.shutdown.is_cancelled() {
-        return (StatusCode::SERVICE_UNAVAILABLE, "shutting down\n").into_response();
+        return refuse(
+            &state,
+            Refusal::ShuttingDown,
+            StatusCode::SERVICE_UNAVAILABLE,
+        );
+    }
+    // A header that is not even text is as bad as a foreign origin.
+    let origin = headers
+        .get(header::ORIGIN)
+        .map(|v| v.to_str().unwrap_or_default());
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+    if !origin_allowed(&state.config.allowed_origins, origin, host) {
+        tracing::info!(%peer, ?origin, reason = "origin_denied", "WebSocket upgrade refused");
+        return refuse(&state, Refusal::OriginDenied, StatusCode::FORBIDDEN);
     }
     let ws = ws.protocols([SUBPROTOCOL]);
     if ws.selected_protocol().is_none() {
         tracing::debug!(%peer, "WebSocket upgrade refused: subprotocol not offered");
-        return (
-            StatusCode::BAD_REQUEST,
-            format!("the WebSocket subprotocol {SUBPROTOCOL} is required\n"),
-        )
-            .into_response();
+        return refuse(&state, Refusal::NoSubprotocol, StatusCode::BAD_REQUEST);
     }
+    let client = slots::client_addr(peer.ip(), &headers, &state.config.trusted_proxies);
+    let slot = state.slots.try_acquire(client);
     let max = state.config.limits.max_message_bytes;
     // Taken now, not in the upgrade task, so a shutdown between the 101
     // response and the session start still waits for this session.
@@ -85,9 +112,20 @@ pub(crate) async fn upgrade(
         .max_frame_size(max)
         .on_failed_upgrade(move |e| tracing::debug!(%peer, error = %e, "WebSocket upgrade failed"))
         .on_upgrade(move |socket| async move {
-            run(socket, peer, state).await;
+            run(socket, peer, client, slot, state).await;
             drop(token);
         })
+}
+
+/// An HTTP refusal of the upgrade, counted by reason.
+fn refuse(state: &AppState, why: Refusal, status: StatusCode) -> Response {
+    state.metrics.refused(why);
+    let body = match why {
+        Refusal::ShuttingDown => "shutting down\n".to_owned(),
+        Refusal::OriginDenied => "this page's origin may not use the bridge\n".to_owned(),
+        Refusal::NoSubprotocol => format!("the WebSocket subprotocol {SUBPROTOCOL} is required\n"),
+    };
+    (status, body).into_response()
 }
 
 /// First message from the client.
@@ -99,11 +137,21 @@ struct ConnectRequest {
     server: String,
 }
 
+/// A control message from the client during relay; the only one is
+/// `{"type":"starttls"}`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RelayRequest {
+    #[serde(rename = "type")]
+    kind: String,
+}
+
 /// Control messages sent by the bridge.
 #[derive(Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 enum Control<'a> {
     Connected { server: &'a str, security: Security },
+    TlsEstablished,
     Error { code: ErrorCode, message: &'a str },
 }
 
@@ -152,22 +200,27 @@ impl Ending {
     }
 }
 
-/// Per-session counters, also the idle clock.
+/// Per-session counters (also fed to the bridge's byte counters), and the
+/// idle clock.
 struct Activity {
     start: Instant,
-    /// Milliseconds since `start` of the last frame or upstream read.
+    /// Milliseconds since `start` of the last data frame or upstream read.
     last_ms: AtomicU64,
     from_client: AtomicU64,
     from_server: AtomicU64,
+    to_server_total: metrics::Counter,
+    to_browser_total: metrics::Counter,
 }
 
 impl Activity {
-    fn new() -> Self {
+    fn new(metrics: &Metrics) -> Self {
         Self {
             start: Instant::now(),
             last_ms: AtomicU64::new(0),
             from_client: AtomicU64::new(0),
             from_server: AtomicU64::new(0),
+            to_server_total: metrics.bytes_to_server.clone(),
+            to_browser_total: metrics.bytes_to_browser.clone(),
         }
     }
 
@@ -176,16 +229,18 @@ impl Activity {
         self.last_ms.store(ms, Ordering::Relaxed);
     }
 
-    fn client_frame(&self, msg: &Message) {
-        if let Message::Binary(b) = msg {
-            self.from_client
-                .fetch_add(b.len() as u64, Ordering::Relaxed);
-        }
+    /// Only data counts as activity: Ping/Pong (the bridge's own keepalive
+    /// among them) must not keep a dead session open forever.
+    fn client_data(&self, data: &[u8]) {
+        self.from_client
+            .fetch_add(data.len() as u64, Ordering::Relaxed);
+        self.to_server_total.increment(data.len() as u64);
         self.touch();
     }
 
     fn server_bytes(&self, n: usize) {
         self.from_server.fetch_add(n as u64, Ordering::Relaxed);
+        self.to_browser_total.increment(n as u64);
         self.touch();
     }
 
@@ -227,38 +282,59 @@ impl<R: AsyncRead + Unpin> AsyncRead for Tracked<'_, R> {
     }
 }
 
-/// Runs a session to its end and logs the outcome.
-pub(crate) async fn run(socket: WebSocket, peer: SocketAddr, state: AppState) {
-    let span = tracing::info_span!("session", %peer, server = tracing::field::Empty);
+/// Runs a session to its end, logs the outcome and counts it.
+pub(crate) async fn run(
+    socket: WebSocket,
+    peer: SocketAddr,
+    client: IpAddr,
+    slot: Result<SessionSlot, LimitExceeded>,
+    state: AppState,
+) {
+    let span = tracing::info_span!("session", %peer, %client, server = tracing::field::Empty);
     async move {
         tracing::debug!("session opened");
-        let activity = Activity::new();
+        let metrics = &state.metrics;
+        metrics.sessions_total.increment(1);
+        metrics.sessions_open.increment(1.0);
+        let activity = Activity::new(metrics);
         let (mut sink, mut stream) = socket.split();
-        let ending = drive(&mut sink, &mut stream, &state, &activity).await;
+        let ending = match &slot {
+            Ok(_) => drive(&mut sink, &mut stream, &state, &activity).await,
+            Err(limit) => Ending::failed(ErrorCode::LimitReached, limit.to_string()),
+        };
         finish(&mut sink, &mut stream, &ending).await;
-        let from_client = activity.from_client.load(Ordering::Relaxed);
-        let from_server = activity.from_server.load(Ordering::Relaxed);
-        let duration_ms = u64::try_from(activity.start.elapsed().as_millis()).unwrap_or(u64::MAX);
-        match &ending {
-            Ending::Failed { code, message } => tracing::info!(
-                reason = code.as_str(),
-                detail = %message,
-                from_client,
-                from_server,
-                duration_ms,
-                "session closed"
-            ),
-            other => tracing::info!(
-                reason = other.reason(),
-                from_client,
-                from_server,
-                duration_ms,
-                "session closed"
-            ),
+        drop(slot);
+        metrics.sessions_open.decrement(1.0);
+        log_ending(&ending, &activity);
+        if let Ending::Failed { code, .. } = &ending {
+            metrics.error(*code);
         }
     }
     .instrument(span)
     .await;
+}
+
+fn log_ending(ending: &Ending, activity: &Activity) {
+    let from_client = activity.from_client.load(Ordering::Relaxed);
+    let from_server = activity.from_server.load(Ordering::Relaxed);
+    let duration_ms = u64::try_from(activity.start.elapsed().as_millis()).unwrap_or(u64::MAX);
+    match ending {
+        Ending::Failed { code, message } => tracing::info!(
+            reason = code.as_str(),
+            detail = %message,
+            from_client,
+            from_server,
+            duration_ms,
+            "session closed"
+        ),
+        other => tracing::info!(
+            reason = other.reason(),
+            from_client,
+            from_server,
+            duration_ms,
+            "session closed"
+        ),
+    }
 }
 
 async fn drive(
@@ -273,20 +349,23 @@ async fn drive(
     };
     tracing::Span::current().record("server", server.id.as_str());
 
-    let upstream = {
-        let connect = pin!(state.connector.connect(server));
-        let watch = pin!(watch_client(stream));
-        tokio::select! {
-            () = state.shutdown.cancelled() => {
-                return Ending::failed(ErrorCode::ShuttingDown, "the bridge is shutting down");
-            }
-            res = connect => match res {
-                Ok(upstream) => upstream,
-                Err(e) => return Ending::failed(e.code(), e.to_string()),
-            },
-            ending = watch => return ending,
-        }
+    let started = Instant::now();
+    let connect = state.connector.connect(server);
+    let upstream = match while_client_waits(
+        stream,
+        state,
+        connect,
+        "data sent before the connected reply",
+    )
+    .await
+    {
+        Ok(upstream) => upstream,
+        Err(ending) => return ending,
     };
+    state
+        .metrics
+        .connect_seconds
+        .record(started.elapsed().as_secs_f64());
 
     let connected = Control::Connected {
         server: &server.id,
@@ -297,7 +376,37 @@ async fn drive(
     }
     tracing::info!(security = server.security.as_str(), "relay established");
     activity.touch();
-    relay_phase(sink, stream, upstream, state, activity).await
+    relay(sink, stream, upstream, server, state, activity).await
+}
+
+/// Relays until the session ends, upgrading a `starttls` server's
+/// connection when the client asks for it.
+async fn relay(
+    sink: &mut WsSink,
+    stream: &mut WsStream,
+    mut upstream: Upstream,
+    server: &ServerConfig,
+    state: &AppState,
+    activity: &Activity,
+) -> Ending {
+    let starttls = server.security == Security::Starttls;
+    loop {
+        let tcp = match relay_phase(sink, stream, upstream, starttls, state, activity).await {
+            Phase::Ended(ending) => return ending,
+            Phase::Starttls(tcp) => tcp,
+        };
+        let handshake = state.connector.starttls(tcp, &server.host);
+        let too_early = "data sent between starttls and tls_established";
+        upstream = match while_client_waits(stream, state, handshake, too_early).await {
+            Ok(tls) => tls,
+            Err(ending) => return ending,
+        };
+        if send_control(sink, &Control::TlsEstablished).await.is_err() {
+            return Ending::ClientGone;
+        }
+        tracing::info!("STARTTLS upgrade done");
+        activity.touch();
+    }
 }
 
 /// Waits for `{"type":"connect","server":"<id>"}` and resolves the server.
@@ -357,9 +466,33 @@ async fn handshake<'s>(
     }
 }
 
-/// While the upstream connection is being opened, notices a browser that
-/// closes or sends data too early. Never resolves otherwise.
-async fn watch_client(stream: &mut WsStream) -> Ending {
+/// Runs `work` (opening or upgrading the upstream connection) while
+/// watching the browser, which must stay silent meanwhile (`too_early` is
+/// the error message if it does not), and the shutdown. A browser that
+/// closes abandons the work.
+async fn while_client_waits<F>(
+    stream: &mut WsStream,
+    state: &AppState,
+    work: F,
+    too_early: &'static str,
+) -> Result<Upstream, Ending>
+where
+    F: Future<Output = Result<Upstream, UpstreamError>>,
+{
+    let work = pin!(work);
+    let watch = pin!(watch_client(stream, too_early));
+    tokio::select! {
+        () = state.shutdown.cancelled() => {
+            Err(Ending::failed(ErrorCode::ShuttingDown, "the bridge is shutting down"))
+        }
+        res = work => res.map_err(|e| Ending::failed(e.code(), e.to_string())),
+        ending = watch => Err(ending),
+    }
+}
+
+/// Notices a browser that closes or sends data when it should wait. Never
+/// resolves otherwise.
+async fn watch_client(stream: &mut WsStream, too_early: &'static str) -> Ending {
     loop {
         match stream.next().await {
             None => return Ending::ClientGone,
@@ -367,52 +500,109 @@ async fn watch_client(stream: &mut WsStream) -> Ending {
             Some(Ok(Message::Close(_))) => return Ending::ClientClosed,
             Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
             Some(Ok(Message::Text(_) | Message::Binary(_))) => {
-                return Ending::failed(
-                    ErrorCode::BadRequest,
-                    "data sent before the connected reply",
-                );
+                return Ending::failed(ErrorCode::BadRequest, too_early);
             }
         }
     }
 }
 
+/// How one stretch of relaying ended.
+enum Phase {
+    /// The session is over.
+    Ended(Ending),
+    /// The client asked for STARTTLS: the cleartext connection, for the
+    /// upgrade. Whatever the server sent that was not relayed yet has been
+    /// dropped with the pumps.
+    Starttls(TcpStream),
+}
+
+/// Runs the two pumps over `upstream` until the session ends or the client
+/// asks for STARTTLS. On a `starttls` server still in cleartext, the
+/// server→browser direction goes through a [`ResponseGate`].
 async fn relay_phase(
     sink: &mut WsSink,
     stream: &mut WsStream,
     upstream: Upstream,
+    starttls: bool,
     state: &AppState,
     activity: &Activity,
-) -> Ending {
-    let (up_read, up_write) = tokio::io::split(upstream);
-    let from_server = Tracked {
-        inner: up_read,
-        activity,
+) -> Phase {
+    let gated = starttls && matches!(upstream, Upstream::Plain(_));
+    let tag = StarttlsTag::default();
+    let (mut up_read, mut up_write) = tokio::io::split(upstream);
+    let outcome = {
+        let reader = if gated {
+            Either::Left(ResponseGate::new(&mut up_read, &tag))
+        } else {
+            Either::Right(&mut up_read)
+        };
+        let from_server = Tracked {
+            inner: reader,
+            activity,
+        };
+        let mut watch = gated.then(|| CommandWatch::new(&tag));
+        let from_client = (&mut *stream).inspect(|m| {
+            if let Ok(Message::Binary(data)) = m {
+                activity.client_data(data);
+                if let Some(w) = &mut watch {
+                    w.feed(data);
+                }
+            }
+        });
+        let limits = &state.config.limits;
+        let to_browser = pin!(relay::server_to_browser(
+            from_server,
+            &mut *sink,
+            limits.ping_interval
+        ));
+        let to_server = pin!(relay::browser_to_server(from_client, &mut up_write));
+        let idle = pin!(activity.idle(limits.idle_timeout));
+        // `Ok(())`: the client asked for STARTTLS.
+        tokio::select! {
+            res = to_browser => Err(match res {
+                Ok(_) => Ending::UpstreamClosed,
+                Err(e) => Ending::from_relay(e),
+            }),
+            res = to_server => match res {
+                Ok(BrowserEnd::Closed(_)) => Err(Ending::ClientClosed),
+                Ok(BrowserEnd::Text(text)) => control_during_relay(&text, starttls),
+                Err(e) => Err(Ending::from_relay(e)),
+            },
+            () = idle => Err(Ending::failed(
+                ErrorCode::IdleTimeout,
+                format!("no data in either direction for {} s", limits.idle_timeout.as_secs()),
+            )),
+            () = state.shutdown.cancelled() => {
+                Err(Ending::failed(ErrorCode::ShuttingDown, "the bridge is shutting down"))
+            }
+        }
     };
-    let from_client = stream.inspect(|m| {
-        if let Ok(m) = m {
-            activity.client_frame(m);
-        }
-    });
-    let to_browser = pin!(relay::server_to_browser(from_server, sink));
-    let to_server = pin!(relay::browser_to_server(from_client, up_write));
-    let idle_limit = state.config.limits.idle_timeout;
-    let idle = pin!(activity.idle(idle_limit));
-    tokio::select! {
-        res = to_browser => match res {
-            Ok(_) => Ending::UpstreamClosed,
-            Err(e) => Ending::from_relay(e),
-        },
-        res = to_server => match res {
-            Ok(_) => Ending::ClientClosed,
-            Err(e) => Ending::from_relay(e),
-        },
-        () = idle => Ending::failed(
-            ErrorCode::IdleTimeout,
-            format!("no data in either direction for {} s", idle_limit.as_secs()),
-        ),
-        () = state.shutdown.cancelled() => {
-            Ending::failed(ErrorCode::ShuttingDown, "the bridge is shutting down")
-        }
+    if let Err(ending) = outcome {
+        return Phase::Ended(ending);
+    }
+    match up_read.unsplit(up_write).into_plain() {
+        Some(tcp) => Phase::Starttls(tcp),
+        None => Phase::Ended(Ending::failed(
+            ErrorCode::BadRequest,
+            "starttls was already done on this connection",
+        )),
+    }
+}
+
+/// Judges a text frame received during relay: `Ok` for
+/// `{"type":"starttls"}` on a `starttls` server, else the `bad_request`
+/// ending.
+fn control_during_relay(text: &str, starttls_server: bool) -> Result<(), Ending> {
+    match serde_json::from_str::<RelayRequest>(text) {
+        Ok(r) if r.kind == "starttls" && starttls_server => Ok(()),
+        Ok(r) if r.kind == "starttls" => Err(Ending::failed(
+            ErrorCode::BadRequest,
+            "starttls is only allowed on a server configured for STARTTLS",
+        )),
+        _ => Err(Ending::failed(
+            ErrorCode::BadRequest,
+            "text frame during relay; only binary frames and {\"type\":\"starttls\"} are allowed",
+        )),
     }
 }
 

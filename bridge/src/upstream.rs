@@ -1,10 +1,8 @@
-//! Connections to the configured IMAP servers: TCP connect with a timeout,
-//! then implicit TLS verified against the webpki roots plus an optional extra
-//! CA file.
-//!
-//! Later additions slot in here: an address filter between resolution and
-//! connect (SSRF deny ranges), and a STARTTLS upgrade turning
-//! [`Upstream::Plain`] into [`Upstream::Tls`] before the relay starts.
+//! Connections to the configured IMAP servers: name resolution checked
+//! against the deny ranges of [`crate::netpolicy`], TCP connect with a
+//! timeout to one of the checked addresses, then TLS (implicit, or later on
+//! the engine's STARTTLS request) verified against the webpki roots plus an
+//! optional extra CA file.
 
 use std::io;
 use std::net::SocketAddr;
@@ -24,6 +22,7 @@ use tokio_rustls::client::TlsStream;
 
 use crate::config::{Config, Security, ServerConfig};
 use crate::error::{ConfigError, UpstreamError};
+use crate::netpolicy;
 
 /// Reads the PEM file of extra CA certificates; fails (naming `extra_ca`) if
 /// it is unreadable, holds no certificate, or a certificate is not usable as
@@ -78,6 +77,7 @@ pub struct Connector {
     tls: TlsConnector,
     connect_timeout: Duration,
     tls_timeout: Duration,
+    tls_failures: metrics::Counter,
 }
 
 impl std::fmt::Debug for Connector {
@@ -90,47 +90,107 @@ impl std::fmt::Debug for Connector {
 }
 
 impl Connector {
-    /// Builds the connector (loads the extra CA file).
-    pub fn new(config: &Config) -> Result<Self, ConfigError> {
+    /// Builds the connector (loads the extra CA file). Failed handshakes
+    /// are counted on `tls_failures`.
+    pub fn new(config: &Config, tls_failures: metrics::Counter) -> Result<Self, ConfigError> {
         let tls = tls_client_config(config.extra_ca.as_deref())?;
         Ok(Self {
             tls: TlsConnector::from(Arc::new(tls)),
             connect_timeout: config.limits.connect_timeout,
             tls_timeout: config.limits.tls_handshake_timeout,
+            tls_failures,
         })
     }
 
-    /// Resolves, connects (trying each address in turn within the connect
-    /// timeout), sets TCP_NODELAY, and performs TLS if configured.
+    /// Resolves and checks the addresses, connects (trying each checked
+    /// address in turn within the connect timeout), sets TCP_NODELAY, and
+    /// performs implicit TLS if configured. A `starttls` server is returned
+    /// as [`Upstream::Plain`]; see [`Connector::starttls`].
     pub async fn connect(&self, server: &ServerConfig) -> Result<Upstream, UpstreamError> {
-        let tcp =
-            tokio::time::timeout(self.connect_timeout, connect_tcp(&server.host, server.port))
-                .await
-                .map_err(|_| UpstreamError::ConnectTimeout(self.connect_timeout.as_secs()))??;
+        let tcp = tokio::time::timeout(self.connect_timeout, connect_tcp(server))
+            .await
+            .map_err(|_| UpstreamError::ConnectTimeout(self.connect_timeout.as_secs()))??;
         if let Err(e) = tcp.set_nodelay(true) {
             tracing::debug!(error = %e, "cannot set TCP_NODELAY on upstream socket");
         }
         match server.security {
-            Security::Plain => Ok(Upstream::Plain(tcp)),
-            Security::Tls => {
-                let name = ServerName::try_from(server.host.clone())
-                    .map_err(|e| UpstreamError::Tls(format!("invalid server name: {e}")))?;
-                let tls = tokio::time::timeout(self.tls_timeout, self.tls.connect(name, tcp))
-                    .await
-                    .map_err(|_| UpstreamError::TlsTimeout(self.tls_timeout.as_secs()))?
-                    .map_err(|e| UpstreamError::Tls(tls_reason(&e)))?;
-                Ok(Upstream::Tls(Box::new(tls)))
-            }
+            Security::Plain | Security::Starttls => Ok(Upstream::Plain(tcp)),
+            Security::Tls => self.tls_handshake(tcp, &server.host).await,
         }
+    }
+
+    /// The STARTTLS upgrade: discards whatever cleartext the server sent
+    /// that has not been read yet (nothing may legitimately follow its OK;
+    /// anything there was injected), then performs the same verified TLS
+    /// handshake as for implicit TLS on the same TCP connection.
+    pub async fn starttls(&self, tcp: TcpStream, host: &str) -> Result<Upstream, UpstreamError> {
+        let discarded = discard_pending(&tcp);
+        if discarded > 0 {
+            tracing::warn!(
+                discarded,
+                "discarded cleartext the server sent after its STARTTLS reply"
+            );
+        }
+        self.tls_handshake(tcp, host).await
+    }
+
+    async fn tls_handshake(&self, tcp: TcpStream, host: &str) -> Result<Upstream, UpstreamError> {
+        let result = async {
+            let name = ServerName::try_from(host.to_owned())
+                .map_err(|e| UpstreamError::Tls(format!("invalid server name: {e}")))?;
+            let tls = tokio::time::timeout(self.tls_timeout, self.tls.connect(name, tcp))
+                .await
+                .map_err(|_| UpstreamError::TlsTimeout(self.tls_timeout.as_secs()))?
+                .map_err(|e| UpstreamError::Tls(tls_reason(&e)))?;
+            Ok(Upstream::Tls(Box::new(tls)))
+        }
+        .await;
+        if result.is_err() {
+            self.tls_failures.increment(1);
+        }
+        result
     }
 }
 
-async fn connect_tcp(host: &str, port: u16) -> Result<TcpStream, UpstreamError> {
-    let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host, port))
+/// Reads and drops every byte already received on `tcp`, without waiting;
+/// returns how many.
+fn discard_pending(tcp: &TcpStream) -> usize {
+    let mut buf = [0u8; 4096];
+    let mut total = 0;
+    while let Ok(n @ 1..) = tcp.try_read(&mut buf) {
+        total += n;
+    }
+    total
+}
+
+/// Resolves the server's host and checks every address against the deny
+/// ranges, unless the server is `internal`. One denied address refuses the
+/// whole name: a name that mixes public and private addresses is a
+/// rebinding attempt or a misconfiguration.
+async fn resolve_checked(server: &ServerConfig) -> Result<Vec<SocketAddr>, UpstreamError> {
+    let addrs: Vec<SocketAddr> = tokio::net::lookup_host((server.host.as_str(), server.port))
         .await
         .map_err(UpstreamError::Resolve)?
         .collect();
-    // (SSRF deny ranges will filter `addrs` here.)
+    if !server.internal {
+        for addr in &addrs {
+            if let Some(range) = netpolicy::denied_range(addr.ip()) {
+                tracing::warn!(
+                    %addr,
+                    range,
+                    "server address denied (mark the server internal = true if intended)"
+                );
+                return Err(UpstreamError::AddressDenied);
+            }
+        }
+    }
+    Ok(addrs)
+}
+
+/// Connects to the first checked address that accepts. There is no second
+/// lookup: the connection goes to an address that passed the check.
+async fn connect_tcp(server: &ServerConfig) -> Result<TcpStream, UpstreamError> {
+    let addrs = resolve_checked(server).await?;
     let mut last_err = None;
     for addr in addrs {
         match TcpStream::connect(addr).await {
@@ -162,10 +222,21 @@ fn tls_reason(err: &io::Error) -> String {
 /// An open connection to an IMAP server.
 #[derive(Debug)]
 pub enum Upstream {
-    /// Cleartext TCP.
+    /// Cleartext TCP (a `plain` server, or a `starttls` one before the
+    /// upgrade).
     Plain(TcpStream),
     /// TLS over TCP.
     Tls(Box<TlsStream<TcpStream>>),
+}
+
+impl Upstream {
+    /// The TCP stream of a cleartext connection, for the STARTTLS upgrade.
+    pub fn into_plain(self) -> Option<TcpStream> {
+        match self {
+            Self::Plain(tcp) => Some(tcp),
+            Self::Tls(_) => None,
+        }
+    }
 }
 
 impl AsyncRead for Upstream {

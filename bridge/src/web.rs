@@ -1,5 +1,5 @@
-//! HTTP side: static files, `/api/servers`, `/healthz`, the `/imap`
-//! WebSocket endpoint, and security headers on every response.
+//! HTTP side: static files, `/api/servers`, `/healthz`, `/metrics`, the
+//! `/imap` WebSocket endpoint, and security headers on every response.
 
 use axum::Router;
 use axum::extract::State;
@@ -66,6 +66,17 @@ async fn healthz() -> &'static str {
     "ok"
 }
 
+/// `GET /metrics`: Prometheus text exposition format.
+async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+        )],
+        state.metrics.render(),
+    )
+}
+
 /// Builds the application router.
 pub(crate) fn router(state: AppState) -> Router {
     let static_files = ServeDir::new(&state.config.web_dir);
@@ -73,6 +84,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/imap", get(session::upgrade))
         .route("/api/servers", get(servers))
         .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
         .fallback_service(static_files)
         .with_state(state);
     for (name, value) in SECURITY_HEADERS {

@@ -186,7 +186,7 @@ async fn oversized_frame_gives_frame_too_large() {
 async fn idle_session_times_out() {
     let (imap, _task) = echo_server().await;
     let body = format!(
-        "{}[limits]\nidle_timeout_secs = 1\n",
+        "{}[limits]\nidle_timeout_secs = 1\nping_interval_secs = 1\n",
         server_entry("demo", "127.0.0.1", imap.port(), "plain")
     );
     let bridge = start(&body).await;
@@ -372,5 +372,314 @@ async fn client_close_during_connect_is_quiet() {
     match next_msg(&mut ws).await {
         Some(Message::Close(_)) | None => {}
         other => panic!("unexpected {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn loopback_without_internal_is_address_denied() {
+    let (imap, _task) = echo_server().await;
+    for host in ["127.0.0.1", "localhost"] {
+        let body = external_server_entry("loop", host, imap.port(), "tls");
+        let bridge = start(&body).await;
+        let mut ws = ws_connect(bridge.addr, "loop").await;
+        let (message, close) = expect_error(&mut ws, "address_denied").await;
+        assert!(message.contains("not allowed"), "{message}");
+        assert!(
+            !message.contains("127.0.0.1"),
+            "leaks the address: {message}"
+        );
+        assert_eq!(u16::from(close.unwrap().code), 1008);
+    }
+}
+
+#[tokio::test]
+async fn loopback_with_internal_connects() {
+    let (imap, _task) = echo_server().await;
+    let body = format!(
+        "{}internal = true\n",
+        external_server_entry("loop", "localhost", imap.port(), "plain")
+    );
+    let bridge = start(&body).await;
+    let mut ws = ws_connect(bridge.addr, "loop").await;
+    assert_eq!(next_json(&mut ws).await["type"], "connected");
+    assert_eq!(read_binary(&mut ws, GREETING.len()).await, GREETING);
+}
+
+fn http_status(
+    res: Result<(Ws, tungstenite::handshake::client::Response), tungstenite::Error>,
+) -> u16 {
+    match res {
+        Ok((_, resp)) => resp.status().as_u16(),
+        Err(tungstenite::Error::Http(resp)) => resp.status().as_u16(),
+        Err(e) => panic!("unexpected {e:?}"),
+    }
+}
+
+#[tokio::test]
+async fn origin_must_be_in_the_allowed_list() {
+    let body = format!(
+        "allowed_origins = [\"https://mail.example.com\", \"http://127.0.0.1:18090\"]\n{}",
+        server_entry("demo", "127.0.0.1", 1, "plain")
+    );
+    let bridge = start(&body).await;
+    let open = |origin| ws_open_from(bridge.addr, Some(PROTOCOL), origin);
+    assert_eq!(
+        http_status(open(Some("https://mail.example.com")).await),
+        101
+    );
+    assert_eq!(
+        http_status(open(Some("https://MAIL.example.com:443")).await),
+        101
+    );
+    assert_eq!(http_status(open(Some("http://127.0.0.1:18090")).await), 101);
+    assert_eq!(
+        http_status(open(Some("https://evil.example.com")).await),
+        403
+    );
+    assert_eq!(
+        http_status(open(Some("http://mail.example.com")).await),
+        403
+    );
+    assert_eq!(http_status(open(Some("null")).await), 403);
+    // The bridge's own origin is not implied once a list is configured.
+    let own = format!("http://{}", bridge.addr);
+    assert_eq!(http_status(open(Some(&own)).await), 403);
+    // Not a browser: no Origin, allowed.
+    assert_eq!(http_status(open(None).await), 101);
+}
+
+#[tokio::test]
+async fn origin_defaults_to_same_origin() {
+    let bridge = start(&server_entry("demo", "127.0.0.1", 1, "plain")).await;
+    let open = |origin| ws_open_from(bridge.addr, Some(PROTOCOL), origin);
+    let own = format!("http://{}", bridge.addr);
+    assert_eq!(http_status(open(Some(&own)).await), 101);
+    let other_port = format!("http://127.0.0.1:{}", bridge.addr.port() + 1);
+    assert_eq!(http_status(open(Some(&other_port)).await), 403);
+    assert_eq!(
+        http_status(open(Some("https://evil.example.com")).await),
+        403
+    );
+    assert_eq!(http_status(open(None).await), 101);
+}
+
+/// Runs the cleartext part of a STARTTLS session up to the server's OK.
+async fn starttls_until_ok(addr: std::net::SocketAddr) -> Ws {
+    let mut ws = ws_connect(addr, "st").await;
+    assert_eq!(
+        next_json(&mut ws).await,
+        serde_json::json!({"type":"connected","server":"st","security":"starttls"})
+    );
+    assert_eq!(
+        read_binary(&mut ws, STARTTLS_GREETING.len()).await,
+        STARTTLS_GREETING
+    );
+    ws.send(Message::binary(b"a STARTTLS\r\n".to_vec()))
+        .await
+        .unwrap();
+    let ok = b"a OK Begin TLS\r\n";
+    assert_eq!(read_binary(&mut ws, ok.len()).await, ok);
+    ws
+}
+
+#[tokio::test]
+async fn starttls_discards_injected_plaintext_and_relays_over_tls() {
+    let pki = make_pki();
+    let (ca, _dir) = extra_ca_line(&pki);
+    let (imap, imap_task) = starttls_server(&pki, AfterOk::InjectThenTls).await;
+    let body = format!(
+        "{ca}{}",
+        server_entry("st", "localhost", imap.port(), "starttls")
+    );
+    let bridge = start(&body).await;
+    let mut ws = starttls_until_ok(bridge.addr).await;
+    send_text(&mut ws, r#"{"type":"starttls"}"#).await;
+    // The injected line would arrive here as binary data: next_json panics.
+    assert_eq!(
+        next_json(&mut ws).await,
+        serde_json::json!({"type":"tls_established"})
+    );
+    // Over TLS now: the fake server greets again, then echoes.
+    let got = read_binary(&mut ws, GREETING.len()).await;
+    assert_eq!(got, GREETING, "{:?}", String::from_utf8_lossy(&got));
+    ws.send(Message::binary(b"a1 NOOP\r\n".to_vec()))
+        .await
+        .unwrap();
+    assert_eq!(read_binary(&mut ws, 9).await, b"a1 NOOP\r\n");
+    // A second upgrade is refused.
+    send_text(&mut ws, r#"{"type":"starttls"}"#).await;
+    let (message, _) = expect_error(&mut ws, "bad_request").await;
+    assert!(message.contains("already"), "{message}");
+    tokio::time::timeout(WAIT, imap_task)
+        .await
+        .unwrap()
+        .unwrap();
+}
+
+#[tokio::test]
+async fn starttls_with_untrusted_certificate_gives_tls_failed() {
+    let pki = make_pki();
+    let (imap, _task) = starttls_server(&pki, AfterOk::InjectThenTls).await;
+    // No extra_ca: the test CA is unknown.
+    let bridge = start(&server_entry("st", "localhost", imap.port(), "starttls")).await;
+    let mut ws = starttls_until_ok(bridge.addr).await;
+    send_text(&mut ws, r#"{"type":"starttls"}"#).await;
+    let (message, close) = expect_error(&mut ws, "tls_failed").await;
+    assert!(message.contains("UnknownIssuer"), "{message}");
+    assert_eq!(u16::from(close.unwrap().code), 1011);
+    let (status, _, body) = http_get(bridge.addr, "/metrics").await;
+    assert_eq!(status, 200);
+    let text = String::from_utf8(body).unwrap();
+    assert!(
+        text.contains("bridge_tls_handshake_failures_total 1"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn data_during_the_starttls_handshake_is_bad_request() {
+    let pki = make_pki();
+    let (ca, _dir) = extra_ca_line(&pki);
+    let (imap, _task) = starttls_server(&pki, AfterOk::Hang).await;
+    let body = format!(
+        "{ca}{}",
+        server_entry("st", "localhost", imap.port(), "starttls")
+    );
+    let bridge = start(&body).await;
+    let mut ws = starttls_until_ok(bridge.addr).await;
+    send_text(&mut ws, r#"{"type":"starttls"}"#).await;
+    ws.send(Message::binary(b"a1 LOGIN x y\r\n".to_vec()))
+        .await
+        .unwrap();
+    let (message, _) = expect_error(&mut ws, "bad_request").await;
+    assert!(message.contains("tls_established"), "{message}");
+}
+
+#[tokio::test]
+async fn starttls_on_a_tls_or_plain_server_is_bad_request() {
+    let (imap, _task) = echo_server().await;
+    let bridge = start(&server_entry("demo", "127.0.0.1", imap.port(), "plain")).await;
+    let mut ws = ws_connect(bridge.addr, "demo").await;
+    assert_eq!(next_json(&mut ws).await["type"], "connected");
+    read_binary(&mut ws, GREETING.len()).await;
+    send_text(&mut ws, r#"{"type":"starttls"}"#).await;
+    let (message, close) = expect_error(&mut ws, "bad_request").await;
+    assert!(message.contains("STARTTLS"), "{message}");
+    assert_eq!(u16::from(close.unwrap().code), 1008);
+}
+
+#[tokio::test]
+async fn per_client_session_limit_gives_limit_reached() {
+    let (imap, _task) = echo_server().await;
+    let body = format!(
+        "{}[limits]\nmax_sessions = 5\nmax_sessions_per_ip = 1\n",
+        server_entry("demo", "127.0.0.1", imap.port(), "plain")
+    );
+    let bridge = start(&body).await;
+    let mut first = ws_connect(bridge.addr, "demo").await;
+    assert_eq!(next_json(&mut first).await["type"], "connected");
+    let (mut second, _) = ws_open(bridge.addr, Some(PROTOCOL)).await.unwrap();
+    let (message, close) = expect_error(&mut second, "limit_reached").await;
+    assert!(message.contains("too many sessions"), "{message}");
+    assert_eq!(u16::from(close.unwrap().code), 1013);
+    // Closing the first frees the place.
+    first.close(None).await.unwrap();
+    while let Ok(Some(Ok(_))) = tokio::time::timeout(WAIT, first.next()).await {}
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let (mut ws, _) = ws_open(bridge.addr, Some(PROTOCOL)).await.unwrap();
+        send_text(&mut ws, r#"{"type":"connect","server":"nope"}"#).await;
+        let v = next_json(&mut ws).await;
+        if v["code"] == "unknown_server" {
+            break;
+        }
+        assert_eq!(v["code"], "limit_reached");
+        assert!(Instant::now() < deadline, "the slot was never released");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn quiet_sessions_get_pings_and_still_time_out() {
+    let (imap, _task) = echo_server().await;
+    let body = format!(
+        "{}[limits]\nidle_timeout_secs = 2\nping_interval_secs = 1\n",
+        server_entry("demo", "127.0.0.1", imap.port(), "plain")
+    );
+    let bridge = start(&body).await;
+    let mut ws = ws_connect(bridge.addr, "demo").await;
+    assert_eq!(next_json(&mut ws).await["type"], "connected");
+    read_binary(&mut ws, GREETING.len()).await;
+    let started = Instant::now();
+    let mut pings = 0;
+    let code = loop {
+        // Reading also sends tungstenite's automatic Pong replies.
+        match tokio::time::timeout(WAIT, ws.next()).await.unwrap() {
+            Some(Ok(Message::Ping(_))) => pings += 1,
+            Some(Ok(Message::Text(t))) => {
+                break serde_json::from_str::<serde_json::Value>(&t).unwrap()["code"].clone();
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    };
+    assert!(pings >= 1, "no ping in {:?}", started.elapsed());
+    // Pongs are not data: the idle timeout still fired.
+    assert_eq!(code, "idle_timeout");
+    assert!(started.elapsed() >= Duration::from_millis(1800));
+}
+
+#[tokio::test]
+async fn metrics_count_a_relayed_session() {
+    let (imap, imap_task) = echo_server().await;
+    let bridge = start(&server_entry("demo", "127.0.0.1", imap.port(), "plain")).await;
+    let mut ws = ws_connect(bridge.addr, "demo").await;
+    assert_eq!(next_json(&mut ws).await["type"], "connected");
+    read_binary(&mut ws, GREETING.len()).await;
+    ws.send(Message::binary(b"a1 NOOP\r\n".to_vec()))
+        .await
+        .unwrap();
+    read_binary(&mut ws, 9).await;
+    ws.close(None).await.unwrap();
+    while let Ok(Some(Ok(_))) = tokio::time::timeout(WAIT, ws.next()).await {}
+    tokio::time::timeout(WAIT, imap_task)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut unknown = ws_connect(bridge.addr, "nope").await;
+    expect_error(&mut unknown, "unknown_server").await;
+
+    let expected = [
+        "bridge_sessions_total 2".to_owned(),
+        "bridge_sessions_open 0".to_owned(),
+        "bridge_bytes_browser_to_server_total 9".to_owned(),
+        format!(
+            "bridge_bytes_server_to_browser_total {}",
+            GREETING.len() + 9
+        ),
+        "bridge_errors_total{code=\"unknown_server\"} 1".to_owned(),
+        "bridge_errors_total{code=\"address_denied\"} 0".to_owned(),
+        "bridge_upstream_connect_seconds_count 1".to_owned(),
+        "bridge_tls_handshake_failures_total 0".to_owned(),
+    ];
+    // Sessions finish their bookkeeping after the Close exchange.
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let (status, headers, body) = http_get(bridge.addr, "/metrics").await;
+        assert_eq!(status, 200);
+        assert!(
+            header(&headers, "content-type")
+                .unwrap()
+                .starts_with("text/plain")
+        );
+        let text = String::from_utf8(body).unwrap();
+        let missing: Vec<_> = expected
+            .iter()
+            .filter(|l| !text.contains(l.as_str()))
+            .collect();
+        if missing.is_empty() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "missing {missing:?} in:\n{text}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }

@@ -116,3 +116,97 @@ async fn imap_endpoint_without_upgrade_is_rejected() {
     assert!((400..500).contains(&status), "{status}");
     assert_security_headers(&headers);
 }
+
+/// Opens TLS to the bridge as `localhost`, trusting the test CA.
+async fn tls_to(
+    connector: &tokio_rustls::TlsConnector,
+    addr: std::net::SocketAddr,
+) -> tokio_rustls::client::TlsStream<tokio::net::TcpStream> {
+    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    connector.connect(name, tcp).await.unwrap()
+}
+
+/// `GET /healthz` over https; the raw response.
+async fn https_healthz(
+    connector: &tokio_rustls::TlsConnector,
+    addr: std::net::SocketAddr,
+) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tls_to(connector, addr).await;
+    s.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut raw = Vec::new();
+    tokio::time::timeout(WAIT, s.read_to_end(&mut raw))
+        .await
+        .unwrap()
+        .unwrap();
+    String::from_utf8(raw).unwrap()
+}
+
+#[tokio::test]
+async fn serves_https_and_wss_with_tls_cert() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+    let pki = make_pki();
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    std::fs::write(&cert, &pki.leaf_pem).unwrap();
+    std::fs::write(&key, &pki.key_pem).unwrap();
+    let (imap, _task) = echo_server().await;
+    let body = format!(
+        "tls_cert = {:?}\ntls_key = {:?}\n{}",
+        cert.display().to_string(),
+        key.display().to_string(),
+        server_entry("demo", "127.0.0.1", imap.port(), "plain")
+    );
+    let bridge = start(&body).await;
+    let connector = tls_connector(&pki);
+
+    // A client that never finishes its handshake does not block others.
+    let _silent = tokio::net::TcpStream::connect(bridge.addr).await.unwrap();
+    let text = https_healthz(&connector, bridge.addr).await;
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    assert!(text.ends_with("ok"), "{text}");
+
+    // wss, from the bridge's own https origin.
+    let mut req = format!("wss://localhost:{}/imap", bridge.addr.port())
+        .into_client_request()
+        .unwrap();
+    let headers = req.headers_mut();
+    headers.insert("Sec-WebSocket-Protocol", PROTOCOL.parse().unwrap());
+    let origin = format!("https://localhost:{}", bridge.addr.port());
+    headers.insert("Origin", origin.parse().unwrap());
+    let tls = tls_to(&connector, bridge.addr).await;
+    let (mut ws, _) = tokio_tungstenite::client_async(req, tls).await.unwrap();
+    ws.send(Message::text(r#"{"type":"connect","server":"demo"}"#))
+        .await
+        .unwrap();
+    let Some(Ok(Message::Text(t))) = ws.next().await else {
+        panic!("expected connected");
+    };
+    assert!(t.contains("connected"), "{t}");
+    let Some(Ok(Message::Binary(b))) = ws.next().await else {
+        panic!("expected the greeting");
+    };
+    assert_eq!(&b[..], GREETING);
+}
+
+#[tokio::test]
+async fn metrics_endpoint_is_prometheus_text() {
+    let (bridge, _dir) = start_with_web_dir().await;
+    let (status, headers, body) = http_get(bridge.addr, "/metrics").await;
+    assert_eq!(status, 200);
+    assert!(
+        header(&headers, "content-type")
+            .unwrap()
+            .starts_with("text/plain; version=0.0.4")
+    );
+    assert_security_headers(&headers);
+    let text = String::from_utf8(body).unwrap();
+    assert!(text.contains("# TYPE bridge_sessions_open gauge"), "{text}");
+    assert!(text.contains("bridge_sessions_total 0"), "{text}");
+}

@@ -127,3 +127,21 @@ async fn certificate_for_another_name_is_refused_with_the_reason() {
     let message = get(&error, "message").as_string().unwrap();
     assert!(message.to_lowercase().contains("name"), "{message}");
 }
+
+#[wasm_bindgen_test]
+async fn starttls_upgrades_before_login_and_the_session_works() {
+    let client = connect("dovecot-starttls").await.expect("connect");
+    let login = JsFuture::from(client.login(user().into(), password().into()))
+        .await
+        .expect("login over the upgraded connection");
+    let caps: Array = get(&login, "capabilities").dyn_into().unwrap();
+    assert!(
+        !caps.includes(&"STARTTLS".into(), 0),
+        "post-login capabilities come over TLS"
+    );
+    let inbox = JsFuture::from(client.select("INBOX".into()))
+        .await
+        .expect("select");
+    assert!(get(&inbox, "exists").as_f64().unwrap() > 0.0);
+    JsFuture::from(client.logout()).await.expect("logout");
+}

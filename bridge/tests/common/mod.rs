@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use bridge::{Bridge, BridgeError, Config};
 use futures_util::{SinkExt, StreamExt};
+use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -47,11 +48,28 @@ impl Drop for Running {
     }
 }
 
-/// `[[servers]]` entry.
+/// `[[servers]]` entry for a fake server on loopback (`internal = true`).
 pub fn server_entry(id: &str, host: &str, port: u16, security: &str) -> String {
+    format!(
+        "{}internal = true\n",
+        external_server_entry(id, host, port, security)
+    )
+}
+
+/// `[[servers]]` entry without `internal`: the deny ranges apply.
+pub fn external_server_entry(id: &str, host: &str, port: u16, security: &str) -> String {
     format!(
         "[[servers]]\nid = \"{id}\"\nname = \"Server {id}\"\nhost = \"{host}\"\nport = {port}\nsecurity = \"{security}\"\n"
     )
+}
+
+/// `extra_ca = ...` line trusting the test PKI's CA, and the directory
+/// holding the file (keep it alive).
+pub fn extra_ca_line(pki: &Pki) -> (String, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, &pki.ca_pem).unwrap();
+    (format!("extra_ca = {:?}\n", ca.display().to_string()), dir)
 }
 
 /// Starts a bridge from TOML (without `listen`; port 0 is used).
@@ -88,10 +106,22 @@ pub async fn ws_open(
     addr: SocketAddr,
     protocol: Option<&str>,
 ) -> Result<(Ws, tungstenite::handshake::client::Response), tungstenite::Error> {
+    ws_open_from(addr, protocol, None).await
+}
+
+/// Opens `/imap` as a page of `origin` would (no `Origin` header if `None`).
+pub async fn ws_open_from(
+    addr: SocketAddr,
+    protocol: Option<&str>,
+    origin: Option<&str>,
+) -> Result<(Ws, tungstenite::handshake::client::Response), tungstenite::Error> {
     let mut req = format!("ws://{addr}/imap").into_client_request().unwrap();
     if let Some(p) = protocol {
         req.headers_mut()
             .insert("Sec-WebSocket-Protocol", p.parse().unwrap());
+    }
+    if let Some(o) = origin {
+        req.headers_mut().insert("Origin", o.parse().unwrap());
     }
     tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(req))
         .await
@@ -251,6 +281,8 @@ pub struct Pki {
     pub ca_pem: String,
     pub leaf: CertificateDer<'static>,
     pub key: PrivateKeyDer<'static>,
+    pub leaf_pem: String,
+    pub key_pem: String,
 }
 
 pub fn make_pki() -> Pki {
@@ -283,14 +315,15 @@ pub fn make_pki() -> Pki {
     let leaf = leaf_params.signed_by(&leaf_key, &issuer).unwrap();
     Pki {
         ca_pem: ca_cert.pem(),
+        leaf_pem: leaf.pem(),
+        key_pem: leaf_key.serialize_pem(),
         leaf: leaf.der().clone(),
         key: PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf_key.serialize_der())),
     }
 }
 
-/// A TLS fake IMAP server (greeting + echo) on 127.0.0.1, accepting
-/// connections until dropped. Handshake failures are ignored.
-pub async fn tls_echo_server(pki: &Pki) -> (SocketAddr, JoinHandle<()>) {
+/// A TLS acceptor presenting the test PKI's leaf (DNS:localhost).
+pub fn tls_acceptor(pki: &Pki) -> tokio_rustls::TlsAcceptor {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
@@ -298,7 +331,72 @@ pub async fn tls_echo_server(pki: &Pki) -> (SocketAddr, JoinHandle<()>) {
         .with_no_client_auth()
         .with_single_cert(vec![pki.leaf.clone()], pki.key.clone_key())
         .unwrap();
-    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    tokio_rustls::TlsAcceptor::from(Arc::new(config))
+}
+
+/// A rustls client trusting only the test PKI's CA.
+pub fn tls_connector(pki: &Pki) -> tokio_rustls::TlsConnector {
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_slice_iter(pki.ca_pem.as_bytes()) {
+        roots.add(cert.unwrap()).unwrap();
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    tokio_rustls::TlsConnector::from(Arc::new(config))
+}
+
+/// What a fake STARTTLS server does after its `a OK Begin TLS`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum AfterOk {
+    /// Appends `* OK injected` to the OK in the same write (a man in the
+    /// middle's injection), then does TLS and greeting + echo over it.
+    InjectThenTls,
+    /// Never starts TLS (holds the connection).
+    Hang,
+}
+
+pub const INJECTED: &[u8] = b"* OK injected\r\n";
+pub const STARTTLS_GREETING: &[u8] = b"* OK [CAPABILITY IMAP4rev1 STARTTLS] ready\r\n";
+
+/// A fake STARTTLS IMAP server on 127.0.0.1 for one connection: greets in
+/// cleartext, expects exactly `a STARTTLS\r\n`, answers `a OK Begin TLS`,
+/// then behaves as `after` says.
+pub async fn starttls_server(pki: &Pki, after: AfterOk) -> (SocketAddr, JoinHandle<()>) {
+    let acceptor = tls_acceptor(pki);
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let handle = tokio::spawn(async move {
+        let (mut s, _) = listener.accept().await.unwrap();
+        s.write_all(STARTTLS_GREETING).await.unwrap();
+        let mut cmd = [0u8; 12];
+        s.read_exact(&mut cmd).await.unwrap();
+        assert_eq!(&cmd, b"a STARTTLS\r\n");
+        match after {
+            AfterOk::InjectThenTls => {
+                s.write_all(&[&b"a OK Begin TLS\r\n"[..], INJECTED].concat())
+                    .await
+                    .unwrap();
+                if let Ok(tls) = acceptor.accept(s).await {
+                    echo(tls).await;
+                }
+            }
+            AfterOk::Hang => {
+                s.write_all(b"a OK Begin TLS\r\n").await.unwrap();
+                tokio::time::sleep(WAIT).await;
+            }
+        }
+    });
+    (addr, handle)
+}
+
+/// A TLS fake IMAP server (greeting + echo) on 127.0.0.1, accepting
+/// connections until dropped. Handshake failures are ignored.
+pub async fn tls_echo_server(pki: &Pki) -> (SocketAddr, JoinHandle<()>) {
+    let acceptor = tls_acceptor(pki);
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let handle = tokio::spawn(async move {
