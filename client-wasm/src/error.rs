@@ -26,6 +26,8 @@ pub enum SessionError {
     StartTlsRefused { text: String },
     #[error("the server skipped login (PREAUTH) before the connection was encrypted")]
     PreauthBeforeTls,
+    #[error("the server does not speak IMAP4rev1 or IMAP4rev2, which this client needs")]
+    UnsupportedServer,
 }
 
 impl SessionError {
@@ -35,6 +37,7 @@ impl SessionError {
             Self::GreetingRejected { .. } | Self::ServerBye { .. } => "server_bye",
             Self::ConnectionLost => "connection_lost",
             Self::ProtocolViolation { .. } => "protocol_error",
+            Self::UnsupportedServer => "unsupported_server",
             Self::TagsExhausted => "tags_exhausted",
             Self::StartTlsUnavailable | Self::StartTlsRefused { .. } | Self::PreauthBeforeTls => {
                 "starttls_failed"

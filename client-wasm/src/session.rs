@@ -488,6 +488,11 @@ impl Core {
     }
 
     fn after_capability(&mut self, then: AfterCapability) {
+        if !(self.capabilities.has("IMAP4rev1") || self.capabilities.has("IMAP4rev2")) {
+            // No RFC822.* fallbacks for older servers (row V0055): say so instead.
+            self.close(Some(SessionError::UnsupportedServer));
+            return;
+        }
         if let AfterCapability::Greeted { .. } = then
             && self.config.transport == TransportSecurity::StartTls
         {

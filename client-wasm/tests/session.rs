@@ -727,3 +727,63 @@ fn c0001_real_dovecot_transcript_replays_to_the_expected_events() {
     ));
     assert_eq!(events.last(), Some(&Event::Closed { error: None }));
 }
+
+#[test]
+fn v0055_a_server_without_imap4rev1_is_refused_clearly() {
+    let events = run(
+        encrypted(),
+        &[
+            Server(b"* OK [CAPABILITY IMAP2bis AUTH=PLAIN] old server\r\n"),
+            Client(b""),
+        ],
+    );
+    assert_eq!(
+        events,
+        [Event::Closed {
+            error: Some(SessionError::UnsupportedServer)
+        }]
+    );
+    // IMAP4REV1 spelled in upper case (UW-IMAP) is fine.
+    let events = run(
+        encrypted(),
+        &[Server(b"* OK [CAPABILITY IMAP4REV1] UW\r\n")],
+    );
+    assert!(matches!(events[..], [Event::Greeted { .. }]));
+}
+
+#[test]
+fn v0016_only_inbox_compares_case_insensitively() {
+    assert!(MailboxName::from_wire("inbox").is_inbox());
+    assert!(MailboxName::from_wire("InBoX").is_inbox());
+    assert_ne!(
+        MailboxName::from_wire("Sent"),
+        MailboxName::from_wire("sent")
+    );
+    assert!(!MailboxName::from_wire("INBOX/Sub").is_inbox());
+}
+
+#[test]
+fn n0006_extension_flags_and_keywords_are_kept_v0004_recent_is_not_unread() {
+    let events = run(
+        encrypted(),
+        &with(
+            selected(),
+            vec![Server(
+                b"* 3 FETCH (UID 3 FLAGS (\\Recent \\Seen \\XSpecial $Junk Custom::Flag))\r\n",
+            )],
+        ),
+    );
+    let Some(Event::FetchReceived { id: None, message }) = events.last() else {
+        panic!("{events:?}")
+    };
+    assert_eq!(
+        message.flags,
+        vec![
+            Flag::Recent,
+            Flag::Seen,
+            Flag::Extension("\\XSpecial".into()),
+            Flag::Keyword("$Junk".into()),
+            Flag::Keyword("Custom::Flag".into()),
+        ]
+    );
+}
