@@ -787,3 +787,22 @@ fn n0006_extension_flags_and_keywords_are_kept_v0004_recent_is_not_unread() {
         ]
     );
 }
+
+#[test]
+fn v0012_empty_literal_parses_and_v0063_plain_ok_text_is_not_shown() {
+    let events = run(
+        encrypted(),
+        &with(
+            selected(),
+            vec![
+                Server(b"* OK Still here\r\n"),
+                Server(b"* 2 FETCH (UID 2 FLAGS () BODY[HEADER] {0}\r\n)\r\n"),
+            ],
+        ),
+    );
+    assert_eq!(events.len(), 4, "{events:?}");
+    let Event::FetchReceived { message, .. } = &events[3] else {
+        panic!("{events:?}")
+    };
+    assert_eq!((message.uid.get(), message.subject.as_deref()), (2, None));
+}
