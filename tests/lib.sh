@@ -59,7 +59,7 @@ install_demo_prereqs() {
 
 # Everything: the demo's needs plus the browsers and test drivers.
 install_test_prereqs() {
-    apt_install dovecot-core dovecot-imapd openssl binaryen ca-certificates curl \
+    apt_install dovecot-core dovecot-imapd openssl binaryen ca-certificates curl procps \
         chromium chromium-driver
     # The machine's own Node.js is newer than Debian's; only a machine without one gets it.
     command -v npm >/dev/null 2>&1 || apt_install nodejs npm
