@@ -24,26 +24,49 @@ pub(crate) enum Frame<'a> {
     },
 }
 
+/// How the first message of a stream is decoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FirstMessage {
+    /// A connection's first message is its greeting (RFC 3501 §7.1).
+    Greeting,
+    /// A capture may start mid-session: the first message is a greeting if it decodes as one,
+    /// else an ordinary response.
+    GreetingIfAny,
+}
+
 /// Splits the server's byte stream into complete messages and decodes each.
 pub(crate) struct ResponseReader {
     fragmentizer: Fragmentizer,
     max_message_size: u32,
+    first: FirstMessage,
     greeted: bool,
+    /// Whether the message the fragmentizer holds is the stream's first.
+    current_is_first: bool,
+    /// Length on the wire of the message being framed so far, bytes beyond the limit included.
+    current_length: usize,
 }
 
 impl ResponseReader {
     /// `max_message_size` bounds one response including its literals.
     pub(crate) fn new(max_message_size: u32) -> Self {
+        Self::with_first(max_message_size, FirstMessage::Greeting)
+    }
+
+    fn with_first(max_message_size: u32, first: FirstMessage) -> Self {
         Self {
             fragmentizer: Fragmentizer::new(max_message_size),
             max_message_size,
+            first,
             greeted: false,
+            current_is_first: false,
+            current_length: 0,
         }
     }
 
     /// Drops every byte received but not yet framed (after STARTTLS's OK).
     pub(crate) fn discard_buffered(&mut self) {
         self.fragmentizer = Fragmentizer::new(self.max_message_size);
+        self.current_length = 0;
     }
 
     pub(crate) fn push(&mut self, bytes: &[u8]) {
@@ -52,34 +75,48 @@ impl ResponseReader {
 
     /// The next complete message, or `None` until more bytes arrive.
     pub(crate) fn next_frame(&mut self) -> Option<Frame<'_>> {
+        self.advance()?;
+        Some(self.decode_current())
+    }
+
+    /// Frames the next complete message and returns its length on the wire (which may exceed
+    /// what the fragmentizer kept of it), or `None` until more bytes arrive.
+    fn advance(&mut self) -> Option<usize> {
         loop {
-            self.fragmentizer.progress()?;
+            let fragment = self.fragmentizer.progress()?;
+            // Fragment ranges count every byte of the message, kept or dropped.
+            self.current_length = fragment.range().end;
             if self.fragmentizer.is_message_complete() {
                 break;
             }
         }
+        self.current_is_first = !self.greeted;
+        self.greeted = true;
+        Some(std::mem::take(&mut self.current_length))
+    }
+
+    /// Decodes the message `advance` framed.
+    fn decode_current(&self) -> Frame<'_> {
         let length = self.fragmentizer.message_bytes().len();
-        if !self.greeted {
-            self.greeted = true;
-            return Some(
-                match self.fragmentizer.decode_message(&GreetingCodec::default()) {
-                    Ok(greeting) => Frame::Greeting(greeting),
-                    Err(error) => Frame::Skipped {
+        if self.current_is_first {
+            match self.fragmentizer.decode_message(&GreetingCodec::default()) {
+                Ok(greeting) => return Frame::Greeting(greeting),
+                Err(error) if self.first == FirstMessage::Greeting => {
+                    return Frame::Skipped {
                         reason: skip_reason(&error),
                         length,
-                    },
-                },
-            );
+                    };
+                }
+                Err(_) => {}
+            }
         }
-        Some(
-            match self.fragmentizer.decode_message(&ResponseCodec::default()) {
-                Ok(response) => Frame::Response(response),
-                Err(error) => Frame::Skipped {
-                    reason: skip_reason(&error),
-                    length,
-                },
+        match self.fragmentizer.decode_message(&ResponseCodec::default()) {
+            Ok(response) => Frame::Response(response),
+            Err(error) => Frame::Skipped {
+                reason: skip_reason(&error),
+                length,
             },
-        )
+        }
     }
 }
 
@@ -89,6 +126,102 @@ fn skip_reason<C: imap_codec::decode::Decoder>(error: &DecodeMessageError<'_, C>
         DecodeMessageError::MessagePoisoned { .. } => "response poisoned",
         DecodeMessageError::DecodingFailure(_) => "response not understood",
         DecodeMessageError::DecodingRemainder { .. } => "trailing bytes after a response",
+    }
+}
+
+/// The engine's response reader on its own, for tools that look at a server's bytes without
+/// a session: the `replay` binary, the corpus test and the fuzz targets.
+///
+/// Framing (lines and literals, imap-codec's `Fragmentizer`) comes first and is independent of
+/// parsing, so a message the parser rejects is reported as [`Decoded::Skipped`] and the next
+/// one starts where it ended. Any chunking of the same bytes yields the same messages.
+///
+/// The first message is decoded as a greeting when it is one; captures that start
+/// mid-session are read as ordinary responses from the start.
+pub struct ResponseStream {
+    reader: ResponseReader,
+    pushed: u64,
+    framed: u64,
+}
+
+/// One complete message from the server.
+#[derive(Debug)]
+pub struct StreamMessage<'a> {
+    /// Where the message starts in the stream, counted from the first byte pushed.
+    pub offset: u64,
+    /// Its length on the wire, literals included.
+    pub length: usize,
+    pub decoded: Decoded<'a>,
+}
+
+/// What a message decoded to.
+#[derive(Debug)]
+pub enum Decoded<'a> {
+    Greeting(Greeting<'a>),
+    Response(Response<'a>),
+    /// Framed but not understood, or larger than the size limit: skipped whole.
+    Skipped {
+        reason: &'static str,
+    },
+}
+
+impl ResponseStream {
+    /// The size limit the engine's `Config::new` uses: 64 MiB per response, literals included.
+    pub const DEFAULT_MAX_MESSAGE_SIZE: u32 = 64 * 1024 * 1024;
+
+    /// `max_message_size` bounds one message including its literals; longer ones are framed
+    /// to their end but not kept, and come out as [`Decoded::Skipped`].
+    pub fn new(max_message_size: u32) -> Self {
+        Self {
+            reader: ResponseReader::with_first(max_message_size, FirstMessage::GreetingIfAny),
+            pushed: 0,
+            framed: 0,
+        }
+    }
+
+    /// Bytes from the server, in any chunking.
+    pub fn push(&mut self, bytes: &[u8]) {
+        self.pushed = self.pushed.saturating_add(bytes.len() as u64);
+        self.reader.push(bytes);
+    }
+
+    /// The next complete message, or `None` until more bytes are pushed.
+    pub fn next_message(&mut self) -> Option<StreamMessage<'_>> {
+        let length = self.reader.advance()?;
+        let offset = self.framed;
+        self.framed = self.framed.saturating_add(length as u64);
+        let decoded = match self.reader.decode_current() {
+            Frame::Greeting(greeting) => Decoded::Greeting(greeting),
+            Frame::Response(response) => Decoded::Response(response),
+            Frame::Skipped { reason, .. } => Decoded::Skipped { reason },
+        };
+        Some(StreamMessage {
+            offset,
+            length,
+            decoded,
+        })
+    }
+
+    /// Every byte pushed so far.
+    pub fn bytes_pushed(&self) -> u64 {
+        self.pushed
+    }
+
+    /// Bytes that belong to complete messages returned by `next_message` so far.
+    pub fn bytes_framed(&self) -> u64 {
+        self.framed
+    }
+
+    /// Bytes pushed that do not yet form a complete message (a cut-off capture's tail), once
+    /// `next_message` has returned `None`.
+    pub fn incomplete_tail_bytes(&self) -> u64 {
+        self.pushed.saturating_sub(self.framed)
+    }
+}
+
+impl Default for ResponseStream {
+    fn default() -> Self {
+        Self::new(Self::DEFAULT_MAX_MESSAGE_SIZE)
     }
 }
 
@@ -179,5 +312,56 @@ mod tests {
         assert!(matches!(reader.next_frame(), Some(Frame::Skipped { .. })));
         assert!(matches!(reader.next_frame(), Some(Frame::Response(_))));
         assert!(reader.next_frame().is_none());
+    }
+
+    fn summarise(stream: &mut ResponseStream) -> Vec<(u64, usize, &'static str)> {
+        let mut out = Vec::new();
+        while let Some(message) = stream.next_message() {
+            let kind = match message.decoded {
+                Decoded::Greeting(_) => "greeting",
+                Decoded::Response(_) => "response",
+                Decoded::Skipped { .. } => "skipped",
+            };
+            out.push((message.offset, message.length, kind));
+        }
+        out
+    }
+
+    #[test]
+    fn response_stream_reports_offsets_lengths_and_the_incomplete_tail() {
+        let bytes: &[u8] = b"* OK hi\r\n* 1 FETCH (BOGUS {3}\r\nx\r\n)\r\n* 2 EXISTS\r\n* 3 EXI";
+        let mut whole = ResponseStream::default();
+        whole.push(bytes);
+        let expected = vec![(0, 9, "greeting"), (9, 28, "skipped"), (37, 12, "response")];
+        assert_eq!(summarise(&mut whole), expected);
+        assert_eq!(whole.incomplete_tail_bytes(), 7);
+
+        let mut bytewise = ResponseStream::default();
+        let mut got = Vec::new();
+        for byte in bytes {
+            bytewise.push(std::slice::from_ref(byte));
+            got.extend(summarise(&mut bytewise));
+        }
+        assert_eq!(got, expected);
+        assert_eq!(bytewise.bytes_framed(), 49);
+    }
+
+    #[test]
+    fn response_stream_reads_a_capture_that_starts_mid_session() {
+        let mut stream = ResponseStream::default();
+        stream.push(b"* 3 EXISTS\r\n* OK [UIDNEXT 4] x\r\n");
+        let kinds: Vec<_> = summarise(&mut stream).into_iter().map(|m| m.2).collect();
+        assert_eq!(kinds, ["response", "response"]);
+    }
+
+    #[test]
+    fn response_stream_frames_an_oversized_message_to_its_true_end() {
+        let mut stream = ResponseStream::new(16);
+        stream
+            .push(b"* OK hi\r\n* 1 FETCH (BODY[] {20}\r\n01234567890123456789)\r\n* 1 EXISTS\r\n");
+        assert_eq!(
+            summarise(&mut stream),
+            vec![(0, 9, "greeting"), (9, 47, "skipped"), (56, 12, "response")]
+        );
     }
 }

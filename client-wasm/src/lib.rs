@@ -27,6 +27,7 @@ pub use wasm::ImapClient;
 pub use auth::{AuthMethod, Credentials};
 pub use capability::Capabilities;
 pub use clock::Instant;
+pub use codec::{Decoded, ResponseStream, StreamMessage};
 pub use command::{Command, CommandId};
 pub use error::{CommandError, Refusal, SessionError, SubmitError};
 pub use event::Event;

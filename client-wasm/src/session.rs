@@ -719,9 +719,11 @@ impl Core {
                 if caps_in_ok {
                     self.after_capability(AfterCapability::LoggedIn(id));
                 } else {
-                    // Capabilities may change after login (RFC 3501 §6.2.3): ask again.
+                    // Capabilities may change after login (RFC 3501 §6.2.3): ask again. The
+                    // CAPABILITY carries the login's id, so the login is answered even if it
+                    // fails or the session ends first.
                     let then = AfterCapability::LoggedIn(id);
-                    self.queue.push_front((None, Job::Capability { then }));
+                    self.queue.push_front((Some(id), Job::Capability { then }));
                 }
             }
             Gather::List(mailboxes) => {
@@ -783,9 +785,15 @@ impl Core {
                 return;
             }
             Gather::Capability(_) => {
-                self.close(Some(SessionError::ProtocolViolation {
+                let error = SessionError::ProtocolViolation {
                     reason: format!("CAPABILITY was refused: {text}"),
-                }));
+                };
+                if let Some(id) = flight.id {
+                    let ended = CommandError::SessionEnded(error.clone());
+                    self.events
+                        .push_back(Event::CommandFailed { id, error: ended });
+                }
+                self.close(Some(error));
                 return;
             }
             _ => CommandError::Rejected { refusal, text },

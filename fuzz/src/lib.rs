@@ -1,0 +1,3 @@
+//! Drivers shared by the fuzz targets and by `client-wasm/tests/corpus.rs`.
+
+pub mod harness;
