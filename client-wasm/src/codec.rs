@@ -3,6 +3,8 @@
 //! Framing (lines and literals) comes first and is independent of parsing, so a response the
 //! parser rejects is skipped whole and the stream stays in sync.
 
+use crate::lenient::normalize_spacing;
+use imap_codec::decode::Decoder;
 use imap_codec::fragmentizer::{DecodeMessageError, Fragmentizer};
 use imap_codec::{
     CommandCodec, GreetingCodec, ResponseCodec,
@@ -44,6 +46,8 @@ pub(crate) struct ResponseReader {
     current_is_first: bool,
     /// Length on the wire of the message being framed so far, bytes beyond the limit included.
     current_length: usize,
+    /// The lenient rewrite of a message the strict parser rejected.
+    scratch: Vec<u8>,
 }
 
 impl ResponseReader {
@@ -60,6 +64,7 @@ impl ResponseReader {
             greeted: false,
             current_is_first: false,
             current_length: 0,
+            scratch: Vec::new(),
         }
     }
 
@@ -96,27 +101,65 @@ impl ResponseReader {
     }
 
     /// Decodes the message `advance` framed.
-    fn decode_current(&self) -> Frame<'_> {
-        let length = self.fragmentizer.message_bytes().len();
-        if self.current_is_first {
-            match self.fragmentizer.decode_message(&GreetingCodec::default()) {
-                Ok(greeting) => return Frame::Greeting(greeting),
-                Err(error) if self.first == FirstMessage::Greeting => {
-                    return Frame::Skipped {
+    fn decode_current(&mut self) -> Frame<'_> {
+        let greeting = match (self.current_is_first, self.first) {
+            (false, _) => None,
+            (true, FirstMessage::Greeting) => Some(true),
+            (true, FirstMessage::GreetingIfAny) => Some(false),
+        };
+        decode(&self.fragmentizer, &mut self.scratch, greeting)
+    }
+}
+
+/// Decodes a framed message: strictly, then once more with its padding normalised.
+/// `greeting` is `Some(required)` for a stream's first message.
+fn decode<'a>(
+    fragmentizer: &'a Fragmentizer,
+    scratch: &'a mut Vec<u8>,
+    greeting: Option<bool>,
+) -> Frame<'a> {
+    let length = fragmentizer.message_bytes().len();
+    if let Some(required) = greeting {
+        match fragmentizer.decode_message(&GreetingCodec::default()) {
+            Ok(greeting) => return Frame::Greeting(greeting),
+            Err(error) if required => {
+                return lenient(&GreetingCodec::default(), fragmentizer, scratch)
+                    .map(Frame::Greeting)
+                    .unwrap_or(Frame::Skipped {
                         reason: skip_reason(&error),
                         length,
-                    };
-                }
-                Err(_) => {}
+                    });
             }
+            Err(_) => {}
         }
-        match self.fragmentizer.decode_message(&ResponseCodec::default()) {
-            Ok(response) => Frame::Response(response),
-            Err(error) => Frame::Skipped {
+    }
+    match fragmentizer.decode_message(&ResponseCodec::default()) {
+        Ok(response) => Frame::Response(response),
+        Err(error) => lenient(&ResponseCodec::default(), fragmentizer, scratch)
+            .map(Frame::Response)
+            .unwrap_or(Frame::Skipped {
                 reason: skip_reason(&error),
                 length,
-            },
-        }
+            }),
+    }
+}
+
+/// The second try: only for complete messages within the limit, and only when normalising
+/// changed something.
+fn lenient<'a, C: Decoder>(
+    codec: &C,
+    fragmentizer: &Fragmentizer,
+    scratch: &'a mut Vec<u8>,
+) -> Option<C::Message<'a>> {
+    if fragmentizer.is_max_message_size_exceeded()
+        || fragmentizer.is_message_poisoned()
+        || !normalize_spacing(fragmentizer.message_bytes(), scratch)
+    {
+        return None;
+    }
+    match codec.decode(scratch) {
+        Ok((rest, message)) if rest.is_empty() => Some(message),
+        _ => None,
     }
 }
 

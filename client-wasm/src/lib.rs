@@ -13,6 +13,7 @@ mod codec;
 pub mod command;
 pub mod error;
 pub mod event;
+mod lenient;
 pub mod mailbox;
 pub mod message;
 pub mod session;

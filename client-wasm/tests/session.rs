@@ -806,3 +806,25 @@ fn v0012_empty_literal_parses_and_v0063_plain_ok_text_is_not_shown() {
     };
     assert_eq!((message.uid.get(), message.subject.as_deref()), (2, None));
 }
+
+#[test]
+fn n0004_runs_of_spaces_are_accepted_when_parsing() {
+    let events = run(
+        encrypted(),
+        &with(
+            selected(),
+            vec![Server(
+                b"* 5  EXISTS\r\n* 1 FETCH ( UID 1  FLAGS (\\Seen \\Answered ) )\r\n* OK [UIDNEXT 9] Predicted next UID \r\n",
+            )],
+        ),
+    );
+    assert!(
+        matches!(events[3], Event::MailboxChanged { exists: 5, .. }),
+        "{events:?}"
+    );
+    let Event::FetchReceived { message, .. } = &events[4] else {
+        panic!("{events:?}")
+    };
+    assert_eq!(message.flags, vec![Flag::Seen, Flag::Answered]);
+    assert_eq!(events.len(), 5, "{events:?}");
+}
