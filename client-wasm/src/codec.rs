@@ -158,7 +158,7 @@ fn lenient<'a, C: Decoder>(
         return None;
     }
     match codec.decode(scratch) {
-        Ok((rest, message)) if rest.is_empty() => Some(message),
+        Ok(([], message)) => Some(message),
         _ => None,
     }
 }
