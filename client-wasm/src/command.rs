@@ -2,8 +2,8 @@
 
 use crate::auth::{AuthMethod, Credentials};
 use crate::mailbox::MailboxName;
-use crate::message::UidRange;
-use serde::Serialize;
+use crate::message::{Flag, UidRange, UidSet};
+use serde::{Deserialize, Serialize};
 
 /// Names one submitted command in the events that answer it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -29,12 +29,74 @@ pub enum Command {
         pattern: String,
     },
     /// SELECT; answered by `MailboxSelected`.
-    Select { mailbox: MailboxName },
+    Select {
+        mailbox: MailboxName,
+    },
     /// `UID FETCH <uids> (UID FLAGS RFC822.SIZE INTERNALDATE BODY.PEEK[HEADER])`; answered by
     /// one `FetchReceived` per message, then `FetchCompleted`.
-    FetchSummaries { uids: UidRange },
+    FetchSummaries {
+        uids: UidRange,
+    },
     /// NOOP; answered by `NoopCompleted`. Lets the server report pending changes.
     Noop,
+    /// `UID STORE <uids> ±FLAGS.SILENT (...)`, never a replace-all (row V0056); answered by
+    /// `CommandCompleted`.
+    Store {
+        uids: UidSet,
+        action: StoreAction,
+        flags: Vec<Flag>,
+    },
+    /// UID COPY; answered by `CommandCompleted`.
+    Copy {
+        uids: UidSet,
+        to: MailboxName,
+    },
+    /// UID MOVE (RFC 6851, needs MOVE); answered by `CommandCompleted`.
+    Move {
+        uids: UidSet,
+        to: MailboxName,
+    },
+    /// UID EXPUNGE of exactly these messages (RFC 4315, needs UIDPLUS); answered by
+    /// `CommandCompleted`.
+    Expunge {
+        uids: UidSet,
+    },
+    /// Mailbox management; each answered by `CommandCompleted`.
+    Create {
+        mailbox: MailboxName,
+    },
+    Delete {
+        mailbox: MailboxName,
+    },
+    Rename {
+        from: MailboxName,
+        to: MailboxName,
+    },
+    Subscribe {
+        mailbox: MailboxName,
+    },
+    Unsubscribe {
+        mailbox: MailboxName,
+    },
+    /// `STATUS (MESSAGES UNSEEN UIDNEXT UIDVALIDITY)` (row V0045); answered by
+    /// `StatusReceived`.
+    Status {
+        mailbox: MailboxName,
+    },
+    /// UID SEARCH (row V0059); answered by `SearchCompleted`.
+    Search {
+        query: SearchQuery,
+    },
+    /// APPEND a complete RFC 5322 message; answered by `Appended`.
+    Append {
+        mailbox: MailboxName,
+        flags: Vec<Flag>,
+        message: Vec<u8>,
+    },
+    /// IDLE (RFC 2177): `IdleStarted` once the server agrees; news arrives as events. Submitting
+    /// any other command ends it with DONE first; so does the re-IDLE interval (row V0025).
+    /// Answered by `CommandCompleted` when it ends.
+    Idle,
     /// LOGOUT; answered by `Closed` once the server's tagged OK arrived (row N0002).
     Logout,
 }
@@ -47,7 +109,40 @@ impl Command {
             Self::Select { .. } => "SELECT",
             Self::FetchSummaries { .. } => "UID FETCH",
             Self::Noop => "NOOP",
+            Self::Store { .. } => "UID STORE",
+            Self::Copy { .. } => "UID COPY",
+            Self::Move { .. } => "UID MOVE",
+            Self::Expunge { .. } => "UID EXPUNGE",
+            Self::Create { .. } => "CREATE",
+            Self::Delete { .. } => "DELETE",
+            Self::Rename { .. } => "RENAME",
+            Self::Subscribe { .. } => "SUBSCRIBE",
+            Self::Unsubscribe { .. } => "UNSUBSCRIBE",
+            Self::Status { .. } => "STATUS",
+            Self::Search { .. } => "UID SEARCH",
+            Self::Append { .. } => "APPEND",
+            Self::Idle => "IDLE",
             Self::Logout => "LOGOUT",
         }
     }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StoreAction {
+    Add,
+    Remove,
+}
+
+/// What the search box can ask; all given criteria must match. Text is sent as the user typed
+/// it: as a literal with CHARSET UTF-8 when it is not ASCII (row V0051).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct SearchQuery {
+    pub text: Option<String>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub subject: Option<String>,
+    pub unseen: bool,
+    pub flagged: bool,
 }

@@ -95,6 +95,8 @@ pub enum SubmitError {
     },
     #[error("invalid {what}")]
     InvalidArgument { what: &'static str },
+    #[error("the server does not support this ({capability} is not advertised)")]
+    NotSupported { capability: &'static str },
     #[error("the session has ended")]
     Closed,
 }
@@ -104,6 +106,7 @@ impl SubmitError {
         match self {
             Self::WrongState { .. } => "wrong_state",
             Self::InvalidArgument { .. } => "invalid_argument",
+            Self::NotSupported { .. } => "not_supported",
             Self::Closed => "closed",
         }
     }

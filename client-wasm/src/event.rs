@@ -3,8 +3,9 @@
 use crate::capability::Capabilities;
 use crate::command::CommandId;
 use crate::error::{CommandError, SessionError};
+use crate::mailbox::MailboxStatus;
 use crate::mailbox::{ListedMailbox, SelectedMailbox};
-use crate::message::MessageSummary;
+use crate::message::{MessageSummary, Uid};
 use serde::Serialize;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -42,6 +43,29 @@ pub enum Event {
         id: CommandId,
     },
     NoopCompleted {
+        id: CommandId,
+    },
+    /// A command with nothing to report but success (STORE, COPY, MOVE, EXPUNGE, mailbox
+    /// management, the end of IDLE) completed.
+    CommandCompleted {
+        id: CommandId,
+    },
+    StatusReceived {
+        id: CommandId,
+        status: MailboxStatus,
+    },
+    /// UIDs matching a search, ascending.
+    SearchCompleted {
+        id: CommandId,
+        uids: Vec<Uid>,
+    },
+    /// The message was stored; `uid` from APPENDUID when the server has UIDPLUS.
+    Appended {
+        id: CommandId,
+        uid: Option<Uid>,
+    },
+    /// The server is idling: changes now arrive as events without asking.
+    IdleStarted {
         id: CommandId,
     },
     /// The command failed; the session goes on unless a `Closed` event follows.

@@ -155,3 +155,36 @@ impl SelectedMailbox {
         self.exists = self.exists.saturating_sub(1);
     }
 }
+
+/// A STATUS answer for a mailbox that is not selected (rows V0002, V0045).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct MailboxStatus {
+    pub name: Option<MailboxName>,
+    pub messages: Option<u32>,
+    pub unseen: Option<u32>,
+    pub uid_next: Option<Uid>,
+    pub uid_validity: Option<u32>,
+}
+
+impl MailboxStatus {
+    pub(crate) fn from_status(
+        mailbox: &Mailbox<'_>,
+        items: &[imap_types::status::StatusDataItem],
+    ) -> Self {
+        use imap_types::status::StatusDataItem as Item;
+        let mut status = Self {
+            name: Some(MailboxName::from_imap(mailbox)),
+            ..Self::default()
+        };
+        for item in items {
+            match item {
+                Item::Messages(n) => status.messages = Some(*n),
+                Item::Unseen(n) => status.unseen = Some(*n),
+                Item::UidNext(n) => status.uid_next = Uid::new(n.get()),
+                Item::UidValidity(n) => status.uid_validity = Some(n.get()),
+                _ => {}
+            }
+        }
+        status
+    }
+}

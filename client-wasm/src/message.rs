@@ -1,5 +1,6 @@
 //! Messages as the list shows them: UIDs, flags and the summary built from a header fetch.
 
+use imap_types::IntoStatic;
 use imap_types::fetch::MessageDataItem;
 use imap_types::flag::{Flag as ImapFlag, FlagFetch, FlagPerm};
 use mail_parser::MessageParser;
@@ -45,6 +46,44 @@ impl fmt::Display for UidRange {
     }
 }
 
+/// An explicit set of UIDs, sent as the shortest list of ranges covering exactly them (row
+/// V0060). Never open-ended: `*` is not allowed in STORE, COPY, MOVE or EXPUNGE.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UidSet(Vec<(Uid, Uid)>);
+
+impl UidSet {
+    /// `None` when `uids` is empty: a command on no message is a caller bug.
+    pub fn from_uids(uids: impl IntoIterator<Item = Uid>) -> Option<Self> {
+        let mut sorted: Vec<Uid> = uids.into_iter().collect();
+        sorted.sort_unstable();
+        sorted.dedup();
+        let mut ranges: Vec<(Uid, Uid)> = Vec::new();
+        for uid in sorted {
+            match ranges.last_mut() {
+                Some((_, last)) if last.get().checked_add(1) == Some(uid.get()) => *last = uid,
+                _ => ranges.push((uid, uid)),
+            }
+        }
+        (!ranges.is_empty()).then_some(Self(ranges))
+    }
+}
+
+impl fmt::Display for UidSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (index, (first, last)) in self.0.iter().enumerate() {
+            if index > 0 {
+                f.write_str(",")?;
+            }
+            let range = UidRange {
+                first: *first,
+                last: Some(*last),
+            };
+            range.fmt(f)?;
+        }
+        Ok(())
+    }
+}
+
 /// A message flag: system flags, `\Recent`, `\Extension` flags and keywords (row N0006 keeps
 /// all of them).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -86,6 +125,39 @@ impl Flag {
         match flag {
             FlagPerm::Flag(flag) => Self::from_imap(flag),
             FlagPerm::Asterisk => Self::AnyKeyword,
+        }
+    }
+}
+
+impl Flag {
+    /// Reads a flag as it is written (`\Seen`, `$Forwarded`): system flags by name,
+    /// other backslash names as extensions, the rest as keywords.
+    pub fn parse(text: &str) -> Self {
+        let system = [
+            Self::Seen,
+            Self::Answered,
+            Self::Flagged,
+            Self::Deleted,
+            Self::Draft,
+            Self::Recent,
+        ];
+        system
+            .into_iter()
+            .find(|flag| flag.to_string().eq_ignore_ascii_case(text))
+            .unwrap_or_else(|| match text.strip_prefix('\\') {
+                Some(_) => Self::Extension(text.to_owned()),
+                None => Self::Keyword(text.to_owned()),
+            })
+    }
+
+    /// The flag as the server takes it in STORE or APPEND. Keywords must be atoms (row
+    /// V0005); `\Recent` and `\*` cannot be set.
+    pub(crate) fn to_imap(&self) -> Option<ImapFlag<'static>> {
+        match self {
+            Self::Recent | Self::AnyKeyword => None,
+            other => ImapFlag::try_from(other.to_string().as_str())
+                .ok()
+                .map(IntoStatic::into_static),
         }
     }
 }
@@ -192,5 +264,43 @@ impl MessageSummary {
                 name: addr.name().map(str::to_owned),
                 address: addr.address().map(str::to_owned),
             });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn uids(values: &[u32]) -> Option<UidSet> {
+        UidSet::from_uids(values.iter().filter_map(|&v| Uid::new(v)))
+    }
+
+    #[test]
+    fn v0060_uid_sets_are_the_shortest_exact_ranges() {
+        assert_eq!(
+            uids(&[7, 3, 4, 5, 9, 10, 4]).unwrap().to_string(),
+            "3:5,7,9:10"
+        );
+        assert_eq!(uids(&[1]).unwrap().to_string(), "1");
+        assert_eq!(uids(&[]), None);
+    }
+
+    #[test]
+    fn n0006_flags_parse_from_their_written_form() {
+        assert_eq!(Flag::parse("\\seen"), Flag::Seen);
+        assert_eq!(
+            Flag::parse("\\XSpecial"),
+            Flag::Extension("\\XSpecial".into())
+        );
+        assert_eq!(Flag::parse("$Junk"), Flag::Keyword("$Junk".into()));
+    }
+
+    #[test]
+    fn v0005_keywords_must_be_atoms() {
+        assert!(Flag::Keyword("$Forwarded".into()).to_imap().is_some());
+        assert!(Flag::Keyword("two words".into()).to_imap().is_none());
+        assert!(Flag::Keyword("a)b".into()).to_imap().is_none());
+        assert!(Flag::Recent.to_imap().is_none());
+        assert_eq!(Flag::Seen.to_imap(), Some(ImapFlag::Seen));
     }
 }

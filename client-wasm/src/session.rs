@@ -9,21 +9,26 @@ use crate::capability::Capabilities;
 use crate::clock::Instant;
 use crate::codec::{Frame, OutgoingCommand, ResponseReader};
 use crate::command::{Command, CommandId};
+use crate::command::{SearchQuery, StoreAction};
 use crate::error::{CommandError, Refusal, SessionError, SubmitError};
 use crate::event::Event;
-use crate::mailbox::{ListedMailbox, SelectedMailbox};
-use crate::message::{Flag, MessageSummary};
+use crate::mailbox::{ListedMailbox, MailboxStatus, SelectedMailbox};
+use crate::message::{Flag, MessageSummary, Uid, UidSet};
 use crate::tag::{Tag, TagGenerator};
 use imap_types::IntoStatic;
 use imap_types::auth::AuthMechanism;
 use imap_types::command::{Command as WireCommand, CommandBody};
+use imap_types::core::{AString, Charset, Vec1};
 use imap_types::fetch::{MessageDataItemName, Section};
+use imap_types::flag::{Flag as ImapFlag, StoreResponse, StoreType};
 use imap_types::mailbox::ListMailbox;
 use imap_types::response::{
     Bye, Code, CommandContinuationRequest, Data, Greeting, GreetingKind, Response, Status,
     StatusBody, StatusKind, Tagged,
 };
+use imap_types::search::SearchKey;
 use imap_types::sequence::SequenceSet;
+use imap_types::status::StatusDataItemName;
 use mail_parser::MessageParser;
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -55,6 +60,9 @@ pub struct Config {
     pub logout_timeout: Duration,
     /// NOOP after this long without a command (row V0025: at most 10 minutes).
     pub keepalive_interval: Duration,
+    /// An IDLE is ended with DONE after this long, before servers' 30-minute autologout
+    /// (row V0025: default 25 minutes, never 29 or more).
+    pub idle_interval: Duration,
 }
 
 impl Config {
@@ -67,6 +75,7 @@ impl Config {
             response_timeout: Duration::from_secs(60),
             logout_timeout: Duration::from_secs(5),
             keepalive_interval: Duration::from_secs(9 * 60),
+            idle_interval: Duration::from_secs(25 * 60),
         }
     }
 }
@@ -224,7 +233,21 @@ enum Gather {
     Select(Box<SelectedMailbox>),
     Fetch,
     Noop,
+    /// Success is all there is to report.
+    Done,
+    Status(MailboxStatus),
+    Search(Vec<Uid>),
+    Append,
+    Idle(IdlePhase),
     Logout,
+}
+
+/// Where an IDLE is: waiting for `+`, idling, or ended with DONE and waiting for the OK.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum IdlePhase {
+    Requested,
+    Idling,
+    DoneSent,
 }
 
 struct Core {
@@ -268,6 +291,7 @@ impl Core {
 
     fn submit(&mut self, command: Command, now: Instant) -> Result<CommandId, SubmitError> {
         self.check_allowed(&command)?;
+        self.check_supported(&command)?;
         let job = into_job(command)?;
         if matches!(
             job,
@@ -303,10 +327,29 @@ impl Core {
                 Command::LogIn { .. },
                 State::AwaitingGreeting | State::NotAuthenticated | State::AwaitingTls,
             ) => !login_pending,
-            (Command::List { .. } | Command::Select { .. } | Command::Noop, state) => {
-                matches!(state, State::Authenticated | State::Selected)
-            }
-            (Command::FetchSummaries { .. }, state) => state == State::Selected,
+            (
+                Command::List { .. }
+                | Command::Select { .. }
+                | Command::Noop
+                | Command::Create { .. }
+                | Command::Delete { .. }
+                | Command::Rename { .. }
+                | Command::Subscribe { .. }
+                | Command::Unsubscribe { .. }
+                | Command::Status { .. }
+                | Command::Append { .. }
+                | Command::Idle,
+                state,
+            ) => matches!(state, State::Authenticated | State::Selected),
+            (
+                Command::FetchSummaries { .. }
+                | Command::Store { .. }
+                | Command::Copy { .. }
+                | Command::Move { .. }
+                | Command::Expunge { .. }
+                | Command::Search { .. },
+                state,
+            ) => state == State::Selected,
             _ => false,
         };
         if allowed {
@@ -319,8 +362,26 @@ impl Core {
         }
     }
 
-    /// Sends the next queued command when nothing is in flight.
+    /// Commands that exist only as extensions are refused unless advertised.
+    fn check_supported(&self, command: &Command) -> Result<(), SubmitError> {
+        let needed = match command {
+            Command::Move { .. } => "MOVE",
+            Command::Expunge { .. } => "UIDPLUS",
+            Command::Idle => "IDLE",
+            _ => return Ok(()),
+        };
+        if self.capabilities.has(needed) {
+            Ok(())
+        } else {
+            Err(SubmitError::NotSupported { capability: needed })
+        }
+    }
+
+    /// Sends the next queued command when nothing is in flight; ends an IDLE first.
     fn pump(&mut self, now: Instant) {
+        if !self.queue.is_empty() {
+            self.end_idle(now);
+        }
         while self.in_flight.is_none()
             && !matches!(self.state, State::AwaitingGreeting | State::AwaitingTls)
         {
@@ -430,6 +491,17 @@ impl Core {
             sent_at: now,
             gather,
         });
+    }
+
+    /// Sends DONE if an IDLE is running; its tagged OK then lets the queue move.
+    fn end_idle(&mut self, now: Instant) {
+        if let Some(flight) = self.in_flight.as_mut()
+            && let Gather::Idle(phase @ IdlePhase::Idling) = &mut flight.gather
+        {
+            *phase = IdlePhase::DoneSent;
+            flight.sent_at = now;
+            self.transmit.push_back(b"DONE\r\n".to_vec());
+        }
     }
 
     fn handle_frame(&mut self, frame: Frame<'_>, now: Instant) {
@@ -546,7 +618,14 @@ impl Core {
             });
             return;
         };
-        if flight.rest.waits_for_continuation() {
+        if let Gather::Idle(phase) = &mut flight.gather {
+            if *phase == IdlePhase::Requested {
+                *phase = IdlePhase::Idling;
+                if let Some(id) = flight.id {
+                    self.events.push_back(Event::IdleStarted { id });
+                }
+            }
+        } else if flight.rest.waits_for_continuation() {
             if let Some(piece) = flight.rest.next_piece() {
                 self.transmit.push_back(piece);
             }
@@ -634,6 +713,24 @@ impl Core {
             Data::Recent(count) => self.update_counts(|m| m.recent = count),
             Data::Expunge(_) => self.update_counts(SelectedMailbox::record_expunge),
             Data::Fetch { seq, items } => self.handle_fetch(seq.get(), items.as_ref()),
+            Data::Search(found, ..) => {
+                if let Some(InFlight {
+                    gather: Gather::Search(uids),
+                    ..
+                }) = self.in_flight.as_mut()
+                {
+                    uids.extend(found.iter().filter_map(|n| Uid::new(n.get())));
+                }
+            }
+            Data::Status { mailbox, items } => {
+                if let Some(InFlight {
+                    gather: Gather::Status(status),
+                    ..
+                }) = self.in_flight.as_mut()
+                {
+                    *status = MailboxStatus::from_status(&mailbox, &items);
+                }
+            }
             _ => {}
         }
     }
@@ -757,6 +854,32 @@ impl Core {
                     self.events.push_back(Event::NoopCompleted { id });
                 }
             }
+            Gather::Done | Gather::Idle(_) => {
+                if let Some(id) = id {
+                    self.events.push_back(Event::CommandCompleted { id });
+                }
+            }
+            Gather::Status(status) => {
+                if let Some(id) = id {
+                    self.events.push_back(Event::StatusReceived { id, status });
+                }
+            }
+            Gather::Search(mut uids) => {
+                uids.sort_unstable();
+                uids.dedup();
+                if let Some(id) = id {
+                    self.events.push_back(Event::SearchCompleted { id, uids });
+                }
+            }
+            Gather::Append => {
+                let uid = match body.code {
+                    Some(Code::AppendUid { uid, .. }) => Uid::new(uid.get()),
+                    _ => None,
+                };
+                if let Some(id) = id {
+                    self.events.push_back(Event::Appended { id, uid });
+                }
+            }
             Gather::Logout => self.close(None),
         }
     }
@@ -809,6 +932,10 @@ impl Core {
             State::AwaitingGreeting => Some(self.created + self.config.greeting_timeout),
             State::AwaitingTls => Some(self.last_received + self.config.response_timeout),
             _ => Some(match &self.in_flight {
+                // An idling server may stay silent: only the re-IDLE interval applies.
+                Some(flight) if matches!(flight.gather, Gather::Idle(IdlePhase::Idling)) => {
+                    flight.sent_at + self.config.idle_interval
+                }
                 Some(flight) => {
                     let since = flight.sent_at.max(self.last_received);
                     since + self.flight_timeout(flight)
@@ -839,6 +966,9 @@ impl Core {
                 self.close(Some(SessionError::TimedOut { seconds }));
             }
             (_, Some(flight)) if matches!(flight.gather, Gather::Logout) => self.close(None),
+            (_, Some(flight)) if matches!(flight.gather, Gather::Idle(IdlePhase::Idling)) => {
+                self.end_idle(now);
+            }
             (_, Some(flight)) => {
                 let seconds = self.flight_timeout(flight).as_secs();
                 self.close(Some(SessionError::TimedOut { seconds }));
@@ -917,9 +1047,6 @@ fn apply_select_code(mailbox: &mut SelectedMailbox, code: &Code<'_>) {
 
 /// Checks a command's arguments and encodes what does not depend on capabilities.
 fn into_job(command: Command) -> Result<Job, SubmitError> {
-    fn invalid<E>(what: &'static str) -> impl FnOnce(E) -> SubmitError {
-        move |_| SubmitError::InvalidArgument { what }
-    }
     let (body, gather) = match command {
         Command::LogIn {
             credentials,
@@ -954,6 +1081,161 @@ fn into_job(command: Command) -> Result<Job, SubmitError> {
         }
         Command::Noop => (CommandBody::Noop, Gather::Noop),
         Command::Logout => (CommandBody::Logout, Gather::Logout),
+        Command::Store {
+            uids,
+            action,
+            flags,
+        } => {
+            let kind = match action {
+                StoreAction::Add => StoreType::Add,
+                StoreAction::Remove => StoreType::Remove,
+            };
+            let body = CommandBody::store(
+                uid_set(&uids)?,
+                kind,
+                StoreResponse::Silent,
+                imap_flags(&flags)?,
+                true,
+            )
+            .unwrap_or_else(|never: std::convert::Infallible| match never {});
+            (body, Gather::Done)
+        }
+        Command::Copy { uids, to } => {
+            let body = CommandBody::copy(uid_set(&uids)?, to.to_imap()?.into_static(), true)
+                .map_err(invalid("COPY arguments"))?;
+            (body, Gather::Done)
+        }
+        Command::Move { uids, to } => {
+            let body = CommandBody::Move {
+                sequence_set: uid_set(&uids)?,
+                mailbox: to.to_imap()?.into_static(),
+                uid: true,
+            };
+            (body, Gather::Done)
+        }
+        Command::Expunge { uids } => (
+            CommandBody::ExpungeUid {
+                sequence_set: uid_set(&uids)?,
+            },
+            Gather::Done,
+        ),
+        Command::Create { mailbox } => {
+            let body = CommandBody::create(user_named(&mailbox)?.into_static())
+                .map_err(invalid("mailbox name"))?;
+            (body, Gather::Done)
+        }
+        Command::Delete { mailbox } => {
+            let body = CommandBody::delete(mailbox.to_imap()?.into_static())
+                .map_err(invalid("mailbox name"))?;
+            (body, Gather::Done)
+        }
+        Command::Rename { from, to } => {
+            let body = CommandBody::rename(
+                from.to_imap()?.into_static(),
+                user_named(&to)?.into_static(),
+            )
+            .map_err(invalid("mailbox name"))?;
+            (body, Gather::Done)
+        }
+        Command::Subscribe { mailbox } => {
+            let body = CommandBody::subscribe(mailbox.to_imap()?.into_static())
+                .map_err(invalid("mailbox name"))?;
+            (body, Gather::Done)
+        }
+        Command::Unsubscribe { mailbox } => {
+            let body = CommandBody::unsubscribe(mailbox.to_imap()?.into_static())
+                .map_err(invalid("mailbox name"))?;
+            (body, Gather::Done)
+        }
+        Command::Status { mailbox } => {
+            let items = [
+                StatusDataItemName::Messages,
+                StatusDataItemName::Unseen,
+                StatusDataItemName::UidNext,
+                StatusDataItemName::UidValidity,
+            ];
+            let body = CommandBody::status(mailbox.to_imap()?.into_static(), items.to_vec())
+                .map_err(invalid("mailbox name"))?;
+            (body, Gather::Status(MailboxStatus::default()))
+        }
+        Command::Search { query } => (search_body(&query)?, Gather::Search(Vec::new())),
+        Command::Append {
+            mailbox,
+            flags,
+            message,
+        } => {
+            // NUL is never sent (row V0014); the literal is synchronizing unless LITERAL+.
+            let body = CommandBody::append(
+                mailbox.to_imap()?.into_static(),
+                imap_flags(&flags)?,
+                None,
+                message,
+            )
+            .map_err(invalid("message (NUL bytes or mailbox name)"))?;
+            (body, Gather::Append)
+        }
+        Command::Idle => (CommandBody::Idle, Gather::Idle(IdlePhase::Requested)),
     };
     Ok(Job::Ready { body, gather })
+}
+
+fn invalid<E>(what: &'static str) -> impl FnOnce(E) -> SubmitError {
+    move |_| SubmitError::InvalidArgument { what }
+}
+
+fn uid_set(uids: &UidSet) -> Result<SequenceSet, SubmitError> {
+    SequenceSet::try_from(uids.to_string().as_str()).map_err(invalid("UID set"))
+}
+
+fn imap_flags(flags: &[Flag]) -> Result<Vec<ImapFlag<'static>>, SubmitError> {
+    flags
+        .iter()
+        .map(|flag| {
+            flag.to_imap().ok_or(SubmitError::InvalidArgument {
+                what: "flag or keyword",
+            })
+        })
+        .collect()
+}
+
+/// Names the user typed for a new mailbox: no control characters (row V0018).
+fn user_named(
+    name: &crate::mailbox::MailboxName,
+) -> Result<imap_types::mailbox::Mailbox<'_>, SubmitError> {
+    if name.as_wire().iter().any(u8::is_ascii_control) {
+        return Err(SubmitError::InvalidArgument {
+            what: "mailbox name (control characters)",
+        });
+    }
+    name.to_imap()
+}
+
+/// UID SEARCH with the given criteria ANDed; CHARSET UTF-8 only when a key is not ASCII.
+fn search_body(query: &SearchQuery) -> Result<CommandBody<'static>, SubmitError> {
+    let text = |value: &Option<String>| -> Result<Option<AString<'static>>, SubmitError> {
+        value
+            .as_deref()
+            .filter(|v| !v.is_empty())
+            .map(|v| AString::try_from(v.to_owned()).map_err(invalid("search text")))
+            .transpose()
+    };
+    let mut keys = Vec::new();
+    keys.extend(text(&query.text)?.map(SearchKey::Text));
+    keys.extend(text(&query.from)?.map(SearchKey::From));
+    keys.extend(text(&query.to)?.map(SearchKey::To));
+    keys.extend(text(&query.subject)?.map(SearchKey::Subject));
+    if query.unseen {
+        keys.push(SearchKey::Unseen);
+    }
+    if query.flagged {
+        keys.push(SearchKey::Flagged);
+    }
+    let non_ascii = [&query.text, &query.from, &query.to, &query.subject]
+        .iter()
+        .any(|v| v.as_deref().is_some_and(|v| !v.is_ascii()));
+    let charset = non_ascii
+        .then(|| Charset::try_from("UTF-8").map_err(invalid("charset")))
+        .transpose()?;
+    let criteria = Vec1::try_from(keys).unwrap_or_else(|_| Vec1::from(SearchKey::All));
+    Ok(CommandBody::search(charset, criteria, true))
 }

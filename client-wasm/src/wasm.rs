@@ -6,11 +6,11 @@
 
 use crate::auth::{AuthMethod, Credentials};
 use crate::clock::Instant;
-use crate::command::{Command, CommandId};
+use crate::command::{Command, CommandId, SearchQuery, StoreAction};
 use crate::error::SessionError;
 use crate::event::Event;
 use crate::mailbox::MailboxName;
-use crate::message::{MessageSummary, Uid, UidRange};
+use crate::message::{Flag, MessageSummary, Uid, UidRange, UidSet};
 use crate::session::{Config, Session, TransportSecurity};
 use futures_channel::oneshot;
 use js_sys::{Function, Reflect, Uint8Array};
@@ -46,6 +46,10 @@ fn js_error(code: &str, message: &str) -> JsValue {
     // Setting a property on a fresh Error object cannot fail.
     let _ = Reflect::set(&error, &"code".into(), &code.into());
     error.into()
+}
+
+fn rejected(code: &str, message: &str) -> js_sys::Promise {
+    js_sys::Promise::reject(&js_error(code, message))
 }
 
 fn to_js<T: Serialize>(value: &T) -> JsValue {
@@ -285,7 +289,14 @@ impl Driver {
                     .map(|p| std::mem::take(&mut p.fetched));
                 self.settle(id, Ok(to_js(&fetched.unwrap_or_default())));
             }
-            Event::NoopCompleted { id } => self.settle(id, Ok(JsValue::UNDEFINED)),
+            Event::NoopCompleted { id } | Event::CommandCompleted { id } => {
+                self.settle(id, Ok(JsValue::UNDEFINED));
+            }
+            Event::StatusReceived { id, status } => self.settle(id, Ok(to_js(&status))),
+            Event::SearchCompleted { id, uids } => self.settle(id, Ok(to_js(&uids))),
+            Event::Appended { id, uid } => {
+                self.settle(id, Ok(to_js(&serde_json::json!({ "uid": uid }))));
+            }
             Event::CommandFailed { id, error } => {
                 self.settle(id, Err(js_error(error.code(), &error.to_string())));
             }
@@ -438,7 +449,7 @@ impl ImapClient {
     #[wasm_bindgen(js_name = fetchHeaders)]
     pub fn fetch_headers(&self, first: u32, last: Option<u32>) -> js_sys::Promise {
         let Some(first) = Uid::new(first.max(1)) else {
-            return js_sys::Promise::reject(&js_error("invalid_argument", "bad UID"));
+            return rejected("invalid_argument", "bad UID");
         };
         self.request(Command::FetchSummaries {
             uids: UidRange {
@@ -446,6 +457,107 @@ impl ImapClient {
                 last: last.and_then(Uid::new),
             },
         })
+    }
+
+    /// Adds (`action = "add"`) or removes (`"remove"`) flags such as `\\Seen` or keywords.
+    pub fn store(&self, uids: Vec<u32>, action: String, flags: Vec<String>) -> js_sys::Promise {
+        let action = match action.as_str() {
+            "add" => StoreAction::Add,
+            "remove" => StoreAction::Remove,
+            _ => return rejected("invalid_argument", "action must be \"add\" or \"remove\""),
+        };
+        self.with_uids(uids, |uids| Command::Store {
+            uids,
+            action,
+            flags: flags.iter().map(|f| Flag::parse(f)).collect(),
+        })
+    }
+
+    /// Copies messages to another mailbox (by its wire name).
+    pub fn copy(&self, uids: Vec<u32>, to: String) -> js_sys::Promise {
+        self.with_uids(uids, |uids| Command::Copy {
+            uids,
+            to: MailboxName::from_wire(to),
+        })
+    }
+
+    /// Moves messages (needs the server's MOVE).
+    #[wasm_bindgen(js_name = moveMessages)]
+    pub fn move_messages(&self, uids: Vec<u32>, to: String) -> js_sys::Promise {
+        self.with_uids(uids, |uids| Command::Move {
+            uids,
+            to: MailboxName::from_wire(to),
+        })
+    }
+
+    /// Expunges exactly these messages (needs UIDPLUS).
+    pub fn expunge(&self, uids: Vec<u32>) -> js_sys::Promise {
+        self.with_uids(uids, |uids| Command::Expunge { uids })
+    }
+
+    #[wasm_bindgen(js_name = createMailbox)]
+    pub fn create_mailbox(&self, name: String) -> js_sys::Promise {
+        self.request(Command::Create {
+            mailbox: MailboxName::from_wire(name),
+        })
+    }
+
+    #[wasm_bindgen(js_name = deleteMailbox)]
+    pub fn delete_mailbox(&self, name: String) -> js_sys::Promise {
+        self.request(Command::Delete {
+            mailbox: MailboxName::from_wire(name),
+        })
+    }
+
+    #[wasm_bindgen(js_name = renameMailbox)]
+    pub fn rename_mailbox(&self, from: String, to: String) -> js_sys::Promise {
+        self.request(Command::Rename {
+            from: MailboxName::from_wire(from),
+            to: MailboxName::from_wire(to),
+        })
+    }
+
+    pub fn subscribe(&self, name: String) -> js_sys::Promise {
+        self.request(Command::Subscribe {
+            mailbox: MailboxName::from_wire(name),
+        })
+    }
+
+    pub fn unsubscribe(&self, name: String) -> js_sys::Promise {
+        self.request(Command::Unsubscribe {
+            mailbox: MailboxName::from_wire(name),
+        })
+    }
+
+    /// Counts for a mailbox that is not selected; resolves to `{messages, unseen, ...}`.
+    pub fn status(&self, name: String) -> js_sys::Promise {
+        self.request(Command::Status {
+            mailbox: MailboxName::from_wire(name),
+        })
+    }
+
+    /// UID SEARCH in the selected mailbox; `query` is `{text, from, to, subject, unseen,
+    /// flagged}` (all optional); resolves to the matching UIDs, ascending.
+    pub fn search(&self, query: JsValue) -> js_sys::Promise {
+        match serde_wasm_bindgen::from_value::<SearchQuery>(query) {
+            Ok(query) => self.request(Command::Search { query }),
+            Err(error) => rejected("invalid_argument", &error.to_string()),
+        }
+    }
+
+    /// Stores a complete message (e.g. a draft); resolves to `{uid}` (null without UIDPLUS).
+    pub fn append(&self, mailbox: String, flags: Vec<String>, message: Vec<u8>) -> js_sys::Promise {
+        self.request(Command::Append {
+            mailbox: MailboxName::from_wire(mailbox),
+            flags: flags.iter().map(|f| Flag::parse(f)).collect(),
+            message,
+        })
+    }
+
+    /// Starts IDLE: news arrives through `onEvent`; the promise resolves when the IDLE ends
+    /// (another call, or the re-IDLE interval).
+    pub fn idle(&self) -> js_sys::Promise {
+        self.request(Command::Idle)
     }
 
     /// Asks the server for news (new mail, flag changes).
@@ -463,6 +575,17 @@ impl ImapClient {
     #[wasm_bindgen(js_name = onEvent)]
     pub fn on_event(&self, listener: Option<Function>) {
         self.driver.borrow_mut().listener = listener;
+    }
+
+    fn with_uids(
+        &self,
+        uids: Vec<u32>,
+        command: impl FnOnce(UidSet) -> Command,
+    ) -> js_sys::Promise {
+        match UidSet::from_uids(uids.into_iter().filter_map(Uid::new)) {
+            Some(uids) => self.request(command(uids)),
+            None => rejected("invalid_argument", "no messages given"),
+        }
     }
 
     fn request(&self, command: Command) -> js_sys::Promise {

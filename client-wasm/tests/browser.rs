@@ -145,3 +145,121 @@ async fn starttls_upgrades_before_login_and_the_session_works() {
     assert!(get(&inbox, "exists").as_f64().unwrap() > 0.0);
     JsFuture::from(client.logout()).await.expect("logout");
 }
+
+async fn logged_in_client() -> ImapClient {
+    let client = connect("dovecot-tls").await.expect("connect");
+    JsFuture::from(client.login(user().into(), password().into()))
+        .await
+        .expect("login");
+    client
+}
+
+fn uids_of(value: JsValue) -> Vec<u32> {
+    Array::from(&value)
+        .iter()
+        .map(|v| v.as_f64().unwrap() as u32)
+        .collect()
+}
+
+#[wasm_bindgen_test]
+async fn flags_search_status_and_append_work_against_dovecot() {
+    let client = logged_in_client().await;
+    let inbox = JsFuture::from(client.select("INBOX".into())).await.unwrap();
+    let newest = get(&inbox, "uid_next").as_f64().unwrap() as u32 - 1;
+
+    let flag = || vec!["\\Flagged".to_string()];
+    JsFuture::from(client.store(vec![newest], "add".into(), flag()))
+        .await
+        .expect("store");
+    let query = js_sys::Object::new();
+    Reflect::set(&query, &"flagged".into(), &true.into()).unwrap();
+    let flagged = uids_of(JsFuture::from(client.search(query.into())).await.unwrap());
+    assert!(flagged.contains(&newest), "{flagged:?}");
+    JsFuture::from(client.store(vec![newest], "remove".into(), flag()))
+        .await
+        .expect("unstore");
+
+    let status = JsFuture::from(client.status("Drafts".into()))
+        .await
+        .unwrap();
+    let drafts_before = get(&status, "messages").as_f64().unwrap();
+    let draft = b"From: alice@example.test\r\nSubject: browser draft\r\n\r\nHi\r\n".to_vec();
+    let appended = JsFuture::from(client.append("Drafts".into(), vec!["\\Draft".into()], draft))
+        .await
+        .expect("append");
+    assert!(
+        get(&appended, "uid").as_f64().is_some(),
+        "APPENDUID from Dovecot"
+    );
+    let status = JsFuture::from(client.status("Drafts".into()))
+        .await
+        .unwrap();
+    assert_eq!(
+        get(&status, "messages").as_f64().unwrap(),
+        drafts_before + 1.0
+    );
+    JsFuture::from(client.logout()).await.expect("logout");
+}
+
+#[wasm_bindgen_test]
+async fn idle_reports_a_message_appended_by_another_connection() {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+    use wasm_bindgen::closure::Closure;
+
+    let watcher = logged_in_client().await;
+    let junk = JsFuture::from(watcher.select("Junk".into())).await.unwrap();
+    let before = get(&junk, "exists").as_f64().unwrap();
+    let seen: Rc<RefCell<Vec<f64>>> = Rc::default();
+    let sink = seen.clone();
+    let listener = Closure::<dyn FnMut(JsValue)>::new(move |event: JsValue| {
+        if get(&event, "type").as_string().as_deref() == Some("mailbox_changed") {
+            sink.borrow_mut()
+                .push(get(&event, "exists").as_f64().unwrap());
+        }
+    });
+    watcher.on_event(Some(
+        listener
+            .as_ref()
+            .unchecked_ref::<js_sys::Function>()
+            .clone(),
+    ));
+    let idle = JsFuture::from(watcher.idle());
+
+    let writer = logged_in_client().await;
+    let message = b"From: bob@example.test\r\nSubject: live\r\n\r\nnew mail\r\n".to_vec();
+    JsFuture::from(writer.append("Junk".into(), vec![], message))
+        .await
+        .expect("append from the other connection");
+    JsFuture::from(writer.logout()).await.unwrap();
+
+    // Dovecot notifies an idling client about 0.5 s after the change; allow 10 s.
+    for _ in 0..100 {
+        if seen.borrow().contains(&(before + 1.0)) {
+            break;
+        }
+        sleep_ms(100).await;
+    }
+    assert!(
+        seen.borrow().contains(&(before + 1.0)),
+        "{:?}",
+        seen.borrow()
+    );
+    JsFuture::from(watcher.noop())
+        .await
+        .expect("NOOP ends the IDLE first");
+    idle.await.expect("the IDLE completed");
+    JsFuture::from(watcher.logout()).await.unwrap();
+}
+
+async fn sleep_ms(millis: i32) {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        let global = js_sys::global();
+        let set_timeout = Reflect::get(&global, &"setTimeout".into()).unwrap();
+        let set_timeout: js_sys::Function = set_timeout.dyn_into().unwrap();
+        set_timeout
+            .call2(&JsValue::NULL, &resolve, &millis.into())
+            .unwrap();
+    });
+    JsFuture::from(promise).await.unwrap();
+}

@@ -6,8 +6,8 @@
 mod support;
 
 use client_wasm::{
-    AuthMethod, Command, CommandError, Credentials, Event, Flag, MailboxName, SessionError,
-    SpecialUse, TransportSecurity, Uid, UidRange,
+    AuthMethod, Command, CommandError, Credentials, Event, Flag, MailboxName, SearchQuery,
+    SessionError, SpecialUse, StoreAction, TransportSecurity, Uid, UidRange, UidSet,
 };
 use support::{Step::*, encrypted, run};
 
@@ -827,4 +827,303 @@ fn n0004_runs_of_spaces_are_accepted_when_parsing() {
     };
     assert_eq!(message.flags, vec![Flag::Seen, Flag::Answered]);
     assert_eq!(events.len(), 5, "{events:?}");
+}
+
+fn uids(values: &[u32]) -> UidSet {
+    UidSet::from_uids(values.iter().filter_map(|&v| Uid::new(v))).unwrap()
+}
+
+fn completed(events: &[Event]) -> usize {
+    events
+        .iter()
+        .filter(|e| matches!(e, Event::CommandCompleted { .. }))
+        .count()
+}
+
+#[test]
+fn v0056_store_adds_and_removes_flags_silently_by_uid() {
+    let events = run(
+        encrypted(),
+        &with(
+            selected(),
+            vec![
+                Submit(Command::Store {
+                    uids: uids(&[7, 3, 4, 5]),
+                    action: StoreAction::Add,
+                    flags: vec![Flag::Seen, Flag::Keyword("$Forwarded".into())],
+                }),
+                Client(b"0002 UID STORE 3:5,7 +FLAGS.SILENT (\\Seen $Forwarded)\r\n"),
+                Server(b"0002 OK Store completed (0.001 + 0.000 secs).\r\n"),
+                Submit(Command::Store {
+                    uids: uids(&[2]),
+                    action: StoreAction::Remove,
+                    flags: vec![Flag::Flagged],
+                }),
+                Client(b"0003 UID STORE 2 -FLAGS.SILENT (\\Flagged)\r\n"),
+                Server(b"0003 OK Store completed.\r\n"),
+                SubmitFails(
+                    Command::Store {
+                        uids: uids(&[2]),
+                        action: StoreAction::Add,
+                        flags: vec![Flag::Keyword("two words".into())],
+                    },
+                    "invalid_argument",
+                ),
+            ],
+        ),
+    );
+    assert_eq!(completed(&events), 2, "{events:?}");
+}
+
+#[test]
+fn v0057_move_by_uid_reports_the_expunge_and_needs_the_capability() {
+    let events = run(
+        encrypted(),
+        &with(
+            selected(),
+            vec![
+                Submit(Command::Move {
+                    uids: uids(&[3]),
+                    to: MailboxName::from_wire("Trash"),
+                }),
+                Client(b"0002 UID MOVE 3 Trash\r\n"),
+                Server(b"* OK [COPYUID 1764090004 3 1] Moved UIDs.\r\n* 3 EXPUNGE\r\n0002 OK Move completed (0.002 + 0.000 secs).\r\n"),
+                Submit(Command::Expunge { uids: uids(&[1, 2]) }),
+                Client(b"0003 UID EXPUNGE 1:2\r\n"),
+                Server(b"* 1 EXPUNGE\r\n* 1 EXPUNGE\r\n0003 OK Expunge completed.\r\n"),
+                Submit(Command::Copy {
+                    uids: uids(&[9]),
+                    to: MailboxName::from_wire("Archive"),
+                }),
+                Client(b"0004 UID COPY 9 Archive\r\n"),
+                Server(b"0004 OK [COPYUID 1764090005 9 1] Copy completed.\r\n"),
+            ],
+        ),
+    );
+    let exists: Vec<u32> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::MailboxChanged { exists, .. } => Some(*exists),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(exists, vec![2, 1, 0]);
+    assert_eq!(completed(&events), 3);
+
+    run(
+        encrypted(),
+        &[
+            Server(b"* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] ready\r\n"),
+            Submit(alice()),
+            Client(b"0000 AUTHENTICATE PLAIN\r\n"),
+            Server(b"+ \r\n"),
+            Client(b"AGFsaWNlAGFsaWNlLXBhc3MtMQ==\r\n"),
+            Server(b"0000 OK [CAPABILITY IMAP4rev1] Logged in\r\n"),
+            Submit(Command::Select { mailbox: inbox() }),
+            Client(b"0001 SELECT INBOX\r\n"),
+            Server(b"* 1 EXISTS\r\n0001 OK done\r\n"),
+            SubmitFails(
+                Command::Move {
+                    uids: uids(&[1]),
+                    to: MailboxName::from_wire("Trash"),
+                },
+                "not_supported",
+            ),
+            SubmitFails(Command::Expunge { uids: uids(&[1]) }, "not_supported"),
+            SubmitFails(Command::Idle, "not_supported"),
+        ],
+    );
+}
+
+#[test]
+fn v0045_status_asks_the_documented_items() {
+    let events = run(
+        encrypted(),
+        &with(
+            logged_in(),
+            vec![
+                Submit(Command::Status {
+                    mailbox: MailboxName::from_wire("Sent"),
+                }),
+                Client(b"0001 STATUS Sent (MESSAGES UNSEEN UIDNEXT UIDVALIDITY)\r\n"),
+                Server(b"* STATUS Sent (MESSAGES 5 UNSEEN 1 UIDNEXT 6 UIDVALIDITY 1764090002)\r\n0001 OK Status completed (0.001 + 0.000 secs).\r\n"),
+            ],
+        ),
+    );
+    let Event::StatusReceived { status, .. } = &events[2] else {
+        panic!("{events:?}")
+    };
+    assert_eq!(
+        (
+            status.messages,
+            status.unseen,
+            status.uid_next,
+            status.uid_validity
+        ),
+        (Some(5), Some(1), Uid::new(6), Some(1_764_090_002))
+    );
+}
+
+#[test]
+fn v0051_uid_search_uses_charset_only_for_non_ascii_text() {
+    let events = run(
+        encrypted(),
+        &with(
+            selected(),
+            vec![
+                Submit(Command::Search {
+                    query: SearchQuery {
+                        from: Some("alice".into()),
+                        unseen: true,
+                        ..SearchQuery::default()
+                    },
+                }),
+                Client(b"0002 UID SEARCH FROM alice UNSEEN\r\n"),
+                Server(b"* SEARCH 12 4 9\r\n0002 OK Search completed (0.001 + 0.000 secs).\r\n"),
+                Submit(Command::Search {
+                    query: SearchQuery {
+                        subject: Some("Grüße".into()),
+                        ..SearchQuery::default()
+                    },
+                }),
+                Client(b"0003 UID SEARCH CHARSET UTF-8 SUBJECT {7}\r\n"),
+                Server(b"+ OK\r\n"),
+                Client("Grüße\r\n".as_bytes()),
+                Server(b"* SEARCH\r\n0003 OK Search completed.\r\n"),
+            ],
+        ),
+    );
+    let found: Vec<Vec<u32>> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::SearchCompleted { uids, .. } => Some(uids.iter().map(|u| u.get()).collect()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(found, vec![vec![4, 9, 12], vec![]]);
+}
+
+#[test]
+fn v0046_append_waits_for_the_continuation_and_records_appenduid() {
+    let message = b"From: alice@example.test\r\nSubject: draft\r\n\r\nHello\r\n";
+    let events = run(
+        encrypted(),
+        &with(
+            logged_in(),
+            vec![
+                Submit(Command::Append {
+                    mailbox: MailboxName::from_wire("Drafts"),
+                    flags: vec![Flag::Draft, Flag::Seen],
+                    message: message.to_vec(),
+                }),
+                Client(b"0001 APPEND Drafts (\\Draft \\Seen) {51}\r\n"),
+                Server(b"+ OK\r\n"),
+                Client(b"From: alice@example.test\r\nSubject: draft\r\n\r\nHello\r\n\r\n"),
+                Server(
+                    b"0001 OK [APPENDUID 1764090003 4] Append completed (0.004 + 0.000 secs).\r\n",
+                ),
+                SubmitFails(
+                    Command::Append {
+                        mailbox: MailboxName::from_wire("Drafts"),
+                        flags: vec![],
+                        message: b"nul\0byte".to_vec(),
+                    },
+                    "invalid_argument",
+                ),
+            ],
+        ),
+    );
+    assert!(
+        matches!(&events[2], Event::Appended { uid, .. } if *uid == Uid::new(4)),
+        "{events:?}"
+    );
+}
+
+#[test]
+fn v0025_idle_reports_news_ends_with_done_for_the_next_command_and_before_25_minutes() {
+    let events = run(
+        encrypted(),
+        &with(
+            selected(),
+            vec![
+                Submit(Command::Idle),
+                Client(b"0002 IDLE\r\n"),
+                Server(b"+ idling\r\n"),
+                Server(b"* 4 EXISTS\r\n* 2 FETCH (UID 2 FLAGS (\\Seen))\r\n"),
+                Submit(Command::Noop),
+                Client(b"DONE\r\n"),
+                Server(b"0002 OK Idle completed (0.001 + 1.042 + 1.041 secs).\r\n"),
+                Client(b"0003 NOOP\r\n"),
+                Server(b"0003 OK NOOP completed.\r\n"),
+                Submit(Command::Idle),
+                Client(b"0004 IDLE\r\n"),
+                Server(b"+ idling\r\n"),
+                Timeout,
+                Client(b"DONE\r\n"),
+                Server(b"0004 OK Idle completed.\r\n"),
+            ],
+        ),
+    );
+    let kinds: Vec<&str> = events[3..]
+        .iter()
+        .map(|e| match e {
+            Event::IdleStarted { .. } => "idle",
+            Event::MailboxChanged { .. } => "changed",
+            Event::FetchReceived { id: None, .. } => "fetch",
+            Event::CommandCompleted { .. } => "completed",
+            Event::NoopCompleted { .. } => "noop",
+            _ => "other",
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "idle",
+            "changed",
+            "fetch",
+            "completed",
+            "noop",
+            "idle",
+            "completed"
+        ]
+    );
+}
+
+#[test]
+fn v0018_new_mailbox_names_with_control_characters_are_refused() {
+    run(
+        encrypted(),
+        &with(
+            logged_in(),
+            vec![
+                SubmitFails(
+                    Command::Create {
+                        mailbox: MailboxName::from_wire("bad\x07name"),
+                    },
+                    "invalid_argument",
+                ),
+                Submit(Command::Create {
+                    mailbox: MailboxName::from_wire("Projects/2026"),
+                }),
+                Client(b"0001 CREATE Projects/2026\r\n"),
+                Server(b"0001 OK Create completed.\r\n"),
+                Submit(Command::Rename {
+                    from: MailboxName::from_wire("Projects/2026"),
+                    to: MailboxName::from_wire("Old projects"),
+                }),
+                Client(b"0002 RENAME Projects/2026 \"Old projects\"\r\n"),
+                Server(b"0002 OK Rename completed.\r\n"),
+                Submit(Command::Subscribe {
+                    mailbox: MailboxName::from_wire("Old projects"),
+                }),
+                Client(b"0003 SUBSCRIBE \"Old projects\"\r\n"),
+                Server(b"0003 OK Subscribe completed.\r\n"),
+                Submit(Command::Delete {
+                    mailbox: MailboxName::from_wire("Old projects"),
+                }),
+                Client(b"0004 DELETE \"Old projects\"\r\n"),
+                Server(b"0004 OK Delete completed.\r\n"),
+            ],
+        ),
+    );
 }
