@@ -37,6 +37,11 @@ pub enum Command {
     FetchSummaries {
         uids: UidRange,
     },
+    /// `UID FETCH <uid> (UID FLAGS BODY.PEEK[])`, parsed for the reader; answered by
+    /// `MessageFetched`. Reading does not mark it seen: the caller decides (a setting).
+    FetchMessage {
+        uid: crate::message::Uid,
+    },
     /// NOOP; answered by `NoopCompleted`. Lets the server report pending changes.
     Noop,
     /// `UID STORE <uids> ±FLAGS.SILENT (...)`, never a replace-all (row V0056); answered by
@@ -107,7 +112,7 @@ impl Command {
             Self::LogIn { .. } => "LOGIN",
             Self::List { .. } => "LIST",
             Self::Select { .. } => "SELECT",
-            Self::FetchSummaries { .. } => "UID FETCH",
+            Self::FetchSummaries { .. } | Self::FetchMessage { .. } => "UID FETCH",
             Self::Noop => "NOOP",
             Self::Store { .. } => "UID STORE",
             Self::Copy { .. } => "UID COPY",

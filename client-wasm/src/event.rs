@@ -5,7 +5,7 @@ use crate::command::CommandId;
 use crate::error::{CommandError, SessionError};
 use crate::mailbox::MailboxStatus;
 use crate::mailbox::{ListedMailbox, SelectedMailbox};
-use crate::message::{MessageSummary, Uid};
+use crate::message::{FullMessage, MessageSummary, Uid};
 use serde::Serialize;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -63,6 +63,11 @@ pub enum Event {
     Appended {
         id: CommandId,
         uid: Option<Uid>,
+    },
+    /// The message the reader asked for; `None` when it no longer exists.
+    MessageFetched {
+        id: CommandId,
+        message: Option<Box<FullMessage>>,
     },
     /// The server is idling: changes now arrive as events without asking.
     IdleStarted {

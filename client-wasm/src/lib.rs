@@ -33,5 +33,5 @@ pub use command::{Command, CommandId, SearchQuery, StoreAction};
 pub use error::{CommandError, Refusal, SessionError, SubmitError};
 pub use event::Event;
 pub use mailbox::{ListedMailbox, MailboxName, MailboxStatus, SelectedMailbox, SpecialUse};
-pub use message::{Flag, MessageSummary, Sender, Uid, UidRange, UidSet};
+pub use message::{Attachment, Flag, FullMessage, MessageSummary, Sender, Uid, UidRange, UidSet};
 pub use session::{Config, Session, State, TransportSecurity};

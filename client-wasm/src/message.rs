@@ -3,7 +3,7 @@
 use imap_types::IntoStatic;
 use imap_types::fetch::MessageDataItem;
 use imap_types::flag::{Flag as ImapFlag, FlagFetch, FlagPerm};
-use mail_parser::MessageParser;
+use mail_parser::{MessageParser, MimeHeaders, PartType};
 use serde::{Serialize, Serializer};
 use std::fmt;
 use std::num::NonZeroU32;
@@ -190,6 +190,92 @@ pub struct Sender {
     pub address: Option<String>,
 }
 
+/// A message opened in the reader: headers, its text and HTML bodies as sent (HTML is
+/// untrusted: the page sanitises it and shows it in a sandboxed frame), and what it carries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FullMessage {
+    pub uid: Uid,
+    pub flags: Vec<Flag>,
+    pub subject: Option<String>,
+    pub from: Option<Sender>,
+    pub to: Vec<Sender>,
+    pub cc: Vec<Sender>,
+    /// The Date header in milliseconds since the Unix epoch.
+    pub date: Option<i64>,
+    pub message_id: Option<String>,
+    pub text: Option<String>,
+    pub html: Option<String>,
+    pub attachments: Vec<Attachment>,
+}
+
+/// An attachment as the reader lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Attachment {
+    pub name: Option<String>,
+    pub content_type: String,
+    pub size: usize,
+    /// For `cid:` references from the HTML body.
+    pub content_id: Option<String>,
+}
+
+impl FullMessage {
+    /// Builds the reader's view from a `UID FLAGS BODY[]` FETCH; `None` without a UID or body.
+    pub(crate) fn from_fetch(
+        items: &[MessageDataItem<'_>],
+        parser: &MessageParser,
+    ) -> Option<Self> {
+        let mut uid = None;
+        let mut flags = Vec::new();
+        let mut raw = None;
+        for item in items {
+            match item {
+                MessageDataItem::Uid(value) => uid = Some(Uid(*value)),
+                MessageDataItem::Flags(list) => flags = list.iter().map(Flag::from_fetch).collect(),
+                MessageDataItem::BodyExt { data, .. } => raw = data.0.as_ref(),
+                _ => {}
+            }
+        }
+        let parsed = parser.parse(raw?.as_ref())?;
+        let senders = |list: Option<&mail_parser::Address<'_>>| -> Vec<Sender> {
+            list.map(|a| a.iter().map(Sender::from_addr).collect())
+                .unwrap_or_default()
+        };
+        Some(Self {
+            uid: uid?,
+            flags,
+            subject: parsed.subject().map(str::to_owned),
+            from: parsed.from().and_then(|f| f.first()).map(Sender::from_addr),
+            to: senders(parsed.to()),
+            cc: senders(parsed.cc()),
+            date: parsed.date().map(|d| d.to_timestamp().saturating_mul(1000)),
+            message_id: parsed.message_id().map(str::to_owned),
+            text: parsed.text_bodies().find_map(|part| match &part.body {
+                PartType::Text(text) => Some(text.to_string()),
+                _ => None,
+            }),
+            html: parsed.html_bodies().find_map(|part| match &part.body {
+                PartType::Html(html) => Some(html.to_string()),
+                _ => None,
+            }),
+            attachments: parsed
+                .attachments()
+                .map(|part| Attachment {
+                    name: part.attachment_name().map(str::to_owned),
+                    content_type: part
+                        .content_type()
+                        .map(|ct| match ct.subtype() {
+                            Some(sub) => format!("{}/{}", ct.ctype(), sub),
+                            None => ct.ctype().to_owned(),
+                        })
+                        .unwrap_or_else(|| "application/octet-stream".into()),
+                    size: part.len(),
+                    content_id: part.content_id().map(str::to_owned),
+                })
+                .collect(),
+        })
+    }
+}
+
 /// One row of the message list, from `UID FLAGS RFC822.SIZE INTERNALDATE BODY.PEEK[HEADER]`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct MessageSummary {
@@ -204,6 +290,15 @@ pub struct MessageSummary {
     pub from: Option<Sender>,
     pub subject: Option<String>,
     pub message_id: Option<String>,
+}
+
+impl Sender {
+    fn from_addr(addr: &mail_parser::Addr<'_>) -> Self {
+        Self {
+            name: addr.name().map(str::to_owned),
+            address: addr.address().map(str::to_owned),
+        }
+    }
 }
 
 impl MessageSummary {
@@ -260,10 +355,7 @@ impl MessageSummary {
         self.from = parsed
             .from()
             .and_then(|from| from.first())
-            .map(|addr| Sender {
-                name: addr.name().map(str::to_owned),
-                address: addr.address().map(str::to_owned),
-            });
+            .map(Sender::from_addr);
     }
 }
 

@@ -13,7 +13,7 @@ use crate::command::{SearchQuery, StoreAction};
 use crate::error::{CommandError, Refusal, SessionError, SubmitError};
 use crate::event::Event;
 use crate::mailbox::{ListedMailbox, MailboxStatus, SelectedMailbox};
-use crate::message::{Flag, MessageSummary, Uid, UidSet};
+use crate::message::{Flag, FullMessage, MessageSummary, Uid, UidSet};
 use crate::tag::{Tag, TagGenerator};
 use imap_types::IntoStatic;
 use imap_types::auth::AuthMechanism;
@@ -232,6 +232,7 @@ enum Gather {
     List(Vec<ListedMailbox>),
     Select(Box<SelectedMailbox>),
     Fetch,
+    Message(Option<Box<FullMessage>>),
     Noop,
     /// Success is all there is to report.
     Done,
@@ -343,6 +344,7 @@ impl Core {
             ) => matches!(state, State::Authenticated | State::Selected),
             (
                 Command::FetchSummaries { .. }
+                | Command::FetchMessage { .. }
                 | Command::Store { .. }
                 | Command::Copy { .. }
                 | Command::Move { .. }
@@ -756,6 +758,17 @@ impl Core {
     }
 
     fn handle_fetch(&mut self, seq: u32, items: &[imap_types::fetch::MessageDataItem<'_>]) {
+        if let Some(InFlight {
+            gather: Gather::Message(slot),
+            ..
+        }) = self.in_flight.as_mut()
+            && slot.is_none()
+        {
+            *slot = FullMessage::from_fetch(items, &self.header_parser).map(Box::new);
+            if slot.is_some() {
+                return;
+            }
+        }
         let id = match &self.in_flight {
             Some(InFlight {
                 gather: Gather::Fetch,
@@ -852,6 +865,11 @@ impl Core {
             Gather::Noop => {
                 if let Some(id) = id {
                     self.events.push_back(Event::NoopCompleted { id });
+                }
+            }
+            Gather::Message(message) => {
+                if let Some(id) = id {
+                    self.events.push_back(Event::MessageFetched { id, message });
                 }
             }
             Gather::Done | Gather::Idle(_) => {
@@ -1078,6 +1096,21 @@ fn into_job(command: Command) -> Result<Job, SubmitError> {
             let body = CommandBody::fetch(set, summary_items(), true)
                 .unwrap_or_else(|never: std::convert::Infallible| match never {});
             (body, Gather::Fetch)
+        }
+        Command::FetchMessage { uid } => {
+            let set = SequenceSet::try_from(uid.to_string().as_str()).map_err(invalid("UID"))?;
+            let items = vec![
+                MessageDataItemName::Uid,
+                MessageDataItemName::Flags,
+                MessageDataItemName::BodyExt {
+                    section: None,
+                    partial: None,
+                    peek: true,
+                },
+            ];
+            let body = CommandBody::fetch(set, items, true)
+                .unwrap_or_else(|never: std::convert::Infallible| match never {});
+            (body, Gather::Message(None))
         }
         Command::Noop => (CommandBody::Noop, Gather::Noop),
         Command::Logout => (CommandBody::Logout, Gather::Logout),

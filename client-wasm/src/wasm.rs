@@ -293,6 +293,7 @@ impl Driver {
                 self.settle(id, Ok(JsValue::UNDEFINED));
             }
             Event::StatusReceived { id, status } => self.settle(id, Ok(to_js(&status))),
+            Event::MessageFetched { id, message } => self.settle(id, Ok(to_js(&message))),
             Event::SearchCompleted { id, uids } => self.settle(id, Ok(to_js(&uids))),
             Event::Appended { id, uid } => {
                 self.settle(id, Ok(to_js(&serde_json::json!({ "uid": uid }))));
@@ -558,6 +559,16 @@ impl ImapClient {
     /// (another call, or the re-IDLE interval).
     pub fn idle(&self) -> js_sys::Promise {
         self.request(Command::Idle)
+    }
+
+    /// The whole message for the reader (`{uid, flags, subject, from, to, cc, date, text,
+    /// html, attachments}`), or null when it no longer exists. Does not mark it read.
+    #[wasm_bindgen(js_name = fetchMessage)]
+    pub fn fetch_message(&self, uid: u32) -> js_sys::Promise {
+        match Uid::new(uid) {
+            Some(uid) => self.request(Command::FetchMessage { uid }),
+            None => rejected("invalid_argument", "bad UID"),
+        }
     }
 
     /// Asks the server for news (new mail, flag changes).

@@ -167,6 +167,13 @@ async fn flags_search_status_and_append_work_against_dovecot() {
     let inbox = JsFuture::from(client.select("INBOX".into())).await.unwrap();
     let newest = get(&inbox, "uid_next").as_f64().unwrap() as u32 - 1;
 
+    let full = JsFuture::from(client.fetch_message(newest))
+        .await
+        .expect("fetch message");
+    let subject = get(&full, "subject").as_string().unwrap();
+    assert!(subject.starts_with("Newest test message"), "{subject}");
+    assert!(get(&full, "text").as_string().is_some() || get(&full, "html").as_string().is_some());
+
     let flag = || vec!["\\Flagged".to_string()];
     JsFuture::from(client.store(vec![newest], "add".into(), flag()))
         .await

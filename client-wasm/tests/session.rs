@@ -1127,3 +1127,56 @@ fn v0018_new_mailbox_names_with_control_characters_are_refused() {
         ),
     );
 }
+
+const MULTIPART: &[u8] = b"From: =?UTF-8?Q?J=C3=B6rg?= <joerg@example.test>\r\nTo: alice@example.test, \"Bob\" <bob@example.test>\r\nSubject: Report\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n--b1\r\nContent-Type: multipart/alternative; boundary=\"b2\"\r\n\r\n--b2\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nHello see https://example.test\r\n--b2\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<p>Hello <script>x()</script></p>\r\n--b2--\r\n--b1\r\nContent-Type: application/pdf; name=\"report.pdf\"\r\nContent-Disposition: attachment; filename=\"report.pdf\"\r\nContent-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQK\r\n--b1--\r\n";
+
+#[test]
+fn v0010_whole_message_fetch_for_the_reader_keeps_text_html_and_attachments() {
+    let fetch = format!(
+        "* 3 FETCH (UID 3 FLAGS (\\Seen) BODY[] {{{}}}\r\n",
+        MULTIPART.len()
+    );
+    let mut server = fetch.into_bytes();
+    server.extend_from_slice(MULTIPART);
+    server.extend_from_slice(b")\r\n0002 OK Fetch completed.\r\n");
+    let server: &'static [u8] = Box::leak(server.into_boxed_slice());
+    let events = run(
+        encrypted(),
+        &with(
+            selected(),
+            vec![
+                Submit(Command::FetchMessage {
+                    uid: Uid::new(3).unwrap(),
+                }),
+                Client(b"0002 UID FETCH 3 (UID FLAGS BODY.PEEK[])\r\n"),
+                Server(server),
+            ],
+        ),
+    );
+    let Event::MessageFetched {
+        message: Some(message),
+        ..
+    } = &events[3]
+    else {
+        panic!("{events:?}")
+    };
+    assert_eq!(message.subject.as_deref(), Some("Report"));
+    assert_eq!(message.from.as_ref().unwrap().name.as_deref(), Some("Jörg"));
+    assert_eq!(message.to.len(), 2);
+    assert_eq!(
+        message.text.as_deref().map(str::trim),
+        Some("Hello see https://example.test")
+    );
+    assert!(
+        message.html.as_deref().unwrap().contains("<script>"),
+        "HTML is passed on raw for the sanitizer"
+    );
+    assert_eq!(message.attachments.len(), 1);
+    assert_eq!(message.attachments[0].name.as_deref(), Some("report.pdf"));
+    assert_eq!(message.attachments[0].content_type, "application/pdf");
+    assert_eq!(
+        events.len(),
+        4,
+        "no list summary for the reader's fetch: {events:?}"
+    );
+}
