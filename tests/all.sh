@@ -51,6 +51,7 @@ log "end-to-end tests (Playwright, Debian Chromium)"
 E2E_BASE_URL="http://127.0.0.1:$BRIDGE_PORT" E2E_SERVER_ID=dovecot-tls \
 E2E_UNREACHABLE_SERVER=closed-port E2E_BAD_CERT_SERVER=wrong-name \
 E2E_NEWEST_SUBJECT="Newest test message $RIG_MESSAGES" E2E_OUTPUT="$OUT" \
+E2E_IMAP_TLS_PORT="$RIG_TLS_PORT" E2E_IMAP_CA="$RIG_CA" \
     node --test --test-reporter=spec tests/e2e/
 
 log "checking that no password reached the bridge log"

@@ -54,7 +54,19 @@ install_wasm_pack() {
 # What the demo needs: Dovecot, openssl for its certificates, wasm-opt, the wasm toolchain.
 install_demo_prereqs() {
     apt_install dovecot-core dovecot-imapd openssl binaryen ca-certificates curl
+    command -v npm >/dev/null 2>&1 || apt_install nodejs npm
     install_rust_tools
+    install_web_deps
+}
+
+# The page's vendored libraries (web/package.json), installed outside web/ so that the
+# bridge, which serves web/, never serves a node_modules tree.
+install_web_deps() {
+    local dir="$ROOT/target/web-npm"
+    log "npm ci (web/package.json: the page's vendored libraries)"
+    mkdir -p "$dir"
+    cp "$ROOT/web/package.json" "$ROOT/web/package-lock.json" "$dir/"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
 }
 
 # Everything: the demo's needs plus the browsers and test drivers.
@@ -67,6 +79,7 @@ install_test_prereqs() {
     install_wasm_pack
     log "npm ci (tests/e2e: playwright-core, no browser download)"
     (cd "$ROOT/tests/e2e" && npm ci --no-audit --no-fund --loglevel=error)
+    install_web_deps
 }
 
 # Builds the engine for the browser into web/pkg, where the bridge serves it. No wasm-opt
@@ -77,6 +90,13 @@ build_web() {
     cargo build --release -p client-wasm --target wasm32-unknown-unknown --lib
     wasm-bindgen --target web --no-typescript --out-dir "$ROOT/web/pkg" \
         "$ROOT/target/wasm32-unknown-unknown/release/client_wasm.wasm"
+    # The HTML sanitizer (install_web_deps), served as web/vendor/purify.es.mjs; its
+    # source-map comment dropped (no request for a .map).
+    log "copying DOMPurify into web/vendor"
+    mkdir -p "$ROOT/web/vendor"
+    sed '/^\/\/# sourceMappingURL=/d' \
+        "$ROOT/target/web-npm/node_modules/dompurify/dist/purify.es.mjs" \
+        >"$ROOT/web/vendor/purify.es.mjs"
 }
 
 # Waits until an HTTP URL answers, for at most $2 seconds.

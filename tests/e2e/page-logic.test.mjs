@@ -7,7 +7,9 @@ import { orderFolders, findInbox } from '../../web/ui/folders.js';
 import { describeError, redact } from '../../web/ui/errors.js';
 import {
   newestLowUid, newestFirst, hasFlag, senderText, messageTime, formatListDate, countText,
+  withFlag, mergeNewer, uidRuns,
 } from '../../web/ui/messages.js';
+import { splitLinks, safeHref, formatSize, addressText, addressList } from '../../web/ui/links.js';
 
 const folder = (name, extra = {}) => ({
   name,
@@ -135,4 +137,42 @@ test('messages: newest window, ordering, flags, sender, dates', () => {
 
   assert.equal(countText(1), '1 message');
   assert.equal(countText(0), '0 messages');
+});
+
+test('links: http(s) and www. become links, trailing punctuation stays text, nothing else does', () => {
+  assert.deepEqual(splitLinks('See https://example.org/a?b=1. Thanks'), [
+    { text: 'See ' },
+    { text: 'https://example.org/a?b=1', href: 'https://example.org/a?b=1' },
+    { text: '. Thanks' },
+  ]);
+  assert.deepEqual(splitLinks('(at www.example.com/x_(y))'), [
+    { text: '(at ' },
+    { text: 'www.example.com/x_(y)', href: 'https://www.example.com/x_(y)' },
+    { text: ')' },
+  ]);
+  assert.deepEqual(splitLinks('javascript:alert(1) <a href="x">'), [{ text: 'javascript:alert(1) <a href="x">' }]);
+  assert.deepEqual(splitLinks(''), []);
+  assert.equal(safeHref('javascript:alert(1)'), null);
+  assert.equal(safeHref('http://a.example/'), 'http://a.example/');
+});
+
+test('reader helpers: sizes and addresses', () => {
+  assert.equal(formatSize(1), '1 byte');
+  assert.equal(formatSize(2048), '2 KB');
+  assert.equal(formatSize(3 * 1024 * 1024), '3.0 MB');
+  assert.equal(addressText({ name: 'Alice', address: 'a@x' }), 'Alice <a@x>');
+  assert.equal(addressText({ name: null, address: 'a@x' }), 'a@x');
+  assert.equal(addressList([{ name: 'A', address: 'a@x' }, null, { address: 'b@x' }]), 'A <a@x>, b@x');
+});
+
+test('messages: flags toggled, new mail merged above, UID runs for search results', () => {
+  assert.deepEqual(withFlag(['\\Seen'], '\\Flagged', true), ['\\Seen', '\\Flagged']);
+  assert.deepEqual(withFlag(['\\seen', '\\Flagged'], '\\Seen', false), ['\\Flagged']);
+  const shown = [{ uid: 10 }, { uid: 9 }];
+  const { list, added } = mergeNewer(shown, [{ uid: 10 }, { uid: 12 }, { uid: 11 }], 10);
+  assert.equal(added, 2);
+  assert.deepEqual(list.map((m) => m.uid), [12, 11, 10, 9]);
+  assert.equal(mergeNewer(shown, [{ uid: 10 }], 10).added, 0);
+  assert.deepEqual(uidRuns([50, 1, 2, 3, 30, 200], 20), [[1, 3], [30, 50], [200, 200]]);
+  assert.deepEqual(uidRuns([]), []);
 });

@@ -9,11 +9,12 @@
 
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, copyFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import { chromium } from 'playwright-core';
+import { appendMessage, rfc822 } from './imap.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.resolve(HERE, '..', '..');
@@ -29,6 +30,12 @@ const UNREACHABLE_SERVER = env.E2E_UNREACHABLE_SERVER || '';
 const BAD_CERT_SERVER = env.E2E_BAD_CERT_SERVER || '';
 const OUTPUT = path.resolve(env.E2E_OUTPUT || path.join(REPO, 'tests', 'output'));
 const CHROMIUM = env.E2E_CHROMIUM || '/usr/bin/chromium';
+// Direct IMAP (TLS) to the rig, for tests that need "another connection".
+const IMAP_TLS_PORT = env.E2E_IMAP_TLS_PORT || '';
+const IMAP_CA = env.E2E_IMAP_CA || '';
+const SCREENSHOTS = path.join(REPO, 'docs', 'screenshots');
+/** Where the tests put the messages they create (INBOX's newest stays as test a expects). */
+const SCRATCH = 'Junk';
 const CHROMIUM_ARGS = [
   '--no-sandbox',
   '--disable-gpu',
@@ -363,5 +370,291 @@ describe('webmail page', () => {
     assert.deepEqual(seen.pageErrorsInA, [], 'uncaught errors in the page during test a');
     const csp = seen.consoleInA.filter((line) => /Content Security Policy/i.test(line));
     assert.deepEqual(csp, [], 'the page broke its Content Security Policy during test a');
+  });
+
+  // ------------------------------------------------------------ reader, actions, search, live
+
+  function requireImap() {
+    requireRig();
+    const missing = ['E2E_IMAP_TLS_PORT', 'E2E_IMAP_CA'].filter((k) => !env[k]);
+    if (missing.length) throw new Error(`direct IMAP to the rig is not configured: ${missing.join(', ')} not set.`);
+  }
+
+  const imapConn = () => ({ port: IMAP_TLS_PORT, ca: IMAP_CA, user: USER, pass: PASS });
+
+  /** A unique word, so each test finds its own message. */
+  const uniqueWord = (prefix) => `${prefix}${randomBytes(5).toString('hex')}`;
+
+  async function appendPlain(subject, body, flags = '') {
+    await appendMessage(imapConn(), SCRATCH, rfc822({ subject, body }), flags);
+  }
+
+  /** A new page, signed in, with the folder `name` (default INBOX) open. */
+  async function signedIn(label, name = null) {
+    const opened = await openPage(label);
+    const { page } = opened;
+    await page.setViewportSize({ width: 1400, height: 860 });
+    await openLoginForm(page);
+    await submitLogin(page, PASS);
+    await waitForMailView(page);
+    await page.waitForSelector('#folder-list .folder');
+    const rows = await folderRows(page);
+    await waitForMailbox(page, rows[0].name);
+    if (name) await openFolder(page, name);
+    return { ...opened, folders: rows };
+  }
+
+  async function openFolder(page, name) {
+    await page.click(`#folder-list button.folder[data-name="${name}"]`);
+    await waitForMailbox(page, name);
+  }
+
+  /** The list row whose subject is exactly `subject`. */
+  function rowFor(page, subject) {
+    return page.locator('#message-list tbody tr', {
+      has: page.locator('.col-subject', { hasText: new RegExp(`^${subject}$`) }),
+    });
+  }
+
+  async function openRow(page, subject) {
+    const row = rowFor(page, subject);
+    await row.click();
+    await page.waitForFunction((want) => {
+      const reader = document.getElementById('reader');
+      const article = document.getElementById('reader-message');
+      return reader.getAttribute('aria-busy') === 'false' && !article.hidden &&
+        document.getElementById('reader-subject').textContent.trim() === want;
+    }, subject);
+    return row;
+  }
+
+  async function rowClass(row) {
+    return (await row.getAttribute('class')) || '';
+  }
+
+  async function waitRowClass(page, subject, cls, present) {
+    await page.waitForFunction(({ want, cls, present }) => {
+      const row = [...document.querySelectorAll('#message-list tbody tr')]
+        .find((tr) => tr.querySelector('.col-subject').textContent.trim() === want);
+      return row && row.classList.contains(cls) === present;
+    }, { want: subject, cls, present });
+  }
+
+  async function saveShot(page, name) {
+    await mkdir(OUTPUT, { recursive: true });
+    await mkdir(SCREENSHOTS, { recursive: true });
+    const file = path.join(OUTPUT, name);
+    await page.screenshot({ path: file });
+    const { size } = await stat(file);
+    assert.ok(size < 400_000, `${name} is ${size} bytes`);
+    await copyFile(file, path.join(SCREENSHOTS, name));
+  }
+
+  test('f. open the newest message: subject and text in the reader, row becomes read', { timeout: TEST_TIMEOUT }, async () => {
+    requireRig();
+    const { context, page, record } = await signedIn('f');
+    try {
+      await shotOnFailure(page, 'webmail-f', async () => {
+        const first = page.locator('#message-list tbody tr').first();
+        const subject = (await first.locator('.col-subject').textContent()).trim();
+        if (NEWEST_SUBJECT !== undefined) assert.equal(subject, NEWEST_SUBJECT.trim());
+        await openRow(page, subject);
+        const text = (await page.textContent('#reader-text')).trim();
+        assert.ok(await page.isVisible('#reader-text'), 'the plain text is not shown');
+        assert.ok(text.length > 0, 'the reader shows no text');
+        if (NEWEST_SUBJECT !== undefined) assert.match(text, /the newest in this mailbox/);
+        const headers = await page.textContent('#reader-headers');
+        assert.match(headers, /From/);
+        assert.match(headers, /Date/);
+        await waitRowClass(page, subject, 'read', true);
+        assert.equal(await first.getAttribute('aria-selected'), 'true');
+
+        // Keyboard: j/k move the selection, ? shows the help.
+        await page.keyboard.press('j');
+        assert.equal(await page.locator('#message-list tbody tr').nth(1).getAttribute('aria-selected'), 'true');
+        await page.keyboard.press('k');
+        assert.equal(await first.getAttribute('aria-selected'), 'true');
+        await page.keyboard.press('?');
+        await page.waitForSelector('#help[open]');
+        assert.match(await page.textContent('#help'), /Mark read \/ unread/);
+        await page.keyboard.press('Escape');
+        await page.waitForSelector('#help:not([open])', { state: 'attached' });
+
+        await saveShot(page, 'webmail-reader.png');
+        await page.emulateMedia({ colorScheme: 'dark' });
+        await saveShot(page, 'webmail-reader-dark.png');
+        await page.emulateMedia({ colorScheme: 'light' });
+
+        assert.deepEqual(record.pageErrors, [], 'uncaught errors in the page');
+        const csp = record.console.filter((line) => /Content Security Policy/i.test(line));
+        assert.deepEqual(csp, [], 'the page broke its Content Security Policy');
+      });
+    } finally {
+      await context.close();
+    }
+  });
+
+  test('g. hostile HTML mail executes nothing and loads nothing from outside', { timeout: TEST_TIMEOUT }, async () => {
+    requireImap();
+    const subject = uniqueWord('Hostile HTML ');
+    const remote = 'http://198.51.100.7';
+    const html = [
+      '<html><head><style>body { background: url(' + remote + '/style-bg.png) }</style>',
+      '<link rel="stylesheet" href="' + remote + '/sheet.css"></head><body>',
+      '<p id="visible">Visible HTML body</p>',
+      '<script>alert("XSS-MARKER"); console.log("XSS-MARKER script")</script>',
+      '<svg onload="console.log(\'XSS-MARKER svg\')"><image href="' + remote + '/svg.png"/></svg>',
+      '<div style="background-image: url(' + remote + '/inline-bg.png)">styled</div>',
+      '<img src="' + remote + '/remote.png" alt="remote" onerror="console.log(\'XSS-MARKER img\')">',
+      '<img srcset="' + remote + '/set.png 2x">',
+      '<table background="' + remote + '/table.png"><tr><td>cell</td></tr></table>',
+      '<a href="javascript:console.log(\'XSS-MARKER link\')">js link</a>',
+      '<form action="' + remote + '/form"><input name="q"></form>',
+      '<iframe src="' + remote + '/frame"></iframe>',
+      '</body></html>',
+    ].join('\n');
+    await appendMessage(imapConn(), SCRATCH,
+      rfc822({ subject, contentType: 'text/html; charset=utf-8', body: html }));
+
+    const { context, page, record } = await signedIn('g', SCRATCH);
+    const requests = [];
+    const dialogs = [];
+    page.on('request', (req) => requests.push(req.url()));
+    page.on('dialog', async (dialog) => {
+      dialogs.push(dialog.message());
+      await dialog.dismiss();
+    });
+    try {
+      await shotOnFailure(page, 'webmail-g', async () => {
+        await openRow(page, subject);
+        await page.waitForSelector('#reader-html:not([hidden])');
+        const srcdoc = await page.getAttribute('#reader-html', 'srcdoc');
+        assert.match(srcdoc, /Visible HTML body/);
+        assert.match(srcdoc, /^<!doctype html><html><head><meta charset="utf-8"><meta http-equiv="Content-Security-Policy"/);
+        for (const bad of ['198.51.100.7', '<script', '<svg', 'onload', 'onerror', 'javascript:', '<form', '<iframe', 'url(']) {
+          assert.ok(!srcdoc.includes(bad), `the sanitized HTML still contains ${bad}`);
+        }
+        const sandbox = await page.getAttribute('#reader-html', 'sandbox');
+        assert.ok(!/allow-scripts|allow-same-origin/.test(sandbox), `sandbox too open: ${sandbox}`);
+        assert.equal(await page.isVisible('#reader-note'), true, 'no note about blocked remote content');
+        // The frame rendered (read from outside; nothing runs inside).
+        const frame = await (await page.$('#reader-html')).contentFrame();
+        if (frame) {
+          await frame.waitForSelector('#visible', { state: 'attached' }).catch(() => {});
+          const body = await frame.textContent('body').catch(() => null);
+          if (body !== null) assert.match(body, /Visible HTML body/);
+        }
+        await page.waitForTimeout(1500);
+
+        const foreign = requests.filter((url) => !sameOrigin(url, BASE_URL) && !url.startsWith('data:') &&
+          !url.startsWith('about:'));
+        assert.deepEqual(foreign, [], 'requests left the bridge');
+        assert.deepEqual(dialogs, [], 'a dialog opened');
+        const markers = record.console.filter((line) => line.includes('XSS-MARKER'));
+        assert.deepEqual(markers, [], 'script from the message ran');
+        assert.deepEqual(record.pageErrors, [], 'uncaught errors in the page');
+        await page.screenshot({ path: path.join(OUTPUT, 'webmail-html.png') });
+      });
+    } finally {
+      await context.close();
+    }
+  });
+
+  test('h. flag/unflag and read/unread toggle the row', { timeout: TEST_TIMEOUT }, async () => {
+    requireImap();
+    const subject = uniqueWord('Toggle me ');
+    await appendPlain(subject, 'Flags test.');
+    const { context, page, record } = await signedIn('h', SCRATCH);
+    try {
+      await shotOnFailure(page, 'webmail-h', async () => {
+        const row = rowFor(page, subject);
+        assert.match(await rowClass(row), /\bunread\b/);
+        await openRow(page, subject);
+        await waitRowClass(page, subject, 'read', true);
+        await page.keyboard.press('u');
+        await waitRowClass(page, subject, 'unread', true);
+        assert.equal((await page.textContent('#act-read')).trim(), 'Mark read');
+        await page.click('#act-read');
+        await waitRowClass(page, subject, 'read', true);
+        await page.keyboard.press('s');
+        await waitRowClass(page, subject, 'flagged', true);
+        assert.equal((await page.textContent('#act-flag')).trim(), 'Unflag');
+        await page.click('#act-flag');
+        await waitRowClass(page, subject, 'flagged', false);
+        assert.deepEqual(record.pageErrors, [], 'uncaught errors in the page');
+      });
+    } finally {
+      await context.close();
+    }
+  });
+
+  test('i. delete moves the message to Trash', { timeout: TEST_TIMEOUT }, async () => {
+    requireImap();
+    const subject = uniqueWord('Delete me ');
+    await appendPlain(subject, 'Delete test.');
+    const { context, page, record, folders } = await signedIn('i', SCRATCH);
+    try {
+      await shotOnFailure(page, 'webmail-i', async () => {
+        const trash = findSpecial(folders, 'trash');
+        await rowFor(page, subject).click();
+        await page.keyboard.press('#');
+        await rowFor(page, subject).waitFor({ state: 'detached' });
+        assert.match(await page.textContent('#list-status'), /Moved to Trash/);
+        await openFolder(page, trash.name);
+        await rowFor(page, subject).waitFor();
+        assert.deepEqual(record.pageErrors, [], 'uncaught errors in the page');
+      });
+    } finally {
+      await context.close();
+    }
+  });
+
+  test('j. search finds a message by a unique word', { timeout: TEST_TIMEOUT }, async () => {
+    requireImap();
+    const word = uniqueWord('zebra');
+    const subject = `Search target ${word.slice(5)}`;
+    await appendPlain(subject, `The body carries the word ${word} once.`);
+    const { context, page, record } = await signedIn('j', SCRATCH);
+    try {
+      await shotOnFailure(page, 'webmail-j', async () => {
+        await page.keyboard.press('/');
+        assert.equal(await page.evaluate(() => document.activeElement.id), 'search-input');
+        await page.keyboard.type(word);
+        await page.keyboard.press('Enter');
+        await page.waitForSelector('#search-clear:not([hidden])');
+        await waitForMailbox(page, SCRATCH);
+        const subjects = await page.$$eval('#message-list tbody tr .col-subject', (cells) =>
+          cells.map((c) => c.textContent.trim()));
+        assert.deepEqual(subjects, [subject]);
+        assert.match(await page.textContent('#mailbox-count'), /1 result for/);
+        await page.click('#search-clear');
+        await page.waitForSelector('#search-clear', { state: 'hidden' });
+        await waitForMailbox(page, SCRATCH);
+        assert.ok((await page.locator('#message-list tbody tr').count()) >= 1);
+        assert.deepEqual(record.pageErrors, [], 'uncaught errors in the page');
+      });
+    } finally {
+      await context.close();
+    }
+  });
+
+  test('k. a message appended by another connection appears without reload', { timeout: TEST_TIMEOUT }, async () => {
+    requireImap();
+    const subject = uniqueWord('Live arrival ');
+    const { context, page, record } = await signedIn('k', SCRATCH);
+    try {
+      await shotOnFailure(page, 'webmail-k', async () => {
+        await page.evaluate(() => { window.__notReloaded = true; });
+        await page.waitForTimeout(500); // IDLE starts once the page is quiet
+        await appendPlain(subject, 'Arrived while the folder was open.');
+        await rowFor(page, subject).waitFor({ timeout: 10_000 });
+        const first = (await page.locator('#message-list tbody tr .col-subject').first().textContent()).trim();
+        assert.equal(first, subject, 'the new message is not on top');
+        assert.equal(await page.evaluate(() => window.__notReloaded), true, 'the page reloaded');
+        assert.deepEqual(record.pageErrors, [], 'uncaught errors in the page');
+      });
+    } finally {
+      await context.close();
+    }
   });
 });

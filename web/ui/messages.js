@@ -83,8 +83,44 @@ export function countText(exists) {
   return `${n.toLocaleString()} ${n === 1 ? 'message' : 'messages'}`;
 }
 
+/** `flags` with `flag` added (`on`) or removed, compared case-insensitively. */
+export function withFlag(flags, flag, on) {
+  const list = Array.isArray(flags) ? flags.filter((f) => typeof f === 'string') : [];
+  const rest = list.filter((f) => f.toLowerCase() !== flag.toLowerCase());
+  return on ? [...rest, flag] : rest;
+}
+
+/**
+ * Merge headers fetched for new UIDs into the shown list (newest first):
+ * only UIDs above `maxUid` are taken (a `UID n:*` fetch always returns the
+ * last message, even below n).
+ */
+export function mergeNewer(shown, fetched, maxUid) {
+  const fresh = (Array.isArray(fetched) ? fetched : []).filter((m) => m && num(m.uid) > maxUid);
+  const known = new Set(shown.map((m) => num(m.uid)));
+  const add = fresh.filter((m) => !known.has(num(m.uid)));
+  add.sort((a, b) => num(b.uid) - num(a.uid));
+  return { list: [...add, ...shown], added: add.length };
+}
+
+/**
+ * Group UIDs into ranges to fetch, joining neighbours closer than `gap`, so a
+ * search result costs few round trips without fetching much it doesn't need.
+ */
+export function uidRuns(uids, gap = 20) {
+  const sorted = [...new Set((Array.isArray(uids) ? uids : []).map(num).filter((u) => Number.isFinite(u) && u > 0))]
+    .sort((a, b) => a - b);
+  const runs = [];
+  for (const uid of sorted) {
+    const last = runs[runs.length - 1];
+    if (last && uid - last[1] <= gap) last[1] = uid;
+    else runs.push([uid, uid]);
+  }
+  return runs;
+}
+
 /** Fill `tbody` with one row per message (already in display order). */
-export function renderMessageRows(tbody, messages, now = new Date()) {
+export function renderMessageRows(tbody, messages, now = new Date(), selectedUid = null) {
   clear(tbody);
   for (const m of messages) {
     const unread = !hasFlag(m.flags, '\\Seen');
@@ -98,9 +134,12 @@ export function renderMessageRows(tbody, messages, now = new Date()) {
       flagged ? el('span', { className: 'flag-mark', 'aria-hidden': 'true' }, '★') : null,
       flagged ? srOnly('Flagged') : null,
       unread ? srOnly(flagged ? ', unread' : 'Unread') : null);
+    const selected = selectedUid !== null && num(m.uid) === selectedUid;
     const row = el('tr', {
-      className: [unread ? 'unread' : 'read', flagged ? 'flagged' : ''].filter(Boolean).join(' '),
+      className: [unread ? 'unread' : 'read', flagged ? 'flagged' : '', selected ? 'selected' : '']
+        .filter(Boolean).join(' '),
       dataset: { uid: num(m.uid) },
+      'aria-selected': selected ? 'true' : 'false',
     },
       status,
       el('td', { className: 'col-from', title: fromTitle }, from),

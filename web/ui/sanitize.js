@@ -1,0 +1,98 @@
+// HTML mail: sanitized with DOMPurify (parsed once into an inert document,
+// cleaned as a tree), then shown in an <iframe sandbox> (no scripts, opaque
+// origin) under its own CSP that allows no remote load at all.
+//
+// Never post-process the sanitized string with regexes: every rule below runs
+// as a DOMPurify hook on the parsed tree.
+import DOMPurify from '../vendor/purify.es.mjs';
+
+/** The CSP placed first in every srcdoc (the page's own CSP applies as well). */
+export const FRAME_CSP = "default-src 'none'; img-src data: cid:; style-src 'unsafe-inline'";
+
+/** CSS that could load something: url(), image-set(), @import, or escapes that might hide them. */
+const RISKY_CSS = /url\s*\(|image-set|@import|expression\s*\(|\\|&#|behavior\s*:|-moz-binding/i;
+
+/** Attributes that load a resource when present (links are handled apart). */
+const LOADING_ATTRS = ['src', 'srcset', 'background', 'poster', 'lowsrc', 'dynsrc', 'longdesc', 'data', 'action', 'formaction', 'xlink:href', 'ping'];
+
+const FORBID_TAGS = [
+  'svg', 'math', 'form', 'input', 'button', 'select', 'option', 'optgroup', 'textarea', 'fieldset',
+  'legend', 'datalist', 'output', 'meter', 'progress', 'link', 'meta', 'base', 'iframe', 'frame',
+  'frameset', 'object', 'embed', 'applet', 'script', 'noscript', 'template', 'slot', 'portal',
+];
+
+const purifier = DOMPurify(window);
+let report = null;
+
+function isInlineImage(value) {
+  const v = value.trim().toLowerCase();
+  return v.startsWith('cid:') || /^data:image\/(png|gif|jpeg|jpg|webp|bmp);/.test(v);
+}
+
+purifier.addHook('uponSanitizeElement', (node, data) => {
+  if (data.tagName === 'style' && RISKY_CSS.test(node.textContent || '')) {
+    node.textContent = '';
+    if (report) report.removedCss += 1;
+  }
+});
+
+purifier.addHook('uponSanitizeAttribute', (node, data) => {
+  if (data.attrName === 'style' && RISKY_CSS.test(data.attrValue || '')) {
+    data.keepAttr = false;
+    if (report) report.removedCss += 1;
+  }
+});
+
+purifier.addHook('afterSanitizeAttributes', (node) => {
+  for (const name of LOADING_ATTRS) {
+    if (!node.hasAttribute(name)) continue;
+    const value = node.getAttribute(name) || '';
+    if (name === 'src' && node.tagName === 'IMG' && isInlineImage(value)) continue;
+    node.removeAttribute(name);
+    if (report && value.trim() !== '') {
+      report.blockedRemote += 1;
+    }
+  }
+  if (node.hasAttribute('href')) {
+    const href = node.getAttribute('href') || '';
+    const isLink = node.tagName === 'A' || node.tagName === 'AREA';
+    if (isLink && /^(https?:|mailto:)/i.test(href.trim())) {
+      // Followed only by a click, in a new top-level tab that gets no referrer.
+      node.setAttribute('target', '_blank');
+      node.setAttribute('rel', 'noopener noreferrer');
+    } else {
+      node.removeAttribute('href');
+    }
+  }
+});
+
+/**
+ * Sanitize untrusted HTML. Returns {html, blockedRemote, removedCss}:
+ * `blockedRemote` counts remote loads that were removed (images etc.).
+ */
+export function sanitizeHtml(dirty) {
+  report = { blockedRemote: 0, removedCss: 0 };
+  try {
+    const html = purifier.sanitize(typeof dirty === 'string' ? dirty : '', {
+      USE_PROFILES: { html: true },
+      FORBID_TAGS,
+      FORBID_ATTR: ['srcset', 'ping', 'action', 'formaction', 'form', 'autofocus'],
+      ALLOW_DATA_ATTR: false,
+      ALLOW_UNKNOWN_PROTOCOLS: false,
+      WHOLE_DOCUMENT: false,
+      ADD_ATTR: ['target'],
+    });
+    return { html, ...report };
+  } finally {
+    report = null;
+  }
+}
+
+/** The srcdoc for the sandboxed frame: our CSP first, then the sanitized body. */
+export function frameDocument(cleanHtml) {
+  const csp = FRAME_CSP.replace(/"/g, '&quot;');
+  return '<!doctype html><html><head><meta charset="utf-8">' +
+    `<meta http-equiv="Content-Security-Policy" content="${csp}">` +
+    '<meta name="color-scheme" content="light">' +
+    '</head><body>' + cleanHtml + '</body></html>';
+}
