@@ -2,26 +2,29 @@
 //! without sockets.
 //!
 //! Only binary frames carry data; text frames are control messages, handed
-//! back to the caller. Neither pump buffers more than one read or one frame:
-//! `server_to_browser` awaits the sink for every frame (that is the
-//! backpressure towards the IMAP server), and `browser_to_server` writes and
-//! flushes each frame before reading the next. Both take their streams by
+//! back to the caller. Neither pump buffers much: `server_to_browser` holds
+//! at most one frame in the sink and reads at most one more meanwhile (that
+//! is the backpressure towards the IMAP server), and `browser_to_server`
+//! writes and flushes each frame before reading the next. Both take their streams by
 //! value, so a caller that needs them back (the STARTTLS upgrade) passes
 //! `&mut` references.
 
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::{BufMut, Bytes, BytesMut};
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::time::{Instant, MissedTickBehavior};
 
 use axum::extract::ws::{Message, Utf8Bytes};
 
 use crate::error::RelayError;
 
-/// Largest single read from the IMAP server, hence the largest binary frame
-/// the bridge sends.
+/// Largest chunk read from the IMAP server, hence the largest binary frame
+/// the bridge sends (the protocol promises browsers at most 64 KiB). Only
+/// reached while the server streams faster than the browser reads.
 pub const READ_CHUNK: usize = 64 * 1024;
 
 /// Why [`browser_to_server`] stopped without an error.
@@ -74,10 +77,14 @@ where
     Ok(BrowserEnd::Closed(total))
 }
 
-/// Forwards bytes from the IMAP server to the browser, one binary frame per
-/// read of at most [`READ_CHUNK`] bytes, and sends a Ping every
-/// `ping_every` so that proxies and NAT boxes see traffic on a quiet
-/// session.
+/// Forwards bytes from the IMAP server to the browser and sends a Ping every
+/// `ping_every` so that proxies and NAT boxes see traffic on a quiet session.
+///
+/// Each frame carries what the server had sent by the time the bridge read
+/// (see [`ChunkReader`]), at most [`READ_CHUNK`] bytes. While one frame is
+/// being written to the browser the next one is read from the server, but no
+/// further: at most one frame waits in the sink and one in the reader, which
+/// is the backpressure towards the IMAP server.
 ///
 /// Ends with `Ok(bytes)` at upstream EOF, after every frame has been accepted
 /// (sent and flushed) by the sink. It does not close the sink: the caller
@@ -93,36 +100,181 @@ where
     K::Error: std::error::Error + Send + Sync + 'static,
 {
     let mut total: u64 = 0;
-    let mut buf = BytesMut::with_capacity(READ_CHUNK);
+    let mut reader = ChunkReader::default();
+    // Whether a frame was queued and not yet flushed.
+    let mut unflushed = false;
     let mut ping = tokio::time::interval_at(Instant::now() + ping_every, ping_every);
     ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
     loop {
-        // Reuses the allocation once the previous frame's bytes are dropped.
-        buf.reserve(READ_CHUNK);
-        let read = async {
-            let mut limited = (&mut buf).limit(READ_CHUNK);
-            upstream.read_buf(&mut limited).await
-        };
-        // `read_buf` is cancel safe: a tick loses no upstream bytes.
-        let n = tokio::select! {
-            res = read => res.map_err(RelayError::UpstreamRead)?,
-            _ = ping.tick() => {
-                frames
-                    .send(Message::Ping(Bytes::new()))
-                    .await
-                    .map_err(RelayError::from_ws)?;
+        // Flushing comes first (a small reply goes out at once); the read
+        // overlaps a flush the browser's socket holds up. Both are cancel
+        // safe: a completed branch loses nothing of the other.
+        let chunk = tokio::select! {
+            biased;
+            res = frames.flush(), if unflushed => {
+                res.map_err(RelayError::from_ws)?;
+                unflushed = false;
                 continue;
             }
+            res = reader.read(&mut upstream) => res.map_err(RelayError::UpstreamRead)?,
+            _ = ping.tick() => Some(Message::Ping(Bytes::new())),
         };
-        if n == 0 {
+        let Some(message) = chunk else {
+            frames.flush().await.map_err(RelayError::from_ws)?;
             return Ok(total);
+        };
+        if unflushed {
+            // The previous frame is still being written: wait rather than
+            // queue a second one.
+            frames.flush().await.map_err(RelayError::from_ws)?;
         }
-        let chunk = buf.split().freeze();
-        frames
-            .send(Message::Binary(chunk))
-            .await
-            .map_err(RelayError::from_ws)?;
-        total += n as u64;
+        if let Message::Binary(data) = &message {
+            total += data.len() as u64;
+        }
+        frames.feed(message).await.map_err(RelayError::from_ws)?;
+        unflushed = true;
+    }
+}
+
+/// Smallest read from the IMAP server, and the buffer an idle session keeps.
+const MIN_READ: usize = 4 * 1024;
+
+/// Reads from the IMAP server in chunks sized to what the server streams.
+///
+/// The read size starts at [`MIN_READ`] (an idle session holds no more) and
+/// doubles after each read that filled it, up to [`READ_CHUNK`], so a bulk
+/// transfer makes few large frames; a short read halves it again. One
+/// `read` also drains whatever else is already readable (a TLS stream gives
+/// out one record, at most 16 KiB, per poll), so that a stream of records
+/// becomes one frame instead of one frame per record, without waiting for
+/// data that is not there yet.
+#[derive(Debug)]
+struct ChunkReader {
+    buf: BytesMut,
+    want: usize,
+    /// Upstream EOF or error seen after some bytes; reported by the next
+    /// `read`, once those bytes are out.
+    ended: Option<std::io::Result<()>>,
+}
+
+impl Default for ChunkReader {
+    fn default() -> Self {
+        Self {
+            buf: BytesMut::new(),
+            want: MIN_READ,
+            ended: None,
+        }
+    }
+}
+
+impl ChunkReader {
+    /// The next chunk as a binary frame, or `None` at EOF. Cancel safe: bytes
+    /// read before a cancellation are returned by the next call.
+    async fn read<R: AsyncRead + Unpin>(
+        &mut self,
+        upstream: &mut R,
+    ) -> std::io::Result<Option<Message>> {
+        if self.buf.is_empty() {
+            if let Some(ended) = self.ended.take() {
+                return ended.map(|()| None);
+            }
+            self.prepare();
+        }
+        std::future::poll_fn(|cx| self.poll_fill(Pin::new(&mut *upstream), cx)).await?;
+        if self.buf.is_empty() {
+            return Ok(None);
+        }
+        self.adapt(self.buf.len());
+        Ok(Some(Message::Binary(self.buf.split().freeze())))
+    }
+
+    /// Makes room for `want` bytes, reusing the allocation once the previous
+    /// frames are dropped. At [`MIN_READ`] it holds no buffer at all: small
+    /// reads go through the stack (see [`Self::poll_small`]), so a session
+    /// waiting for the server, and one that went quiet after a big
+    /// response, keeps no read buffer.
+    fn prepare(&mut self) {
+        if self.want == MIN_READ {
+            self.buf = BytesMut::new();
+        } else {
+            self.buf.reserve(self.want);
+        }
+    }
+
+    /// Grows the read size after a read that filled it, shrinks it after
+    /// one that used less than a quarter.
+    fn adapt(&mut self, got: usize) {
+        if got >= self.want {
+            self.want = (self.want * 2).min(READ_CHUNK);
+        } else if got < self.want / 4 {
+            self.want = (self.want / 2).max(MIN_READ);
+        }
+    }
+
+    /// Reads until `want` bytes are held or the upstream has nothing ready;
+    /// pending only while nothing at all was read.
+    fn poll_fill<R: AsyncRead + Unpin>(
+        &mut self,
+        mut upstream: Pin<&mut R>,
+        cx: &mut Context<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        if self.buf.capacity() == 0 {
+            return self.poll_small(upstream, cx);
+        }
+        while self.buf.len() < self.want {
+            let had = self.buf.len();
+            let mut limited = (&mut self.buf).limit(self.want - had);
+            let res = tokio_util::io::poll_read_buf(upstream.as_mut(), cx, &mut limited);
+            if let Some(done) = self.settle(res.map_ok(|n| n > 0), had) {
+                return done;
+            }
+        }
+        Poll::Ready(Ok(()))
+    }
+
+    /// Like [`Self::poll_fill`] for at most [`MIN_READ`] bytes, into a stack
+    /// buffer that is copied out once something was read: the heap holds
+    /// nothing while waiting.
+    fn poll_small<R: AsyncRead + Unpin>(
+        &mut self,
+        mut upstream: Pin<&mut R>,
+        cx: &mut Context<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let mut stack = [0u8; MIN_READ];
+        let mut read = ReadBuf::new(&mut stack);
+        let done = loop {
+            let had = read.filled().len();
+            if had == MIN_READ {
+                break Poll::Ready(Ok(()));
+            }
+            let res = upstream.as_mut().poll_read(cx, &mut read);
+            let progressed = read.filled().len() > had;
+            if let Some(done) = self.settle(res.map_ok(|()| progressed), had) {
+                break done;
+            }
+        };
+        self.buf.extend_from_slice(read.filled());
+        done
+    }
+
+    /// Judges one read (`Ok(true)`: it gave bytes) when `had` bytes were
+    /// already read: `None` to read on, else the outcome of the fill. An EOF
+    /// or error after some bytes is kept for the next call.
+    fn settle(
+        &mut self,
+        res: Poll<std::io::Result<bool>>,
+        had: usize,
+    ) -> Option<Poll<std::io::Result<()>>> {
+        match res {
+            Poll::Ready(Ok(true)) => None,
+            Poll::Pending if had == 0 => Some(Poll::Pending),
+            Poll::Pending => Some(Poll::Ready(Ok(()))),
+            Poll::Ready(end) if had == 0 => Some(Poll::Ready(end.map(drop))),
+            Poll::Ready(end) => {
+                self.ended = Some(end.map(drop));
+                Some(Poll::Ready(Ok(())))
+            }
+        }
     }
 }
 
@@ -246,6 +398,85 @@ mod tests {
         let (got, frames) = collector.await.unwrap();
         assert!(got == data);
         assert!(frames >= data.len() / READ_CHUNK);
+    }
+
+    /// Gives out one piece per read, like a TLS stream gives out one
+    /// record, then EOF.
+    struct Pieces(std::collections::VecDeque<Vec<u8>>);
+
+    impl AsyncRead for Pieces {
+        fn poll_read(
+            mut self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+            buf: &mut ReadBuf<'_>,
+        ) -> Poll<io::Result<()>> {
+            if let Some(mut piece) = self.0.pop_front() {
+                let n = piece.len().min(buf.remaining());
+                buf.put_slice(&piece[..n]);
+                if n < piece.len() {
+                    self.0.push_front(piece.split_off(n));
+                }
+            }
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    async fn collect_frames(upstream: impl AsyncRead + Unpin) -> (u64, Vec<Bytes>) {
+        let (tx, rx) = mpsc::channel::<Message>(1024);
+        let n = server_to_browser(upstream, tx, LONG).await.unwrap();
+        let frames = rx.map(Message::into_data).collect().await;
+        (n, frames)
+    }
+
+    #[tokio::test]
+    async fn readable_pieces_are_joined_and_frames_grow() {
+        let data = pattern(3 * READ_CHUNK + 5);
+        let pieces = data.chunks(1000).map(<[u8]>::to_vec).collect();
+        let (n, frames) = collect_frames(Pieces(pieces)).await;
+        assert_eq!(n, data.len() as u64);
+        assert!(frames.concat() == data);
+        // One frame per read would be one per 1000-byte piece.
+        assert!(frames.len() < 20, "{} frames", frames.len());
+        assert_eq!(frames[0].len(), MIN_READ);
+        assert!(frames.iter().any(|f| f.len() == READ_CHUNK));
+    }
+
+    #[tokio::test]
+    async fn small_replies_go_out_as_read() {
+        let (mut far, near) = tokio::io::duplex(1024);
+        let (tx, mut rx) = mpsc::channel::<Message>(4);
+        let pump = tokio::spawn(server_to_browser(near, tx, LONG));
+        for line in [&b"* OK hi\r\n"[..], b"a1 OK NOOP\r\n"] {
+            far.write_all(line).await.unwrap();
+            assert_eq!(rx.next().await.unwrap().into_data(), line);
+        }
+        drop(far);
+        assert_eq!(pump.await.unwrap().unwrap(), 21);
+    }
+
+    #[tokio::test]
+    async fn upstream_error_after_data_comes_after_the_data() {
+        let (mut far, near) = tokio::io::duplex(1024);
+        far.write_all(b"* BYE\r\n").await.unwrap();
+        drop(far);
+        let failing = near.chain(Failing);
+        let (tx, mut rx) = mpsc::channel::<Message>(4);
+        let err = server_to_browser(failing, tx, LONG).await.unwrap_err();
+        assert!(matches!(err, RelayError::UpstreamRead(_)), "{err:?}");
+        assert_eq!(rx.next().await.unwrap().into_data(), &b"* BYE\r\n"[..]);
+    }
+
+    /// A reader that fails.
+    struct Failing;
+
+    impl AsyncRead for Failing {
+        fn poll_read(
+            self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+            _: &mut ReadBuf<'_>,
+        ) -> Poll<io::Result<()>> {
+            Poll::Ready(Err(io::Error::other("reset")))
+        }
     }
 
     #[tokio::test]

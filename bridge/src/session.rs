@@ -40,10 +40,11 @@ use crate::upstream::{Connector, Upstream};
 /// The WebSocket subprotocol the client must offer.
 pub const SUBPROTOCOL: &str = "imap-relay.v1";
 
-/// tungstenite's read buffer; its default (128 KiB, zero-filled) would be
-/// most of an idle session's memory. Larger frames still work: the buffer
+/// tungstenite's read buffer, zero-filled on the first read; its default
+/// (128 KiB) would be most of an idle session's memory. What the browser
+/// sends is mostly short command lines; larger frames still work, the buffer
 /// grows to the frame being read.
-const WS_READ_BUFFER: usize = 16 * 1024;
+const WS_READ_BUFFER: usize = 4 * 1024;
 
 /// Bound on the closing exchange (error message, Close frame, the peer's
 /// Close reply) so an unresponsive browser cannot hold a session open.
