@@ -56,6 +56,8 @@ install_demo_prereqs() {
     apt_install dovecot-core dovecot-imapd openssl binaryen ca-certificates curl
     command -v npm >/dev/null 2>&1 || apt_install nodejs npm
     install_rust_tools
+    log "npm ci (tests/e2e: binaryen's wasm-opt for build_web, playwright-core)"
+    (cd "$ROOT/tests/e2e" && npm ci --no-audit --no-fund --loglevel=error)
     install_web_deps
 }
 
@@ -82,14 +84,25 @@ install_test_prereqs() {
     install_web_deps
 }
 
-# Builds the engine for the browser into web/pkg, where the bridge serves it. No wasm-opt
-# pass: Debian's binaryen 108 corrupts wasm-bindgen's externref table (the module then
-# fails to instantiate in Chromium 156).
+# Builds the engine for the browser into web/pkg, where the bridge serves it, as small as it
+# goes without source changes: the `release-wasm` profile (root Cargo.toml: opt-level "z", fat
+# LTO, one codegen unit), wasm-bindgen, then `wasm-opt -Oz` (which also drops the name section).
+# wasm-opt is npm's binaryen (tests/e2e/package.json, installed by `npm ci` there), never
+# Debian's: binaryen 108 corrupts wasm-bindgen's externref table (the module then fails in
+# Chromium 156 with "WebAssembly.Table.set(): Argument 1 is invalid for table"). The features
+# are the ones rustc 1.95 emits for wasm32-unknown-unknown (its target_features section).
 build_web() {
+    local pkg="$ROOT/web/pkg" wasm_opt="$ROOT/tests/e2e/node_modules/.bin/wasm-opt"
+    local wasm="$ROOT/web/pkg/client_wasm_bg.wasm" f raw gz page=0
+    if [ ! -x "$wasm_opt" ]; then
+        echo "build_web: $wasm_opt is missing: run 'npm ci' in tests/e2e" \
+            "(install_demo_prereqs / install_test_prereqs do)" >&2
+        return 1
+    fi
     log "building client-wasm for the browser into web/pkg"
-    cargo build --release -p client-wasm --target wasm32-unknown-unknown --lib
-    wasm-bindgen --target web --no-typescript --out-dir "$ROOT/web/pkg" \
-        "$ROOT/target/wasm32-unknown-unknown/release/client_wasm.wasm"
+    cargo build --profile release-wasm -p client-wasm --target wasm32-unknown-unknown --lib
+    wasm-bindgen --target web --no-typescript --out-dir "$pkg" \
+        "$ROOT/target/wasm32-unknown-unknown/release-wasm/client_wasm.wasm"
     # The HTML sanitizer (install_web_deps), served as web/vendor/purify.es.mjs; its
     # source-map comment dropped (no request for a .map).
     log "copying DOMPurify into web/vendor"
@@ -97,6 +110,23 @@ build_web() {
     sed '/^\/\/# sourceMappingURL=/d' \
         "$ROOT/target/web-npm/node_modules/dompurify/dist/purify.es.mjs" \
         >"$ROOT/web/vendor/purify.es.mjs"
+    log "wasm-opt -Oz (binaryen $("$wasm_opt" --version | awk '{print $3}'), npm)"
+    "$wasm_opt" -Oz --converge \
+        --enable-bulk-memory --enable-bulk-memory-opt --enable-call-indirect-overlong \
+        --enable-multivalue --enable-mutable-globals --enable-nontrapping-float-to-int \
+        --enable-reference-types --enable-sign-ext \
+        --strip-debug --strip-producers --strip-target-features \
+        "$wasm" -o "$wasm.opt"
+    mv "$wasm.opt" "$wasm"
+    raw=$(stat -c %s "$wasm")
+    gz=$(gzip -9 -c "$wasm" | wc -c)
+    # The whole page as the browser fetches it, each file gzipped on its own.
+    while IFS= read -r -d '' f; do
+        page=$((page + $(gzip -9 -c "$f" | wc -c)))
+    done < <(find "$ROOT/web" -type f \( -name '*.html' -o -name '*.js' -o -name '*.mjs' \
+        -o -name '*.css' -o -name '*.wasm' \) -print0)
+    log "engine: $((raw / 1024)) KB raw, $((gz / 1024)) KB gzip -9 (goal <= 250 KB);" \
+        "whole page (HTML+JS+CSS+wasm): $((page / 1024)) KB gzip -9 (goal <= 300 KB)"
 }
 
 # Waits until an HTTP URL answers, for at most $2 seconds.

@@ -1,0 +1,673 @@
+//! Parse throughput of the engine's receive path, side by side with imap-codec, imap-proto and
+//! a plain memchr scan, on one generated stream of 100,000 header FETCH responses (~80 MB).
+//!
+//! Run: `cargo bench -p client-wasm --bench receive`. Results and the machine they were taken
+//! on: docs/benchmarks-engine.md. The stream is generated from a fixed seed: no files.
+//!
+//! Criterion cannot measure memory, so the bytes per message of the list model
+//! (`MessageSummary`) are computed once and printed before the timings.
+
+#[cfg(not(target_arch = "wasm32"))]
+fn main() {
+    native::main();
+}
+
+// Benches are never built for wasm32 by `cargo test`, but `cargo clippy --all-targets
+// --target wasm32-unknown-unknown` would: there this is an empty program.
+#[cfg(target_arch = "wasm32")]
+fn main() {}
+
+#[cfg(not(target_arch = "wasm32"))]
+mod native {
+    use client_wasm::{
+        AuthMethod, Command, Config, Credentials, Event, Flag, Instant, MailboxName,
+        MessageSummary, ResponseStream, Session, State, TransportSecurity, Uid, UidRange,
+    };
+    use criterion::{Criterion, SamplingMode, Throughput};
+    use imap_codec::decode::Decoder;
+    use imap_codec::{GreetingCodec, ResponseCodec};
+    use mail_parser::{HeaderName, MessageParser};
+    use std::hint::black_box;
+    use std::mem::size_of;
+    use std::ops::Range;
+    use std::time::Duration;
+
+    /// Messages in the generated FETCH response.
+    const MESSAGES: u32 = 100_000;
+    /// Bytes per `handle_input` call, as a WebSocket driver would hand them over.
+    const CHUNK: usize = 64 * 1024;
+    /// The engine's tags with seed 0: LOGIN is `0000`, SELECT `0001`, UID FETCH `0002`.
+    const SEED: u32 = 0;
+
+    const GREETING: &[u8] = b"* OK [CAPABILITY IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE LITERAL+ AUTH=PLAIN AUTH=LOGIN] Dovecot (Debian) ready.\r\n";
+    const LOGIN_OK: &[u8] = b"0000 OK [CAPABILITY IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE SORT SORT=DISPLAY THREAD=REFERENCES THREAD=REFS THREAD=ORDEREDSUBJECT MULTIAPPEND URL-PARTIAL CATENATE UNSELECT CHILDREN NAMESPACE UIDPLUS LIST-EXTENDED I18NLEVEL=1 CONDSTORE QRESYNC ESEARCH ESORT SEARCHRES WITHIN CONTEXT=SEARCH LIST-STATUS BINARY MOVE SNIPPET=FUZZY PREVIEW=FUZZY PREVIEW STATUS=SIZE SAVEDATE LITERAL+ NOTIFY SPECIAL-USE COMPRESS=DEFLATE] Logged in\r\n";
+    const FETCH_OK: &[u8] = b"0002 OK Fetch completed (0.412 + 0.000 + 0.411 secs).\r\n";
+
+    /// The generated conversation, server side, cut where the engine must submit its next
+    /// command. Every parser is measured over `all`, the concatenation.
+    struct Stream {
+        /// Greeting.
+        greeting: Range<usize>,
+        /// LOGIN's tagged OK.
+        login: Range<usize>,
+        /// SELECT's untagged data and tagged OK.
+        select: Range<usize>,
+        /// The 100,000 FETCH responses and the UID FETCH's tagged OK.
+        fetch: Range<usize>,
+        all: Vec<u8>,
+        /// Where each header literal's bytes are in `all`.
+        headers: Vec<Range<usize>>,
+    }
+
+    /// SplitMix64: deterministic and good enough to vary the generated text.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = self.0;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^ (z >> 31)
+        }
+
+        fn below(&mut self, n: usize) -> usize {
+            (self.next() % n as u64) as usize
+        }
+
+        fn pick<'a, T: ?Sized>(&mut self, items: &[&'a T]) -> &'a T {
+            items[self.below(items.len())]
+        }
+
+        fn chance(&mut self, percent: usize) -> bool {
+            self.below(100) < percent
+        }
+    }
+
+    const FIRST: &[&str] = &[
+        "Alice", "Bob", "Carol", "Dave", "Erin", "Frank", "Grace", "Heidi", "Ivan", "Judy",
+        "Mallory", "Niaj", "Olivia", "Peggy", "Rupert", "Sybil", "Trent", "Victor", "Walter",
+    ];
+    const LAST: &[&str] = &[
+        "Smith", "Johnson", "Williams", "Brown", "Jones", "Garcia", "Miller", "Davis", "Wilson",
+        "Anderson", "Taylor", "Thomas", "Moore", "Martin", "Jackson", "Thompson", "White",
+    ];
+    /// Display names that need RFC 2047 encoding, already encoded.
+    const ENCODED_NAMES: &[&str] = &[
+        "=?ISO-8859-1?Q?J=F6rg_M=FCller?=",
+        "=?UTF-8?Q?Fran=C3=A7oise_Lef=C3=A8vre?=",
+        "=?UTF-8?B?5bGx55Sw5aSq6YOO?=",
+        "=?UTF-8?B?0JjQstCw0L0g0J/QtdGC0YDQvtCy?=",
+        "=?UTF-8?Q?Bj=C3=B6rn_=C3=85str=C3=B6m?=",
+    ];
+    const DOMAINS: &[&str] = &[
+        "example.com",
+        "example.org",
+        "mail.example.net",
+        "lists.example.edu",
+        "corp.example.co.uk",
+        "example.de",
+    ];
+    const SUBJECTS: &[&str] = &[
+        "Quarterly report draft for review",
+        "Re: Meeting moved to Thursday afternoon",
+        "Fwd: Invoice 2026-1187 (payment due)",
+        "[dev] Proposal: switch the build to the new toolchain",
+        "Your order has shipped",
+        "Re: Re: weekend plans?",
+        "Minutes of the architecture review",
+        "[announce] Release 4.2.0 is out",
+        "Lunch tomorrow",
+        "Action required: confirm your subscription settings",
+    ];
+    /// Subjects as RFC 2047 encoded words, the way non-ASCII subjects arrive.
+    const ENCODED_SUBJECTS: &[&str] = &[
+        "=?UTF-8?B?R3LDvMOfZSBhdXMgTcO8bmNoZW4=?=",
+        "=?UTF-8?Q?R=C3=A9union_de_lundi_=E2=80=93_ordre_du_jour?=",
+        "=?ISO-8859-1?Q?=C4nderungen_am_Vertrag?= =?ISO-8859-1?Q?_=28Entwurf=29?=",
+        "=?UTF-8?B?5Lya6K2w44Gu6K2w5LqL6Yyy?=",
+        "Re: =?UTF-8?Q?Caf=C3=A9_on_Friday?=",
+    ];
+    const MONTHS: &[&str] = &[
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    const WEEKDAYS: &[&str] = &["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+    const ZONES: &[&str] = &[
+        "+0000", "+0100", "+0200", "-0500", "-0800", "+0530", "+0900",
+    ];
+    const MAILERS: &[&str] = &[
+        "Mozilla Thunderbird 140.5",
+        "Apple Mail (2.3826.700.81)",
+        "Microsoft Outlook 16.0",
+        "Roundcube Webmail/1.6.9",
+    ];
+    const SPAM_TESTS: &[&str] = &[
+        "BAYES_00",
+        "DKIM_SIGNED",
+        "DKIM_VALID",
+        "DKIM_VALID_AU",
+        "HTML_MESSAGE",
+        "RCVD_IN_DNSWL_NONE",
+        "SPF_HELO_NONE",
+        "SPF_PASS",
+        "URIBL_BLOCKED",
+        "MAILING_LIST_MULTI",
+    ];
+    const FLAG_SETS: &[&str] = &[
+        "\\Seen",
+        "\\Seen",
+        "\\Seen",
+        "",
+        "\\Seen \\Answered",
+        "\\Seen \\Flagged",
+        "\\Seen $Forwarded",
+        "\\Seen \\Answered $Label1",
+    ];
+
+    struct When {
+        day: usize,
+        month: usize,
+        year: usize,
+        hour: usize,
+        minute: usize,
+        second: usize,
+        zone: &'static str,
+    }
+
+    impl When {
+        fn random(rng: &mut Rng) -> Self {
+            Self {
+                day: 1 + rng.below(28),
+                month: rng.below(12),
+                year: 2020 + rng.below(7),
+                hour: rng.below(24),
+                minute: rng.below(60),
+                second: rng.below(60),
+                zone: rng.pick(ZONES),
+            }
+        }
+
+        /// RFC 5322 date-time, as in the Date header.
+        fn rfc5322(&self, rng: &mut Rng) -> String {
+            format!(
+                "{}, {} {} {} {:02}:{:02}:{:02} {}",
+                rng.pick(WEEKDAYS),
+                self.day,
+                MONTHS[self.month],
+                self.year,
+                self.hour,
+                self.minute,
+                self.second,
+                self.zone
+            )
+        }
+
+        /// IMAP date-time, as in INTERNALDATE.
+        fn imap(&self) -> String {
+            format!(
+                "{:02}-{}-{} {:02}:{:02}:{:02} {}",
+                self.day,
+                MONTHS[self.month],
+                self.year,
+                self.hour,
+                self.minute,
+                self.second,
+                self.zone
+            )
+        }
+    }
+
+    fn address(rng: &mut Rng) -> (String, String) {
+        let first = rng.pick(FIRST);
+        let last = rng.pick(LAST);
+        let mailbox = format!(
+            "{}.{}@{}",
+            first.to_lowercase(),
+            last.to_lowercase(),
+            rng.pick(DOMAINS)
+        );
+        let name = if rng.chance(20) {
+            rng.pick(ENCODED_NAMES).to_owned()
+        } else if rng.chance(50) {
+            format!("\"{last}, {first}\"")
+        } else {
+            format!("{first} {last}")
+        };
+        (name, mailbox)
+    }
+
+    fn hex(rng: &mut Rng, digits: usize) -> String {
+        format!("{:016X}", rng.next())[..digits.min(16)].to_owned()
+    }
+
+    /// One message's header section, 500 to 800 bytes, ending with the empty line.
+    fn header(rng: &mut Rng, uid: u32, date: &When) -> Vec<u8> {
+        let target = 500 + rng.below(301);
+        let (from_name, from_addr) = address(rng);
+        let (to_name, to_addr) = address(rng);
+        let sender_domain = from_addr.split('@').nth(1).unwrap_or("example.com");
+        let date_text = date.rfc5322(rng);
+        let mut lines: Vec<String> = Vec::new();
+        lines.push(format!("Return-Path: <{from_addr}>"));
+        lines.push(format!("Delivered-To: {to_addr}"));
+        lines.push(format!(
+            "Received: from mx{}.{sender_domain} (mx{}.{sender_domain} [192.0.2.{}])\r\n\tby imap.example.org (Postfix) with ESMTPS id {}\r\n\tfor <{to_addr}>; {date_text}",
+            rng.below(9),
+            rng.below(9),
+            1 + rng.below(254),
+            hex(rng, 10),
+        ));
+        let mut optional: Vec<String> = Vec::new();
+        optional.push(format!(
+            "Received: from [10.0.{}.{}] (unknown [198.51.100.{}])\r\n\tby mx.{sender_domain} (Postfix) with ESMTPSA id {}; {date_text}",
+            rng.below(255),
+            rng.below(255),
+            1 + rng.below(254),
+            hex(rng, 12),
+        ));
+        lines.push(format!("From: {from_name} <{from_addr}>"));
+        lines.push(format!("To: {to_name} <{to_addr}>"));
+        if rng.chance(30) {
+            let (cc_name, cc_addr) = address(rng);
+            optional.push(format!("Cc: {cc_name} <{cc_addr}>"));
+        }
+        let subject = if rng.chance(25) {
+            rng.pick(ENCODED_SUBJECTS).to_owned()
+        } else {
+            rng.pick(SUBJECTS).to_owned()
+        };
+        lines.push(format!("Subject: {subject}"));
+        lines.push(format!("Date: {date_text}"));
+        lines.push(format!(
+            "Message-ID: <{}.{uid}.{}@{sender_domain}>",
+            hex(rng, 12),
+            rng.below(100_000)
+        ));
+        if rng.chance(40) {
+            let parent = format!("<{}.{}@{sender_domain}>", hex(rng, 12), rng.below(100_000));
+            optional.push(format!("In-Reply-To: {parent}"));
+            optional.push(format!(
+                "References: <{}@{sender_domain}>\r\n {parent}",
+                hex(rng, 14)
+            ));
+        }
+        lines.push("MIME-Version: 1.0".to_owned());
+        lines.push(if rng.chance(50) {
+            "Content-Type: text/plain; charset=UTF-8; format=flowed".to_owned()
+        } else {
+            format!(
+                "Content-Type: multipart/alternative;\r\n boundary=\"------------{}\"",
+                hex(rng, 16)
+            )
+        });
+        optional.push("Content-Transfer-Encoding: 8bit".to_owned());
+        optional.push(format!("X-Mailer: {}", rng.pick(MAILERS)));
+        optional.push(format!(
+            "List-Id: Development discussion <dev.{sender_domain}>"
+        ));
+
+        let length = |lines: &[String]| lines.iter().map(|l| l.len() + 2).sum::<usize>() + 2;
+        for line in optional {
+            if length(&lines) + line.len() + 2 <= target {
+                lines.push(line);
+            }
+        }
+        // Fill up to the target length with a spam-filter report, as servers add.
+        let mut spam = format!(
+            "X-Spam-Status: No, score=-{}.{} required=5.0 tests=",
+            rng.below(5),
+            rng.below(10)
+        );
+        let mut first = true;
+        while length(&lines) + spam.len() + 2 < target {
+            let room = target - (length(&lines) + spam.len() + 2);
+            let test = rng.pick(SPAM_TESTS);
+            let separator = if first { "" } else { "," };
+            if separator.len() + test.len() <= room {
+                spam.push_str(separator);
+                spam.push_str(test);
+                first = false;
+            } else {
+                // Pad the last piece: a version token of the right width.
+                let pad = room.saturating_sub(separator.len() + 1);
+                spam.push_str(separator);
+                spam.push('v');
+                spam.push_str(&"3".repeat(pad));
+                break;
+            }
+        }
+        if length(&lines) + spam.len() + 2 <= 800 {
+            lines.push(spam);
+        }
+        let mut out = Vec::with_capacity(target);
+        for line in &lines {
+            out.extend_from_slice(line.as_bytes());
+            out.extend_from_slice(b"\r\n");
+        }
+        out.extend_from_slice(b"\r\n");
+        out
+    }
+
+    fn generate() -> Stream {
+        let mut rng = Rng(0x5EED_1A9E_2026_0001);
+        let mut all = Vec::with_capacity(84 * 1024 * 1024);
+        all.extend_from_slice(GREETING);
+        let greeting = 0..all.len();
+        let start = all.len();
+        all.extend_from_slice(LOGIN_OK);
+        let login = start..all.len();
+        let start = all.len();
+        all.extend_from_slice(b"* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Forwarded $Label1)\r\n* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Forwarded $Label1 \\*)] Flags permitted.\r\n");
+        all.extend_from_slice(format!("* {MESSAGES} EXISTS\r\n* 0 RECENT\r\n* OK [UIDVALIDITY 1764090000] UIDs valid\r\n* OK [UIDNEXT {}] Predicted next UID\r\n* OK [HIGHESTMODSEQ {}] Highest\r\n0001 OK [READ-WRITE] Select completed (0.002 + 0.000 + 0.001 secs).\r\n", MESSAGES + 1, MESSAGES + 7).as_bytes());
+        let select = start..all.len();
+        let start = all.len();
+        let mut headers = Vec::with_capacity(MESSAGES as usize);
+        for n in 1..=MESSAGES {
+            let date = When::random(&mut rng);
+            let header = header(&mut rng, n, &date);
+            assert!(
+                (500..=800).contains(&header.len()),
+                "header of {} bytes",
+                header.len()
+            );
+            let size = header.len() + 200 + rng.below(60_000);
+            all.extend_from_slice(
+                format!(
+                    "* {n} FETCH (UID {n} FLAGS ({}) RFC822.SIZE {size} INTERNALDATE \"{}\" BODY[HEADER] {{{}}}\r\n",
+                    rng.pick(FLAG_SETS),
+                    date.imap(),
+                    header.len()
+                )
+                .as_bytes(),
+            );
+            let at = all.len();
+            all.extend_from_slice(&header);
+            headers.push(at..all.len());
+            all.extend_from_slice(b")\r\n");
+        }
+        all.extend_from_slice(FETCH_OK);
+        let fetch = start..all.len();
+        Stream {
+            greeting,
+            login,
+            select,
+            fetch,
+            all,
+            headers,
+        }
+    }
+
+    /// The engine's full receive path: a session driven to Selected, `FetchSummaries`
+    /// submitted, then the FETCH bytes in 64 KiB chunks with the events drained after each.
+    /// Returns the summaries when `keep` (for the memory count), else only counts them.
+    fn engine(stream: &Stream, keep: bool) -> (usize, Vec<MessageSummary>) {
+        let now = Instant::from_millis(1_000);
+        let mut session = Session::new(Config::new(SEED, TransportSecurity::Encrypted), now);
+        let bytes = &stream.all;
+        session.handle_input(now, &bytes[stream.greeting.clone()]);
+        session
+            .submit(
+                Command::LogIn {
+                    credentials: Credentials::new("alice", "alice-pass-1"),
+                    method: AuthMethod::Auto,
+                },
+                now,
+            )
+            .expect("LOGIN is allowed after the greeting");
+        session.handle_input(now, &bytes[stream.login.clone()]);
+        session
+            .submit(
+                Command::Select {
+                    mailbox: MailboxName::inbox(),
+                },
+                now,
+            )
+            .expect("SELECT is allowed once logged in");
+        session.handle_input(now, &bytes[stream.select.clone()]);
+        assert_eq!(session.state(), State::Selected);
+        session
+            .submit(
+                Command::FetchSummaries {
+                    uids: UidRange {
+                        first: Uid::new(1).expect("1 is a UID"),
+                        last: None,
+                    },
+                },
+                now,
+            )
+            .expect("UID FETCH is allowed in Selected");
+        while session.poll_transmit().is_some() {}
+        while session.poll_event().is_some() {}
+
+        let mut received = 0;
+        let mut completed = false;
+        let mut kept = Vec::new();
+        for chunk in bytes[stream.fetch.clone()].chunks(CHUNK) {
+            session.handle_input(now, chunk);
+            while let Some(event) = session.poll_event() {
+                match event {
+                    Event::FetchReceived { message, .. } => {
+                        received += 1;
+                        if keep {
+                            kept.push(message);
+                        } else {
+                            black_box(&message);
+                        }
+                    }
+                    Event::FetchCompleted { .. } => completed = true,
+                    other => panic!("unexpected event {other:?}"),
+                }
+            }
+        }
+        assert!(completed, "the UID FETCH's tagged OK was not seen");
+        (received, kept)
+    }
+
+    /// The engine's response reader alone (`ResponseStream`: framing with imap-codec's
+    /// Fragmentizer, then imap-codec decoding), without the session or the summaries.
+    fn engine_reader(bytes: &[u8]) -> usize {
+        let mut reader = ResponseStream::default();
+        let mut messages = 0;
+        for chunk in bytes.chunks(CHUNK) {
+            reader.push(chunk);
+            while let Some(message) = reader.next_message() {
+                black_box(&message);
+                messages += 1;
+            }
+        }
+        messages
+    }
+
+    /// imap-codec's codecs over the whole buffer, one response after the other.
+    fn imap_codec(bytes: &[u8]) -> usize {
+        let (mut rest, greeting) = GreetingCodec::default()
+            .decode(bytes)
+            .expect("the greeting decodes");
+        black_box(&greeting);
+        let codec = ResponseCodec::default();
+        let mut messages = 1;
+        while !rest.is_empty() {
+            let (next, response) = codec.decode(rest).unwrap_or_else(|error| {
+                panic!(
+                    "imap-codec: {error:?} at {}",
+                    String::from_utf8_lossy(&rest[..rest.len().min(200)])
+                )
+            });
+            black_box(&response);
+            rest = next;
+            messages += 1;
+        }
+        messages
+    }
+
+    /// imap-proto 0.17 (`Response::parse`, its `parse_response`) over the whole buffer.
+    fn imap_proto(bytes: &[u8]) -> usize {
+        let mut rest = bytes;
+        let mut messages = 0;
+        while !rest.is_empty() {
+            let (next, response) = imap_proto::Response::parse(rest).unwrap_or_else(|error| {
+                panic!(
+                    "imap-proto: {error:?} at {}",
+                    String::from_utf8_lossy(&rest[..rest.len().min(200)])
+                )
+            });
+            black_box(&response);
+            rest = next;
+            messages += 1;
+        }
+        messages
+    }
+
+    /// The ceiling: every line end found, nothing parsed.
+    fn memchr_scan(bytes: &[u8]) -> usize {
+        memchr::memmem::find_iter(bytes, b"\r\n").count()
+    }
+
+    /// mail-parser's `parse_headers` on each header literal, as the engine runs it per message.
+    fn mail_parser_headers(stream: &Stream, parser: &MessageParser) -> usize {
+        let mut parsed = 0;
+        for range in &stream.headers {
+            if let Some(message) = parser.parse_headers(&stream.all[range.clone()]) {
+                black_box(&message);
+                parsed += 1;
+            }
+        }
+        parsed
+    }
+
+    /// Heap and inline bytes of one summary. Allocator overhead (typically 8 to 16 bytes per
+    /// allocation) is not included; the allocation count is returned so it can be estimated.
+    fn summary_bytes(summary: &MessageSummary) -> (usize, usize) {
+        let mut heap = 0;
+        let mut allocations = 0;
+        let mut string = |s: &String| {
+            if s.capacity() > 0 {
+                heap += s.capacity();
+                allocations += 1;
+            }
+        };
+        for flag in &summary.flags {
+            if let Flag::Extension(name) | Flag::Keyword(name) = flag {
+                string(name);
+            }
+        }
+        if let Some(from) = &summary.from {
+            from.name.iter().for_each(&mut string);
+            from.address.iter().for_each(&mut string);
+        }
+        summary.subject.iter().for_each(&mut string);
+        summary.message_id.iter().for_each(&mut string);
+        if summary.flags.capacity() > 0 {
+            heap += summary.flags.capacity() * size_of::<Flag>();
+            allocations += 1;
+        }
+        (size_of::<MessageSummary>() + heap, allocations)
+    }
+
+    fn report_memory(stream: &Stream) {
+        let (received, summaries) = engine(stream, true);
+        assert_eq!(received, MESSAGES as usize);
+        let inline = size_of::<MessageSummary>();
+        let (total, allocations) = summaries
+            .iter()
+            .map(summary_bytes)
+            .fold((0, 0), |(b, a), (sb, sa)| (b + sb, a + sa));
+        let count = summaries.len() as f64;
+        let per_message = total as f64 / count;
+        let allocations_per_message = allocations as f64 / count;
+        let text: usize = summaries
+            .iter()
+            .map(|s| {
+                s.subject.as_ref().map_or(0, String::len)
+                    + s.message_id.as_ref().map_or(0, String::len)
+                    + s.from.as_ref().map_or(0, |f| {
+                        f.name.as_ref().map_or(0, String::len)
+                            + f.address.as_ref().map_or(0, String::len)
+                    })
+            })
+            .sum();
+        println!("list model: {} MessageSummary values", summaries.len());
+        println!(
+            "  inline size_of::<MessageSummary>() = {inline} B, size_of::<Flag>() = {} B",
+            size_of::<Flag>()
+        );
+        println!(
+            "  inline + heap capacity = {per_message:.1} B per message (goal <= 150 B); \
+             heap {:.1} B in {allocations_per_message:.2} allocations per message; \
+             text (subject, message-id, sender) {:.1} B per message",
+            per_message - inline as f64,
+            text as f64 / count
+        );
+        println!(
+            "  with ~16 B allocator overhead per allocation: ~{:.1} B per message",
+            per_message + 16.0 * allocations_per_message
+        );
+    }
+
+    pub fn main() {
+        let stream = generate();
+        let total = stream.all.len();
+        let header_bytes: usize = stream.headers.iter().map(|r| r.len()).sum();
+        println!(
+            "stream: {total} bytes ({:.1} MB), {MESSAGES} FETCH responses, headers {:.1} B on average",
+            total as f64 / 1e6,
+            header_bytes as f64 / f64::from(MESSAGES)
+        );
+        let responses = 1 + 1 + 8 + MESSAGES as usize + 1;
+
+        // Every contender must read the whole stream before it is timed.
+        assert_eq!(engine(&stream, false).0, MESSAGES as usize);
+        assert_eq!(engine_reader(&stream.all), responses);
+        assert_eq!(imap_codec(&stream.all), responses);
+        assert_eq!(imap_proto(&stream.all), responses);
+        let parser = MessageParser::new();
+        assert_eq!(mail_parser_headers(&stream, &parser), MESSAGES as usize);
+        report_memory(&stream);
+
+        let mut criterion = Criterion::default()
+            .sample_size(10)
+            .warm_up_time(Duration::from_secs(3))
+            .measurement_time(Duration::from_secs(20))
+            .configure_from_args();
+        let mut group = criterion.benchmark_group("receive");
+        // Each iteration is tens to hundreds of milliseconds: equal-sized samples, not
+        // criterion's linear ramp (which would need 55 iterations of the slowest function).
+        group.sampling_mode(SamplingMode::Flat);
+        // Every function covers the same 100,000 messages: GB/s is per byte of the whole stream
+        // (for mail-parser-headers too, so the figures compare as times).
+        group.throughput(Throughput::BytesDecimal(total as u64));
+        group.bench_function("engine", |b| {
+            b.iter(|| assert_eq!(engine(&stream, false).0, MESSAGES as usize));
+        });
+        group.bench_function("engine-reader", |b| {
+            b.iter(|| engine_reader(black_box(&stream.all)));
+        });
+        group.bench_function("imap-codec", |b| {
+            b.iter(|| imap_codec(black_box(&stream.all)));
+        });
+        group.bench_function("imap-proto", |b| {
+            b.iter(|| imap_proto(black_box(&stream.all)));
+        });
+        group.bench_function("memchr-scan", |b| {
+            b.iter(|| memchr_scan(black_box(&stream.all)));
+        });
+        group.bench_function("mail-parser-headers", |b| {
+            b.iter(|| mail_parser_headers(black_box(&stream), &parser));
+        });
+        // The same, parsing only the headers the list model reads and skipping the rest
+        // (Received, Content-Type, ...): what a leaner engine configuration would cost.
+        let minimal = MessageParser::new()
+            .header_address(HeaderName::From)
+            .header_text(HeaderName::Subject)
+            .header_date(HeaderName::Date)
+            .header_id(HeaderName::MessageId)
+            .header_id(HeaderName::InReplyTo)
+            .header_id(HeaderName::References)
+            .default_header_ignore();
+        group.bench_function("mail-parser-headers-minimal", |b| {
+            b.iter(|| mail_parser_headers(black_box(&stream), &minimal));
+        });
+        group.finish();
+        criterion.final_summary();
+    }
+}
