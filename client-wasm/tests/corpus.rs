@@ -68,31 +68,13 @@ struct Case {
     framing_exempt: bool,
 }
 
-/// xorshift64*, for chunk sizes.
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Self {
-        Self(seed ^ 0x9e37_79b9_7f4a_7c15 | 1)
-    }
-
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-}
-
 /// The three chunkings every case is fed in.
 fn chunkings(bytes: &[u8], seed: u64) -> [(&'static str, Vec<&[u8]>); 3] {
-    let mut rng = Rng::new(seed);
+    let mut rng = harness::Rng::from_input(&seed.to_le_bytes());
     let mut random = Vec::new();
     let mut rest = bytes;
     while !rest.is_empty() {
-        let size = 1 + (rng.next() % 97) as usize;
+        let size = rng.size(97);
         let (head, tail) = rest.split_at(size.min(rest.len()));
         random.push(head);
         rest = tail;
