@@ -296,3 +296,27 @@ impl AsyncWrite for Upstream {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn n0007_v0073_tls_is_1_2_or_1_3_with_aead_suites_only() {
+        let config = super::tls_client_config(None).expect("config");
+        let suites = &config.crypto_provider().cipher_suites;
+        assert!(!suites.is_empty());
+        for suite in suites {
+            let name = format!("{:?}", suite.suite());
+            assert!(
+                [
+                    rustls::version::TLS12.version,
+                    rustls::version::TLS13.version
+                ]
+                .contains(&suite.version().version),
+                "{name}"
+            );
+            for weak in ["RC4", "3DES", "DES", "CBC", "NULL", "EXPORT"] {
+                assert!(!name.contains(weak), "{name} offered");
+            }
+        }
+    }
+}

@@ -211,7 +211,7 @@ async fn silent_client_times_out_in_handshake() {
 }
 
 #[tokio::test]
-async fn untrusted_certificate_gives_tls_failed() {
+async fn v0074_untrusted_certificate_gives_tls_failed() {
     let pki = make_pki();
     let (imap, _task) = tls_echo_server(&pki).await;
     // No extra_ca: the test CA is unknown to the webpki roots.
@@ -250,7 +250,7 @@ async fn trusted_certificate_via_extra_ca() {
 }
 
 #[tokio::test]
-async fn certificate_name_mismatch_gives_tls_failed() {
+async fn v0074_certificate_name_mismatch_gives_tls_failed() {
     let pki = make_pki();
     let dir = tempfile::tempdir().unwrap();
     let ca = dir.path().join("ca.pem");

@@ -43,7 +43,7 @@ fn with(mut head: Vec<support::Step>, tail: Vec<support::Step>) -> Vec<support::
 }
 
 #[test]
-fn v0033_greeting_capability_code_is_used_without_asking() {
+fn v0033_v0065_greeting_capability_code_is_used_without_asking() {
     let events = run(encrypted(), &[Server(GREETING), Client(b"")]);
     let [
         Event::Greeted {
@@ -74,7 +74,7 @@ fn v0033_without_a_capability_code_the_engine_asks_once() {
 }
 
 #[test]
-fn v0035_login_ok_code_replaces_capabilities_and_sasl_ir_saves_a_round_trip() {
+fn v0030_v0035_login_ok_code_replaces_capabilities_and_sasl_ir_saves_a_round_trip() {
     let events = run(encrypted(), &logged_in());
     let Event::LoggedIn { capabilities, .. } = &events[1] else {
         panic!("{events:?}")
@@ -232,7 +232,7 @@ fn selected() -> Vec<support::Step> {
 }
 
 #[test]
-fn v0038_select_records_every_mailbox_datum() {
+fn v0038_v0068_v0069_select_records_every_mailbox_datum() {
     let events = run(encrypted(), &with(selected(), vec![]));
     let Event::MailboxSelected { mailbox, .. } = &events[2] else {
         panic!("{events:?}")
@@ -272,7 +272,7 @@ fn v0036_select_works_without_uidvalidity_and_read_only_is_recorded() {
 const FETCH_TWO: &[u8] = b"* 1 FETCH (UID 1 FLAGS (\\Seen) RFC822.SIZE 1234 INTERNALDATE \"24-Nov-2026 10:00:00 +0100\" BODY[HEADER] {156}\r\nFrom: =?ISO-8859-1?Q?J=F6rg_M=FCller?= <joerg@example.test>\r\nSubject: =?UTF-8?B?R3LDvMOfZQ==?=\r\nDate: Tue, 24 Nov 2026 10:00:00 +0100\r\nMessage-ID: <1@x>\r\n\r\n)\r\n* 3 FETCH (UID 7 FLAGS () RFC822.SIZE 99 INTERNALDATE \"25-Nov-2026 08:30:00 +0000\" BODY[HEADER] {42}\r\nFrom: bob@example.test\r\nSubject: plain\r\n\r\n)\r\n0002 OK Fetch completed (0.001 + 0.000 secs).\r\n";
 
 #[test]
-fn c0003_fetch_sends_the_documented_item_list_and_decodes_headers() {
+fn c0003_v0052_fetch_sends_the_documented_item_list_and_decodes_headers() {
     let events = run(
         encrypted(),
         &with(
@@ -379,7 +379,7 @@ fn n0002_logout_gives_up_after_its_bounded_timeout() {
 }
 
 #[test]
-fn v0064_unasked_bye_ends_the_session_with_its_text() {
+fn v0011_v0064_unasked_bye_ends_the_session_with_its_text_and_no_logout() {
     let events = run(
         encrypted(),
         &with(
@@ -526,7 +526,7 @@ fn an_unparseable_response_is_skipped_and_the_stream_stays_in_sync() {
 }
 
 #[test]
-fn hostile_mailbox_name_goes_as_a_literal_and_cannot_inject_a_command() {
+fn v0015_v0017_hostile_mailbox_name_goes_as_a_literal_and_cannot_inject_a_command() {
     let name = MailboxName::from_wire("x\r\n0002 DELETE INBOX");
     run(
         encrypted(),
@@ -876,7 +876,7 @@ fn v0056_store_adds_and_removes_flags_silently_by_uid() {
 }
 
 #[test]
-fn v0057_move_by_uid_reports_the_expunge_and_needs_the_capability() {
+fn v0057_v0059_move_by_uid_reports_the_expunge_and_needs_the_capability() {
     let events = run(
         encrypted(),
         &with(
@@ -1179,4 +1179,48 @@ fn v0010_whole_message_fetch_for_the_reader_keeps_text_html_and_attachments() {
         4,
         "no list summary for the reader's fetch: {events:?}"
     );
+}
+
+#[test]
+fn v0029_anonymous_is_never_used() {
+    let events = run(
+        encrypted(),
+        &[
+            Server(b"* OK [CAPABILITY IMAP4rev1 AUTH=ANONYMOUS LOGINDISABLED] ready\r\n"),
+            Submit(alice()),
+            Client(b""),
+        ],
+    );
+    assert!(matches!(
+        &events[1],
+        Event::CommandFailed {
+            error: CommandError::NoUsableMechanism,
+            ..
+        }
+    ));
+}
+
+#[test]
+fn v0042_a_server_without_inbox_still_lists_and_selects() {
+    let events = run(
+        encrypted(),
+        &with(
+            logged_in(),
+            vec![
+                Submit(Command::List {
+                    reference: MailboxName::from_wire(""),
+                    pattern: "*".into(),
+                }),
+                Client(b"0001 LIST \"\" *\r\n"),
+                Server(b"* LIST (\\HasNoChildren) \"/\" Archive\r\n0001 OK List completed.\r\n"),
+                Submit(Command::Select {
+                    mailbox: MailboxName::from_wire("Archive"),
+                }),
+                Client(b"0002 SELECT Archive\r\n"),
+                Server(b"* 0 EXISTS\r\n0002 OK [READ-WRITE] Select completed.\r\n"),
+            ],
+        ),
+    );
+    assert!(matches!(&events[2], Event::MailboxesListed { mailboxes, .. } if mailboxes.len() == 1));
+    assert!(matches!(&events[3], Event::MailboxSelected { .. }));
 }
