@@ -3,7 +3,7 @@
 use imap_types::IntoStatic;
 use imap_types::fetch::MessageDataItem;
 use imap_types::flag::{Flag as ImapFlag, FlagFetch, FlagPerm};
-use mail_parser::{MessageParser, MimeHeaders, PartType};
+use mail_parser::{HeaderName, MessageParser, MimeHeaders, PartType};
 use serde::{Serialize, Serializer};
 use std::fmt;
 use std::num::NonZeroU32;
@@ -302,6 +302,19 @@ impl Sender {
 }
 
 impl MessageSummary {
+    /// A parser for the headers a summary uses (and the thread keys to come); every other
+    /// header, `Received:` above all, is skipped unparsed.
+    pub(crate) fn header_parser() -> MessageParser {
+        MessageParser::new()
+            .header_address(HeaderName::From)
+            .header_text(HeaderName::Subject)
+            .header_date(HeaderName::Date)
+            .header_id(HeaderName::MessageId)
+            .header_id(HeaderName::InReplyTo)
+            .header_id(HeaderName::References)
+            .default_header_ignore()
+    }
+
     /// Builds a summary from one FETCH response; `None` when the server left out the UID,
     /// which a UID FETCH response must carry (RFC 3501 §6.4.8).
     pub(crate) fn from_fetch(
