@@ -26,7 +26,7 @@ mod native {
     use criterion::{Criterion, SamplingMode, Throughput};
     use imap_codec::decode::Decoder;
     use imap_codec::{GreetingCodec, ResponseCodec};
-    use mail_parser::{HeaderName, MessageParser};
+    use mail_parser::MessageParser;
     use std::hint::black_box;
     use std::mem::size_of;
     use std::ops::Range;
@@ -654,16 +654,9 @@ mod native {
         group.bench_function("mail-parser-headers", |b| {
             b.iter(|| mail_parser_headers(black_box(&stream), &parser));
         });
-        // The same, parsing only the headers the list model reads and skipping the rest
-        // (Received, Content-Type, ...): what a leaner engine configuration would cost.
-        let minimal = MessageParser::new()
-            .header_address(HeaderName::From)
-            .header_text(HeaderName::Subject)
-            .header_date(HeaderName::Date)
-            .header_id(HeaderName::MessageId)
-            .header_id(HeaderName::InReplyTo)
-            .header_id(HeaderName::References)
-            .default_header_ignore();
+        // The same with the engine's list parser, which reads only the headers a summary uses
+        // and skips the rest (Received, Content-Type, ...).
+        let minimal = client_wasm::MessageSummary::header_parser();
         group.bench_function("mail-parser-headers-minimal", |b| {
             b.iter(|| mail_parser_headers(black_box(&stream), &minimal));
         });

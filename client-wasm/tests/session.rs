@@ -23,6 +23,14 @@ fn alice() -> Command {
     }
 }
 
+/// `LIST "" *`: every mailbox.
+fn list_all() -> Command {
+    Command::List {
+        reference: MailboxName::from_wire(""),
+        pattern: "*".into(),
+    }
+}
+
 fn inbox() -> MailboxName {
     MailboxName::inbox()
 }
@@ -122,23 +130,25 @@ fn v0032_login_command_when_no_mechanism_is_advertised_with_quoting() {
     assert!(matches!(events[1], Event::LoggedIn { .. }));
 }
 
-#[test]
-fn v0031_logindisabled_is_honoured_and_nothing_is_sent() {
+/// Submits alice's login after `greeting`; checks that nothing was sent and returns why the
+/// login failed.
+fn login_error_after(greeting: &'static [u8]) -> CommandError {
     let events = run(
         encrypted(),
-        &[
-            Server(b"* OK [CAPABILITY IMAP4rev1 LOGINDISABLED] ready\r\n"),
-            Submit(alice()),
-            Client(b""),
-        ],
+        &[Server(greeting), Submit(alice()), Client(b"")],
     );
-    assert!(matches!(
-        &events[1],
-        Event::CommandFailed {
-            error: CommandError::NoUsableMechanism,
-            ..
-        }
-    ));
+    match &events[1] {
+        Event::CommandFailed { error, .. } => error.clone(),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn v0031_logindisabled_is_honoured_and_nothing_is_sent() {
+    assert_eq!(
+        login_error_after(b"* OK [CAPABILITY IMAP4rev1 LOGINDISABLED] ready\r\n"),
+        CommandError::NoUsableMechanism
+    );
 }
 
 #[test]
@@ -195,10 +205,7 @@ fn v0066_list_keeps_attributes_special_use_and_decodes_names() {
         &with(
             logged_in(),
             vec![
-                Submit(Command::List {
-                    reference: MailboxName::from_wire(""),
-                    pattern: "*".into(),
-                }),
+                Submit(list_all()),
                 Client(b"0001 LIST \"\" *\r\n"),
                 Server(b"* LIST (\\HasNoChildren) \"/\" INBOX\r\n* LIST (\\HasNoChildren \\Drafts) \"/\" Drafts\r\n* LIST (\\HasNoChildren \\Sent) \"/\" Sent\r\n* LIST (\\Noselect \\HasChildren) \"/\" Archiv\r\n* LIST (\\HasNoChildren \\Trash) \"/\" \"Entw&APw-rfe\"\r\n0001 OK List completed (0.001 + 0.000 secs).\r\n"),
             ],
@@ -679,10 +686,7 @@ fn c0001_real_dovecot_transcript_replays_to_the_expected_events() {
             Submit(alice()),
             Client(AUTH_PLAIN_IR),
             Server(parts[1]),
-            Submit(Command::List {
-                reference: MailboxName::from_wire(""),
-                pattern: "*".into(),
-            }),
+            Submit(list_all()),
             Client(b"0001 LIST \"\" *\r\n"),
             Server(parts[2]),
             Submit(Command::Select { mailbox: inbox() }),
@@ -1183,21 +1187,10 @@ fn v0010_whole_message_fetch_for_the_reader_keeps_text_html_and_attachments() {
 
 #[test]
 fn v0029_anonymous_is_never_used() {
-    let events = run(
-        encrypted(),
-        &[
-            Server(b"* OK [CAPABILITY IMAP4rev1 AUTH=ANONYMOUS LOGINDISABLED] ready\r\n"),
-            Submit(alice()),
-            Client(b""),
-        ],
+    assert_eq!(
+        login_error_after(b"* OK [CAPABILITY IMAP4rev1 AUTH=ANONYMOUS LOGINDISABLED] ready\r\n"),
+        CommandError::NoUsableMechanism
     );
-    assert!(matches!(
-        &events[1],
-        Event::CommandFailed {
-            error: CommandError::NoUsableMechanism,
-            ..
-        }
-    ));
 }
 
 #[test]
@@ -1207,10 +1200,7 @@ fn v0042_a_server_without_inbox_still_lists_and_selects() {
         &with(
             logged_in(),
             vec![
-                Submit(Command::List {
-                    reference: MailboxName::from_wire(""),
-                    pattern: "*".into(),
-                }),
+                Submit(list_all()),
                 Client(b"0001 LIST \"\" *\r\n"),
                 Server(b"* LIST (\\HasNoChildren) \"/\" Archive\r\n0001 OK List completed.\r\n"),
                 Submit(Command::Select {
