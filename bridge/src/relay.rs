@@ -294,17 +294,17 @@ mod tests {
     /// A ping interval that never fires during a test.
     const LONG: Duration = Duration::from_secs(3600);
 
+    /// The integration tests' payload generator.
+    mod xorshift {
+        include!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/common/xorshift.rs"
+        ));
+    }
+
     fn pattern(len: usize) -> Vec<u8> {
         // Deterministic, non-repeating at small periods.
-        let mut x: u32 = 0x1234_5678;
-        (0..len)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 17;
-                x ^= x << 5;
-                x as u8
-            })
-            .collect()
+        xorshift::pattern_from(0x1234_5678, len)
     }
 
     #[tokio::test]

@@ -21,6 +21,8 @@
 //! RIG_ENV=/tmp/rig/rig.env REQUIRE_RIG=1 cargo test -p bridge --test dovecot
 //! ```
 
+mod common;
+
 use std::collections::HashMap;
 use std::io::BufRead;
 use std::net::SocketAddr;
@@ -28,7 +30,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex as StdMutex};
 use std::time::{Duration, Instant};
 
-use bridge::{Bridge, BridgeError, Config};
+use bridge::Config;
+use common::xorshift::xorshift32;
+use common::{Running, init_logging, next_msg_within, serve_config, server_entry as server};
 use futures_util::{SinkExt, StreamExt};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName};
@@ -178,35 +182,6 @@ fn rig() -> Option<Rig> {
 
 // --- the bridge --------------------------------------------------------------
 
-/// A bridge serving in the background.
-struct Running {
-    addr: SocketAddr,
-    stop: Option<oneshot::Sender<()>>,
-    handle: Option<JoinHandle<Result<(), BridgeError>>>,
-}
-
-impl Running {
-    fn trigger_shutdown(&mut self) {
-        if let Some(tx) = self.stop.take() {
-            let _ = tx.send(());
-        }
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        self.trigger_shutdown();
-    }
-}
-
-/// A `[[servers]]` entry on 127.0.0.1/localhost, hence `internal = true`.
-fn server(id: &str, host: &str, port: u16, security: &str) -> String {
-    format!(
-        "[[servers]]\nid = \"{id}\"\nname = \"Server {id}\"\nhost = \"{host}\"\nport = {port}\n\
-         security = \"{security}\"\ninternal = true\n"
-    )
-}
-
 /// Full TOML: listen on port 0, optional extra CA, servers, `[limits]` body.
 fn bridge_toml(extra_ca: Option<&Path>, servers: &[String], limits: &str) -> String {
     let mut t = String::from("listen = \"127.0.0.1:0\"\n");
@@ -228,29 +203,9 @@ fn parse_config(toml: &str) -> Config {
     Config::from_toml_str(toml).unwrap_or_else(|e| panic!("test config rejected: {e}\n{toml}"))
 }
 
-fn init_logging() {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "bridge=info".into()),
-        )
-        .with_test_writer()
-        .try_init();
-}
-
 async fn start_bridge(toml: &str) -> Running {
-    init_logging();
-    let bridge = Bridge::bind(parse_config(toml)).await.expect("bind");
-    let addr = bridge.local_addr();
-    let (tx, rx) = oneshot::channel::<()>();
-    let handle = tokio::spawn(bridge.serve(async move {
-        let _ = rx.await;
-    }));
-    Running {
-        addr,
-        stop: Some(tx),
-        handle: Some(handle),
-    }
+    init_logging("bridge=info");
+    serve_config(parse_config(toml)).await
 }
 
 // --- the browser ---------------------------------------------------------------
@@ -280,16 +235,7 @@ async fn ws_open(addr: SocketAddr) -> Ws {
 
 /// Next message other than Ping/Pong; `None` when the stream ended or failed.
 async fn next_msg(ws: &mut Ws) -> Option<Message> {
-    loop {
-        match tokio::time::timeout(WAIT, ws.next())
-            .await
-            .expect("timed out waiting for a WebSocket message")
-        {
-            Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
-            Some(Ok(m)) => return Some(m),
-            Some(Err(_)) | None => return None,
-        }
-    }
+    next_msg_within(ws, WAIT).await
 }
 
 fn json(text: &str) -> serde_json::Value {
@@ -367,13 +313,7 @@ fn tls_connector(ca: &Path) -> tokio_rustls::TlsConnector {
     for cert in CertificateDer::pem_file_iter(ca).expect("read RIG_CA") {
         roots.add(cert.expect("PEM")).expect("CA usable");
     }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    tokio_rustls::TlsConnector::from(Arc::new(config))
+    common::tls_connector_with(roots)
 }
 
 async fn tls_wrap(tcp: TcpStream, ca: &Path) -> Conn {
@@ -852,14 +792,9 @@ async fn fidelity_implicit_tls() {
 const FAKE_GREETING: &[u8] = b"* OK [CAPABILITY IMAP4rev1] fake upstream ready\r\n";
 
 fn pattern(len: usize) -> Vec<u8> {
-    let mut x: u32 = 0x2545_f491;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            b'a' + (x % 26) as u8
-        })
+    xorshift32(0x2545_f491)
+        .take(len)
+        .map(|x| b'a' + (x % 26) as u8)
         .collect()
 }
 
@@ -1190,7 +1125,7 @@ async fn shutdown_during_dovecot_sessions() {
         }
         let fired = Instant::now();
         bridge.trigger_shutdown();
-        let handle = bridge.handle.take().unwrap();
+        let handle = &mut bridge.handle;
         for (name, imap) in [
             ("idle plain", &mut idle_plain),
             ("idle tls", &mut idle_tls),
@@ -1354,54 +1289,36 @@ async fn sigterm_real_binary_during_session() {
 async fn untrusted_certificate_is_refused() {
     let Some(rig) = rig() else { return };
     let _serial = SERIAL.lock().await;
-    let test = async {
-        // No extra_ca: the rig's CA is unknown to the webpki roots.
-        let bridge = start_bridge(&bridge_toml(
-            None,
-            &[server("tls", "localhost", rig.tls_port, "tls")],
-            "",
-        ))
-        .await;
-        let (mut ws, v) = ws_connect_reply(bridge.addr, "tls").await;
-        assert_eq!(v["type"], "error", "{v}");
-        assert_eq!(v["code"], "tls_failed", "{v}");
-        let message = v["message"].as_str().unwrap();
-        println!("{message}");
-        assert!(
-            message.contains("UnknownIssuer") || message.contains("unknown issuer"),
-            "{message}"
-        );
-        assert!(matches!(
-            next_msg(&mut ws).await,
-            Some(Message::Close(_)) | None
-        ));
-    };
-    tokio::time::timeout(Duration::from_secs(30), test)
-        .await
-        .expect("test timed out (hang)");
+    // No extra_ca: the rig's CA is unknown to the webpki roots.
+    let toml = bridge_toml(None, &[server("tls", "localhost", rig.tls_port, "tls")], "");
+    expect_tls_refused(&toml, ["UnknownIssuer", "unknown issuer"]).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_host_name_is_refused() {
     let Some(rig) = rig() else { return };
     let _serial = SERIAL.lock().await;
+    // The rig's certificate names only localhost.
+    let toml = bridge_toml(
+        Some(&rig.ca),
+        &[server("tls", "127.0.0.1", rig.tls_port, "tls")],
+        "",
+    );
+    expect_tls_refused(&toml, ["NotValidForName", "not valid for name"]).await;
+}
+
+/// Starts a bridge from `toml`, connects to its `tls` entry and expects
+/// `tls_failed` with a message containing one of `reasons`, then the end of
+/// the session; all within 30 s.
+async fn expect_tls_refused(toml: &str, reasons: [&str; 2]) {
     let test = async {
-        // The rig's certificate names only localhost.
-        let bridge = start_bridge(&bridge_toml(
-            Some(&rig.ca),
-            &[server("tls", "127.0.0.1", rig.tls_port, "tls")],
-            "",
-        ))
-        .await;
+        let bridge = start_bridge(toml).await;
         let (mut ws, v) = ws_connect_reply(bridge.addr, "tls").await;
         assert_eq!(v["type"], "error", "{v}");
         assert_eq!(v["code"], "tls_failed", "{v}");
         let message = v["message"].as_str().unwrap();
         println!("{message}");
-        assert!(
-            message.contains("NotValidForName") || message.contains("not valid for name"),
-            "{message}"
-        );
+        assert!(reasons.iter().any(|r| message.contains(r)), "{message}");
         assert!(matches!(
             next_msg(&mut ws).await,
             Some(Message::Close(_)) | None

@@ -23,9 +23,7 @@ async fn relays_bytes_both_ways() {
     assert_eq!(read_binary(&mut ws, GREETING.len()).await, GREETING);
 
     // A command and its reply.
-    ws.send(Message::binary(b"a1 NOOP\r\n".to_vec()))
-        .await
-        .unwrap();
+    send_binary(&mut ws, b"a1 NOOP\r\n").await;
     assert_eq!(read_binary(&mut ws, 9).await, b"a1 NOOP\r\n");
 
     // A multi-MB payload, sent in 100 KB frames while the echo is read back.
@@ -55,10 +53,7 @@ async fn relays_bytes_both_ways() {
 
     // Browser closes: the upstream sees EOF.
     ws.close(None).await.unwrap();
-    let echoed = tokio::time::timeout(WAIT, imap_task)
-        .await
-        .unwrap()
-        .unwrap();
+    let echoed = join_within_wait(imap_task).await;
     assert_eq!(echoed, 9 + data.len() as u64);
 }
 
@@ -137,19 +132,13 @@ async fn malformed_control_messages_are_bad_requests() {
     }
     // Binary before connect.
     let (mut ws, _) = ws_open(bridge.addr, Some(PROTOCOL)).await.unwrap();
-    ws.send(Message::binary(b"a1 NOOP\r\n".to_vec()))
-        .await
-        .unwrap();
+    send_binary(&mut ws, b"a1 NOOP\r\n").await;
     expect_error(&mut ws, "bad_request").await;
 }
 
 #[tokio::test]
 async fn text_frame_during_relay_is_bad_request() {
-    let (imap, _task) = echo_server().await;
-    let bridge = start(&server_entry("demo", "127.0.0.1", imap.port(), "plain")).await;
-    let mut ws = ws_connect(bridge.addr, "demo").await;
-    assert_eq!(next_json(&mut ws).await["type"], "connected");
-    read_binary(&mut ws, GREETING.len()).await;
+    let (_bridge, mut ws, _task) = echo_session("").await;
     send_text(&mut ws, "a1 NOOP").await;
     let v = loop {
         match next_msg(&mut ws).await {
@@ -164,15 +153,7 @@ async fn text_frame_during_relay_is_bad_request() {
 
 #[tokio::test]
 async fn oversized_frame_gives_frame_too_large() {
-    let (imap, _task) = echo_server().await;
-    let body = format!(
-        "{}[limits]\nmax_message_bytes = 4096\n",
-        server_entry("demo", "127.0.0.1", imap.port(), "plain")
-    );
-    let bridge = start(&body).await;
-    let mut ws = ws_connect(bridge.addr, "demo").await;
-    assert_eq!(next_json(&mut ws).await["type"], "connected");
-    read_binary(&mut ws, GREETING.len()).await;
+    let (_bridge, mut ws, _task) = echo_session("[limits]\nmax_message_bytes = 4096\n").await;
     // At the limit: fine.
     ws.send(Message::binary(vec![b'x'; 4096])).await.unwrap();
     read_binary(&mut ws, 4096).await;
@@ -184,15 +165,8 @@ async fn oversized_frame_gives_frame_too_large() {
 
 #[tokio::test]
 async fn idle_session_times_out() {
-    let (imap, _task) = echo_server().await;
-    let body = format!(
-        "{}[limits]\nidle_timeout_secs = 1\nping_interval_secs = 1\n",
-        server_entry("demo", "127.0.0.1", imap.port(), "plain")
-    );
-    let bridge = start(&body).await;
-    let mut ws = ws_connect(bridge.addr, "demo").await;
-    assert_eq!(next_json(&mut ws).await["type"], "connected");
-    read_binary(&mut ws, GREETING.len()).await;
+    let (_bridge, mut ws, _task) =
+        echo_session("[limits]\nidle_timeout_secs = 1\nping_interval_secs = 1\n").await;
     let started = Instant::now();
     let (_, close) = expect_error(&mut ws, "idle_timeout").await;
     assert!(started.elapsed() >= Duration::from_millis(800));
@@ -225,13 +199,10 @@ async fn v0074_untrusted_certificate_gives_tls_failed() {
 #[tokio::test]
 async fn trusted_certificate_via_extra_ca() {
     let pki = make_pki();
-    let dir = tempfile::tempdir().unwrap();
-    let ca = dir.path().join("ca.pem");
-    std::fs::write(&ca, &pki.ca_pem).unwrap();
+    let (ca, _dir) = extra_ca_line(&pki);
     let (imap, _task) = tls_echo_server(&pki).await;
     let body = format!(
-        "extra_ca = {:?}\n{}",
-        ca.display().to_string(),
+        "{ca}{}",
         server_entry("secure", "localhost", imap.port(), "tls")
     );
     let bridge = start(&body).await;
@@ -252,14 +223,11 @@ async fn trusted_certificate_via_extra_ca() {
 #[tokio::test]
 async fn v0074_certificate_name_mismatch_gives_tls_failed() {
     let pki = make_pki();
-    let dir = tempfile::tempdir().unwrap();
-    let ca = dir.path().join("ca.pem");
-    std::fs::write(&ca, &pki.ca_pem).unwrap();
+    let (ca, _dir) = extra_ca_line(&pki);
     let (imap, _task) = tls_echo_server(&pki).await;
     // The leaf is only valid for DNS:localhost.
     let body = format!(
-        "extra_ca = {:?}\n{}",
-        ca.display().to_string(),
+        "{ca}{}",
         server_entry("secure", "127.0.0.1", imap.port(), "tls")
     );
     let bridge = start(&body).await;
@@ -278,24 +246,15 @@ async fn plain_server_on_tls_entry_gives_tls_failed() {
 
 #[tokio::test]
 async fn shutdown_closes_live_sessions() {
-    let (imap, imap_task) = echo_server().await;
-    let mut bridge = start(&server_entry("demo", "127.0.0.1", imap.port(), "plain")).await;
-    let mut ws = ws_connect(bridge.addr, "demo").await;
-    assert_eq!(next_json(&mut ws).await["type"], "connected");
-    read_binary(&mut ws, GREETING.len()).await;
+    let (mut bridge, mut ws, imap_task) = echo_session("").await;
 
     let started = Instant::now();
     bridge.trigger_shutdown();
     let (_, close) = expect_error(&mut ws, "shutting_down").await;
     assert_eq!(u16::from(close.unwrap().code), 1001);
     // Keep polling, as a browser does, so the Close reply goes out.
-    while let Ok(Some(Ok(_))) = tokio::time::timeout(WAIT, ws.next()).await {}
-    let handle = &mut bridge.handle;
-    tokio::time::timeout(Duration::from_secs(6), handle)
-        .await
-        .expect("serve did not return within the bound")
-        .unwrap()
-        .unwrap();
+    drain(&mut ws).await;
+    bridge.served_within(Duration::from_secs(6)).await;
     // Well inside the 5 s grace: the session closed, nothing timed out.
     assert!(
         started.elapsed() < Duration::from_millis(1500),
@@ -303,31 +262,18 @@ async fn shutdown_closes_live_sessions() {
         started.elapsed()
     );
     // The upstream connection was dropped.
-    tokio::time::timeout(WAIT, imap_task)
-        .await
-        .unwrap()
-        .unwrap();
+    join_within_wait(imap_task).await;
 }
 
 #[tokio::test]
 async fn shutdown_is_bounded_with_an_unresponsive_client() {
-    let (imap, _task) = echo_server().await;
-    let body = format!(
-        "{}[limits]\nshutdown_grace_secs = 1\n",
-        server_entry("demo", "127.0.0.1", imap.port(), "plain")
-    );
-    let mut bridge = start(&body).await;
+    let (mut bridge, _task) = echo_bridge("[limits]\nshutdown_grace_secs = 1\n").await;
     // This client reads nothing after `connected` and never answers Close.
     let mut ws = ws_connect(bridge.addr, "demo").await;
     assert_eq!(next_json(&mut ws).await["type"], "connected");
     let started = Instant::now();
     bridge.trigger_shutdown();
-    let handle = &mut bridge.handle;
-    tokio::time::timeout(Duration::from_secs(4), handle)
-        .await
-        .expect("serve did not return within the bound")
-        .unwrap()
-        .unwrap();
+    bridge.served_within(Duration::from_secs(4)).await;
     // The session was still waiting for the Close reply: the grace period,
     // not the session, ended `serve`.
     assert!(started.elapsed() >= Duration::from_millis(900));
@@ -342,12 +288,7 @@ async fn shutdown_with_no_sessions_is_quick() {
     let _idle = tokio::net::TcpStream::connect(bridge.addr).await.unwrap();
     let started = Instant::now();
     bridge.trigger_shutdown();
-    let handle = &mut bridge.handle;
-    tokio::time::timeout(Duration::from_secs(6), handle)
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
+    bridge.served_within(Duration::from_secs(6)).await;
     assert!(
         started.elapsed() < Duration::from_secs(2),
         "{:?}",
@@ -474,9 +415,7 @@ async fn starttls_until_ok(addr: std::net::SocketAddr) -> Ws {
         read_binary(&mut ws, STARTTLS_GREETING.len()).await,
         STARTTLS_GREETING
     );
-    ws.send(Message::binary(b"a STARTTLS\r\n".to_vec()))
-        .await
-        .unwrap();
+    send_binary(&mut ws, b"a STARTTLS\r\n").await;
     let ok = b"a OK Begin TLS\r\n";
     assert_eq!(read_binary(&mut ws, ok.len()).await, ok);
     ws
@@ -502,18 +441,13 @@ async fn starttls_discards_injected_plaintext_and_relays_over_tls() {
     // Over TLS now: the fake server greets again, then echoes.
     let got = read_binary(&mut ws, GREETING.len()).await;
     assert_eq!(got, GREETING, "{:?}", String::from_utf8_lossy(&got));
-    ws.send(Message::binary(b"a1 NOOP\r\n".to_vec()))
-        .await
-        .unwrap();
+    send_binary(&mut ws, b"a1 NOOP\r\n").await;
     assert_eq!(read_binary(&mut ws, 9).await, b"a1 NOOP\r\n");
     // A second upgrade is refused.
     send_text(&mut ws, r#"{"type":"starttls"}"#).await;
     let (message, _) = expect_error(&mut ws, "bad_request").await;
     assert!(message.contains("already"), "{message}");
-    tokio::time::timeout(WAIT, imap_task)
-        .await
-        .unwrap()
-        .unwrap();
+    join_within_wait(imap_task).await;
 }
 
 #[tokio::test]
@@ -548,20 +482,14 @@ async fn data_during_the_starttls_handshake_is_bad_request() {
     let bridge = start(&body).await;
     let mut ws = starttls_until_ok(bridge.addr).await;
     send_text(&mut ws, r#"{"type":"starttls"}"#).await;
-    ws.send(Message::binary(b"a1 LOGIN x y\r\n".to_vec()))
-        .await
-        .unwrap();
+    send_binary(&mut ws, b"a1 LOGIN x y\r\n").await;
     let (message, _) = expect_error(&mut ws, "bad_request").await;
     assert!(message.contains("tls_established"), "{message}");
 }
 
 #[tokio::test]
 async fn starttls_on_a_tls_or_plain_server_is_bad_request() {
-    let (imap, _task) = echo_server().await;
-    let bridge = start(&server_entry("demo", "127.0.0.1", imap.port(), "plain")).await;
-    let mut ws = ws_connect(bridge.addr, "demo").await;
-    assert_eq!(next_json(&mut ws).await["type"], "connected");
-    read_binary(&mut ws, GREETING.len()).await;
+    let (_bridge, mut ws, _task) = echo_session("").await;
     send_text(&mut ws, r#"{"type":"starttls"}"#).await;
     let (message, close) = expect_error(&mut ws, "bad_request").await;
     assert!(message.contains("STARTTLS"), "{message}");
@@ -570,12 +498,8 @@ async fn starttls_on_a_tls_or_plain_server_is_bad_request() {
 
 #[tokio::test]
 async fn per_client_session_limit_gives_limit_reached() {
-    let (imap, _task) = echo_server().await;
-    let body = format!(
-        "{}[limits]\nmax_sessions = 5\nmax_sessions_per_ip = 1\n",
-        server_entry("demo", "127.0.0.1", imap.port(), "plain")
-    );
-    let bridge = start(&body).await;
+    let (bridge, _task) =
+        echo_bridge("[limits]\nmax_sessions = 5\nmax_sessions_per_ip = 1\n").await;
     let mut first = ws_connect(bridge.addr, "demo").await;
     assert_eq!(next_json(&mut first).await["type"], "connected");
     let (mut second, _) = ws_open(bridge.addr, Some(PROTOCOL)).await.unwrap();
@@ -584,7 +508,7 @@ async fn per_client_session_limit_gives_limit_reached() {
     assert_eq!(u16::from(close.unwrap().code), 1013);
     // Closing the first frees the place.
     first.close(None).await.unwrap();
-    while let Ok(Some(Ok(_))) = tokio::time::timeout(WAIT, first.next()).await {}
+    drain(&mut first).await;
     let deadline = Instant::now() + WAIT;
     loop {
         let (mut ws, _) = ws_open(bridge.addr, Some(PROTOCOL)).await.unwrap();
@@ -601,15 +525,8 @@ async fn per_client_session_limit_gives_limit_reached() {
 
 #[tokio::test]
 async fn quiet_sessions_get_pings_and_still_time_out() {
-    let (imap, _task) = echo_server().await;
-    let body = format!(
-        "{}[limits]\nidle_timeout_secs = 2\nping_interval_secs = 1\n",
-        server_entry("demo", "127.0.0.1", imap.port(), "plain")
-    );
-    let bridge = start(&body).await;
-    let mut ws = ws_connect(bridge.addr, "demo").await;
-    assert_eq!(next_json(&mut ws).await["type"], "connected");
-    read_binary(&mut ws, GREETING.len()).await;
+    let (_bridge, mut ws, _task) =
+        echo_session("[limits]\nidle_timeout_secs = 2\nping_interval_secs = 1\n").await;
     let started = Instant::now();
     let mut pings = 0;
     let code = loop {
@@ -630,21 +547,12 @@ async fn quiet_sessions_get_pings_and_still_time_out() {
 
 #[tokio::test]
 async fn metrics_count_a_relayed_session() {
-    let (imap, imap_task) = echo_server().await;
-    let bridge = start(&server_entry("demo", "127.0.0.1", imap.port(), "plain")).await;
-    let mut ws = ws_connect(bridge.addr, "demo").await;
-    assert_eq!(next_json(&mut ws).await["type"], "connected");
-    read_binary(&mut ws, GREETING.len()).await;
-    ws.send(Message::binary(b"a1 NOOP\r\n".to_vec()))
-        .await
-        .unwrap();
+    let (bridge, mut ws, imap_task) = echo_session("").await;
+    send_binary(&mut ws, b"a1 NOOP\r\n").await;
     read_binary(&mut ws, 9).await;
     ws.close(None).await.unwrap();
-    while let Ok(Some(Ok(_))) = tokio::time::timeout(WAIT, ws.next()).await {}
-    tokio::time::timeout(WAIT, imap_task)
-        .await
-        .unwrap()
-        .unwrap();
+    drain(&mut ws).await;
+    join_within_wait(imap_task).await;
     let mut unknown = ws_connect(bridge.addr, "nope").await;
     expect_error(&mut unknown, "unknown_server").await;
 
@@ -666,11 +574,7 @@ async fn metrics_count_a_relayed_session() {
     loop {
         let (status, headers, body) = http_get(bridge.addr, "/metrics").await;
         assert_eq!(status, 200);
-        assert!(
-            header(&headers, "content-type")
-                .unwrap()
-                .starts_with("text/plain")
-        );
+        assert!(content_type(&headers).starts_with("text/plain"));
         let text = String::from_utf8(body).unwrap();
         let missing: Vec<_> = expected
             .iter()

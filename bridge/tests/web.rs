@@ -75,11 +75,7 @@ async fn static_files_with_headers_and_wasm_mime() {
     let (bridge, _dir) = start_with_web_dir().await;
     let (status, headers, body) = http_get(bridge.addr, "/").await;
     assert_eq!(status, 200);
-    assert!(
-        header(&headers, "content-type")
-            .unwrap()
-            .starts_with("text/html")
-    );
+    assert!(content_type(&headers).starts_with("text/html"));
     assert!(
         String::from_utf8(body)
             .unwrap()
@@ -95,11 +91,7 @@ async fn static_files_with_headers_and_wasm_mime() {
 
     let (status, headers, _) = http_get(bridge.addr, "/app.js").await;
     assert_eq!(status, 200);
-    assert!(
-        header(&headers, "content-type")
-            .unwrap()
-            .contains("javascript")
-    );
+    assert!(content_type(&headers).contains("javascript"));
 
     let (status, headers, _) = http_get(bridge.addr, "/missing.txt").await;
     assert_eq!(status, 404);
@@ -132,17 +124,8 @@ async fn https_healthz(
     connector: &tokio_rustls::TlsConnector,
     addr: std::net::SocketAddr,
 ) -> String {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut s = tls_to(connector, addr).await;
-    s.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
-        .await
-        .unwrap();
-    let mut raw = Vec::new();
-    tokio::time::timeout(WAIT, s.read_to_end(&mut raw))
-        .await
-        .unwrap()
-        .unwrap();
-    String::from_utf8(raw).unwrap()
+    let s = tls_to(connector, addr).await;
+    String::from_utf8(http_get_raw(s, "/healthz").await).unwrap()
 }
 
 #[tokio::test]
@@ -152,18 +135,8 @@ async fn serves_https_and_wss_with_tls_cert() {
     use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
     let pki = make_pki();
-    let dir = tempfile::tempdir().unwrap();
-    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
-    std::fs::write(&cert, &pki.leaf_pem).unwrap();
-    std::fs::write(&key, &pki.key_pem).unwrap();
-    let (imap, _task) = echo_server().await;
-    let body = format!(
-        "tls_cert = {:?}\ntls_key = {:?}\n{}",
-        cert.display().to_string(),
-        key.display().to_string(),
-        server_entry("demo", "127.0.0.1", imap.port(), "plain")
-    );
-    let bridge = start(&body).await;
+    let (cert_lines, _dir) = tls_cert_lines(&pki);
+    let (bridge, _task) = echo_bridge_after(&cert_lines, "").await;
     let connector = tls_connector(&pki);
 
     // A client that never finishes its handshake does not block others.
@@ -200,11 +173,7 @@ async fn metrics_endpoint_is_prometheus_text() {
     let (bridge, _dir) = start_with_web_dir().await;
     let (status, headers, body) = http_get(bridge.addr, "/metrics").await;
     assert_eq!(status, 200);
-    assert!(
-        header(&headers, "content-type")
-            .unwrap()
-            .starts_with("text/plain; version=0.0.4")
-    );
+    assert!(content_type(&headers).starts_with("text/plain; version=0.0.4"));
     assert_security_headers(&headers);
     let text = String::from_utf8(body).unwrap();
     assert!(text.contains("# TYPE bridge_sessions_open gauge"), "{text}");

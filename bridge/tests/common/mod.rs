@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod xorshift;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -40,6 +42,21 @@ impl Running {
             let _ = tx.send(());
         }
     }
+
+    /// Waits up to `bound` for `serve` to return; panics unless it returned
+    /// `Ok`.
+    pub async fn served_within(&mut self, bound: Duration) {
+        tokio::time::timeout(bound, &mut self.handle)
+            .await
+            .expect("serve did not return within the bound")
+            .unwrap()
+            .unwrap();
+    }
+}
+
+/// The task's output, which must come within [`WAIT`].
+pub async fn join_within_wait<T>(task: JoinHandle<T>) -> T {
+    tokio::time::timeout(WAIT, task).await.unwrap().unwrap()
 }
 
 impl Drop for Running {
@@ -63,13 +80,59 @@ pub fn external_server_entry(id: &str, host: &str, port: u16, security: &str) ->
     )
 }
 
+/// Writes each `(key, file name, contents)` to a temporary directory and
+/// returns the `key = "path"` lines naming them, and the directory (keep it
+/// alive).
+pub fn file_lines(files: &[(&str, &str, &str)]) -> (String, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut lines = String::new();
+    for (key, name, contents) in files {
+        let path = dir.path().join(name);
+        std::fs::write(&path, contents).unwrap();
+        lines.push_str(&format!("{key} = {:?}\n", path.display().to_string()));
+    }
+    (lines, dir)
+}
+
 /// `extra_ca = ...` line trusting the test PKI's CA, and the directory
 /// holding the file (keep it alive).
 pub fn extra_ca_line(pki: &Pki) -> (String, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let ca = dir.path().join("ca.pem");
-    std::fs::write(&ca, &pki.ca_pem).unwrap();
-    (format!("extra_ca = {:?}\n", ca.display().to_string()), dir)
+    file_lines(&[("extra_ca", "ca.pem", &pki.ca_pem)])
+}
+
+/// `tls_cert = ...` and `tls_key = ...` lines for the test PKI's leaf, and
+/// the directory holding the files (keep it alive).
+pub fn tls_cert_lines(pki: &Pki) -> (String, tempfile::TempDir) {
+    file_lines(&[
+        ("tls_cert", "cert.pem", &pki.leaf_pem),
+        ("tls_key", "key.pem", &pki.key_pem),
+    ])
+}
+
+/// A bridge relaying to a fresh echo server as `demo` (plain, 127.0.0.1),
+/// with `extra` (e.g. a `[limits]` table) after the entry.
+pub async fn echo_bridge(extra: &str) -> (Running, JoinHandle<u64>) {
+    echo_bridge_after("", extra).await
+}
+
+/// [`echo_bridge`] with top-level `settings` before the entry.
+pub async fn echo_bridge_after(settings: &str, extra: &str) -> (Running, JoinHandle<u64>) {
+    let (imap, imap_task) = echo_server().await;
+    let body = format!(
+        "{settings}{}{extra}",
+        server_entry("demo", "127.0.0.1", imap.port(), "plain")
+    );
+    (start(&body).await, imap_task)
+}
+
+/// [`echo_bridge`], and a session to `demo` past `connected` and the
+/// greeting.
+pub async fn echo_session(extra: &str) -> (Running, Ws, JoinHandle<u64>) {
+    let (bridge, imap_task) = echo_bridge(extra).await;
+    let mut ws = ws_connect(bridge.addr, "demo").await;
+    assert_eq!(next_json(&mut ws).await["type"], "connected");
+    read_binary(&mut ws, GREETING.len()).await;
+    (bridge, ws, imap_task)
 }
 
 /// Starts a bridge from TOML (without `listen`; port 0 is used).
@@ -80,14 +143,24 @@ pub async fn start(toml_body: &str) -> Running {
 }
 
 pub async fn start_config(config: Config) -> Running {
-    // Logs are shown for failing tests only (and with --nocapture).
+    init_logging("bridge=debug");
+    serve_config(config).await
+}
+
+/// Logs go to the test writer: shown for failing tests only (and with
+/// --nocapture). `default_filter` applies unless `RUST_LOG` is set.
+pub fn init_logging(default_filter: &str) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "bridge=debug".into()),
+                .unwrap_or_else(|_| default_filter.into()),
         )
         .with_test_writer()
         .try_init();
+}
+
+/// Binds a bridge for `config` and serves it in the background.
+pub async fn serve_config(config: Config) -> Running {
     let bridge = Bridge::bind(config).await.expect("bind");
     let addr = bridge.local_addr();
     let (tx, rx) = oneshot::channel::<()>();
@@ -147,10 +220,26 @@ pub async fn send_text(ws: &mut Ws, text: &str) {
     ws.send(Message::text(text)).await.unwrap();
 }
 
+pub async fn send_binary(ws: &mut Ws, data: &[u8]) {
+    ws.send(Message::binary(data.to_vec())).await.unwrap();
+}
+
+/// Reads until the stream ends, fails or stays quiet for [`WAIT`] (so a
+/// Close reply goes out, as a browser's does).
+pub async fn drain(ws: &mut Ws) {
+    while let Ok(Some(Ok(_))) = tokio::time::timeout(WAIT, ws.next()).await {}
+}
+
 /// Next message that is not a ping/pong.
 pub async fn next_msg(ws: &mut Ws) -> Option<Message> {
+    next_msg_within(ws, WAIT).await
+}
+
+/// Next message that is not a ping/pong, each wait bounded by `wait`;
+/// `None` when the stream ended or failed.
+pub async fn next_msg_within(ws: &mut Ws, wait: Duration) -> Option<Message> {
     loop {
-        let m = tokio::time::timeout(WAIT, ws.next())
+        let m = tokio::time::timeout(wait, ws.next())
             .await
             .expect("timed out waiting for a message");
         match m {
@@ -208,15 +297,7 @@ pub async fn read_binary(ws: &mut Ws, n: usize) -> Vec<u8> {
 }
 
 pub fn pattern(len: usize) -> Vec<u8> {
-    let mut x: u32 = 0x9e37_79b9;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            x as u8
-        })
-        .collect()
+    xorshift::pattern_from(0x9e37_79b9, len)
 }
 
 pub const GREETING: &[u8] = b"* OK [CAPABILITY IMAP4rev1] fake ready\r\n";
@@ -340,6 +421,11 @@ pub fn tls_connector(pki: &Pki) -> tokio_rustls::TlsConnector {
     for cert in CertificateDer::pem_slice_iter(pki.ca_pem.as_bytes()) {
         roots.add(cert.unwrap()).unwrap();
     }
+    tls_connector_with(roots)
+}
+
+/// A rustls client (ring, safe default versions) trusting only `roots`.
+pub fn tls_connector_with(roots: rustls::RootCertStore) -> tokio_rustls::TlsConnector {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
@@ -417,17 +503,8 @@ pub async fn tls_echo_server(pki: &Pki) -> (SocketAddr, JoinHandle<()>) {
 
 /// Minimal HTTP/1.1 GET; returns status, lower-cased headers, body.
 pub async fn http_get(addr: SocketAddr, path: &str) -> (u16, Vec<(String, String)>, Vec<u8>) {
-    let mut s = TcpStream::connect(addr).await.unwrap();
-    s.write_all(
-        format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").as_bytes(),
-    )
-    .await
-    .unwrap();
-    let mut raw = Vec::new();
-    tokio::time::timeout(WAIT, s.read_to_end(&mut raw))
-        .await
-        .expect("http timed out")
-        .unwrap();
+    let s = TcpStream::connect(addr).await.unwrap();
+    let raw = http_get_raw(s, path).await;
     let split = raw
         .windows(4)
         .position(|w| w == b"\r\n\r\n")
@@ -448,6 +525,26 @@ pub async fn http_get(addr: SocketAddr, path: &str) -> (u16, Vec<(String, String
         .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
         .collect();
     (status, headers, body)
+}
+
+/// Sends `GET path` (`Connection: close`) on `s`; the raw response.
+pub async fn http_get_raw<S: AsyncRead + AsyncWrite + Unpin>(mut s: S, path: &str) -> Vec<u8> {
+    s.write_all(
+        format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").as_bytes(),
+    )
+    .await
+    .unwrap();
+    let mut raw = Vec::new();
+    tokio::time::timeout(WAIT, s.read_to_end(&mut raw))
+        .await
+        .expect("http timed out")
+        .unwrap();
+    raw
+}
+
+/// The `content-type` header, which must be there.
+pub fn content_type(headers: &[(String, String)]) -> &str {
+    header(headers, "content-type").unwrap()
 }
 
 pub fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
