@@ -97,6 +97,8 @@ pub enum SubmitError {
     InvalidArgument { what: &'static str },
     #[error("the server does not support this ({capability} is not advertised)")]
     NotSupported { capability: &'static str },
+    #[error("this mailbox is read-only: the server does not allow changes here")]
+    ReadOnly,
     #[error("the session has ended")]
     Closed,
 }
@@ -107,6 +109,7 @@ impl SubmitError {
             Self::WrongState { .. } => "wrong_state",
             Self::InvalidArgument { .. } => "invalid_argument",
             Self::NotSupported { .. } => "not_supported",
+            Self::ReadOnly => "read_only",
             Self::Closed => "closed",
         }
     }

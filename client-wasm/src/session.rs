@@ -297,6 +297,7 @@ impl Core {
     fn submit(&mut self, command: Command, now: Instant) -> Result<CommandId, SubmitError> {
         self.check_allowed(&command)?;
         self.check_supported(&command)?;
+        self.check_writable(&command)?;
         let job = into_job(command)?;
         if matches!(
             job,
@@ -365,6 +366,19 @@ impl Core {
                 command: command.name(),
                 state: self.state.describe(),
             })
+        }
+    }
+
+    /// A READ-ONLY mailbox cannot change (row V0039): say so instead of letting the server
+    /// refuse it.
+    fn check_writable(&self, command: &Command) -> Result<(), SubmitError> {
+        let modifies = matches!(
+            command,
+            Command::Store { .. } | Command::Move { .. } | Command::Expunge { .. }
+        );
+        match &self.selected {
+            Some(mailbox) if modifies && mailbox.read_only => Err(SubmitError::ReadOnly),
+            _ => Ok(()),
         }
     }
 

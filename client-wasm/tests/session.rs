@@ -1214,3 +1214,41 @@ fn v0042_a_server_without_inbox_still_lists_and_selects() {
     assert!(matches!(&events[2], Event::MailboxesListed { mailboxes, .. } if mailboxes.len() == 1));
     assert!(matches!(&events[3], Event::MailboxSelected { .. }));
 }
+
+#[test]
+fn v0039_read_only_mailboxes_refuse_changes_before_sending() {
+    let events = run(
+        encrypted(),
+        &with(
+            logged_in(),
+            vec![
+                Submit(Command::Select { mailbox: inbox() }),
+                Client(b"0001 SELECT INBOX\r\n"),
+                Server(b"* 3 EXISTS\r\n0001 OK [READ-ONLY] Select completed.\r\n"),
+                SubmitFails(
+                    Command::Store {
+                        uids: uids(&[1]),
+                        action: StoreAction::Add,
+                        flags: vec![Flag::Seen],
+                    },
+                    "read_only",
+                ),
+                SubmitFails(
+                    Command::Move {
+                        uids: uids(&[1]),
+                        to: MailboxName::from_wire("Trash"),
+                    },
+                    "read_only",
+                ),
+                SubmitFails(Command::Expunge { uids: uids(&[1]) }, "read_only"),
+                // Copying out of a read-only mailbox changes nothing in it.
+                Submit(Command::Copy {
+                    uids: uids(&[1]),
+                    to: MailboxName::from_wire("Archive"),
+                }),
+                Client(b"0002 UID COPY 1 Archive\r\n"),
+            ],
+        ),
+    );
+    assert!(matches!(&events[2], Event::MailboxSelected { mailbox, .. } if mailbox.read_only));
+}

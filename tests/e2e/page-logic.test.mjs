@@ -100,6 +100,7 @@ test('errors: codes map to sentences, the password is never echoed', () => {
   assert.equal(describeError(e('starttls_failed', 'the server refused STARTTLS: no')),
     'The mail server could not set up encryption (STARTTLS): the server refused STARTTLS: no');
   assert.match(describeError(e('insecure_transport', 'x')), /password was not sent/);
+  assert.match(describeError(e('read_only', 'x')), /^This folder is read-only/);
   assert.equal(describeError(e('no', 'Mailbox does not exist')), 'Mailbox does not exist');
   assert.equal(describeError({ code: 'closed', message: 'bye' }), 'bye');
   assert.equal(describeError('plain string'), 'plain string');

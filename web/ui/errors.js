@@ -73,6 +73,8 @@ export function describeError(err, { secrets = [] } = {}) {
       return 'The bridge is busy (too many connections). Try again in a moment.';
     case 'starttls_failed':
       return withDetail('The mail server could not set up encryption (STARTTLS):', message);
+    case 'read_only':
+      return 'This folder is read-only: the server does not allow changes here.';
     case 'insecure_transport':
       return 'The connection to this server is not encrypted, so the password was not sent.';
     default:
