@@ -928,17 +928,24 @@ async fn silent_upstream() -> (SocketAddr, oneshot::Receiver<Instant>) {
     (addr, rx)
 }
 
+/// A bridge (with `limits` added to its config) whose one server, "silent", never speaks;
+/// the receiver tells when that server saw its connection end.
+async fn bridge_to_silent_upstream(limits: &str) -> (Running, oneshot::Receiver<Instant>) {
+    let (addr, ended) = silent_upstream().await;
+    let bridge = start_bridge(&bridge_toml(
+        None,
+        &[server("silent", "127.0.0.1", addr.port(), "plain")],
+        limits,
+    ))
+    .await;
+    (bridge, ended)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn silent_upstream_then_browser_closes() {
     let _serial = SERIAL.lock().await;
     let test = async {
-        let (addr, ended) = silent_upstream().await;
-        let bridge = start_bridge(&bridge_toml(
-            None,
-            &[server("silent", "127.0.0.1", addr.port(), "plain")],
-            "",
-        ))
-        .await;
+        let (bridge, ended) = bridge_to_silent_upstream("").await;
         let mut ws = ws_connect(bridge.addr, "silent").await;
         // Nothing arrives.
         let quiet = tokio::time::timeout(Duration::from_secs(1), ws.next()).await;
@@ -967,14 +974,9 @@ async fn silent_upstream_then_browser_closes() {
 async fn silent_upstream_idle_timeout() {
     let _serial = SERIAL.lock().await;
     let test = async {
-        let (addr, ended) = silent_upstream().await;
-        let bridge = start_bridge(&bridge_toml(
-            None,
-            &[server("silent", "127.0.0.1", addr.port(), "plain")],
-            // Pings (every second) are not data: they must not keep it open.
-            "idle_timeout_secs = 1\nping_interval_secs = 1\n",
-        ))
-        .await;
+        // Pings (every second) are not data: they must not keep it open.
+        let (bridge, ended) =
+            bridge_to_silent_upstream("idle_timeout_secs = 1\nping_interval_secs = 1\n").await;
         let started = Instant::now();
         let mut ws = ws_connect(bridge.addr, "silent").await;
         let (_, close) = expect_error(&mut ws, "idle_timeout").await;
