@@ -421,11 +421,19 @@ async fn starttls_until_ok(addr: std::net::SocketAddr) -> Ws {
     ws
 }
 
-#[tokio::test]
-async fn starttls_discards_injected_plaintext_and_relays_over_tls() {
+/// What the STARTTLS tests share: a bridge trusting the test CA in front of a fake
+/// STARTTLS server, and a browser past the server's OK that has sent `starttls`.
+struct UpgradeRequested {
+    ws: Ws,
+    imap_task: tokio::task::JoinHandle<()>,
+    _bridge: Running,
+    _ca_dir: tempfile::TempDir,
+}
+
+async fn upgrade_requested(after: AfterOk) -> UpgradeRequested {
     let pki = make_pki();
-    let (ca, _dir) = extra_ca_line(&pki);
-    let (imap, imap_task) = starttls_server(&pki, AfterOk::InjectThenTls).await;
+    let (ca, ca_dir) = extra_ca_line(&pki);
+    let (imap, imap_task) = starttls_server(&pki, after).await;
     let body = format!(
         "{ca}{}",
         server_entry("st", "localhost", imap.port(), "starttls")
@@ -433,21 +441,34 @@ async fn starttls_discards_injected_plaintext_and_relays_over_tls() {
     let bridge = start(&body).await;
     let mut ws = starttls_until_ok(bridge.addr).await;
     send_text(&mut ws, r#"{"type":"starttls"}"#).await;
+    UpgradeRequested {
+        ws,
+        imap_task,
+        _bridge: bridge,
+        _ca_dir: ca_dir,
+    }
+}
+
+#[tokio::test]
+async fn starttls_discards_injected_plaintext_and_relays_over_tls() {
+    // Bound whole: the bridge and the CA file live as long as the test.
+    let mut upgrade = upgrade_requested(AfterOk::InjectThenTls).await;
+    let ws = &mut upgrade.ws;
     // The injected line would arrive here as binary data: next_json panics.
     assert_eq!(
-        next_json(&mut ws).await,
+        next_json(ws).await,
         serde_json::json!({"type":"tls_established"})
     );
     // Over TLS now: the fake server greets again, then echoes.
-    let got = read_binary(&mut ws, GREETING.len()).await;
+    let got = read_binary(ws, GREETING.len()).await;
     assert_eq!(got, GREETING, "{:?}", String::from_utf8_lossy(&got));
-    send_binary(&mut ws, b"a1 NOOP\r\n").await;
-    assert_eq!(read_binary(&mut ws, 9).await, b"a1 NOOP\r\n");
+    send_binary(ws, b"a1 NOOP\r\n").await;
+    assert_eq!(read_binary(ws, 9).await, b"a1 NOOP\r\n");
     // A second upgrade is refused.
-    send_text(&mut ws, r#"{"type":"starttls"}"#).await;
-    let (message, _) = expect_error(&mut ws, "bad_request").await;
+    send_text(ws, r#"{"type":"starttls"}"#).await;
+    let (message, _) = expect_error(ws, "bad_request").await;
     assert!(message.contains("already"), "{message}");
-    join_within_wait(imap_task).await;
+    join_within_wait(upgrade.imap_task).await;
 }
 
 #[tokio::test]
@@ -472,18 +493,10 @@ async fn starttls_with_untrusted_certificate_gives_tls_failed() {
 
 #[tokio::test]
 async fn data_during_the_starttls_handshake_is_bad_request() {
-    let pki = make_pki();
-    let (ca, _dir) = extra_ca_line(&pki);
-    let (imap, _task) = starttls_server(&pki, AfterOk::Hang).await;
-    let body = format!(
-        "{ca}{}",
-        server_entry("st", "localhost", imap.port(), "starttls")
-    );
-    let bridge = start(&body).await;
-    let mut ws = starttls_until_ok(bridge.addr).await;
-    send_text(&mut ws, r#"{"type":"starttls"}"#).await;
-    send_binary(&mut ws, b"a1 LOGIN x y\r\n").await;
-    let (message, _) = expect_error(&mut ws, "bad_request").await;
+    let mut upgrade = upgrade_requested(AfterOk::Hang).await;
+    let ws = &mut upgrade.ws;
+    send_binary(ws, b"a1 LOGIN x y\r\n").await;
+    let (message, _) = expect_error(ws, "bad_request").await;
     assert!(message.contains("tls_established"), "{message}");
 }
 
