@@ -210,8 +210,11 @@ enum Job {
 
 #[derive(Clone, Copy)]
 enum AfterCapability {
-    Greeted { preauthenticated: bool },
-    LoggedIn(CommandId),
+    Greeted {
+        preauthenticated: bool,
+    },
+    /// The login whose id the CAPABILITY command carries.
+    LoggedIn,
 }
 
 /// A command on the wire, with what its untagged responses are gathered into.
@@ -573,13 +576,14 @@ impl Core {
         match greeting.code {
             Some(Code::Capability(caps)) => {
                 self.capabilities = Capabilities::from_wire(caps.as_ref());
-                self.after_capability(then);
+                self.after_capability(then, None);
             }
             _ => self.queue.push_front((None, Job::Capability { then })),
         }
     }
 
-    fn after_capability(&mut self, then: AfterCapability) {
+    /// `id` is the command the capabilities complete: the login, for `LoggedIn`.
+    fn after_capability(&mut self, then: AfterCapability, id: Option<CommandId>) {
         if !(self.capabilities.has("IMAP4rev1") || self.capabilities.has("IMAP4rev2")) {
             // No RFC822.* fallbacks for older servers (row V0055): say so instead.
             self.close(Some(SessionError::UnsupportedServer));
@@ -592,13 +596,18 @@ impl Core {
             return;
         }
         let capabilities = self.capabilities.clone();
-        self.events.push_back(match then {
-            AfterCapability::Greeted { preauthenticated } => Event::Greeted {
-                preauthenticated,
-                capabilities,
-            },
-            AfterCapability::LoggedIn(id) => Event::LoggedIn { id, capabilities },
-        });
+        match (then, id) {
+            (AfterCapability::Greeted { preauthenticated }, _) => {
+                self.events.push_back(Event::Greeted {
+                    preauthenticated,
+                    capabilities,
+                });
+            }
+            (AfterCapability::LoggedIn, Some(id)) => {
+                self.events.push_back(Event::LoggedIn { id, capabilities });
+            }
+            (AfterCapability::LoggedIn, None) => {}
+        }
     }
 
     /// Upgrades before anything else is sent, or ends the session: never a silent fallback
@@ -833,7 +842,7 @@ impl Core {
     fn complete(&mut self, flight: InFlight, body: &StatusBody<'_>) {
         let id = flight.id;
         match flight.gather {
-            Gather::Capability(then) => self.after_capability(then),
+            Gather::Capability(then) => self.after_capability(then, id),
             Gather::StartTls => {
                 // Anything learned in cleartext, including a code in this OK, is forgotten.
                 self.capabilities = Capabilities::default();
@@ -845,12 +854,12 @@ impl Core {
                 self.state = State::Authenticated;
                 let caps_in_ok = matches!(body.code, Some(Code::Capability(_)));
                 if caps_in_ok {
-                    self.after_capability(AfterCapability::LoggedIn(id));
+                    self.after_capability(AfterCapability::LoggedIn, Some(id));
                 } else {
                     // Capabilities may change after login (RFC 3501 §6.2.3): ask again. The
                     // CAPABILITY carries the login's id, so the login is answered even if it
                     // fails or the session ends first.
-                    let then = AfterCapability::LoggedIn(id);
+                    let then = AfterCapability::LoggedIn;
                     self.queue.push_front((Some(id), Job::Capability { then }));
                 }
             }
