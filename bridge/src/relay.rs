@@ -146,8 +146,15 @@ const MIN_READ: usize = 4 * 1024;
 /// transfer makes few large frames; a short read halves it again. One
 /// `read` also drains whatever else is already readable (a TLS stream gives
 /// out one record, at most 16 KiB, per poll), so that a stream of records
-/// becomes one frame instead of one frame per record, without waiting for
-/// data that is not there yet.
+/// becomes one frame instead of one frame per record.
+///
+/// While the server streams a large response (the read size has grown), a
+/// short chunk waits up to [`COALESCE`] for more unless it ends the
+/// response (see [`ends_response`]). Servers behind a TLS terminator such as
+/// Dovecot's send a few KiB per record; relaying each as its own frame costs
+/// the browser and the bridge a wake-up per record, which on a busy machine
+/// slowed a 100k-message header sync by a third. A quiet session (read size
+/// [`MIN_READ`]) never waits, so a small reply goes out at once.
 #[derive(Debug)]
 struct ChunkReader {
     buf: BytesMut,
@@ -155,7 +162,16 @@ struct ChunkReader {
     /// Upstream EOF or error seen after some bytes; reported by the next
     /// `read`, once those bytes are out.
     ended: Option<std::io::Result<()>>,
+    /// Until when the chunk being gathered may wait for more bytes; kept
+    /// across cancelled `read`s so that a retry does not wait longer.
+    hold_until: Option<Instant>,
+    /// Whether the last frame ended a line, i.e. `buf` starts one.
+    at_line_start: bool,
 }
+
+/// Longest a short chunk of a streaming response waits for more bytes.
+/// Tokio's timer ticks in milliseconds, so this is the smallest wait.
+const COALESCE: Duration = Duration::from_millis(1);
 
 impl Default for ChunkReader {
     fn default() -> Self {
@@ -163,6 +179,8 @@ impl Default for ChunkReader {
             buf: BytesMut::new(),
             want: MIN_READ,
             ended: None,
+            hold_until: None,
+            at_line_start: true,
         }
     }
 }
@@ -184,8 +202,50 @@ impl ChunkReader {
         if self.buf.is_empty() {
             return Ok(None);
         }
+        self.gather(upstream).await?;
+        self.hold_until = None;
+        self.at_line_start = self.buf.ends_with(b"\n");
         self.adapt(self.buf.len());
         Ok(Some(Message::Binary(self.buf.split().freeze())))
+    }
+
+    /// Lets a short chunk of a streaming response wait for more bytes, up to
+    /// the hold deadline, the read size, or the end of the response.
+    async fn gather<R: AsyncRead + Unpin>(&mut self, upstream: &mut R) -> std::io::Result<()> {
+        while self.should_hold() {
+            let until = *self
+                .hold_until
+                .get_or_insert_with(|| Instant::now() + COALESCE);
+            let more = std::future::poll_fn(|cx| self.poll_more(Pin::new(&mut *upstream), cx));
+            match tokio::time::timeout_at(until, more).await {
+                Ok(res) => res?,
+                Err(_elapsed) => break,
+            }
+        }
+        Ok(())
+    }
+
+    fn should_hold(&self) -> bool {
+        self.want > MIN_READ
+            && self.buf.len() < self.want
+            && self.ended.is_none()
+            && !ends_response(&self.buf, self.at_line_start)
+    }
+
+    /// Like [`Self::poll_fill`], but pending until it adds bytes or sees the
+    /// end of the stream.
+    fn poll_more<R: AsyncRead + Unpin>(
+        &mut self,
+        upstream: Pin<&mut R>,
+        cx: &mut Context<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let before = self.buf.len();
+        match self.poll_fill(upstream, cx) {
+            Poll::Ready(Ok(())) if self.buf.len() == before && self.ended.is_none() => {
+                Poll::Pending
+            }
+            other => other,
+        }
     }
 
     /// Makes room for `want` bytes, reusing the allocation once the previous
@@ -276,6 +336,29 @@ impl ChunkReader {
             }
         }
     }
+}
+
+/// Whether `buf` ends with a tagged status line (`A1 OK ...`) or a
+/// continuation request (`+ ...`): the end of what the browser is waiting
+/// for. Only a hint for when to stop gathering: a literal that happens to
+/// contain such a line merely ends a frame early. `at_line_start`: `buf`
+/// begins a line.
+fn ends_response(buf: &[u8], at_line_start: bool) -> bool {
+    let Some(body) = buf.strip_suffix(b"\r\n") else {
+        return false;
+    };
+    let line = match body.iter().rposition(|&b| b == b'\n') {
+        Some(i) => &body[i + 1..],
+        None if at_line_start => body,
+        None => return false,
+    };
+    if line == b"+" || line.starts_with(b"+ ") {
+        return true;
+    }
+    let mut words = line.splitn(3, |&b| b == b' ');
+    let tag = words.next().unwrap_or_default();
+    let status = words.next().unwrap_or_default();
+    !tag.is_empty() && tag != b"*" && matches!(status, b"OK" | b"NO" | b"BAD")
 }
 
 #[cfg(test)]
@@ -546,5 +629,98 @@ mod tests {
         writer.await.unwrap();
         assert_eq!(pump.await.unwrap().unwrap(), TOTAL as u64);
         assert_eq!(got, TOTAL);
+    }
+
+    #[test]
+    fn ends_response_knows_completions_from_other_lines() {
+        assert!(ends_response(
+            b"* 1 FETCH (FLAGS ())\r\nA1 OK done\r\n",
+            false
+        ));
+        assert!(ends_response(b"A1 NO [TRYCREATE] no\r\n", true));
+        assert!(ends_response(b"x BAD what\r\n", true));
+        assert!(ends_response(b"+ idling\r\n", true));
+        assert!(ends_response(b"+\r\n", true));
+        // Untagged data, header lines in a literal, partial lines.
+        assert!(!ends_response(b"* 3 EXISTS\r\n", true));
+        assert!(!ends_response(b"Subject: A1 OK\r\n", true));
+        assert!(!ends_response(b"A1 OK done", true));
+        assert!(!ends_response(b"A1 OK done\r\n", false));
+        assert!(!ends_response(b"\r\n", true));
+    }
+
+    /// Writes enough that the pump's read size grows (it is streaming), the
+    /// last line complete, and waits until it was relayed.
+    async fn stream_big(far: &mut tokio::io::DuplexStream, rx: &mut mpsc::Receiver<Message>) {
+        let mut big = pattern(4 * READ_CHUNK);
+        big.extend_from_slice(b"\r\n");
+        far.write_all(&big).await.unwrap();
+        let mut got = 0;
+        while got < big.len() {
+            got += rx.next().await.unwrap().into_data().len();
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn streaming_response_pieces_are_gathered_into_one_frame() {
+        let (mut far, near) = tokio::io::duplex(8 * READ_CHUNK);
+        let (tx, mut rx) = mpsc::channel::<Message>(8);
+        let _pump = tokio::spawn(server_to_browser(near, tx, LONG));
+        stream_big(&mut far, &mut rx).await;
+        far.write_all(b"* 9 FETCH (UID 9 FLAGS (\\Seen")
+            .await
+            .unwrap();
+        for _ in 0..20 {
+            tokio::task::yield_now().await; // the pump reads the piece and waits
+        }
+        far.write_all(b"))\r\nA1 OK done\r\n").await.unwrap();
+        let frame = rx.next().await.unwrap().into_data();
+        assert_eq!(
+            &frame[..],
+            b"* 9 FETCH (UID 9 FLAGS (\\Seen))\r\nA1 OK done\r\n"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn completion_of_a_streaming_response_goes_out_at_once() {
+        let (mut far, near) = tokio::io::duplex(8 * READ_CHUNK);
+        let (tx, mut rx) = mpsc::channel::<Message>(8);
+        let _pump = tokio::spawn(server_to_browser(near, tx, LONG));
+        stream_big(&mut far, &mut rx).await;
+        let start = Instant::now();
+        far.write_all(b"A1 OK done\r\n").await.unwrap();
+        assert_eq!(&rx.next().await.unwrap().into_data()[..], b"A1 OK done\r\n");
+        assert_eq!(
+            start.elapsed(),
+            Duration::ZERO,
+            "waited for the coalescing timer"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn unfinished_streaming_piece_waits_at_most_the_coalescing_time() {
+        let (mut far, near) = tokio::io::duplex(8 * READ_CHUNK);
+        let (tx, mut rx) = mpsc::channel::<Message>(8);
+        let _pump = tokio::spawn(server_to_browser(near, tx, LONG));
+        stream_big(&mut far, &mut rx).await;
+        let start = Instant::now();
+        far.write_all(b"* 9 FETCH (UID 9").await.unwrap();
+        assert_eq!(
+            &rx.next().await.unwrap().into_data()[..],
+            b"* 9 FETCH (UID 9"
+        );
+        let waited = start.elapsed();
+        assert!(waited >= COALESCE && waited < 2 * COALESCE, "{waited:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn quiet_session_reply_is_not_held() {
+        let (mut far, near) = tokio::io::duplex(1024);
+        let (tx, mut rx) = mpsc::channel::<Message>(8);
+        let _pump = tokio::spawn(server_to_browser(near, tx, LONG));
+        let start = Instant::now();
+        far.write_all(b"* 4 EXISTS\r\n").await.unwrap();
+        assert_eq!(&rx.next().await.unwrap().into_data()[..], b"* 4 EXISTS\r\n");
+        assert_eq!(start.elapsed(), Duration::ZERO);
     }
 }
