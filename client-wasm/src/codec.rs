@@ -281,14 +281,6 @@ impl OutgoingCommand {
         Self::from_fragments(CommandCodec::default().encode(command))
     }
 
-    /// A raw line the engine built itself (a SASL response).
-    pub(crate) fn line(mut bytes: Vec<u8>) -> Self {
-        bytes.extend_from_slice(b"\r\n");
-        Self {
-            pieces: VecDeque::from([bytes]),
-        }
-    }
-
     fn from_fragments(fragments: impl Iterator<Item = Fragment>) -> Self {
         let mut pieces = VecDeque::new();
         let mut current = Vec::new();

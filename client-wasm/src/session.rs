@@ -14,9 +14,9 @@ use crate::error::{CommandError, Refusal, SessionError, SubmitError};
 use crate::event::Event;
 use crate::mailbox::{ListedMailbox, MailboxStatus, SelectedMailbox};
 use crate::message::{Flag, FullMessage, MessageSummary, Uid, UidSet};
+use crate::sasl::{self, Answer, Exchange, Mechanism, Verdict};
 use crate::tag::{Tag, TagGenerator};
 use imap_types::IntoStatic;
-use imap_types::auth::AuthMechanism;
 use imap_types::command::{Command as WireCommand, CommandBody};
 use imap_types::core::{AString, Charset, Vec1};
 use imap_types::fetch::{MessageDataItemName, Section};
@@ -50,6 +50,9 @@ pub enum TransportSecurity {
 pub struct Config {
     /// The driver's random number; tags count up from it (row C0001).
     pub tag_seed: u32,
+    /// At least `MIN_SCRAM_RANDOM` bytes from the driver's CSPRNG, for SCRAM's client nonce;
+    /// with fewer, SCRAM is not offered. The engine has no randomness of its own.
+    pub sasl_random: Vec<u8>,
     pub transport: TransportSecurity,
     /// Largest single response, literals included.
     pub max_response_size: u32,
@@ -69,6 +72,7 @@ impl Config {
     pub fn new(tag_seed: u32, transport: TransportSecurity) -> Self {
         Self {
             tag_seed,
+            sasl_random: Vec::new(),
             transport,
             max_response_size: 64 * 1024 * 1024,
             greeting_timeout: Duration::from_secs(30),
@@ -106,6 +110,9 @@ impl State {
         }
     }
 }
+
+/// 120 bits: a SCRAM client nonce nobody can guess.
+pub const MIN_SCRAM_RANDOM: usize = 15;
 
 /// One IMAP client connection.
 pub struct Session {
@@ -198,14 +205,20 @@ enum Job {
     Capability {
         then: AfterCapability,
     },
-    LogIn {
-        credentials: Credentials,
-        method: AuthMethod,
-    },
+    LogIn(Box<Login>),
     Ready {
         body: CommandBody<'static>,
         gather: Gather,
     },
+}
+
+/// A login and the mechanisms it has tried (row V0034).
+struct Login {
+    credentials: Credentials,
+    method: AuthMethod,
+    tried: Vec<Mechanism>,
+    /// The server rejected the credentials once and one more mechanism was granted.
+    second_chance_used: bool,
 }
 
 #[derive(Clone, Copy)]
@@ -222,8 +235,8 @@ struct InFlight {
     tag: Tag,
     id: Option<CommandId>,
     rest: OutgoingCommand,
-    /// Sent once the server answers `+`: a SASL response after AUTHENTICATE.
-    sasl_response: Option<OutgoingCommand>,
+    /// The SASL exchange an AUTHENTICATE runs; it answers the server's `+` challenges.
+    sasl: Option<Exchange>,
     sent_at: Instant,
     gather: Gather,
 }
@@ -231,7 +244,7 @@ struct InFlight {
 enum Gather {
     Capability(AfterCapability),
     StartTls,
-    LogIn,
+    LogIn(Box<Login>),
     List(Vec<ListedMailbox>),
     Select(Box<SelectedMailbox>),
     Fetch,
@@ -265,6 +278,8 @@ struct Core {
     transmit: VecDeque<Vec<u8>>,
     events: VecDeque<Event>,
     next_id: u64,
+    /// SCRAM exchanges so far; each gets its own client nonce.
+    scram_count: u32,
     created: Instant,
     last_received: Instant,
     last_sent: Instant,
@@ -288,6 +303,7 @@ impl Core {
             transmit: VecDeque::new(),
             events: VecDeque::new(),
             next_id: 0,
+            scram_count: 0,
             created: now,
             last_received: now,
             last_sent: now,
@@ -323,11 +339,11 @@ impl Core {
         let login_pending = self
             .queue
             .iter()
-            .any(|(_, job)| matches!(job, Job::LogIn { .. }))
+            .any(|(_, job)| matches!(job, Job::LogIn(_)))
             || self
                 .in_flight
                 .as_ref()
-                .is_some_and(|f| matches!(f.gather, Gather::LogIn));
+                .is_some_and(|f| matches!(f.gather, Gather::LogIn(_)));
         let allowed = match (command, self.state) {
             (_, State::Closed) => return Err(SubmitError::Closed),
             (_, State::LoggingOut) => false,
@@ -415,16 +431,11 @@ impl Core {
                 Job::Capability { then } => {
                     Ok((CommandBody::Capability, Gather::Capability(then), None))
                 }
-                Job::LogIn {
-                    credentials,
-                    method,
-                } => self.prepare_login(&credentials, method),
+                Job::LogIn(login) => self.prepare_login(*login),
                 Job::Ready { body, gather } => Ok((body, gather, None)),
             };
             match prepared {
-                Ok((body, gather, sasl_response)) => {
-                    self.send(id, body, gather, sasl_response, now)
-                }
+                Ok((body, gather, sasl)) => self.send(id, body, gather, sasl, now),
                 Err(error) => {
                     if let Some(id) = id {
                         self.events.push_back(Event::CommandFailed { id, error });
@@ -437,12 +448,11 @@ impl Core {
         }
     }
 
-    /// AUTHENTICATE PLAIN where offered, else LOGIN (rows E0001, V0013, V0031).
+    /// The strongest advertised mechanism not yet tried (rows E0001, E0002, V0013, V0031).
     fn prepare_login(
-        &self,
-        credentials: &Credentials,
-        method: AuthMethod,
-    ) -> Result<(CommandBody<'static>, Gather, Option<OutgoingCommand>), CommandError> {
+        &mut self,
+        mut login: Login,
+    ) -> Result<(CommandBody<'static>, Gather, Option<Exchange>), CommandError> {
         if matches!(
             self.config.transport,
             TransportSecurity::StartTls
@@ -452,39 +462,57 @@ impl Core {
         ) {
             return Err(CommandError::InsecureTransport);
         }
-        let caps = &self.capabilities;
-        let use_plain = match method {
-            AuthMethod::Plain => true,
-            AuthMethod::Login => false,
-            AuthMethod::Auto => caps.supports_auth("PLAIN") || !credentials.is_ascii(),
-        };
-        if use_plain {
-            if !caps.supports_auth("PLAIN") && method == AuthMethod::Auto {
-                return Err(CommandError::NonAsciiCredentials);
-            }
-            let response = credentials.sasl_plain();
-            if caps.has("SASL-IR") {
+        for mechanism in self.untried(&login)? {
+            login.tried.push(mechanism);
+            let Some(auth) = mechanism.to_imap() else {
+                let credentials = &login.credentials;
+                let password = credentials.password().unwrap_or_default().to_owned();
+                let body = CommandBody::login(credentials.user().to_owned(), password)
+                    .map_err(|_| CommandError::NoUsableMechanism)?;
+                return Ok((body, Gather::LogIn(Box::new(login)), None));
+            };
+            let nonce = matches!(mechanism, Mechanism::ScramSha256 | Mechanism::ScramSha1)
+                .then(|| self.scram_nonce());
+            let Some(mut exchange) =
+                Exchange::start(mechanism, &login.credentials, nonce.as_deref())
+            else {
+                // SASLprep refused the password: the next mechanism may still carry it.
+                continue;
+            };
+            let body = if self.capabilities.has("SASL-IR") && mechanism.has_initial_response() {
                 // imap-codec base64-encodes the initial response itself.
-                let raw = format!("\0{}\0{}", credentials.user(), credentials.password());
-                let body =
-                    CommandBody::authenticate_with_ir(AuthMechanism::Plain, raw.into_bytes());
-                return Ok((body, Gather::LogIn, None));
-            }
-            let body = CommandBody::authenticate(AuthMechanism::Plain);
-            return Ok((body, Gather::LogIn, Some(OutgoingCommand::line(response))));
+                CommandBody::authenticate_with_ir(auth, exchange.initial_response())
+            } else {
+                CommandBody::authenticate(auth)
+            };
+            return Ok((body, Gather::LogIn(Box::new(login)), Some(exchange)));
         }
-        if caps.has("LOGINDISABLED") {
-            return Err(CommandError::NoUsableMechanism);
+        Err(CommandError::NoUsableMechanism)
+    }
+
+    /// The mechanisms `login` may still try, strongest first.
+    fn untried(&self, login: &Login) -> Result<Vec<Mechanism>, CommandError> {
+        let scram_ready = self.config.sasl_random.len() >= MIN_SCRAM_RANDOM;
+        let mut plan = sasl::plan(
+            &login.credentials,
+            login.method,
+            &self.capabilities,
+            scram_ready,
+        )?;
+        plan.retain(|mechanism| !login.tried.contains(mechanism));
+        Ok(plan)
+    }
+
+    /// The driver's randomness in base64 (printable, no comma, as RFC 5802 wants), made
+    /// unique per exchange by a counter after the first.
+    fn scram_nonce(&mut self) -> String {
+        use base64::Engine;
+        let mut nonce = base64::engine::general_purpose::STANDARD.encode(&self.config.sasl_random);
+        if self.scram_count > 0 {
+            nonce.push_str(&format!("-{}", self.scram_count));
         }
-        if !credentials.is_ascii() {
-            return Err(CommandError::NonAsciiCredentials);
-        }
-        let body = CommandBody::login(
-            credentials.user().to_owned(),
-            credentials.password().to_owned(),
-        )
-        .map_err(|_| CommandError::NoUsableMechanism)?;
-        Ok((body, Gather::LogIn, None))
+        self.scram_count += 1;
+        nonce
     }
 
     fn send(
@@ -492,7 +520,7 @@ impl Core {
         id: Option<CommandId>,
         body: CommandBody<'static>,
         gather: Gather,
-        sasl_response: Option<OutgoingCommand>,
+        sasl: Option<Exchange>,
         now: Instant,
     ) {
         let Some(tag) = self.tags.next_tag() else {
@@ -510,7 +538,7 @@ impl Core {
             tag,
             id,
             rest,
-            sasl_response,
+            sasl,
             sent_at: now,
             gather,
         });
@@ -639,7 +667,7 @@ impl Core {
         self.pump(now);
     }
 
-    fn handle_continuation(&mut self, _request: &CommandContinuationRequest<'_>) {
+    fn handle_continuation(&mut self, request: &CommandContinuationRequest<'_>) {
         let Some(flight) = self.in_flight.as_mut() else {
             self.events.push_back(Event::ResponseSkipped {
                 reason: "continuation request with no command waiting",
@@ -658,13 +686,22 @@ impl Core {
             if let Some(piece) = flight.rest.next_piece() {
                 self.transmit.push_back(piece);
             }
-        } else if let Some(mut response) = flight.sasl_response.take() {
-            if let Some(piece) = response.next_piece() {
-                self.transmit.push_back(piece);
+        } else if let Some(exchange) = flight.sasl.as_mut() {
+            let challenge = match request {
+                CommandContinuationRequest::Base64(data) => data.as_ref(),
+                CommandContinuationRequest::Basic(_) => &[],
+            };
+            match exchange.answer(challenge) {
+                Answer::Send(mut line) => {
+                    line.extend_from_slice(b"\r\n");
+                    self.transmit.push_back(line);
+                }
+                // The server wants something we cannot give: cancel the exchange
+                // (RFC 3501 §6.2.2) and let the tagged BAD end it.
+                Answer::Cancel => self.transmit.push_back(b"*\r\n".to_vec()),
+                Answer::ServerNotVerified => self.close(Some(SessionError::ServerNotVerified)),
             }
         } else {
-            // A second challenge in PLAIN means the server wants something we cannot give:
-            // cancel the exchange (RFC 3501 §6.2.2) and let the tagged BAD end it.
             self.transmit.push_back(b"*\r\n".to_vec());
         }
     }
@@ -840,6 +877,17 @@ impl Core {
     }
 
     fn complete(&mut self, flight: InFlight, body: &StatusBody<'_>) {
+        if flight
+            .sasl
+            .as_ref()
+            .is_some_and(|sasl| !sasl.server_verified())
+        {
+            // A SCRAM OK without the server's proof (row E0002): the login fails with the
+            // session.
+            self.in_flight = Some(flight);
+            self.close(Some(SessionError::ServerNotVerified));
+            return;
+        }
         let id = flight.id;
         match flight.gather {
             Gather::Capability(then) => self.after_capability(then, id),
@@ -849,7 +897,7 @@ impl Core {
                 self.state = State::AwaitingTls;
                 self.events.push_back(Event::TlsUpgradeRequested);
             }
-            Gather::LogIn => {
+            Gather::LogIn(_) => {
                 let Some(id) = id else { return };
                 self.state = State::Authenticated;
                 let caps_in_ok = matches!(body.code, Some(Code::Capability(_)));
@@ -937,7 +985,13 @@ impl Core {
             Refusal::Bad
         };
         let error = match flight.gather {
-            Gather::LogIn => CommandError::AuthenticationFailed { text },
+            Gather::LogIn(login) => match self.next_login(login, body) {
+                Ok(next) => {
+                    self.queue.push_front((flight.id, Job::LogIn(next)));
+                    return;
+                }
+                Err(error) => error,
+            },
             Gather::Select(_) => {
                 // A failed SELECT leaves no mailbox selected (RFC 3501 §6.3.1).
                 self.state = State::Authenticated;
@@ -968,6 +1022,28 @@ impl Core {
         };
         if let Some(id) = flight.id {
             self.events.push_back(Event::CommandFailed { id, error });
+        }
+    }
+
+    /// After a refused login: the same login with the next mechanism, or why not (row V0034).
+    fn next_login(
+        &self,
+        mut login: Box<Login>,
+        body: &StatusBody<'_>,
+    ) -> Result<Box<Login>, CommandError> {
+        let (error, credentials_rejected) = match sasl::judge(body) {
+            Verdict::Stop(error) => return Err(error),
+            Verdict::CredentialsRejected(error) => (error, true),
+            Verdict::MechanismFailed(error) => (error, false),
+        };
+        // After [AUTHENTICATIONFAILED], one more mechanism and no more.
+        if login.second_chance_used {
+            return Err(error);
+        }
+        login.second_chance_used = credentials_rejected;
+        match self.untried(&login) {
+            Ok(left) if !left.is_empty() => Ok(login),
+            _ => Err(error),
         }
     }
 
@@ -1097,10 +1173,12 @@ fn into_job(command: Command) -> Result<Job, SubmitError> {
             credentials,
             method,
         } => {
-            return Ok(Job::LogIn {
+            return Ok(Job::LogIn(Box::new(Login {
                 credentials,
                 method,
-            });
+                tried: Vec::new(),
+                second_chance_used: false,
+            })));
         }
         Command::List { reference, pattern } => {
             let reference = reference.to_imap()?.into_static();

@@ -11,7 +11,7 @@ use crate::error::SessionError;
 use crate::event::Event;
 use crate::mailbox::MailboxName;
 use crate::message::{Flag, MessageSummary, Uid, UidRange, UidSet};
-use crate::session::{Config, Session, TransportSecurity};
+use crate::session::{Config, MIN_SCRAM_RANDOM, Session, TransportSecurity};
 use futures_channel::oneshot;
 use js_sys::{Function, Reflect, Uint8Array};
 use serde::{Deserialize, Serialize};
@@ -34,6 +34,8 @@ extern "C" {
     fn clear_timeout(handle: &JsValue);
     #[wasm_bindgen(js_namespace = performance, js_name = now)]
     fn performance_now() -> f64;
+    #[wasm_bindgen(js_namespace = crypto, js_name = getRandomValues)]
+    fn get_random_values(bytes: &mut [u8]);
 }
 
 fn now() -> Instant {
@@ -171,7 +173,11 @@ impl Driver {
                     },
                 };
                 let seed = (js_sys::Math::random() * f64::from(u32::MAX)) as u32;
-                self.session = Some(Session::new(Config::new(seed, transport), now()));
+                let mut config = Config::new(seed, transport);
+                // SCRAM's client nonce: the engine has no randomness of its own.
+                config.sasl_random = vec![0; MIN_SCRAM_RANDOM];
+                get_random_values(&mut config.sasl_random);
+                self.session = Some(Session::new(config, now()));
             }
             Ok(BridgeMessage::TlsEstablished) => {
                 if let Some(session) = self.session.as_mut() {
@@ -421,11 +427,21 @@ impl ImapClient {
         Ok(client)
     }
 
-    /// Authenticates (AUTHENTICATE PLAIN when offered, else LOGIN); resolves to
-    /// `{capabilities}`.
+    /// Authenticates with the strongest advertised mechanism (SCRAM, PLAIN, then LOGIN);
+    /// resolves to `{capabilities}`.
     pub fn login(&self, user: String, password: String) -> js_sys::Promise {
         self.request(Command::LogIn {
             credentials: Credentials::new(user, password),
+            method: AuthMethod::Auto,
+        })
+    }
+
+    /// Authenticates with an OAuth 2.0 access token (OAUTHBEARER, else XOAUTH2); resolves to
+    /// `{capabilities}`.
+    #[wasm_bindgen(js_name = loginWithToken)]
+    pub fn login_with_token(&self, user: String, token: String) -> js_sys::Promise {
+        self.request(Command::LogIn {
+            credentials: Credentials::with_token(user, token),
             method: AuthMethod::Auto,
         })
     }
