@@ -104,6 +104,43 @@ pub enum Command {
     Idle,
     /// LOGOUT; answered by `Closed` once the server's tagged OK arrived (row N0002).
     Logout,
+    /// NAMESPACE (RFC 2342) when advertised, else `LIST "" ""` for the delimiter (row V0022);
+    /// answered by `NamespacesReceived`.
+    Namespace,
+    /// CREATE `name` under `parent` (`None`: the top of the personal namespace), with the
+    /// delimiter LIST or NAMESPACE reported; a name containing it is refused (row V0020).
+    /// Answered by `CommandCompleted`.
+    CreateChild {
+        parent: Option<MailboxName>,
+        name: String,
+    },
+    /// RENAME that changes only the last level of `mailbox`'s name (row V0020); answered by
+    /// `CommandCompleted`.
+    RenameLeaf {
+        mailbox: MailboxName,
+        name: String,
+    },
+    /// The folder tree in the richest form the server offers (rows V0019, V0041, V0043,
+    /// V0061); answered by `MailboxesListed`.
+    ListFolders(FolderQuery),
+    /// ID (RFC 2971, needs ID) with the client's name and version; answered by
+    /// `ServerIdentified`.
+    Id {
+        name: String,
+        version: String,
+    },
+}
+
+/// Which folders to list.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FolderQuery {
+    /// Only the direct children of this mailbox, exactly it even when its name contains `%`
+    /// or `*` (row V0019); `None`: the whole hierarchy.
+    pub under: Option<MailboxName>,
+    /// Subscribed folders only, else the full hierarchy (row V0041: a setting).
+    pub subscribed_only: bool,
+    /// Counts for each folder in the same round trip, when the server has LIST-STATUS.
+    pub with_status: bool,
 }
 
 impl Command {
@@ -128,6 +165,11 @@ impl Command {
             Self::Append { .. } => "APPEND",
             Self::Idle => "IDLE",
             Self::Logout => "LOGOUT",
+            Self::Namespace => "NAMESPACE",
+            Self::CreateChild { .. } => "CREATE",
+            Self::RenameLeaf { .. } => "RENAME",
+            Self::ListFolders(_) => "LIST",
+            Self::Id { .. } => "ID",
         }
     }
 }

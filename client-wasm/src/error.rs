@@ -122,6 +122,13 @@ pub enum SubmitError {
     NotSupported { capability: &'static str },
     #[error("this mailbox is read-only: the server does not allow changes here")]
     ReadOnly,
+    /// Row V0020: the name would silently create more levels than the user typed.
+    #[error("a folder name cannot contain the hierarchy separator '{delimiter}'")]
+    DelimiterInName { delimiter: char },
+    #[error("the folder hierarchy is not known yet: list the folders first")]
+    HierarchyUnknown,
+    #[error("folders on this server have no subfolders (no hierarchy delimiter)")]
+    FlatHierarchy,
     #[error("the session has ended")]
     Closed,
 }
@@ -133,6 +140,9 @@ impl SubmitError {
             Self::InvalidArgument { .. } => "invalid_argument",
             Self::NotSupported { .. } => "not_supported",
             Self::ReadOnly => "read_only",
+            Self::DelimiterInName { .. } => "delimiter_in_name",
+            Self::HierarchyUnknown => "hierarchy_unknown",
+            Self::FlatHierarchy => "flat_hierarchy",
             Self::Closed => "closed",
         }
     }

@@ -8,20 +8,21 @@ use crate::auth::{AuthMethod, Credentials};
 use crate::capability::Capabilities;
 use crate::clock::Instant;
 use crate::codec::{Frame, OutgoingCommand, ResponseReader};
-use crate::command::{Command, CommandId};
+use crate::command::{Command, CommandId, FolderQuery};
 use crate::command::{SearchQuery, StoreAction};
 use crate::error::{CommandError, Refusal, SessionError, SubmitError};
 use crate::event::Event;
-use crate::mailbox::{ListedMailbox, MailboxStatus, SelectedMailbox};
+use crate::mailbox::{ListedMailbox, MailboxName, MailboxStatus, SelectedMailbox};
 use crate::message::{Flag, FullMessage, MessageSummary, Uid, UidSet};
+use crate::namespace::{Hierarchy, Namespaces};
 use crate::sasl::{self, Answer, Exchange, Mechanism, Verdict};
 use crate::tag::{Tag, TagGenerator};
 use imap_types::IntoStatic;
 use imap_types::command::{Command as WireCommand, CommandBody};
-use imap_types::core::{AString, Charset, Vec1};
+use imap_types::core::{AString, Charset, IString, NString, Vec1};
 use imap_types::fetch::{MessageDataItemName, Section};
 use imap_types::flag::{Flag as ImapFlag, StoreResponse, StoreType};
-use imap_types::mailbox::ListMailbox;
+use imap_types::mailbox::{ListMailbox, Mailbox};
 use imap_types::response::{
     Bye, Code, CommandContinuationRequest, Data, Greeting, GreetingKind, Response, Status,
     StatusBody, StatusKind, Tagged,
@@ -206,6 +207,9 @@ enum Job {
         then: AfterCapability,
     },
     LogIn(Box<Login>),
+    /// The wire form depends on capabilities, which may change with the login.
+    Folders(Box<FolderListing>),
+    Namespace,
     Ready {
         body: CommandBody<'static>,
         gather: Gather,
@@ -219,6 +223,15 @@ struct Login {
     tried: Vec<Mechanism>,
     /// The server rejected the credentials once and one more mechanism was granted.
     second_chance_used: bool,
+}
+
+/// A folder listing, resolved against the hierarchy when submitted.
+struct FolderListing {
+    reference: Mailbox<'static>,
+    pattern: ListMailbox<'static>,
+    children_of: Option<ChildrenOf>,
+    subscribed_only: bool,
+    with_status: bool,
 }
 
 #[derive(Clone, Copy)]
@@ -245,7 +258,10 @@ enum Gather {
     Capability(AfterCapability),
     StartTls,
     LogIn(Box<Login>),
-    List(Vec<ListedMailbox>),
+    List(Box<ListGather>),
+    /// NAMESPACE, or `LIST "" ""` standing in for it.
+    Namespace(Option<Namespaces>),
+    Id(Vec<(String, Option<String>)>),
     Select(Box<SelectedMailbox>),
     Fetch,
     Message(Option<Box<FullMessage>>),
@@ -257,6 +273,56 @@ enum Gather {
     Append,
     Idle(IdlePhase),
     Logout,
+}
+
+/// A LIST in flight: its replies, and how its command differs from plain LIST.
+#[derive(Default)]
+struct ListGather {
+    found: Vec<ListedMailbox>,
+    statuses: Vec<MailboxStatus>,
+    children_of: Option<ChildrenOf>,
+    /// XLIST, LIST-EXTENDED options: syntax imap-types cannot express (engine constants).
+    syntax: Option<ListSyntax>,
+}
+
+struct ListSyntax {
+    name: &'static str,
+    selection: &'static str,
+    returns: String,
+}
+
+/// Row V0019: `%` or `*` in a parent's name are wildcards to the server too, so its replies
+/// are kept only when they sit exactly one level below that parent.
+struct ChildrenOf {
+    /// The parent's name and its delimiter.
+    prefix: Vec<u8>,
+    delimiter: char,
+}
+
+impl ChildrenOf {
+    fn contains(&self, name: &MailboxName) -> bool {
+        name.as_wire()
+            .strip_prefix(self.prefix.as_slice())
+            .is_some_and(|rest| {
+                !rest.is_empty() && !String::from_utf8_lossy(rest).contains(self.delimiter)
+            })
+    }
+}
+
+impl ListGather {
+    fn finish(mut self) -> Vec<ListedMailbox> {
+        if let Some(children_of) = &self.children_of {
+            self.found.retain(|m| children_of.contains(&m.name));
+        }
+        for mailbox in &mut self.found {
+            mailbox.status = self
+                .statuses
+                .iter()
+                .find(|status| status.name.as_ref() == Some(&mailbox.name))
+                .cloned();
+        }
+        self.found
+    }
 }
 
 /// Where an IDLE is: waiting for `+`, idling, or ended with DONE and waiting for the OK.
@@ -273,6 +339,7 @@ struct Core {
     state: State,
     capabilities: Capabilities,
     selected: Option<SelectedMailbox>,
+    hierarchy: Hierarchy,
     queue: VecDeque<(Option<CommandId>, Job)>,
     in_flight: Option<InFlight>,
     transmit: VecDeque<Vec<u8>>,
@@ -298,6 +365,7 @@ impl Core {
             state: State::AwaitingGreeting,
             capabilities: Capabilities::default(),
             selected: None,
+            hierarchy: Hierarchy::default(),
             queue: VecDeque::new(),
             in_flight: None,
             transmit: VecDeque::new(),
@@ -317,7 +385,7 @@ impl Core {
         self.check_allowed(&command)?;
         self.check_supported(&command)?;
         self.check_writable(&command)?;
-        let job = into_job(command)?;
+        let job = into_job(command, &self.hierarchy)?;
         if matches!(
             job,
             Job::Ready {
@@ -363,7 +431,12 @@ impl Core {
                 | Command::Unsubscribe { .. }
                 | Command::Status { .. }
                 | Command::Append { .. }
-                | Command::Idle,
+                | Command::Idle
+                | Command::Namespace
+                | Command::CreateChild { .. }
+                | Command::RenameLeaf { .. }
+                | Command::ListFolders(_)
+                | Command::Id { .. },
                 state,
             ) => matches!(state, State::Authenticated | State::Selected),
             (
@@ -407,6 +480,7 @@ impl Core {
             Command::Move { .. } => "MOVE",
             Command::Expunge { .. } => "UIDPLUS",
             Command::Idle => "IDLE",
+            Command::Id { .. } => "ID",
             _ => return Ok(()),
         };
         if self.capabilities.has(needed) {
@@ -432,6 +506,8 @@ impl Core {
                     Ok((CommandBody::Capability, Gather::Capability(then), None))
                 }
                 Job::LogIn(login) => self.prepare_login(*login),
+                Job::Folders(listing) => Ok(self.prepare_folders(*listing)),
+                Job::Namespace => Ok(self.prepare_namespace()),
                 Job::Ready { body, gather } => Ok((body, gather, None)),
             };
             match prepared {
@@ -446,6 +522,71 @@ impl Core {
                 return;
             }
         }
+    }
+
+    /// The richest LIST the server offers: RETURN (SPECIAL-USE) and LIST-STATUS with
+    /// LIST-EXTENDED, XLIST only without SPECIAL-USE, LSUB for subscriptions without
+    /// LIST-EXTENDED (rows V0041, V0043, V0061).
+    fn prepare_folders(
+        &self,
+        listing: FolderListing,
+    ) -> (CommandBody<'static>, Gather, Option<Exchange>) {
+        let caps = &self.capabilities;
+        let extended = caps.has("LIST-EXTENDED");
+        let mut returns = Vec::new();
+        if extended && caps.has("SPECIAL-USE") {
+            returns.push("SPECIAL-USE");
+        }
+        if listing.with_status && caps.has("LIST-STATUS") {
+            returns.push("STATUS (MESSAGES UNSEEN UIDNEXT UIDVALIDITY)");
+        }
+        let xlist = !extended && caps.has("XLIST") && !caps.has("SPECIAL-USE");
+        let syntax = ListSyntax {
+            name: if xlist && !listing.subscribed_only {
+                "XLIST"
+            } else {
+                "LIST"
+            },
+            selection: if extended && listing.subscribed_only {
+                " (SUBSCRIBED)"
+            } else {
+                ""
+            },
+            returns: if returns.is_empty() {
+                String::new()
+            } else {
+                format!(" RETURN ({})", returns.join(" "))
+            },
+        };
+        let (reference, pattern) = (listing.reference, listing.pattern);
+        let body = if listing.subscribed_only && !extended {
+            CommandBody::Lsub {
+                reference,
+                mailbox_wildcard: pattern,
+            }
+        } else {
+            CommandBody::List {
+                reference,
+                mailbox_wildcard: pattern,
+            }
+        };
+        let gather = ListGather {
+            children_of: listing.children_of,
+            syntax: Some(syntax),
+            ..ListGather::default()
+        };
+        (body, Gather::List(Box::new(gather)), None)
+    }
+
+    /// NAMESPACE when advertised, else `LIST "" ""`, whose one reply names the delimiter
+    /// (row V0022).
+    fn prepare_namespace(&self) -> (CommandBody<'static>, Gather, Option<Exchange>) {
+        let body = if self.capabilities.has("NAMESPACE") {
+            CommandBody::Namespace
+        } else {
+            CommandBody::list("", "").unwrap_or_else(|_| unreachable!("constant arguments"))
+        };
+        (body, Gather::Namespace(None), None)
     }
 
     /// The strongest advertised mechanism not yet tried (rows E0001, E0002, V0013, V0031).
@@ -530,6 +671,11 @@ impl Core {
         let wire = WireCommand::new(tag.as_str(), body)
             .expect("four characters of [a-z0-9] are always a valid IMAP tag");
         let mut rest = OutgoingCommand::encode(&wire);
+        if let Gather::List(list) = &gather
+            && let Some(syntax) = &list.syntax
+        {
+            rest.extend_list(syntax.name, syntax.selection, &syntax.returns);
+        }
         if let Some(first) = rest.next_piece() {
             self.transmit.push_back(first);
         }
@@ -761,13 +907,46 @@ impl Core {
                 delimiter,
                 mailbox,
             } => {
+                let listed =
+                    ListedMailbox::from_list(&items, delimiter.map(|d| d.inner()), &mailbox);
+                self.handle_listed(listed);
+            }
+            Data::Lsub {
+                items,
+                delimiter,
+                mailbox,
+            } => {
+                let mut listed =
+                    ListedMailbox::from_list(&items, delimiter.map(|d| d.inner()), &mailbox);
+                listed.subscribed = true;
+                self.handle_listed(listed);
+            }
+            Data::Namespace {
+                personal,
+                other,
+                shared,
+            } => {
                 if let Some(InFlight {
-                    gather: Gather::List(found),
+                    gather: Gather::Namespace(slot),
                     ..
                 }) = self.in_flight.as_mut()
                 {
-                    let delimiter = delimiter.map(|d| d.inner());
-                    found.push(ListedMailbox::from_list(&items, delimiter, &mailbox));
+                    *slot = Some(Namespaces::from_wire(&personal, &other, &shared));
+                }
+            }
+            Data::Id { parameters } => {
+                if let Some(InFlight {
+                    gather: Gather::Id(fields),
+                    ..
+                }) = self.in_flight.as_mut()
+                {
+                    fields.extend(parameters.into_iter().flatten().map(|(key, value)| {
+                        let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+                        (
+                            text(key.as_ref()),
+                            value.into_option().map(|v| text(v.as_ref())),
+                        )
+                    }));
                 }
             }
             Data::Flags(flags) => {
@@ -788,14 +967,30 @@ impl Core {
                     uids.extend(found.iter().filter_map(|n| Uid::new(n.get())));
                 }
             }
-            Data::Status { mailbox, items } => {
-                if let Some(InFlight {
+            Data::Status { mailbox, items } => match self.in_flight.as_mut() {
+                Some(InFlight {
                     gather: Gather::Status(status),
                     ..
-                }) = self.in_flight.as_mut()
-                {
-                    *status = MailboxStatus::from_status(&mailbox, &items);
-                }
+                }) => *status = MailboxStatus::from_status(&mailbox, &items),
+                Some(InFlight {
+                    gather: Gather::List(list),
+                    ..
+                }) => list
+                    .statuses
+                    .push(MailboxStatus::from_status(&mailbox, &items)),
+                _ => {}
+            },
+            _ => {}
+        }
+    }
+
+    /// A LIST or LSUB reply: its delimiter is remembered for new names (row V0020).
+    fn handle_listed(&mut self, listed: ListedMailbox) {
+        self.hierarchy.record_listed(&listed);
+        match self.in_flight.as_mut().map(|flight| &mut flight.gather) {
+            Some(Gather::List(list)) => list.found.push(listed),
+            Some(Gather::Namespace(slot)) if slot.is_none() => {
+                *slot = Some(Namespaces::root(listed.delimiter));
             }
             _ => {}
         }
@@ -911,10 +1106,25 @@ impl Core {
                     self.queue.push_front((Some(id), Job::Capability { then }));
                 }
             }
-            Gather::List(mailboxes) => {
+            Gather::List(list) => {
                 if let Some(id) = id {
+                    let mailboxes = list.finish();
                     self.events
                         .push_back(Event::MailboxesListed { id, mailboxes });
+                }
+            }
+            Gather::Namespace(namespaces) => {
+                let namespaces = namespaces.unwrap_or_default();
+                self.hierarchy.record_namespaces(namespaces.clone());
+                if let Some(id) = id {
+                    self.events
+                        .push_back(Event::NamespacesReceived { id, namespaces });
+                }
+            }
+            Gather::Id(fields) => {
+                if let Some(id) = id {
+                    self.events
+                        .push_back(Event::ServerIdentified { id, fields });
                 }
             }
             Gather::Select(mut mailbox) => {
@@ -1167,8 +1377,32 @@ fn apply_select_code(mailbox: &mut SelectedMailbox, code: &Code<'_>) {
 }
 
 /// Checks a command's arguments and encodes what does not depend on capabilities.
-fn into_job(command: Command) -> Result<Job, SubmitError> {
+fn into_job(command: Command, hierarchy: &Hierarchy) -> Result<Job, SubmitError> {
     let (body, gather) = match command {
+        Command::Namespace => return Ok(Job::Namespace),
+        Command::ListFolders(query) => {
+            return Ok(Job::Folders(Box::new(folder_listing(query, hierarchy)?)));
+        }
+        Command::CreateChild { parent, name } => {
+            let mailbox = hierarchy.child(parent.as_ref(), &name)?;
+            return into_job(Command::Create { mailbox }, hierarchy);
+        }
+        Command::RenameLeaf { mailbox, name } => {
+            let to = hierarchy.renamed(&mailbox, &name)?;
+            return into_job(Command::Rename { from: mailbox, to }, hierarchy);
+        }
+        Command::Id { name, version } => {
+            let field = |text: String| IString::try_from(text).map_err(invalid("ID field"));
+            let value = |text: String| field(text).map(|v| NString(Some(v)));
+            let parameters = vec![
+                (field("name".into())?, value(name)?),
+                (field("version".into())?, value(version)?),
+            ];
+            let body = CommandBody::Id {
+                parameters: Some(parameters),
+            };
+            (body, Gather::Id(Vec::new()))
+        }
         Command::LogIn {
             credentials,
             method,
@@ -1185,7 +1419,7 @@ fn into_job(command: Command) -> Result<Job, SubmitError> {
             let pattern = ListMailbox::try_from(pattern).map_err(invalid("LIST pattern"))?;
             let body = CommandBody::list(reference, pattern.into_static())
                 .map_err(invalid("LIST arguments"))?;
-            (body, Gather::List(Vec::new()))
+            (body, Gather::List(Box::default()))
         }
         Command::Select { mailbox } => {
             let body = CommandBody::select(mailbox.to_imap()?.into_static())
@@ -1315,6 +1549,35 @@ fn into_job(command: Command) -> Result<Job, SubmitError> {
         Command::Idle => (CommandBody::Idle, Gather::Idle(IdlePhase::Requested)),
     };
     Ok(Job::Ready { body, gather })
+}
+
+/// The LIST pattern for `query`: everything, or the direct children of one mailbox.
+fn folder_listing(query: FolderQuery, hierarchy: &Hierarchy) -> Result<FolderListing, SubmitError> {
+    let (pattern, children_of) = match &query.under {
+        None => (b"*".to_vec(), None),
+        Some(parent) => {
+            let delimiter = hierarchy
+                .delimiter_below(Some(parent))?
+                .ok_or(SubmitError::FlatHierarchy)?;
+            let mut prefix = parent.as_wire().to_vec();
+            prefix.extend(delimiter.to_string().into_bytes());
+            let mut pattern = prefix.clone();
+            pattern.push(b'%');
+            (pattern, Some(ChildrenOf { prefix, delimiter }))
+        }
+    };
+    Ok(FolderListing {
+        reference: Mailbox::try_from("").map_err(invalid("LIST reference"))?,
+        pattern: String::from_utf8(pattern)
+            .ok()
+            .and_then(|pattern| ListMailbox::try_from(pattern).ok())
+            .ok_or(SubmitError::InvalidArgument {
+                what: "LIST pattern",
+            })?,
+        children_of,
+        subscribed_only: query.subscribed_only,
+        with_status: query.with_status,
+    })
 }
 
 fn invalid<E>(what: &'static str) -> impl FnOnce(E) -> SubmitError {

@@ -6,7 +6,7 @@
 
 use crate::auth::{AuthMethod, Credentials};
 use crate::clock::Instant;
-use crate::command::{Command, CommandId, SearchQuery, StoreAction};
+use crate::command::{Command, CommandId, FolderQuery, SearchQuery, StoreAction};
 use crate::error::SessionError;
 use crate::event::Event;
 use crate::mailbox::MailboxName;
@@ -279,6 +279,10 @@ impl Driver {
                 );
             }
             Event::MailboxesListed { id, mailboxes } => self.settle(id, Ok(to_js(&mailboxes))),
+            Event::NamespacesReceived { id, namespaces } => {
+                self.settle(id, Ok(to_js(&namespaces)));
+            }
+            Event::ServerIdentified { id, fields } => self.settle(id, Ok(to_js(&fields))),
             Event::MailboxSelected { id, mailbox } => self.settle(id, Ok(to_js(&mailbox))),
             Event::FetchReceived {
                 id: Some(id),
@@ -453,6 +457,52 @@ impl ImapClient {
             reference: MailboxName::from_wire(""),
             pattern: "*".into(),
         })
+    }
+
+    /// Lists folders in the richest form the server offers: all, or the direct children of
+    /// `under` (a wire name); subscribed ones only if asked; with counts when the server has
+    /// LIST-STATUS. Resolves to an array of listed mailboxes.
+    #[wasm_bindgen(js_name = listFolders)]
+    pub fn list_folders(
+        &self,
+        under: Option<String>,
+        subscribed_only: Option<bool>,
+        with_status: Option<bool>,
+    ) -> js_sys::Promise {
+        self.request(Command::ListFolders(FolderQuery {
+            under: under.map(MailboxName::from_wire),
+            subscribed_only: subscribed_only.unwrap_or(false),
+            with_status: with_status.unwrap_or(false),
+        }))
+    }
+
+    /// Resolves to `{personal, other_users, shared}`, each `[{prefix, delimiter}]`.
+    pub fn namespaces(&self) -> js_sys::Promise {
+        self.request(Command::Namespace)
+    }
+
+    /// Creates folder `name` (as typed) under `parent` (a wire name; absent: top level).
+    #[wasm_bindgen(js_name = createChild)]
+    pub fn create_child(&self, parent: Option<String>, name: String) -> js_sys::Promise {
+        self.request(Command::CreateChild {
+            parent: parent.map(MailboxName::from_wire),
+            name,
+        })
+    }
+
+    /// Renames the last level of folder `mailbox` (a wire name) to `name` (as typed).
+    #[wasm_bindgen(js_name = renameLeaf)]
+    pub fn rename_leaf(&self, mailbox: String, name: String) -> js_sys::Promise {
+        self.request(Command::RenameLeaf {
+            mailbox: MailboxName::from_wire(mailbox),
+            name,
+        })
+    }
+
+    /// Sends ID (needs the server's ID) with this client's name and version; resolves to the
+    /// server's `[name, value]` pairs.
+    pub fn identify(&self, name: String, version: String) -> js_sys::Promise {
+        self.request(Command::Id { name, version })
     }
 
     /// Selects the mailbox by its wire name (as listed); resolves to its state.
