@@ -3,6 +3,7 @@
 use crate::auth::{AuthMethod, Credentials};
 use crate::mailbox::MailboxName;
 use crate::message::{Flag, UidRange, UidSet};
+use crate::sort::SortOrder;
 use serde::{Deserialize, Serialize};
 
 /// Names one submitted command in the events that answer it.
@@ -129,6 +130,17 @@ pub enum Command {
         name: String,
         version: String,
     },
+    /// UID SORT (RFC 5256, needs SORT) of the messages matching `query`; answered by
+    /// `SortCompleted`. Without SORT, `sort::sort_summaries` orders fetched summaries alike.
+    Sort {
+        order: Vec<SortOrder>,
+        query: SearchQuery,
+    },
+    /// UID THREAD REFERENCES (RFC 5256, needs THREAD=REFERENCES); answered by
+    /// `ThreadsReceived`. Without it, `thread::thread_by_references` threads fetched summaries.
+    Thread {
+        query: SearchQuery,
+    },
 }
 
 /// Which folders to list.
@@ -170,6 +182,8 @@ impl Command {
             Self::RenameLeaf { .. } => "RENAME",
             Self::ListFolders(_) => "LIST",
             Self::Id { .. } => "ID",
+            Self::Sort { .. } => "UID SORT",
+            Self::Thread { .. } => "UID THREAD",
         }
     }
 }

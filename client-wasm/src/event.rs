@@ -7,6 +7,7 @@ use crate::mailbox::MailboxStatus;
 use crate::mailbox::{ListedMailbox, SelectedMailbox};
 use crate::message::{FullMessage, MessageSummary, Uid};
 use crate::namespace::Namespaces;
+use crate::thread::ThreadNode;
 use serde::Serialize;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -92,6 +93,16 @@ pub enum Event {
     ResponseSkipped {
         reason: &'static str,
         length: usize,
+    },
+    /// UIDs in the order asked for.
+    SortCompleted {
+        id: CommandId,
+        uids: Vec<Uid>,
+    },
+    /// Conversations, oldest first.
+    ThreadsReceived {
+        id: CommandId,
+        threads: Vec<ThreadNode>,
     },
     /// The hierarchy's prefixes and delimiters (row V0022).
     NamespacesReceived {

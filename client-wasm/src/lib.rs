@@ -20,7 +20,9 @@ pub mod namespace;
 mod sasl;
 mod scram;
 pub mod session;
+pub mod sort;
 pub mod tag;
+pub mod thread;
 mod utf7;
 
 #[cfg(target_arch = "wasm32")]
@@ -39,3 +41,5 @@ pub use mailbox::{ListedMailbox, MailboxName, MailboxStatus, SelectedMailbox, Sp
 pub use message::{Attachment, Flag, FullMessage, MessageSummary, Sender, Uid, UidRange, UidSet};
 pub use namespace::{Namespace, Namespaces};
 pub use session::{Config, MIN_SCRAM_RANDOM, Session, State, TransportSecurity};
+pub use sort::{SortKey, SortOrder, sort_summaries};
+pub use thread::{ThreadNode, thread_by_references};

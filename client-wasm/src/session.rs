@@ -17,9 +17,11 @@ use crate::message::{Flag, FullMessage, MessageSummary, Uid, UidSet};
 use crate::namespace::{Hierarchy, Namespaces};
 use crate::sasl::{self, Answer, Exchange, Mechanism, Verdict};
 use crate::tag::{Tag, TagGenerator};
+use crate::thread::ThreadNode;
 use imap_types::IntoStatic;
 use imap_types::command::{Command as WireCommand, CommandBody};
 use imap_types::core::{AString, Charset, IString, NString, Vec1};
+use imap_types::extensions::thread::ThreadingAlgorithm;
 use imap_types::fetch::{MessageDataItemName, Section};
 use imap_types::flag::{Flag as ImapFlag, StoreResponse, StoreType};
 use imap_types::mailbox::{ListMailbox, Mailbox};
@@ -270,6 +272,8 @@ enum Gather {
     Done,
     Status(MailboxStatus),
     Search(Vec<Uid>),
+    Sort(Vec<Uid>),
+    Thread(Vec<ThreadNode>),
     Append,
     Idle(IdlePhase),
     Logout,
@@ -446,7 +450,9 @@ impl Core {
                 | Command::Copy { .. }
                 | Command::Move { .. }
                 | Command::Expunge { .. }
-                | Command::Search { .. },
+                | Command::Search { .. }
+                | Command::Sort { .. }
+                | Command::Thread { .. },
                 state,
             ) => state == State::Selected,
             _ => false,
@@ -481,6 +487,8 @@ impl Core {
             Command::Expunge { .. } => "UIDPLUS",
             Command::Idle => "IDLE",
             Command::Id { .. } => "ID",
+            Command::Sort { .. } => "SORT",
+            Command::Thread { .. } => "THREAD=REFERENCES",
             _ => return Ok(()),
         };
         if self.capabilities.has(needed) {
@@ -537,7 +545,7 @@ impl Core {
         if extended && caps.has("SPECIAL-USE") {
             returns.push("SPECIAL-USE");
         }
-        if listing.with_status && caps.has("LIST-STATUS") {
+        if extended && listing.with_status && caps.has("LIST-STATUS") {
             returns.push("STATUS (MESSAGES UNSEEN UIDNEXT UIDVALIDITY)");
         }
         let xlist = !extended && caps.has("XLIST") && !caps.has("SPECIAL-USE");
@@ -967,6 +975,24 @@ impl Core {
                     uids.extend(found.iter().filter_map(|n| Uid::new(n.get())));
                 }
             }
+            Data::Sort(found, ..) => {
+                if let Some(InFlight {
+                    gather: Gather::Sort(uids),
+                    ..
+                }) = self.in_flight.as_mut()
+                {
+                    uids.extend(found.iter().filter_map(|n| Uid::new(n.get())));
+                }
+            }
+            Data::Thread(threads) => {
+                if let Some(InFlight {
+                    gather: Gather::Thread(found),
+                    ..
+                }) = self.in_flight.as_mut()
+                {
+                    found.extend(crate::thread::from_wire(&threads));
+                }
+            }
             Data::Status { mailbox, items } => match self.in_flight.as_mut() {
                 Some(InFlight {
                     gather: Gather::Status(status),
@@ -1119,6 +1145,17 @@ impl Core {
                 if let Some(id) = id {
                     self.events
                         .push_back(Event::NamespacesReceived { id, namespaces });
+                }
+            }
+            Gather::Sort(uids) => {
+                if let Some(id) = id {
+                    self.events.push_back(Event::SortCompleted { id, uids });
+                }
+            }
+            Gather::Thread(threads) => {
+                if let Some(id) = id {
+                    self.events
+                        .push_back(Event::ThreadsReceived { id, threads });
                 }
             }
             Gather::Id(fields) => {
@@ -1531,6 +1568,27 @@ fn into_job(command: Command, hierarchy: &Hierarchy) -> Result<Job, SubmitError>
             (body, Gather::Status(MailboxStatus::default()))
         }
         Command::Search { query } => (search_body(&query)?, Gather::Search(Vec::new())),
+        Command::Sort { order, query } => {
+            let (charset, search_criteria) = search_criteria(&query)?;
+            let body = CommandBody::Sort {
+                sort_criteria: crate::sort::to_imap(&order)
+                    .ok_or(SubmitError::InvalidArgument { what: "sort order" })?,
+                charset: charset_or_ascii(charset)?,
+                search_criteria,
+                uid: true,
+            };
+            (body, Gather::Sort(Vec::new()))
+        }
+        Command::Thread { query } => {
+            let (charset, search_criteria) = search_criteria(&query)?;
+            let body = CommandBody::Thread {
+                algorithm: ThreadingAlgorithm::References,
+                charset: charset_or_ascii(charset)?,
+                search_criteria,
+                uid: true,
+            };
+            (body, Gather::Thread(Vec::new()))
+        }
         Command::Append {
             mailbox,
             flags,
@@ -1613,6 +1671,22 @@ fn user_named(
 
 /// UID SEARCH with the given criteria ANDed; CHARSET UTF-8 only when a key is not ASCII.
 fn search_body(query: &SearchQuery) -> Result<CommandBody<'static>, SubmitError> {
+    let (charset, criteria) = search_criteria(query)?;
+    Ok(CommandBody::search(charset, criteria, true))
+}
+
+/// SORT and THREAD name a charset always: US-ASCII unless a key needs UTF-8.
+fn charset_or_ascii(charset: Option<Charset<'static>>) -> Result<Charset<'static>, SubmitError> {
+    charset.map_or_else(
+        || Charset::try_from("US-ASCII").map_err(invalid("charset")),
+        Ok,
+    )
+}
+
+type Criteria = (Option<Charset<'static>>, Vec1<SearchKey<'static>>);
+
+/// The search keys ANDed, and CHARSET UTF-8 when one is not ASCII (row V0051).
+fn search_criteria(query: &SearchQuery) -> Result<Criteria, SubmitError> {
     let text = |value: &Option<String>| -> Result<Option<AString<'static>>, SubmitError> {
         value
             .as_deref()
@@ -1638,5 +1712,5 @@ fn search_body(query: &SearchQuery) -> Result<CommandBody<'static>, SubmitError>
         .then(|| Charset::try_from("UTF-8").map_err(invalid("charset")))
         .transpose()?;
     let criteria = Vec1::try_from(keys).unwrap_or_else(|_| Vec1::from(SearchKey::All));
-    Ok(CommandBody::search(charset, criteria, true))
+    Ok((charset, criteria))
 }

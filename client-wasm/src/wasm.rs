@@ -12,6 +12,7 @@ use crate::event::Event;
 use crate::mailbox::MailboxName;
 use crate::message::{Flag, MessageSummary, Uid, UidRange, UidSet};
 use crate::session::{Config, MIN_SCRAM_RANDOM, Session, TransportSecurity};
+use crate::sort::SortOrder;
 use futures_channel::oneshot;
 use js_sys::{Function, Reflect, Uint8Array};
 use serde::{Deserialize, Serialize};
@@ -304,7 +305,10 @@ impl Driver {
             }
             Event::StatusReceived { id, status } => self.settle(id, Ok(to_js(&status))),
             Event::MessageFetched { id, message } => self.settle(id, Ok(to_js(&message))),
-            Event::SearchCompleted { id, uids } => self.settle(id, Ok(to_js(&uids))),
+            Event::SearchCompleted { id, uids } | Event::SortCompleted { id, uids } => {
+                self.settle(id, Ok(to_js(&uids)));
+            }
+            Event::ThreadsReceived { id, threads } => self.settle(id, Ok(to_js(&threads))),
             Event::Appended { id, uid } => {
                 self.settle(id, Ok(to_js(&serde_json::json!({ "uid": uid }))));
             }
@@ -608,6 +612,24 @@ impl ImapClient {
     pub fn search(&self, query: JsValue) -> js_sys::Promise {
         match serde_wasm_bindgen::from_value::<SearchQuery>(query) {
             Ok(query) => self.request(Command::Search { query }),
+            Err(error) => rejected("invalid_argument", &error.to_string()),
+        }
+    }
+
+    /// UID SORT (needs SORT): `order` is `[{key, reverse}]` with keys `arrival`, `date`,
+    /// `from`, `subject`, `size`; `query` as for `search`. Resolves to the UIDs in order.
+    pub fn sort(&self, order: JsValue, query: JsValue) -> js_sys::Promise {
+        let order = serde_wasm_bindgen::from_value::<Vec<SortOrder>>(order);
+        match (order, serde_wasm_bindgen::from_value::<SearchQuery>(query)) {
+            (Ok(order), Ok(query)) => self.request(Command::Sort { order, query }),
+            (Err(error), _) | (_, Err(error)) => rejected("invalid_argument", &error.to_string()),
+        }
+    }
+
+    /// UID THREAD REFERENCES (needs THREAD=REFERENCES); resolves to `[{uid, children}]`.
+    pub fn threads(&self, query: JsValue) -> js_sys::Promise {
+        match serde_wasm_bindgen::from_value::<SearchQuery>(query) {
+            Ok(query) => self.request(Command::Thread { query }),
             Err(error) => rejected("invalid_argument", &error.to_string()),
         }
     }

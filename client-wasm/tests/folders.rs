@@ -10,31 +10,15 @@
 )]
 mod support;
 
-use client_wasm::{
-    AuthMethod, Command, Credentials, Event, FolderQuery, ListedMailbox, MailboxName, Namespace,
-    SpecialUse,
-};
+use client_wasm::{Command, Event, FolderQuery, ListedMailbox, MailboxName, Namespace, SpecialUse};
 use support::{Step, Step::*, encrypted, run};
 
 /// Dovecot 2.3's capabilities after login: NAMESPACE, LIST-EXTENDED, LIST-STATUS,
 /// SPECIAL-USE, ID.
 const DOVECOT_OK: &[u8] = b"0000 OK [CAPABILITY IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE SORT SORT=DISPLAY THREAD=REFERENCES THREAD=REFS THREAD=ORDEREDSUBJECT MULTIAPPEND URL-PARTIAL CATENATE UNSELECT CHILDREN NAMESPACE UIDPLUS LIST-EXTENDED I18NLEVEL=1 CONDSTORE QRESYNC ESEARCH ESORT SEARCHRES WITHIN CONTEXT=SEARCH LIST-STATUS BINARY MOVE SNIPPET=FUZZY PREVIEW=FUZZY PREVIEW STATUS=SIZE SAVEDATE LITERAL+ NOTIFY SPECIAL-USE] Logged in\r\n";
 
-/// Logged in with the capabilities of `ok` (tag 0000).
-fn logged_in(ok: &'static [u8]) -> Vec<Step> {
-    vec![
-        Server(b"* OK [CAPABILITY IMAP4rev1 SASL-IR AUTH=PLAIN] ready\r\n"),
-        Submit(Command::LogIn {
-            credentials: Credentials::new("alice", "alice-pass-1"),
-            method: AuthMethod::Auto,
-        }),
-        Client(b"0000 AUTHENTICATE PLAIN AGFsaWNlAGFsaWNlLXBhc3MtMQ==\r\n"),
-        Server(ok),
-    ]
-}
-
 fn script(ok: &'static [u8], tail: Vec<Step>) -> Vec<Step> {
-    let mut steps = logged_in(ok);
+    let mut steps = support::logged_in_with(ok);
     steps.extend(tail);
     steps
 }
