@@ -52,6 +52,10 @@ impl Mechanism {
         }
     }
 
+    pub(crate) fn is_scram(self) -> bool {
+        matches!(self, Self::ScramSha256 | Self::ScramSha1)
+    }
+
     fn takes_token(self) -> bool {
         matches!(self, Self::OAuthBearer | Self::XOAuth2)
     }

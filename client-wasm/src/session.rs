@@ -620,8 +620,7 @@ impl Core {
                     .map_err(|_| CommandError::NoUsableMechanism)?;
                 return Ok((body, Gather::LogIn(Box::new(login)), None));
             };
-            let nonce = matches!(mechanism, Mechanism::ScramSha256 | Mechanism::ScramSha1)
-                .then(|| self.scram_nonce());
+            let nonce = mechanism.is_scram().then(|| self.scram_nonce());
             let Some(mut exchange) =
                 Exchange::start(mechanism, &login.credentials, nonce.as_deref())
             else {
@@ -1288,6 +1287,13 @@ impl Core {
             return Err(error);
         }
         login.second_chance_used = credentials_rejected;
+        // The one more try goes to another family: the other SCRAM hash checks the same
+        // stored secret, while PLAIN lets the server verify however it stores the password.
+        if credentials_rejected && login.tried.last().is_some_and(|m| m.is_scram()) {
+            login
+                .tried
+                .extend([Mechanism::ScramSha256, Mechanism::ScramSha1]);
+        }
         match self.untried(&login) {
             Ok(left) if !left.is_empty() => Ok(login),
             _ => Err(error),

@@ -281,14 +281,18 @@ fn v0034_after_authenticationfailed_one_more_mechanism_then_the_user_is_asked() 
     let events = run(
         with_random(&RFC7677_RANDOM),
         &[
-            Server(b"* OK [CAPABILITY IMAP4rev1 SASL-IR AUTH=SCRAM-SHA-256 AUTH=SCRAM-SHA-1 AUTH=PLAIN] ready\r\n"),
+            Server(b"* OK [CAPABILITY IMAP4rev1 SASL-IR AUTH=SCRAM-SHA-256 AUTH=SCRAM-SHA-1 AUTH=PLAIN AUTH=LOGIN] ready\r\n"),
             Submit(login("user", "pencil")),
             Client(b"0000 AUTHENTICATE SCRAM-SHA-256 biwsbj11c2VyLHI9ck9wck5HZndFYmVSV2diTkVrcU8=\r\n"),
-            Server(b"0000 NO [AUTHENTICATIONFAILED] Authentication failed.\r\n"),
+            // BAD: the mechanism is broken, not the password; the next one is free to try.
+            Server(b"0000 BAD Mechanism not available\r\n"),
             // The second SCRAM exchange gets a nonce of its own: rOprNGfwEbeRWgbNEkqO-1.
             Client(b"0001 AUTHENTICATE SCRAM-SHA-1 biwsbj11c2VyLHI9ck9wck5HZndFYmVSV2diTkVrcU8tMQ==\r\n"),
             Server(b"0001 NO [AUTHENTICATIONFAILED] Authentication failed.\r\n"),
-            // Not PLAIN: two refusals of the credentials are enough.
+            // One more, and from another family than SCRAM: PLAIN (user / pencil).
+            Client(b"0002 AUTHENTICATE PLAIN AHVzZXIAcGVuY2ls\r\n"),
+            Server(b"0002 NO [AUTHENTICATIONFAILED] Authentication failed.\r\n"),
+            // Not AUTHENTICATE LOGIN: the credentials were refused twice.
             Client(b""),
         ],
     );
