@@ -1,23 +1,35 @@
 //! Credentials and the SASL exchanges that carry them.
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
 use serde::Deserialize;
 use std::fmt;
 
-/// A user name and password. Debug and Display print no secret, so a credential that ends up
-/// in a log or an error message leaks nothing.
+/// A user name with a password or an OAuth 2.0 access token. Debug prints no secret, so a
+/// credential that ends up in a log or an error message leaks nothing.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Credentials {
     user: String,
-    password: String,
+    secret: Secret,
+}
+
+#[derive(Clone, PartialEq, Eq)]
+enum Secret {
+    Password(String),
+    Token(String),
 }
 
 impl Credentials {
     pub fn new(user: impl Into<String>, password: impl Into<String>) -> Self {
         Self {
             user: user.into(),
-            password: password.into(),
+            secret: Secret::Password(password.into()),
+        }
+    }
+
+    /// An access token instead of a password: only OAUTHBEARER and XOAUTH2 carry it.
+    pub fn with_token(user: impl Into<String>, token: impl Into<String>) -> Self {
+        Self {
+            user: user.into(),
+            secret: Secret::Token(token.into()),
         }
     }
 
@@ -25,32 +37,44 @@ impl Credentials {
         &self.user
     }
 
-    pub(crate) fn password(&self) -> &str {
-        &self.password
+    pub(crate) fn password(&self) -> Option<&str> {
+        match &self.secret {
+            Secret::Password(password) => Some(password),
+            Secret::Token(_) => None,
+        }
     }
 
-    /// RFC 4616 PLAIN message (no authorization identity), base64 as IMAP sends it.
-    pub(crate) fn sasl_plain(&self) -> Vec<u8> {
-        let message = format!("\0{}\0{}", self.user, self.password);
-        STANDARD.encode(message).into_bytes()
+    pub(crate) fn token(&self) -> Option<&str> {
+        match &self.secret {
+            Secret::Token(token) => Some(token),
+            Secret::Password(_) => None,
+        }
     }
 
     /// LOGIN cannot carry non-ASCII safely (row V0013): only AUTHENTICATE may.
     pub(crate) fn is_ascii(&self) -> bool {
-        self.user.is_ascii() && self.password.is_ascii()
+        let secret = match &self.secret {
+            Secret::Password(secret) | Secret::Token(secret) => secret,
+        };
+        self.user.is_ascii() && secret.is_ascii()
     }
 }
 
 impl fmt::Debug for Credentials {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kind = match self.secret {
+            Secret::Password(_) => "password",
+            Secret::Token(_) => "token",
+        };
         f.debug_struct("Credentials")
             .field("user", &self.user)
-            .field("password", &"<redacted>")
+            .field(kind, &"<redacted>")
             .finish()
     }
 }
 
-/// How to authenticate. `Auto` prefers AUTHENTICATE PLAIN, then LOGIN.
+/// How to authenticate. `Auto` tries the advertised mechanisms strongest first (row E0002);
+/// `Plain` and `Login` force AUTHENTICATE PLAIN or the LOGIN command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum AuthMethod {
@@ -73,9 +97,10 @@ mod tests {
     }
 
     #[test]
-    fn sasl_plain_is_base64_of_nul_separated_fields() {
-        let creds = Credentials::new("tim", "tanstaaftanstaaf");
-        // RFC 4616 §4 example without the authorization identity.
-        assert_eq!(creds.sasl_plain(), b"AHRpbQB0YW5zdGFhZnRhbnN0YWFm".to_vec());
+    fn e0001_debug_output_redacts_a_token_too() {
+        let creds = Credentials::with_token("alice", "ya29.secret-token");
+        let shown = format!("{creds:?}");
+        assert!(shown.contains("alice") && shown.contains("token"));
+        assert!(!shown.contains("ya29"));
     }
 }

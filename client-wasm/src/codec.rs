@@ -3,7 +3,7 @@
 //! Framing (lines and literals) comes first and is independent of parsing, so a response the
 //! parser rejects is skipped whole and the stream stays in sync.
 
-use crate::lenient::normalize_spacing;
+use crate::lenient::{normalize_spacing, xlist_as_list};
 use imap_codec::decode::Decoder;
 use imap_codec::fragmentizer::{DecodeMessageError, Fragmentizer};
 use imap_codec::{
@@ -151,10 +151,11 @@ fn lenient<'a, C: Decoder>(
     fragmentizer: &Fragmentizer,
     scratch: &'a mut Vec<u8>,
 ) -> Option<C::Message<'a>> {
-    if fragmentizer.is_max_message_size_exceeded()
-        || fragmentizer.is_message_poisoned()
-        || !normalize_spacing(fragmentizer.message_bytes(), scratch)
-    {
+    if fragmentizer.is_max_message_size_exceeded() || fragmentizer.is_message_poisoned() {
+        return None;
+    }
+    let respaced = normalize_spacing(fragmentizer.message_bytes(), scratch);
+    if !(xlist_as_list(scratch) || respaced) {
         return None;
     }
     match codec.decode(scratch) {
@@ -281,11 +282,21 @@ impl OutgoingCommand {
         Self::from_fragments(CommandCodec::default().encode(command))
     }
 
-    /// A raw line the engine built itself (a SASL response).
-    pub(crate) fn line(mut bytes: Vec<u8>) -> Self {
-        bytes.extend_from_slice(b"\r\n");
-        Self {
-            pieces: VecDeque::from([bytes]),
+    /// Turns an encoded `<tag> LIST ...` into syntax imap-types cannot express: another
+    /// command `name` (XLIST), RFC 5258 selection options after it, return options at the end.
+    /// The engine passes constants only, so nothing caller-supplied is spliced in.
+    pub(crate) fn extend_list(&mut self, name: &str, selection: &str, returns: &str) {
+        if let Some(first) = self.pieces.front_mut()
+            && let Some(at) = first.windows(6).position(|w| w == b" LIST ")
+        {
+            let replacement = format!(" {name}{selection} ");
+            first.splice(at..at + 6, replacement.into_bytes());
+        }
+        if let Some(last) = self.pieces.back_mut()
+            && last.ends_with(b"\r\n")
+        {
+            let end = last.len() - 2;
+            last.splice(end..end, returns.bytes());
         }
     }
 

@@ -3,6 +3,7 @@
 use crate::auth::{AuthMethod, Credentials};
 use crate::mailbox::MailboxName;
 use crate::message::{Flag, UidRange, UidSet};
+use crate::sort::SortOrder;
 use serde::{Deserialize, Serialize};
 
 /// Names one submitted command in the events that answer it.
@@ -104,6 +105,54 @@ pub enum Command {
     Idle,
     /// LOGOUT; answered by `Closed` once the server's tagged OK arrived (row N0002).
     Logout,
+    /// NAMESPACE (RFC 2342) when advertised, else `LIST "" ""` for the delimiter (row V0022);
+    /// answered by `NamespacesReceived`.
+    Namespace,
+    /// CREATE `name` under `parent` (`None`: the top of the personal namespace), with the
+    /// delimiter LIST or NAMESPACE reported; a name containing it is refused (row V0020).
+    /// Answered by `CommandCompleted`.
+    CreateChild {
+        parent: Option<MailboxName>,
+        name: String,
+    },
+    /// RENAME that changes only the last level of `mailbox`'s name (row V0020); answered by
+    /// `CommandCompleted`.
+    RenameLeaf {
+        mailbox: MailboxName,
+        name: String,
+    },
+    /// The folder tree in the richest form the server offers (rows V0019, V0041, V0043,
+    /// V0061); answered by `MailboxesListed`.
+    ListFolders(FolderQuery),
+    /// ID (RFC 2971, needs ID) with the client's name and version; answered by
+    /// `ServerIdentified`.
+    Id {
+        name: String,
+        version: String,
+    },
+    /// UID SORT (RFC 5256, needs SORT) of the messages matching `query`; answered by
+    /// `SortCompleted`. Without SORT, `sort::sort_summaries` orders fetched summaries alike.
+    Sort {
+        order: Vec<SortOrder>,
+        query: SearchQuery,
+    },
+    /// UID THREAD REFERENCES (RFC 5256, needs THREAD=REFERENCES); answered by
+    /// `ThreadsReceived`. Without it, `thread::thread_by_references` threads fetched summaries.
+    Thread {
+        query: SearchQuery,
+    },
+}
+
+/// Which folders to list.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FolderQuery {
+    /// Only the direct children of this mailbox, exactly it even when its name contains `%`
+    /// or `*` (row V0019); `None`: the whole hierarchy.
+    pub under: Option<MailboxName>,
+    /// Subscribed folders only, else the full hierarchy (row V0041: a setting).
+    pub subscribed_only: bool,
+    /// Counts for each folder in the same round trip, when the server has LIST-STATUS.
+    pub with_status: bool,
 }
 
 impl Command {
@@ -128,6 +177,13 @@ impl Command {
             Self::Append { .. } => "APPEND",
             Self::Idle => "IDLE",
             Self::Logout => "LOGOUT",
+            Self::Namespace => "NAMESPACE",
+            Self::CreateChild { .. } => "CREATE",
+            Self::RenameLeaf { .. } => "RENAME",
+            Self::ListFolders(_) => "LIST",
+            Self::Id { .. } => "ID",
+            Self::Sort { .. } => "UID SORT",
+            Self::Thread { .. } => "UID THREAD",
         }
     }
 }

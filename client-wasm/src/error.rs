@@ -28,6 +28,8 @@ pub enum SessionError {
     PreauthBeforeTls,
     #[error("the server does not speak IMAP4rev1 or IMAP4rev2, which this client needs")]
     UnsupportedServer,
+    #[error("the server could not prove it knows the password (SCRAM signature mismatch)")]
+    ServerNotVerified,
 }
 
 impl SessionError {
@@ -39,6 +41,7 @@ impl SessionError {
             Self::ProtocolViolation { .. } => "protocol_error",
             Self::UnsupportedServer => "unsupported_server",
             Self::TagsExhausted => "tags_exhausted",
+            Self::ServerNotVerified => "server_not_verified",
             Self::StartTlsUnavailable | Self::StartTlsRefused { .. } | Self::PreauthBeforeTls => {
                 "starttls_failed"
             }
@@ -69,6 +72,12 @@ pub enum CommandError {
     NonAsciiCredentials,
     #[error("refusing to send the password over an unencrypted connection")]
     InsecureTransport,
+    /// Further tries cannot help (row V0034): the account itself is refused.
+    #[error("login refused ({reason}): {text}")]
+    LoginRefused { reason: LoginRefusal, text: String },
+    /// `[UNAVAILABLE]`: the server's authentication backend is down; try again later.
+    #[error("authentication is temporarily unavailable: {text}")]
+    AuthenticationUnavailable { text: String },
     #[error("the session ended before the command completed: {0}")]
     SessionEnded(SessionError),
 }
@@ -80,9 +89,23 @@ impl CommandError {
             Self::AuthenticationFailed { .. } => "auth_failed",
             Self::NoUsableMechanism | Self::NonAsciiCredentials => "auth_unsupported",
             Self::InsecureTransport => "insecure_transport",
+            Self::LoginRefused { .. } => "login_refused",
+            Self::AuthenticationUnavailable { .. } => "auth_unavailable",
             Self::SessionEnded(inner) => inner.code(),
         }
     }
+}
+
+/// RFC 5530 response codes after which no other mechanism is tried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, thiserror::Error)]
+#[serde(rename_all = "snake_case")]
+pub enum LoginRefusal {
+    #[error("this user may not use that identity")]
+    AuthorizationFailed,
+    #[error("the password or account has expired")]
+    Expired,
+    #[error("the server requires a more private connection")]
+    PrivacyRequired,
 }
 
 /// Why the engine refused to queue a command.
@@ -99,6 +122,13 @@ pub enum SubmitError {
     NotSupported { capability: &'static str },
     #[error("this mailbox is read-only: the server does not allow changes here")]
     ReadOnly,
+    /// Row V0020: the name would silently create more levels than the user typed.
+    #[error("a folder name cannot contain the hierarchy separator '{delimiter}'")]
+    DelimiterInName { delimiter: char },
+    #[error("the folder hierarchy is not known yet: list the folders first")]
+    HierarchyUnknown,
+    #[error("folders on this server have no subfolders (no hierarchy delimiter)")]
+    FlatHierarchy,
     #[error("the session has ended")]
     Closed,
 }
@@ -110,6 +140,9 @@ impl SubmitError {
             Self::InvalidArgument { .. } => "invalid_argument",
             Self::NotSupported { .. } => "not_supported",
             Self::ReadOnly => "read_only",
+            Self::DelimiterInName { .. } => "delimiter_in_name",
+            Self::HierarchyUnknown => "hierarchy_unknown",
+            Self::FlatHierarchy => "flat_hierarchy",
             Self::Closed => "closed",
         }
     }

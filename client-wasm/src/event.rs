@@ -6,6 +6,8 @@ use crate::error::{CommandError, SessionError};
 use crate::mailbox::MailboxStatus;
 use crate::mailbox::{ListedMailbox, SelectedMailbox};
 use crate::message::{FullMessage, MessageSummary, Uid};
+use crate::namespace::Namespaces;
+use crate::thread::ThreadNode;
 use serde::Serialize;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -91,6 +93,26 @@ pub enum Event {
     ResponseSkipped {
         reason: &'static str,
         length: usize,
+    },
+    /// UIDs in the order asked for.
+    SortCompleted {
+        id: CommandId,
+        uids: Vec<Uid>,
+    },
+    /// Conversations, oldest first.
+    ThreadsReceived {
+        id: CommandId,
+        threads: Vec<ThreadNode>,
+    },
+    /// The hierarchy's prefixes and delimiters (row V0022).
+    NamespacesReceived {
+        id: CommandId,
+        namespaces: Namespaces,
+    },
+    /// The server's ID answer (RFC 2971): field names and values, as sent.
+    ServerIdentified {
+        id: CommandId,
+        fields: Vec<(String, Option<String>)>,
     },
     /// The session is over: close the transport. `error` is `None` after our own LOGOUT.
     Closed {

@@ -32,6 +32,18 @@ pub(crate) fn normalize_spacing(message: &[u8], out: &mut Vec<u8>) -> bool {
     out.as_slice() != message
 }
 
+/// `* XLIST` replies (Gmail's pre-SPECIAL-USE extension, row V0061) have LIST's syntax:
+/// renamed in place so the LIST parser reads them. Returns whether it was one.
+pub(crate) fn xlist_as_list(message: &mut Vec<u8>) -> bool {
+    let is_xlist = message
+        .get(..8)
+        .is_some_and(|start| start.eq_ignore_ascii_case(b"* XLIST "));
+    if is_xlist {
+        message.remove(2);
+    }
+    is_xlist
+}
+
 fn skip_blanks(bytes: &[u8]) -> &[u8] {
     let blanks = bytes
         .iter()
@@ -99,6 +111,15 @@ mod tests {
         );
         let literal = b"* OK [ALERT] \"a  b \" {4}\r\n  ) \r\n";
         assert_eq!(normalized(literal), literal.to_vec());
+    }
+
+    #[test]
+    fn v0061_xlist_replies_read_as_list() {
+        let mut message =
+            b"* XLIST (\\HasNoChildren \\AllMail) \"/\" \"[Gmail]/All Mail\"\r\n".to_vec();
+        assert!(xlist_as_list(&mut message));
+        assert!(message.starts_with(b"* LIST (\\HasNoChildren"));
+        assert!(!xlist_as_list(&mut message));
     }
 
     #[test]

@@ -73,11 +73,12 @@ pub enum SpecialUse {
 impl SpecialUse {
     fn from_attribute(attribute: &str) -> Option<Self> {
         Some(match attribute.to_ascii_lowercase().as_str() {
-            "\\all" => Self::All,
+            // XLIST's names (row V0061) for the same roles.
+            "\\all" | "\\allmail" => Self::All,
             "\\archive" => Self::Archive,
             "\\drafts" => Self::Drafts,
-            "\\flagged" => Self::Flagged,
-            "\\junk" => Self::Junk,
+            "\\flagged" | "\\starred" => Self::Flagged,
+            "\\junk" | "\\spam" => Self::Junk,
             "\\sent" => Self::Sent,
             "\\trash" => Self::Trash,
             _ => return None,
@@ -94,6 +95,10 @@ pub struct ListedMailbox {
     pub attributes: Vec<String>,
     pub special_use: Option<SpecialUse>,
     pub selectable: bool,
+    /// `\Subscribed` (LIST-EXTENDED) or listed by LSUB.
+    pub subscribed: bool,
+    /// From LIST-STATUS, when asked for.
+    pub status: Option<MailboxStatus>,
 }
 
 impl ListedMailbox {
@@ -108,6 +113,8 @@ impl ListedMailbox {
         Self {
             display: name.display(),
             selectable: !is("\\Noselect") && !is("\\NonExistent"),
+            subscribed: is("\\Subscribed"),
+            status: None,
             special_use: attributes
                 .iter()
                 .find_map(|a| SpecialUse::from_attribute(a)),

@@ -290,6 +290,9 @@ pub struct MessageSummary {
     pub from: Option<Sender>,
     pub subject: Option<String>,
     pub message_id: Option<String>,
+    /// The Message-IDs this one follows, oldest first: References, else In-Reply-To (RFC 5256
+    /// threading).
+    pub references: Vec<String>,
 }
 
 impl Sender {
@@ -335,6 +338,7 @@ impl MessageSummary {
             from: None,
             subject: None,
             message_id: None,
+            references: Vec::new(),
         };
         for item in items {
             match item {
@@ -362,6 +366,18 @@ impl MessageSummary {
         };
         self.subject = parsed.subject().map(str::to_owned);
         self.message_id = parsed.message_id().map(str::to_owned);
+        let ids = |value: &mail_parser::HeaderValue<'_>| -> Vec<String> {
+            value
+                .as_text_list()
+                .unwrap_or_default()
+                .iter()
+                .map(|id| id.to_string())
+                .collect()
+        };
+        self.references = ids(parsed.references());
+        if self.references.is_empty() {
+            self.references = ids(parsed.in_reply_to()).into_iter().take(1).collect();
+        }
         self.date = parsed
             .date()
             .map(|date| date.to_timestamp().saturating_mul(1000));

@@ -8,20 +8,23 @@ use crate::auth::{AuthMethod, Credentials};
 use crate::capability::Capabilities;
 use crate::clock::Instant;
 use crate::codec::{Frame, OutgoingCommand, ResponseReader};
-use crate::command::{Command, CommandId};
+use crate::command::{Command, CommandId, FolderQuery};
 use crate::command::{SearchQuery, StoreAction};
 use crate::error::{CommandError, Refusal, SessionError, SubmitError};
 use crate::event::Event;
-use crate::mailbox::{ListedMailbox, MailboxStatus, SelectedMailbox};
+use crate::mailbox::{ListedMailbox, MailboxName, MailboxStatus, SelectedMailbox};
 use crate::message::{Flag, FullMessage, MessageSummary, Uid, UidSet};
+use crate::namespace::{Hierarchy, Namespaces};
+use crate::sasl::{self, Answer, Exchange, Mechanism, Verdict};
 use crate::tag::{Tag, TagGenerator};
+use crate::thread::ThreadNode;
 use imap_types::IntoStatic;
-use imap_types::auth::AuthMechanism;
 use imap_types::command::{Command as WireCommand, CommandBody};
-use imap_types::core::{AString, Charset, Vec1};
+use imap_types::core::{AString, Charset, IString, NString, Vec1};
+use imap_types::extensions::thread::ThreadingAlgorithm;
 use imap_types::fetch::{MessageDataItemName, Section};
 use imap_types::flag::{Flag as ImapFlag, StoreResponse, StoreType};
-use imap_types::mailbox::ListMailbox;
+use imap_types::mailbox::{ListMailbox, Mailbox};
 use imap_types::response::{
     Bye, Code, CommandContinuationRequest, Data, Greeting, GreetingKind, Response, Status,
     StatusBody, StatusKind, Tagged,
@@ -50,6 +53,9 @@ pub enum TransportSecurity {
 pub struct Config {
     /// The driver's random number; tags count up from it (row C0001).
     pub tag_seed: u32,
+    /// At least `MIN_SCRAM_RANDOM` bytes from the driver's CSPRNG, for SCRAM's client nonce;
+    /// with fewer, SCRAM is not offered. The engine has no randomness of its own.
+    pub sasl_random: Vec<u8>,
     pub transport: TransportSecurity,
     /// Largest single response, literals included.
     pub max_response_size: u32,
@@ -69,6 +75,7 @@ impl Config {
     pub fn new(tag_seed: u32, transport: TransportSecurity) -> Self {
         Self {
             tag_seed,
+            sasl_random: Vec::new(),
             transport,
             max_response_size: 64 * 1024 * 1024,
             greeting_timeout: Duration::from_secs(30),
@@ -106,6 +113,9 @@ impl State {
         }
     }
 }
+
+/// 120 bits: a SCRAM client nonce nobody can guess.
+pub const MIN_SCRAM_RANDOM: usize = 15;
 
 /// One IMAP client connection.
 pub struct Session {
@@ -198,14 +208,32 @@ enum Job {
     Capability {
         then: AfterCapability,
     },
-    LogIn {
-        credentials: Credentials,
-        method: AuthMethod,
-    },
+    LogIn(Box<Login>),
+    /// The wire form depends on capabilities, which may change with the login.
+    Folders(Box<FolderListing>),
+    Namespace,
     Ready {
         body: CommandBody<'static>,
         gather: Gather,
     },
+}
+
+/// A login and the mechanisms it has tried (row V0034).
+struct Login {
+    credentials: Credentials,
+    method: AuthMethod,
+    tried: Vec<Mechanism>,
+    /// The server rejected the credentials once and one more mechanism was granted.
+    second_chance_used: bool,
+}
+
+/// A folder listing, resolved against the hierarchy when submitted.
+struct FolderListing {
+    reference: Mailbox<'static>,
+    pattern: ListMailbox<'static>,
+    children_of: Option<ChildrenOf>,
+    subscribed_only: bool,
+    with_status: bool,
 }
 
 #[derive(Clone, Copy)]
@@ -222,8 +250,8 @@ struct InFlight {
     tag: Tag,
     id: Option<CommandId>,
     rest: OutgoingCommand,
-    /// Sent once the server answers `+`: a SASL response after AUTHENTICATE.
-    sasl_response: Option<OutgoingCommand>,
+    /// The SASL exchange an AUTHENTICATE runs; it answers the server's `+` challenges.
+    sasl: Option<Exchange>,
     sent_at: Instant,
     gather: Gather,
 }
@@ -231,8 +259,11 @@ struct InFlight {
 enum Gather {
     Capability(AfterCapability),
     StartTls,
-    LogIn,
-    List(Vec<ListedMailbox>),
+    LogIn(Box<Login>),
+    List(Box<ListGather>),
+    /// NAMESPACE, or `LIST "" ""` standing in for it.
+    Namespace(Option<Namespaces>),
+    Id(Vec<(String, Option<String>)>),
     Select(Box<SelectedMailbox>),
     Fetch,
     Message(Option<Box<FullMessage>>),
@@ -241,9 +272,61 @@ enum Gather {
     Done,
     Status(MailboxStatus),
     Search(Vec<Uid>),
+    Sort(Vec<Uid>),
+    Thread(Vec<ThreadNode>),
     Append,
     Idle(IdlePhase),
     Logout,
+}
+
+/// A LIST in flight: its replies, and how its command differs from plain LIST.
+#[derive(Default)]
+struct ListGather {
+    found: Vec<ListedMailbox>,
+    statuses: Vec<MailboxStatus>,
+    children_of: Option<ChildrenOf>,
+    /// XLIST, LIST-EXTENDED options: syntax imap-types cannot express (engine constants).
+    syntax: Option<ListSyntax>,
+}
+
+struct ListSyntax {
+    name: &'static str,
+    selection: &'static str,
+    returns: String,
+}
+
+/// Row V0019: `%` or `*` in a parent's name are wildcards to the server too, so its replies
+/// are kept only when they sit exactly one level below that parent.
+struct ChildrenOf {
+    /// The parent's name and its delimiter.
+    prefix: Vec<u8>,
+    delimiter: char,
+}
+
+impl ChildrenOf {
+    fn contains(&self, name: &MailboxName) -> bool {
+        name.as_wire()
+            .strip_prefix(self.prefix.as_slice())
+            .is_some_and(|rest| {
+                !rest.is_empty() && !String::from_utf8_lossy(rest).contains(self.delimiter)
+            })
+    }
+}
+
+impl ListGather {
+    fn finish(mut self) -> Vec<ListedMailbox> {
+        if let Some(children_of) = &self.children_of {
+            self.found.retain(|m| children_of.contains(&m.name));
+        }
+        for mailbox in &mut self.found {
+            mailbox.status = self
+                .statuses
+                .iter()
+                .find(|status| status.name.as_ref() == Some(&mailbox.name))
+                .cloned();
+        }
+        self.found
+    }
 }
 
 /// Where an IDLE is: waiting for `+`, idling, or ended with DONE and waiting for the OK.
@@ -260,11 +343,14 @@ struct Core {
     state: State,
     capabilities: Capabilities,
     selected: Option<SelectedMailbox>,
+    hierarchy: Hierarchy,
     queue: VecDeque<(Option<CommandId>, Job)>,
     in_flight: Option<InFlight>,
     transmit: VecDeque<Vec<u8>>,
     events: VecDeque<Event>,
     next_id: u64,
+    /// SCRAM exchanges so far; each gets its own client nonce.
+    scram_count: u32,
     created: Instant,
     last_received: Instant,
     last_sent: Instant,
@@ -283,11 +369,13 @@ impl Core {
             state: State::AwaitingGreeting,
             capabilities: Capabilities::default(),
             selected: None,
+            hierarchy: Hierarchy::default(),
             queue: VecDeque::new(),
             in_flight: None,
             transmit: VecDeque::new(),
             events: VecDeque::new(),
             next_id: 0,
+            scram_count: 0,
             created: now,
             last_received: now,
             last_sent: now,
@@ -301,7 +389,7 @@ impl Core {
         self.check_allowed(&command)?;
         self.check_supported(&command)?;
         self.check_writable(&command)?;
-        let job = into_job(command)?;
+        let job = into_job(command, &self.hierarchy)?;
         if matches!(
             job,
             Job::Ready {
@@ -323,11 +411,11 @@ impl Core {
         let login_pending = self
             .queue
             .iter()
-            .any(|(_, job)| matches!(job, Job::LogIn { .. }))
+            .any(|(_, job)| matches!(job, Job::LogIn(_)))
             || self
                 .in_flight
                 .as_ref()
-                .is_some_and(|f| matches!(f.gather, Gather::LogIn));
+                .is_some_and(|f| matches!(f.gather, Gather::LogIn(_)));
         let allowed = match (command, self.state) {
             (_, State::Closed) => return Err(SubmitError::Closed),
             (_, State::LoggingOut) => false,
@@ -347,7 +435,12 @@ impl Core {
                 | Command::Unsubscribe { .. }
                 | Command::Status { .. }
                 | Command::Append { .. }
-                | Command::Idle,
+                | Command::Idle
+                | Command::Namespace
+                | Command::CreateChild { .. }
+                | Command::RenameLeaf { .. }
+                | Command::ListFolders(_)
+                | Command::Id { .. },
                 state,
             ) => matches!(state, State::Authenticated | State::Selected),
             (
@@ -357,7 +450,9 @@ impl Core {
                 | Command::Copy { .. }
                 | Command::Move { .. }
                 | Command::Expunge { .. }
-                | Command::Search { .. },
+                | Command::Search { .. }
+                | Command::Sort { .. }
+                | Command::Thread { .. },
                 state,
             ) => state == State::Selected,
             _ => false,
@@ -391,6 +486,9 @@ impl Core {
             Command::Move { .. } => "MOVE",
             Command::Expunge { .. } => "UIDPLUS",
             Command::Idle => "IDLE",
+            Command::Id { .. } => "ID",
+            Command::Sort { .. } => "SORT",
+            Command::Thread { .. } => "THREAD=REFERENCES",
             _ => return Ok(()),
         };
         if self.capabilities.has(needed) {
@@ -415,16 +513,13 @@ impl Core {
                 Job::Capability { then } => {
                     Ok((CommandBody::Capability, Gather::Capability(then), None))
                 }
-                Job::LogIn {
-                    credentials,
-                    method,
-                } => self.prepare_login(&credentials, method),
+                Job::LogIn(login) => self.prepare_login(*login),
+                Job::Folders(listing) => Ok(self.prepare_folders(*listing)),
+                Job::Namespace => Ok(self.prepare_namespace()),
                 Job::Ready { body, gather } => Ok((body, gather, None)),
             };
             match prepared {
-                Ok((body, gather, sasl_response)) => {
-                    self.send(id, body, gather, sasl_response, now)
-                }
+                Ok((body, gather, sasl)) => self.send(id, body, gather, sasl, now),
                 Err(error) => {
                     if let Some(id) = id {
                         self.events.push_back(Event::CommandFailed { id, error });
@@ -437,12 +532,76 @@ impl Core {
         }
     }
 
-    /// AUTHENTICATE PLAIN where offered, else LOGIN (rows E0001, V0013, V0031).
-    fn prepare_login(
+    /// The richest LIST the server offers: RETURN (SPECIAL-USE) and LIST-STATUS with
+    /// LIST-EXTENDED, XLIST only without SPECIAL-USE, LSUB for subscriptions without
+    /// LIST-EXTENDED (rows V0041, V0043, V0061).
+    fn prepare_folders(
         &self,
-        credentials: &Credentials,
-        method: AuthMethod,
-    ) -> Result<(CommandBody<'static>, Gather, Option<OutgoingCommand>), CommandError> {
+        listing: FolderListing,
+    ) -> (CommandBody<'static>, Gather, Option<Exchange>) {
+        let caps = &self.capabilities;
+        let extended = caps.has("LIST-EXTENDED");
+        let mut returns = Vec::new();
+        if extended && caps.has("SPECIAL-USE") {
+            returns.push("SPECIAL-USE");
+        }
+        if extended && listing.with_status && caps.has("LIST-STATUS") {
+            returns.push("STATUS (MESSAGES UNSEEN UIDNEXT UIDVALIDITY)");
+        }
+        let xlist = !extended && caps.has("XLIST") && !caps.has("SPECIAL-USE");
+        let syntax = ListSyntax {
+            name: if xlist && !listing.subscribed_only {
+                "XLIST"
+            } else {
+                "LIST"
+            },
+            selection: if extended && listing.subscribed_only {
+                " (SUBSCRIBED)"
+            } else {
+                ""
+            },
+            returns: if returns.is_empty() {
+                String::new()
+            } else {
+                format!(" RETURN ({})", returns.join(" "))
+            },
+        };
+        let (reference, pattern) = (listing.reference, listing.pattern);
+        let body = if listing.subscribed_only && !extended {
+            CommandBody::Lsub {
+                reference,
+                mailbox_wildcard: pattern,
+            }
+        } else {
+            CommandBody::List {
+                reference,
+                mailbox_wildcard: pattern,
+            }
+        };
+        let gather = ListGather {
+            children_of: listing.children_of,
+            syntax: Some(syntax),
+            ..ListGather::default()
+        };
+        (body, Gather::List(Box::new(gather)), None)
+    }
+
+    /// NAMESPACE when advertised, else `LIST "" ""`, whose one reply names the delimiter
+    /// (row V0022).
+    fn prepare_namespace(&self) -> (CommandBody<'static>, Gather, Option<Exchange>) {
+        let body = if self.capabilities.has("NAMESPACE") {
+            CommandBody::Namespace
+        } else {
+            CommandBody::list("", "").unwrap_or_else(|_| unreachable!("constant arguments"))
+        };
+        (body, Gather::Namespace(None), None)
+    }
+
+    /// The strongest advertised mechanism not yet tried (rows E0001, E0002, V0013, V0031).
+    fn prepare_login(
+        &mut self,
+        mut login: Login,
+    ) -> Result<(CommandBody<'static>, Gather, Option<Exchange>), CommandError> {
         if matches!(
             self.config.transport,
             TransportSecurity::StartTls
@@ -452,39 +611,56 @@ impl Core {
         ) {
             return Err(CommandError::InsecureTransport);
         }
-        let caps = &self.capabilities;
-        let use_plain = match method {
-            AuthMethod::Plain => true,
-            AuthMethod::Login => false,
-            AuthMethod::Auto => caps.supports_auth("PLAIN") || !credentials.is_ascii(),
-        };
-        if use_plain {
-            if !caps.supports_auth("PLAIN") && method == AuthMethod::Auto {
-                return Err(CommandError::NonAsciiCredentials);
-            }
-            let response = credentials.sasl_plain();
-            if caps.has("SASL-IR") {
+        for mechanism in self.untried(&login)? {
+            login.tried.push(mechanism);
+            let Some(auth) = mechanism.to_imap() else {
+                let credentials = &login.credentials;
+                let password = credentials.password().unwrap_or_default().to_owned();
+                let body = CommandBody::login(credentials.user().to_owned(), password)
+                    .map_err(|_| CommandError::NoUsableMechanism)?;
+                return Ok((body, Gather::LogIn(Box::new(login)), None));
+            };
+            let nonce = mechanism.is_scram().then(|| self.scram_nonce());
+            let Some(mut exchange) =
+                Exchange::start(mechanism, &login.credentials, nonce.as_deref())
+            else {
+                // SASLprep refused the password: the next mechanism may still carry it.
+                continue;
+            };
+            let body = if self.capabilities.has("SASL-IR") && mechanism.has_initial_response() {
                 // imap-codec base64-encodes the initial response itself.
-                let raw = format!("\0{}\0{}", credentials.user(), credentials.password());
-                let body =
-                    CommandBody::authenticate_with_ir(AuthMechanism::Plain, raw.into_bytes());
-                return Ok((body, Gather::LogIn, None));
-            }
-            let body = CommandBody::authenticate(AuthMechanism::Plain);
-            return Ok((body, Gather::LogIn, Some(OutgoingCommand::line(response))));
+                CommandBody::authenticate_with_ir(auth, exchange.initial_response())
+            } else {
+                CommandBody::authenticate(auth)
+            };
+            return Ok((body, Gather::LogIn(Box::new(login)), Some(exchange)));
         }
-        if caps.has("LOGINDISABLED") {
-            return Err(CommandError::NoUsableMechanism);
+        Err(CommandError::NoUsableMechanism)
+    }
+
+    /// The mechanisms `login` may still try, strongest first.
+    fn untried(&self, login: &Login) -> Result<Vec<Mechanism>, CommandError> {
+        let scram_ready = self.config.sasl_random.len() >= MIN_SCRAM_RANDOM;
+        let mut plan = sasl::plan(
+            &login.credentials,
+            login.method,
+            &self.capabilities,
+            scram_ready,
+        )?;
+        plan.retain(|mechanism| !login.tried.contains(mechanism));
+        Ok(plan)
+    }
+
+    /// The driver's randomness in base64 (printable, no comma, as RFC 5802 wants), made
+    /// unique per exchange by a counter after the first.
+    fn scram_nonce(&mut self) -> String {
+        use base64::Engine;
+        let mut nonce = base64::engine::general_purpose::STANDARD.encode(&self.config.sasl_random);
+        if self.scram_count > 0 {
+            nonce.push_str(&format!("-{}", self.scram_count));
         }
-        if !credentials.is_ascii() {
-            return Err(CommandError::NonAsciiCredentials);
-        }
-        let body = CommandBody::login(
-            credentials.user().to_owned(),
-            credentials.password().to_owned(),
-        )
-        .map_err(|_| CommandError::NoUsableMechanism)?;
-        Ok((body, Gather::LogIn, None))
+        self.scram_count += 1;
+        nonce
     }
 
     fn send(
@@ -492,7 +668,7 @@ impl Core {
         id: Option<CommandId>,
         body: CommandBody<'static>,
         gather: Gather,
-        sasl_response: Option<OutgoingCommand>,
+        sasl: Option<Exchange>,
         now: Instant,
     ) {
         let Some(tag) = self.tags.next_tag() else {
@@ -502,6 +678,11 @@ impl Core {
         let wire = WireCommand::new(tag.as_str(), body)
             .expect("four characters of [a-z0-9] are always a valid IMAP tag");
         let mut rest = OutgoingCommand::encode(&wire);
+        if let Gather::List(list) = &gather
+            && let Some(syntax) = &list.syntax
+        {
+            rest.extend_list(syntax.name, syntax.selection, &syntax.returns);
+        }
         if let Some(first) = rest.next_piece() {
             self.transmit.push_back(first);
         }
@@ -510,7 +691,7 @@ impl Core {
             tag,
             id,
             rest,
-            sasl_response,
+            sasl,
             sent_at: now,
             gather,
         });
@@ -639,7 +820,7 @@ impl Core {
         self.pump(now);
     }
 
-    fn handle_continuation(&mut self, _request: &CommandContinuationRequest<'_>) {
+    fn handle_continuation(&mut self, request: &CommandContinuationRequest<'_>) {
         let Some(flight) = self.in_flight.as_mut() else {
             self.events.push_back(Event::ResponseSkipped {
                 reason: "continuation request with no command waiting",
@@ -658,13 +839,22 @@ impl Core {
             if let Some(piece) = flight.rest.next_piece() {
                 self.transmit.push_back(piece);
             }
-        } else if let Some(mut response) = flight.sasl_response.take() {
-            if let Some(piece) = response.next_piece() {
-                self.transmit.push_back(piece);
+        } else if let Some(exchange) = flight.sasl.as_mut() {
+            let challenge = match request {
+                CommandContinuationRequest::Base64(data) => data.as_ref(),
+                CommandContinuationRequest::Basic(_) => &[],
+            };
+            match exchange.answer(challenge) {
+                Answer::Send(mut line) => {
+                    line.extend_from_slice(b"\r\n");
+                    self.transmit.push_back(line);
+                }
+                // The server wants something we cannot give: cancel the exchange
+                // (RFC 3501 §6.2.2) and let the tagged BAD end it.
+                Answer::Cancel => self.transmit.push_back(b"*\r\n".to_vec()),
+                Answer::ServerNotVerified => self.close(Some(SessionError::ServerNotVerified)),
             }
         } else {
-            // A second challenge in PLAIN means the server wants something we cannot give:
-            // cancel the exchange (RFC 3501 §6.2.2) and let the tagged BAD end it.
             self.transmit.push_back(b"*\r\n".to_vec());
         }
     }
@@ -724,13 +914,46 @@ impl Core {
                 delimiter,
                 mailbox,
             } => {
+                let listed =
+                    ListedMailbox::from_list(&items, delimiter.map(|d| d.inner()), &mailbox);
+                self.handle_listed(listed);
+            }
+            Data::Lsub {
+                items,
+                delimiter,
+                mailbox,
+            } => {
+                let mut listed =
+                    ListedMailbox::from_list(&items, delimiter.map(|d| d.inner()), &mailbox);
+                listed.subscribed = true;
+                self.handle_listed(listed);
+            }
+            Data::Namespace {
+                personal,
+                other,
+                shared,
+            } => {
                 if let Some(InFlight {
-                    gather: Gather::List(found),
+                    gather: Gather::Namespace(slot),
                     ..
                 }) = self.in_flight.as_mut()
                 {
-                    let delimiter = delimiter.map(|d| d.inner());
-                    found.push(ListedMailbox::from_list(&items, delimiter, &mailbox));
+                    *slot = Some(Namespaces::from_wire(&personal, &other, &shared));
+                }
+            }
+            Data::Id { parameters } => {
+                if let Some(InFlight {
+                    gather: Gather::Id(fields),
+                    ..
+                }) = self.in_flight.as_mut()
+                {
+                    fields.extend(parameters.into_iter().flatten().map(|(key, value)| {
+                        let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+                        (
+                            text(key.as_ref()),
+                            value.into_option().map(|v| text(v.as_ref())),
+                        )
+                    }));
                 }
             }
             Data::Flags(flags) => {
@@ -751,14 +974,48 @@ impl Core {
                     uids.extend(found.iter().filter_map(|n| Uid::new(n.get())));
                 }
             }
-            Data::Status { mailbox, items } => {
+            Data::Sort(found, ..) => {
                 if let Some(InFlight {
-                    gather: Gather::Status(status),
+                    gather: Gather::Sort(uids),
                     ..
                 }) = self.in_flight.as_mut()
                 {
-                    *status = MailboxStatus::from_status(&mailbox, &items);
+                    uids.extend(found.iter().filter_map(|n| Uid::new(n.get())));
                 }
+            }
+            Data::Thread(threads) => {
+                if let Some(InFlight {
+                    gather: Gather::Thread(found),
+                    ..
+                }) = self.in_flight.as_mut()
+                {
+                    found.extend(crate::thread::from_wire(&threads));
+                }
+            }
+            Data::Status { mailbox, items } => match self.in_flight.as_mut() {
+                Some(InFlight {
+                    gather: Gather::Status(status),
+                    ..
+                }) => *status = MailboxStatus::from_status(&mailbox, &items),
+                Some(InFlight {
+                    gather: Gather::List(list),
+                    ..
+                }) => list
+                    .statuses
+                    .push(MailboxStatus::from_status(&mailbox, &items)),
+                _ => {}
+            },
+            _ => {}
+        }
+    }
+
+    /// A LIST or LSUB reply: its delimiter is remembered for new names (row V0020).
+    fn handle_listed(&mut self, listed: ListedMailbox) {
+        self.hierarchy.record_listed(&listed);
+        match self.in_flight.as_mut().map(|flight| &mut flight.gather) {
+            Some(Gather::List(list)) => list.found.push(listed),
+            Some(Gather::Namespace(slot)) if slot.is_none() => {
+                *slot = Some(Namespaces::root(listed.delimiter));
             }
             _ => {}
         }
@@ -840,6 +1097,17 @@ impl Core {
     }
 
     fn complete(&mut self, flight: InFlight, body: &StatusBody<'_>) {
+        if flight
+            .sasl
+            .as_ref()
+            .is_some_and(|sasl| !sasl.server_verified())
+        {
+            // A SCRAM OK without the server's proof (row E0002): the login fails with the
+            // session.
+            self.in_flight = Some(flight);
+            self.close(Some(SessionError::ServerNotVerified));
+            return;
+        }
         let id = flight.id;
         match flight.gather {
             Gather::Capability(then) => self.after_capability(then, id),
@@ -849,7 +1117,7 @@ impl Core {
                 self.state = State::AwaitingTls;
                 self.events.push_back(Event::TlsUpgradeRequested);
             }
-            Gather::LogIn => {
+            Gather::LogIn(_) => {
                 let Some(id) = id else { return };
                 self.state = State::Authenticated;
                 let caps_in_ok = matches!(body.code, Some(Code::Capability(_)));
@@ -863,10 +1131,36 @@ impl Core {
                     self.queue.push_front((Some(id), Job::Capability { then }));
                 }
             }
-            Gather::List(mailboxes) => {
+            Gather::List(list) => {
                 if let Some(id) = id {
+                    let mailboxes = list.finish();
                     self.events
                         .push_back(Event::MailboxesListed { id, mailboxes });
+                }
+            }
+            Gather::Namespace(namespaces) => {
+                let namespaces = namespaces.unwrap_or_default();
+                self.hierarchy.record_namespaces(namespaces.clone());
+                if let Some(id) = id {
+                    self.events
+                        .push_back(Event::NamespacesReceived { id, namespaces });
+                }
+            }
+            Gather::Sort(uids) => {
+                if let Some(id) = id {
+                    self.events.push_back(Event::SortCompleted { id, uids });
+                }
+            }
+            Gather::Thread(threads) => {
+                if let Some(id) = id {
+                    self.events
+                        .push_back(Event::ThreadsReceived { id, threads });
+                }
+            }
+            Gather::Id(fields) => {
+                if let Some(id) = id {
+                    self.events
+                        .push_back(Event::ServerIdentified { id, fields });
                 }
             }
             Gather::Select(mut mailbox) => {
@@ -937,7 +1231,13 @@ impl Core {
             Refusal::Bad
         };
         let error = match flight.gather {
-            Gather::LogIn => CommandError::AuthenticationFailed { text },
+            Gather::LogIn(login) => match self.next_login(login, body) {
+                Ok(next) => {
+                    self.queue.push_front((flight.id, Job::LogIn(next)));
+                    return;
+                }
+                Err(error) => error,
+            },
             Gather::Select(_) => {
                 // A failed SELECT leaves no mailbox selected (RFC 3501 §6.3.1).
                 self.state = State::Authenticated;
@@ -968,6 +1268,35 @@ impl Core {
         };
         if let Some(id) = flight.id {
             self.events.push_back(Event::CommandFailed { id, error });
+        }
+    }
+
+    /// After a refused login: the same login with the next mechanism, or why not (row V0034).
+    fn next_login(
+        &self,
+        mut login: Box<Login>,
+        body: &StatusBody<'_>,
+    ) -> Result<Box<Login>, CommandError> {
+        let (error, credentials_rejected) = match sasl::judge(body) {
+            Verdict::Stop(error) => return Err(error),
+            Verdict::CredentialsRejected(error) => (error, true),
+            Verdict::MechanismFailed(error) => (error, false),
+        };
+        // After [AUTHENTICATIONFAILED], one more mechanism and no more.
+        if login.second_chance_used {
+            return Err(error);
+        }
+        login.second_chance_used = credentials_rejected;
+        // The one more try goes to another family: the other SCRAM hash checks the same
+        // stored secret, while PLAIN lets the server verify however it stores the password.
+        if credentials_rejected && login.tried.last().is_some_and(|m| m.is_scram()) {
+            login
+                .tried
+                .extend([Mechanism::ScramSha256, Mechanism::ScramSha1]);
+        }
+        match self.untried(&login) {
+            Ok(left) if !left.is_empty() => Ok(login),
+            _ => Err(error),
         }
     }
 
@@ -1091,23 +1420,49 @@ fn apply_select_code(mailbox: &mut SelectedMailbox, code: &Code<'_>) {
 }
 
 /// Checks a command's arguments and encodes what does not depend on capabilities.
-fn into_job(command: Command) -> Result<Job, SubmitError> {
+fn into_job(command: Command, hierarchy: &Hierarchy) -> Result<Job, SubmitError> {
     let (body, gather) = match command {
+        Command::Namespace => return Ok(Job::Namespace),
+        Command::ListFolders(query) => {
+            return Ok(Job::Folders(Box::new(folder_listing(query, hierarchy)?)));
+        }
+        Command::CreateChild { parent, name } => {
+            let mailbox = hierarchy.child(parent.as_ref(), &name)?;
+            return into_job(Command::Create { mailbox }, hierarchy);
+        }
+        Command::RenameLeaf { mailbox, name } => {
+            let to = hierarchy.renamed(&mailbox, &name)?;
+            return into_job(Command::Rename { from: mailbox, to }, hierarchy);
+        }
+        Command::Id { name, version } => {
+            let field = |text: String| IString::try_from(text).map_err(invalid("ID field"));
+            let value = |text: String| field(text).map(|v| NString(Some(v)));
+            let parameters = vec![
+                (field("name".into())?, value(name)?),
+                (field("version".into())?, value(version)?),
+            ];
+            let body = CommandBody::Id {
+                parameters: Some(parameters),
+            };
+            (body, Gather::Id(Vec::new()))
+        }
         Command::LogIn {
             credentials,
             method,
         } => {
-            return Ok(Job::LogIn {
+            return Ok(Job::LogIn(Box::new(Login {
                 credentials,
                 method,
-            });
+                tried: Vec::new(),
+                second_chance_used: false,
+            })));
         }
         Command::List { reference, pattern } => {
             let reference = reference.to_imap()?.into_static();
             let pattern = ListMailbox::try_from(pattern).map_err(invalid("LIST pattern"))?;
             let body = CommandBody::list(reference, pattern.into_static())
                 .map_err(invalid("LIST arguments"))?;
-            (body, Gather::List(Vec::new()))
+            (body, Gather::List(Box::default()))
         }
         Command::Select { mailbox } => {
             let body = CommandBody::select(mailbox.to_imap()?.into_static())
@@ -1219,6 +1574,27 @@ fn into_job(command: Command) -> Result<Job, SubmitError> {
             (body, Gather::Status(MailboxStatus::default()))
         }
         Command::Search { query } => (search_body(&query)?, Gather::Search(Vec::new())),
+        Command::Sort { order, query } => {
+            let (charset, search_criteria) = search_criteria(&query)?;
+            let body = CommandBody::Sort {
+                sort_criteria: crate::sort::to_imap(&order)
+                    .ok_or(SubmitError::InvalidArgument { what: "sort order" })?,
+                charset: charset_or_ascii(charset)?,
+                search_criteria,
+                uid: true,
+            };
+            (body, Gather::Sort(Vec::new()))
+        }
+        Command::Thread { query } => {
+            let (charset, search_criteria) = search_criteria(&query)?;
+            let body = CommandBody::Thread {
+                algorithm: ThreadingAlgorithm::References,
+                charset: charset_or_ascii(charset)?,
+                search_criteria,
+                uid: true,
+            };
+            (body, Gather::Thread(Vec::new()))
+        }
         Command::Append {
             mailbox,
             flags,
@@ -1237,6 +1613,35 @@ fn into_job(command: Command) -> Result<Job, SubmitError> {
         Command::Idle => (CommandBody::Idle, Gather::Idle(IdlePhase::Requested)),
     };
     Ok(Job::Ready { body, gather })
+}
+
+/// The LIST pattern for `query`: everything, or the direct children of one mailbox.
+fn folder_listing(query: FolderQuery, hierarchy: &Hierarchy) -> Result<FolderListing, SubmitError> {
+    let (pattern, children_of) = match &query.under {
+        None => (b"*".to_vec(), None),
+        Some(parent) => {
+            let delimiter = hierarchy
+                .delimiter_below(Some(parent))?
+                .ok_or(SubmitError::FlatHierarchy)?;
+            let mut prefix = parent.as_wire().to_vec();
+            prefix.extend(delimiter.to_string().into_bytes());
+            let mut pattern = prefix.clone();
+            pattern.push(b'%');
+            (pattern, Some(ChildrenOf { prefix, delimiter }))
+        }
+    };
+    Ok(FolderListing {
+        reference: Mailbox::try_from("").map_err(invalid("LIST reference"))?,
+        pattern: String::from_utf8(pattern)
+            .ok()
+            .and_then(|pattern| ListMailbox::try_from(pattern).ok())
+            .ok_or(SubmitError::InvalidArgument {
+                what: "LIST pattern",
+            })?,
+        children_of,
+        subscribed_only: query.subscribed_only,
+        with_status: query.with_status,
+    })
 }
 
 fn invalid<E>(what: &'static str) -> impl FnOnce(E) -> SubmitError {
@@ -1272,6 +1677,22 @@ fn user_named(
 
 /// UID SEARCH with the given criteria ANDed; CHARSET UTF-8 only when a key is not ASCII.
 fn search_body(query: &SearchQuery) -> Result<CommandBody<'static>, SubmitError> {
+    let (charset, criteria) = search_criteria(query)?;
+    Ok(CommandBody::search(charset, criteria, true))
+}
+
+/// SORT and THREAD name a charset always: US-ASCII unless a key needs UTF-8.
+fn charset_or_ascii(charset: Option<Charset<'static>>) -> Result<Charset<'static>, SubmitError> {
+    charset.map_or_else(
+        || Charset::try_from("US-ASCII").map_err(invalid("charset")),
+        Ok,
+    )
+}
+
+type Criteria = (Option<Charset<'static>>, Vec1<SearchKey<'static>>);
+
+/// The search keys ANDed, and CHARSET UTF-8 when one is not ASCII (row V0051).
+fn search_criteria(query: &SearchQuery) -> Result<Criteria, SubmitError> {
     let text = |value: &Option<String>| -> Result<Option<AString<'static>>, SubmitError> {
         value
             .as_deref()
@@ -1297,5 +1718,5 @@ fn search_body(query: &SearchQuery) -> Result<CommandBody<'static>, SubmitError>
         .then(|| Charset::try_from("UTF-8").map_err(invalid("charset")))
         .transpose()?;
     let criteria = Vec1::try_from(keys).unwrap_or_else(|_| Vec1::from(SearchKey::All));
-    Ok(CommandBody::search(charset, criteria, true))
+    Ok((charset, criteria))
 }

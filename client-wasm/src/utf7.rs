@@ -1,4 +1,4 @@
-//! Modified UTF-7 mailbox names (RFC 3501 §5.1.3), decoding side.
+//! Modified UTF-7 mailbox names (RFC 3501 §5.1.3).
 //!
 //! Names come from the server and are untrusted: malformed input is reported, never guessed
 //! at, so the caller can show the raw name and keep using the exact wire bytes (row V0021).
@@ -55,6 +55,37 @@ pub fn decode(wire: &[u8]) -> Result<String, Utf7Error> {
     Ok(out)
 }
 
+/// Encodes a name the user typed: printable ASCII as itself (`&` as `&-`), everything else
+/// as base64 of UTF-16BE between `&` and `-`.
+pub fn encode(text: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(text.len());
+    let mut shifted: Vec<u16> = Vec::new();
+    let flush = |shifted: &mut Vec<u16>, out: &mut Vec<u8>| {
+        if shifted.is_empty() {
+            return;
+        }
+        let bytes: Vec<u8> = shifted.drain(..).flat_map(u16::to_be_bytes).collect();
+        out.push(b'&');
+        out.extend_from_slice(engine().encode(bytes).as_bytes());
+        out.push(b'-');
+    };
+    for ch in text.chars() {
+        match ch {
+            '&' => {
+                flush(&mut shifted, &mut out);
+                out.extend_from_slice(b"&-");
+            }
+            ' '..='~' => {
+                flush(&mut shifted, &mut out);
+                out.push(ch as u8);
+            }
+            other => shifted.extend(other.encode_utf16(&mut [0; 2]).iter()),
+        }
+    }
+    flush(&mut shifted, &mut out);
+    out
+}
+
 /// `&-` is a literal `&`; anything else between `&` and `-` is base64 of UTF-16BE.
 fn decode_shifted(run: &[u8], out: &mut String) -> Result<(), Utf7Error> {
     if run.is_empty() {
@@ -91,6 +122,23 @@ mod tests {
         );
         assert_eq!(decode(b"Tom &- Jerry").unwrap(), "Tom & Jerry");
         assert_eq!(decode(b"Entw&APw-rfe").unwrap(), "Entw\u{fc}rfe");
+    }
+
+    #[test]
+    fn v0021_encoding_round_trips_and_matches_rfc3501() {
+        for name in [
+            "~peter/mail/\u{53f0}\u{5317}/\u{65e5}\u{672c}\u{8a9e}",
+            "Tom & Jerry",
+            "Entw\u{fc}rfe",
+            "\u{1f4e7} Mail",
+        ] {
+            assert_eq!(decode(&encode(name)).unwrap(), name);
+        }
+        assert_eq!(
+            encode("~peter/mail/\u{53f0}\u{5317}/\u{65e5}\u{672c}\u{8a9e}"),
+            b"~peter/mail/&U,BTFw-/&ZeVnLIqe-".to_vec()
+        );
+        assert_eq!(encode("Entw\u{fc}rfe"), b"Entw&APw-rfe".to_vec());
     }
 
     #[test]

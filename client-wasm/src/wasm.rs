@@ -6,12 +6,13 @@
 
 use crate::auth::{AuthMethod, Credentials};
 use crate::clock::Instant;
-use crate::command::{Command, CommandId, SearchQuery, StoreAction};
+use crate::command::{Command, CommandId, FolderQuery, SearchQuery, StoreAction};
 use crate::error::SessionError;
 use crate::event::Event;
 use crate::mailbox::MailboxName;
 use crate::message::{Flag, MessageSummary, Uid, UidRange, UidSet};
-use crate::session::{Config, Session, TransportSecurity};
+use crate::session::{Config, MIN_SCRAM_RANDOM, Session, TransportSecurity};
+use crate::sort::SortOrder;
 use futures_channel::oneshot;
 use js_sys::{Function, Reflect, Uint8Array};
 use serde::{Deserialize, Serialize};
@@ -34,6 +35,8 @@ extern "C" {
     fn clear_timeout(handle: &JsValue);
     #[wasm_bindgen(js_namespace = performance, js_name = now)]
     fn performance_now() -> f64;
+    #[wasm_bindgen(js_namespace = crypto, js_name = getRandomValues)]
+    fn get_random_values(bytes: &mut [u8]);
 }
 
 fn now() -> Instant {
@@ -171,7 +174,11 @@ impl Driver {
                     },
                 };
                 let seed = (js_sys::Math::random() * f64::from(u32::MAX)) as u32;
-                self.session = Some(Session::new(Config::new(seed, transport), now()));
+                let mut config = Config::new(seed, transport);
+                // SCRAM's client nonce: the engine has no randomness of its own.
+                config.sasl_random = vec![0; MIN_SCRAM_RANDOM];
+                get_random_values(&mut config.sasl_random);
+                self.session = Some(Session::new(config, now()));
             }
             Ok(BridgeMessage::TlsEstablished) => {
                 if let Some(session) = self.session.as_mut() {
@@ -273,6 +280,10 @@ impl Driver {
                 );
             }
             Event::MailboxesListed { id, mailboxes } => self.settle(id, Ok(to_js(&mailboxes))),
+            Event::NamespacesReceived { id, namespaces } => {
+                self.settle(id, Ok(to_js(&namespaces)));
+            }
+            Event::ServerIdentified { id, fields } => self.settle(id, Ok(to_js(&fields))),
             Event::MailboxSelected { id, mailbox } => self.settle(id, Ok(to_js(&mailbox))),
             Event::FetchReceived {
                 id: Some(id),
@@ -294,7 +305,10 @@ impl Driver {
             }
             Event::StatusReceived { id, status } => self.settle(id, Ok(to_js(&status))),
             Event::MessageFetched { id, message } => self.settle(id, Ok(to_js(&message))),
-            Event::SearchCompleted { id, uids } => self.settle(id, Ok(to_js(&uids))),
+            Event::SearchCompleted { id, uids } | Event::SortCompleted { id, uids } => {
+                self.settle(id, Ok(to_js(&uids)));
+            }
+            Event::ThreadsReceived { id, threads } => self.settle(id, Ok(to_js(&threads))),
             Event::Appended { id, uid } => {
                 self.settle(id, Ok(to_js(&serde_json::json!({ "uid": uid }))));
             }
@@ -421,11 +435,21 @@ impl ImapClient {
         Ok(client)
     }
 
-    /// Authenticates (AUTHENTICATE PLAIN when offered, else LOGIN); resolves to
-    /// `{capabilities}`.
+    /// Authenticates with the strongest advertised mechanism (SCRAM, PLAIN, then LOGIN);
+    /// resolves to `{capabilities}`.
     pub fn login(&self, user: String, password: String) -> js_sys::Promise {
         self.request(Command::LogIn {
             credentials: Credentials::new(user, password),
+            method: AuthMethod::Auto,
+        })
+    }
+
+    /// Authenticates with an OAuth 2.0 access token (OAUTHBEARER, else XOAUTH2); resolves to
+    /// `{capabilities}`.
+    #[wasm_bindgen(js_name = loginWithToken)]
+    pub fn login_with_token(&self, user: String, token: String) -> js_sys::Promise {
+        self.request(Command::LogIn {
+            credentials: Credentials::with_token(user, token),
             method: AuthMethod::Auto,
         })
     }
@@ -437,6 +461,52 @@ impl ImapClient {
             reference: MailboxName::from_wire(""),
             pattern: "*".into(),
         })
+    }
+
+    /// Lists folders in the richest form the server offers: all, or the direct children of
+    /// `under` (a wire name); subscribed ones only if asked; with counts when the server has
+    /// LIST-STATUS. Resolves to an array of listed mailboxes.
+    #[wasm_bindgen(js_name = listFolders)]
+    pub fn list_folders(
+        &self,
+        under: Option<String>,
+        subscribed_only: Option<bool>,
+        with_status: Option<bool>,
+    ) -> js_sys::Promise {
+        self.request(Command::ListFolders(FolderQuery {
+            under: under.map(MailboxName::from_wire),
+            subscribed_only: subscribed_only.unwrap_or(false),
+            with_status: with_status.unwrap_or(false),
+        }))
+    }
+
+    /// Resolves to `{personal, other_users, shared}`, each `[{prefix, delimiter}]`.
+    pub fn namespaces(&self) -> js_sys::Promise {
+        self.request(Command::Namespace)
+    }
+
+    /// Creates folder `name` (as typed) under `parent` (a wire name; absent: top level).
+    #[wasm_bindgen(js_name = createChild)]
+    pub fn create_child(&self, parent: Option<String>, name: String) -> js_sys::Promise {
+        self.request(Command::CreateChild {
+            parent: parent.map(MailboxName::from_wire),
+            name,
+        })
+    }
+
+    /// Renames the last level of folder `mailbox` (a wire name) to `name` (as typed).
+    #[wasm_bindgen(js_name = renameLeaf)]
+    pub fn rename_leaf(&self, mailbox: String, name: String) -> js_sys::Promise {
+        self.request(Command::RenameLeaf {
+            mailbox: MailboxName::from_wire(mailbox),
+            name,
+        })
+    }
+
+    /// Sends ID (needs the server's ID) with this client's name and version; resolves to the
+    /// server's `[name, value]` pairs.
+    pub fn identify(&self, name: String, version: String) -> js_sys::Promise {
+        self.request(Command::Id { name, version })
     }
 
     /// Selects the mailbox by its wire name (as listed); resolves to its state.
@@ -542,6 +612,24 @@ impl ImapClient {
     pub fn search(&self, query: JsValue) -> js_sys::Promise {
         match serde_wasm_bindgen::from_value::<SearchQuery>(query) {
             Ok(query) => self.request(Command::Search { query }),
+            Err(error) => rejected("invalid_argument", &error.to_string()),
+        }
+    }
+
+    /// UID SORT (needs SORT): `order` is `[{key, reverse}]` with keys `arrival`, `date`,
+    /// `from`, `subject`, `size`; `query` as for `search`. Resolves to the UIDs in order.
+    pub fn sort(&self, order: JsValue, query: JsValue) -> js_sys::Promise {
+        let order = serde_wasm_bindgen::from_value::<Vec<SortOrder>>(order);
+        match (order, serde_wasm_bindgen::from_value::<SearchQuery>(query)) {
+            (Ok(order), Ok(query)) => self.request(Command::Sort { order, query }),
+            (Err(error), _) | (_, Err(error)) => rejected("invalid_argument", &error.to_string()),
+        }
+    }
+
+    /// UID THREAD REFERENCES (needs THREAD=REFERENCES); resolves to `[{uid, children}]`.
+    pub fn threads(&self, query: JsValue) -> js_sys::Promise {
+        match serde_wasm_bindgen::from_value::<SearchQuery>(query) {
+            Ok(query) => self.request(Command::Thread { query }),
             Err(error) => rejected("invalid_argument", &error.to_string()),
         }
     }

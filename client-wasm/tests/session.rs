@@ -183,8 +183,11 @@ fn wrong_password_is_a_typed_failure_and_the_session_goes_on() {
             Submit(alice()),
             Client(AUTH_PLAIN_IR),
             Server(b"0000 NO [AUTHENTICATIONFAILED] Authentication failed.\r\n"),
+            // One more mechanism (row V0034), then the failure is reported.
+            Client(b"0001 AUTHENTICATE LOGIN\r\n"),
+            Server(b"0001 NO [AUTHENTICATIONFAILED] Authentication failed.\r\n"),
             Submit(alice()),
-            Client(b"0001 AUTHENTICATE PLAIN AGFsaWNlAGFsaWNlLXBhc3MtMQ==\r\n"),
+            Client(b"0002 AUTHENTICATE PLAIN AGFsaWNlAGFsaWNlLXBhc3MtMQ==\r\n"),
         ],
     );
     let Event::CommandFailed {

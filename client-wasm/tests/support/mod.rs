@@ -2,7 +2,9 @@
 //! quinn-proto's `Pair`: every script runs twice, once in the chunks written and once one
 //! byte at a time, and both runs must produce the same events and bytes.
 
-use client_wasm::{Command, Config, Event, Instant, Session, TransportSecurity};
+use client_wasm::{
+    AuthMethod, Command, Config, Credentials, Event, Instant, Session, TransportSecurity,
+};
 
 /// One step of a conversation between the engine and a fake server.
 pub enum Step {
@@ -26,6 +28,24 @@ pub const SEED: u32 = 0;
 
 pub fn encrypted() -> Config {
     Config::new(SEED, TransportSecurity::Encrypted)
+}
+
+/// alice logged in with AUTHENTICATE PLAIN (tag `0000`); `ok` is the server's tagged OK,
+/// whose CAPABILITY code sets what the session may use next.
+#[allow(
+    dead_code,
+    reason = "tests/session.rs logs in with its own Dovecot greeting"
+)]
+pub fn logged_in_with(ok: &'static [u8]) -> Vec<Step> {
+    vec![
+        Step::Server(b"* OK [CAPABILITY IMAP4rev1 SASL-IR AUTH=PLAIN] ready\r\n"),
+        Step::Submit(Command::LogIn {
+            credentials: Credentials::new("alice", "alice-pass-1"),
+            method: AuthMethod::Auto,
+        }),
+        Step::Client(b"0000 AUTHENTICATE PLAIN AGFsaWNlAGFsaWNlLXBhc3MtMQ==\r\n"),
+        Step::Server(ok),
+    ]
 }
 
 /// What a run produced: the events, and the clock reading at the end.

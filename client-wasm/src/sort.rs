@@ -1,0 +1,187 @@
+//! Message order as RFC 5256 SORT defines it: the server's when it has SORT, otherwise the
+//! engine's own over the summaries already fetched.
+
+use crate::message::MessageSummary;
+use imap_types::core::Vec1;
+use imap_types::extensions::sort::{SortCriterion, SortKey as ImapSortKey};
+use serde::Deserialize;
+use std::cmp::Ordering;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SortKey {
+    /// INTERNALDATE.
+    Arrival,
+    /// The Date header, INTERNALDATE when it is missing or invalid.
+    Date,
+    /// The first From address's mailbox (local part), case-insensitively.
+    From,
+    /// The base subject (RFC 5256 §2.1), case-insensitively.
+    Subject,
+    Size,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub struct SortOrder {
+    pub key: SortKey,
+    #[serde(default)]
+    pub reverse: bool,
+}
+
+/// The criteria as SORT sends them; `None` when there are none.
+pub(crate) fn to_imap(order: &[SortOrder]) -> Option<Vec1<SortCriterion>> {
+    let criteria: Vec<SortCriterion> = order
+        .iter()
+        .map(|o| SortCriterion {
+            reverse: o.reverse,
+            key: match o.key {
+                SortKey::Arrival => ImapSortKey::Arrival,
+                SortKey::Date => ImapSortKey::Date,
+                SortKey::From => ImapSortKey::From,
+                SortKey::Subject => ImapSortKey::Subject,
+                SortKey::Size => ImapSortKey::Size,
+            },
+        })
+        .collect();
+    Vec1::try_from(criteria).ok()
+}
+
+/// Sorts like a server's SORT would: each key in turn, then the sequence number (RFC 5256
+/// §3: the final tie-breaker), which `reverse` does not affect.
+pub fn sort_summaries(messages: &mut [MessageSummary], order: &[SortOrder]) {
+    messages.sort_by(|a, b| {
+        order
+            .iter()
+            .map(|o| {
+                let ordering = compare(a, b, o.key);
+                if o.reverse {
+                    ordering.reverse()
+                } else {
+                    ordering
+                }
+            })
+            .find(|ordering| ordering.is_ne())
+            .unwrap_or_else(|| a.seq.cmp(&b.seq))
+    });
+}
+
+fn compare(a: &MessageSummary, b: &MessageSummary, key: SortKey) -> Ordering {
+    match key {
+        SortKey::Arrival => a.internal_date.cmp(&b.internal_date),
+        SortKey::Date => sent_date(a).cmp(&sent_date(b)),
+        SortKey::From => from_mailbox(a).cmp(&from_mailbox(b)),
+        SortKey::Subject => {
+            let subject =
+                |m: &MessageSummary| base_subject(m.subject.as_deref().unwrap_or_default()).0;
+            subject(a).cmp(&subject(b))
+        }
+        SortKey::Size => a.size.cmp(&b.size),
+    }
+}
+
+/// The Date header's time, INTERNALDATE when there is none (RFC 5256 §3, DATE).
+pub(crate) fn sent_date(message: &MessageSummary) -> Option<i64> {
+    message.date.or(message.internal_date)
+}
+
+fn from_mailbox(message: &MessageSummary) -> String {
+    let address = message
+        .from
+        .as_ref()
+        .and_then(|from| from.address.as_deref())
+        .unwrap_or_default();
+    let mailbox = address.split_once('@').map_or(address, |(local, _)| local);
+    mailbox.to_lowercase()
+}
+
+/// RFC 5256 §2.1's base subject, lower-cased for comparison, and whether the subject was
+/// a reply or forward (`Re:`, `Fwd:`, a trailing `(fwd)`), which threading needs.
+pub(crate) fn base_subject(subject: &str) -> (String, bool) {
+    let mut text = subject.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut reply = false;
+    loop {
+        let before = text.len();
+        // (2) trailing "(fwd)" and blanks.
+        while let Some(rest) = strip_suffix_ignore_case(&text, "(fwd)") {
+            text = rest.trim_end().to_owned();
+            reply = true;
+        }
+        // (3) leading "[blob]" and "re:"/"fw:"/"fwd:" leaders, a blob only when text remains.
+        loop {
+            let trimmed = text.trim_start();
+            if let Some(rest) = strip_leader(trimmed) {
+                text = rest.to_owned();
+                reply = true;
+            } else if let Some(rest) = strip_blob(trimmed).filter(|rest| !rest.trim().is_empty()) {
+                text = rest.to_owned();
+            } else {
+                text = trimmed.to_owned();
+                break;
+            }
+        }
+        // (4) "[fwd: ... ]" wrapping the whole subject.
+        if let Some(inner) =
+            strip_prefix_ignore_case(&text, "[fwd:").and_then(|t| t.strip_suffix(']'))
+        {
+            text = inner.trim().to_owned();
+            reply = true;
+        }
+        if text.len() == before {
+            break;
+        }
+    }
+    (text.to_lowercase(), reply)
+}
+
+/// `re:`, `fw:` or `fwd:`, optionally with `[blob]`s before the colon.
+fn strip_leader(text: &str) -> Option<&str> {
+    let lower = text.to_ascii_lowercase();
+    let word = ["fwd", "fw", "re"]
+        .into_iter()
+        .find(|word| lower.starts_with(word))?;
+    let mut rest = text.get(word.len()..)?.trim_start();
+    while let Some(after) = strip_blob(rest) {
+        rest = after.trim_start();
+    }
+    rest.strip_prefix(':')
+}
+
+/// A leading `[...]` without nested brackets.
+fn strip_blob(text: &str) -> Option<&str> {
+    let inner = text.strip_prefix('[')?;
+    let end = inner.find(']')?;
+    inner[..end].find('[').is_none().then(|| &inner[end + 1..])
+}
+
+fn strip_prefix_ignore_case<'a>(text: &'a str, prefix: &str) -> Option<&'a str> {
+    let head = text.get(..prefix.len())?;
+    head.eq_ignore_ascii_case(prefix)
+        .then(|| &text[prefix.len()..])
+}
+
+fn strip_suffix_ignore_case<'a>(text: &'a str, suffix: &str) -> Option<&'a str> {
+    let start = text.len().checked_sub(suffix.len())?;
+    let tail = text.get(start..)?;
+    tail.eq_ignore_ascii_case(suffix).then(|| &text[..start])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_subject_strips_rfc_5256_leaders_blobs_and_trailers() {
+        for (subject, base, reply) in [
+            ("Re: Lunch", "lunch", true),
+            ("RE: [dev] Fwd: Lunch (fwd)", "lunch", true),
+            ("[dev]   Lunch  plans", "lunch plans", false),
+            ("Re[2]: Lunch", "lunch", true),
+            ("[Fwd: Lunch]", "lunch", true),
+            ("[only a blob]", "[only a blob]", false),
+            ("Reply needed", "reply needed", false),
+            ("", "", false),
+        ] {
+            assert_eq!(base_subject(subject), (base.to_owned(), reply), "{subject}");
+        }
+    }
+}
