@@ -170,10 +170,24 @@ async function waitForMailbox(page, name) {
 async function folderRows(page) {
   return page.$$eval('#folder-list .folder', (nodes) => nodes.map((n) => ({
     name: n.dataset.name,
-    text: n.textContent.trim(),
+    text: n.querySelector('.folder-label').textContent.trim(),
     use: n.dataset.specialUse || null,
-    clickable: n.tagName === 'BUTTON',
+    clickable: n.getAttribute('role') === 'treeitem' && n.getAttribute('aria-disabled') !== 'true',
   })));
+}
+
+/** The subjects of the rows in the DOM, in list order (the list is virtual: only rows near the view exist). */
+async function shownSubjects(page) {
+  const rows = await page.$$eval('#message-list .msg-row[data-uid]', (nodes) => nodes.map((n) => ({
+    at: Number(n.getAttribute('aria-posinset')),
+    subject: n.querySelector('.col-subject').textContent.trim(),
+  })));
+  return rows.sort((a, b) => a.at - b.at).map((r) => r.subject);
+}
+
+/** The row at list position `n` (1-based). */
+function rowAt(page, n) {
+  return page.locator(`#message-list .msg-row[aria-posinset="${n}"]`);
 }
 
 function findSpecial(rows, use) {
@@ -232,8 +246,7 @@ describe('webmail page', () => {
         // INBOX is open, newest message first.
         await waitForMailbox(page, rows[0].name);
         assert.match(await page.textContent('#mailbox-count'), /\d+ messages?/);
-        const subjects = await page.$$eval('#message-list tbody tr .col-subject', (cells) =>
-          cells.map((c) => c.textContent.trim()));
+        const subjects = await shownSubjects(page);
         if (NEWEST_SUBJECT !== undefined) {
           assert.ok(subjects.length > 0, 'INBOX shows no messages');
           assert.equal(subjects[0], NEWEST_SUBJECT.trim(), 'first row is not the newest message');
@@ -245,7 +258,7 @@ describe('webmail page', () => {
         // Switch to Sent.
         const sent = specials.sent;
         assert.ok(sent.clickable, 'Sent folder is not clickable');
-        const buttons = await page.$$('#folder-list button.folder');
+        const buttons = await page.$$('#folder-list .folder');
         let sentButton = null;
         for (const b of buttons) {
           if ((await b.getAttribute('data-name')) === sent.name) sentButton = b;
@@ -254,10 +267,10 @@ describe('webmail page', () => {
         await sentButton.click();
         await waitForMailbox(page, sent.name);
         assert.equal((await page.textContent('#mailbox-title')).trim(), sent.text);
-        assert.equal(await sentButton.getAttribute('aria-current'), 'true');
+        assert.equal(await sentButton.getAttribute('aria-selected'), 'true');
         const sentState = await page.evaluate(() => ({
           table: !document.getElementById('message-list').hidden,
-          rows: document.querySelectorAll('#message-list tbody tr').length,
+          rows: document.querySelectorAll('#message-list .msg-row[data-uid]').length,
           empty: !document.getElementById('list-empty').hidden,
           emptyText: document.getElementById('list-empty').textContent.trim(),
         }));
@@ -405,13 +418,13 @@ describe('webmail page', () => {
   }
 
   async function openFolder(page, name) {
-    await page.click(`#folder-list button.folder[data-name="${name}"]`);
+    await page.click(`#folder-list .folder[data-name="${name}"]`);
     await waitForMailbox(page, name);
   }
 
   /** The list row whose subject is exactly `subject`. */
   function rowFor(page, subject) {
-    return page.locator('#message-list tbody tr', {
+    return page.locator('#message-list .msg-row', {
       has: page.locator('.col-subject', { hasText: new RegExp(`^${subject}$`) }),
     });
   }
@@ -434,7 +447,7 @@ describe('webmail page', () => {
 
   async function waitRowClass(page, subject, cls, present) {
     await page.waitForFunction(({ want, cls, present }) => {
-      const row = [...document.querySelectorAll('#message-list tbody tr')]
+      const row = [...document.querySelectorAll('#message-list .msg-row[data-uid]')]
         .find((tr) => tr.querySelector('.col-subject').textContent.trim() === want);
       return row && row.classList.contains(cls) === present;
     }, { want: subject, cls, present });
@@ -455,7 +468,7 @@ describe('webmail page', () => {
     const { context, page, record } = await signedIn('f');
     try {
       await shotOnFailure(page, 'webmail-f', async () => {
-        const first = page.locator('#message-list tbody tr').first();
+        const first = rowAt(page, 1);
         const subject = (await first.locator('.col-subject').textContent()).trim();
         if (NEWEST_SUBJECT !== undefined) assert.equal(subject, NEWEST_SUBJECT.trim());
         await openRow(page, subject);
@@ -471,7 +484,7 @@ describe('webmail page', () => {
 
         // Keyboard: j/k move the selection, ? shows the help.
         await page.keyboard.press('j');
-        assert.equal(await page.locator('#message-list tbody tr').nth(1).getAttribute('aria-selected'), 'true');
+        assert.equal(await rowAt(page, 2).getAttribute('aria-selected'), 'true');
         await page.keyboard.press('k');
         assert.equal(await first.getAttribute('aria-selected'), 'true');
         await page.keyboard.press('?');
@@ -623,14 +636,12 @@ describe('webmail page', () => {
         await page.keyboard.press('Enter');
         await page.waitForSelector('#search-clear:not([hidden])');
         await waitForMailbox(page, SCRATCH);
-        const subjects = await page.$$eval('#message-list tbody tr .col-subject', (cells) =>
-          cells.map((c) => c.textContent.trim()));
-        assert.deepEqual(subjects, [subject]);
+        assert.deepEqual(await shownSubjects(page), [subject]);
         assert.match(await page.textContent('#mailbox-count'), /1 result for/);
         await page.click('#search-clear');
         await page.waitForSelector('#search-clear', { state: 'hidden' });
         await waitForMailbox(page, SCRATCH);
-        assert.ok((await page.locator('#message-list tbody tr').count()) >= 1);
+        assert.ok((await page.locator('#message-list .msg-row[data-uid]').count()) >= 1);
         assert.deepEqual(record.pageErrors, [], 'uncaught errors in the page');
       });
     } finally {
@@ -648,7 +659,7 @@ describe('webmail page', () => {
         await page.waitForTimeout(500); // IDLE starts once the page is quiet
         await appendPlain(subject, 'Arrived while the folder was open.');
         await rowFor(page, subject).waitFor({ timeout: 10_000 });
-        const first = (await page.locator('#message-list tbody tr .col-subject').first().textContent()).trim();
+        const first = (await rowAt(page, 1).locator('.col-subject').textContent()).trim();
         assert.equal(first, subject, 'the new message is not on top');
         assert.equal(await page.evaluate(() => window.__notReloaded), true, 'the page reloaded');
         assert.deepEqual(record.pageErrors, [], 'uncaught errors in the page');
