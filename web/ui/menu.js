@@ -47,9 +47,12 @@ export function openMenu(menu, button, entries, onPick) {
     menu.append(item);
   }
   const rect = button.getBoundingClientRect();
-  menu.style.top = `${Math.round(rect.bottom + 4)}px`;
-  menu.style.left = `${Math.round(Math.min(rect.left, window.innerWidth - 260))}px`;
   menu.hidden = false;
+  // Below the button, or above it when the window has no room below.
+  const height = menu.offsetHeight;
+  const below = rect.bottom + 4 + height <= window.innerHeight;
+  menu.style.top = `${Math.round(below ? rect.bottom + 4 : Math.max(4, rect.top - height - 4))}px`;
+  menu.style.left = `${Math.round(Math.max(4, Math.min(rect.left, window.innerWidth - menu.offsetWidth - 4)))}px`;
   button.setAttribute('aria-expanded', 'true');
   const onOutside = (event) => {
     if (!menu.contains(event.target) && event.target !== button) close(false);
