@@ -574,6 +574,8 @@ function openMailbox(name, label) {
         if (stale()) return;
         remember(headers);
         state.firstUids = headers.map((h) => num(h.uid)).sort((a, b) => b - a);
+      } else {
+        state.folderUids = [];
       }
       showMessages();
       if (state.exists > 0) await loadFolderUids(client, stale);
