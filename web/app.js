@@ -57,6 +57,7 @@ const ui = {
   mailboxCount: $('mailbox-count'),
   listStatus: $('list-status'),
   undo: $('undo'),
+  selectionCount: $('selection-count'),
   sync: $('sync'),
   syncProgress: $('sync-progress'),
   syncText: $('sync-text'),
@@ -475,7 +476,7 @@ function showMailView(folders) {
   const inboxRow = state.folders.find((r) => r.name === inbox);
   openMailbox(inbox, inboxRow ? inboxRow.label : inbox);
   showPane('list');
-  ui.messageList.focus();
+  ui.folderList.querySelector('.folder.current')?.focus();
   refreshCounts();
 }
 
@@ -949,7 +950,7 @@ function updateActions() {
   }
   ui.actions.classList.toggle('read-only', Boolean(box && box.readOnly));
   const n = chosen.length;
-  ui.messageList.setAttribute('aria-description', n > 1 ? `${n} selected` : '');
+  ui.selectionCount.textContent = n > 1 ? `${n.toLocaleString()} selected` : '';
 }
 
 function setFlagLocally(uids, flag, on) {
@@ -1095,12 +1096,12 @@ function moveMessages(uids, to, { copy }) {
 async function findByMessageId(client, ids, uidNext) {
   const wanted = new Map();
   for (const id of ids) wanted.set(id, (wanted.get(id) || 0) + 1);
-  const found = [];
+  const found = new Set();
   const take = (headers) => {
     for (const h of headers.sort((a, b) => num(b.uid) - num(a.uid))) {
       const left = wanted.get(h.message_id) || 0;
-      if (left > 0 && !found.includes(num(h.uid))) {
-        found.push(num(h.uid));
+      if (left > 0 && !found.has(num(h.uid))) {
+        found.add(num(h.uid));
         wanted.set(h.message_id, left - 1);
       }
     }
@@ -1111,7 +1112,7 @@ async function findByMessageId(client, ids, uidNext) {
     const hits = (await client.search({ text: id })).map(num);
     for (const [first, last] of uidRuns(hits)) take(await client.fetchHeaders(first, last));
   }
-  return found;
+  return [...found];
 }
 
 /** Undo the last move or delete: find the messages in the destination and move them back. */
@@ -1119,8 +1120,12 @@ function undo() {
   const last = state.undo;
   if (!last || state.phase !== 'mail') return Promise.resolve();
   state.undo = null;
+  if (document.activeElement === ui.undo) ui.messageList.focus();
   ui.undo.hidden = true;
-  state.loadSeq++; // the list is reloaded afterwards
+  // Another folder gets selected: nothing may act on the shown list until it is reloaded.
+  state.loadSeq++;
+  state.box = null;
+  updateActions();
   const client = state.client;
   const session = state.session;
   setListStatus('Undoing…');
@@ -1141,20 +1146,27 @@ function undo() {
       isError = true;
     }
     if (session !== state.session) return;
-    setTimeout(() => {
-      openMailbox(last.from, last.fromLabel).then(() => setListStatus(text, isError));
-      refreshCounts(last.to);
-    }, 0);
+    // Queued after this task: not awaited here.
+    openMailbox(last.from, last.fromLabel).then(() => setListStatus(text, isError));
+    refreshCounts(last.to);
   });
+}
+
+/** The row to focus once `gone` leaves `order`: the first after the last one removed, else the last left. */
+function survivorAfter(order, gone) {
+  let last = -1;
+  order.forEach((u, i) => {
+    if (gone.has(u)) last = i;
+  });
+  for (let i = last + 1; i < order.length; i++) if (!gone.has(order[i])) return order[i];
+  for (let i = order.length - 1; i >= 0; i--) if (!gone.has(order[i])) return order[i];
+  return null;
 }
 
 /** Take messages off the list; the row after the last one removed gets the focus. */
 function removeRows(uids) {
   const gone = new Set(uids);
-  const order = shownUids();
-  const lastIndex = Math.max(...uids.map((u) => order.indexOf(u)));
-  const next = order.slice(lastIndex + 1).find((u) => !gone.has(u)) ??
-    [...order].reverse().find((u) => !gone.has(u)) ?? null;
+  const next = survivorAfter(shownUids(), gone);
   const wasOpen = state.openUid !== null && gone.has(state.openUid);
   const keep = (u) => !gone.has(u);
   if (state.folderUids) state.folderUids = state.folderUids.filter(keep);
