@@ -702,6 +702,18 @@ describe('webmail page', () => {
         assert.match(await page.locator('#message-list .msg-row.unread').first().textContent(), /Unread/);
         await saveShot(page, 'webmail-100k.png');
 
+        // Jump to the middle while the sync runs: the rows now on screen are fetched next,
+        // long before the background order (newest first) would reach them.
+        await page.$eval('#list-scroller', (s) => { s.scrollTop = s.scrollHeight / 2; });
+        const middle = await page.evaluate(() => {
+          const s = document.getElementById('list-scroller');
+          const h = parseFloat(getComputedStyle(document.getElementById('message-list')).getPropertyValue('--row-h'));
+          return Math.floor(s.scrollTop / h) + 2;
+        });
+        await page.locator(`#message-list .msg-row[aria-posinset="${middle}"][data-uid]`).waitFor();
+        const loadedThen = await page.$eval('#sync-progress', (p) => p.value);
+        assert.ok(loadedThen < BULK / 2, `the middle came only after ${loadedThen} headers`);
+
         await page.waitForSelector('#message-pane[data-synced="true"]', { timeout: 150_000 });
         assert.equal(await page.isHidden('#sync'), true);
         // Scroll through the list frame by frame: the DOM stays small, frames stay short.
@@ -822,7 +834,7 @@ describe('webmail page', () => {
     return (await page.locator(`#folder-list .folder[data-name="${name}"] .folder-count`).textContent()).replace(/\D/g, '');
   }
 
-  test('o. folders: create with %, *, & and non-ASCII, delimiter refused, rename, delete; unread counts', { timeout: 45_000 }, async () => {
+  test('o. folders: create with %, *, & and non-ASCII, delimiter refused, rename, (un)subscribe, delete; unread counts', { timeout: 45_000 }, async () => {
     requireImap();
     await appendPlain(uniqueWord('Unread count '), 'Counted.');
     const unseen = async (box) => {
@@ -866,6 +878,16 @@ describe('webmail page', () => {
         const renamed = page.locator('#folder-list .folder', { has: page.locator('.folder-label', { hasText: `${label} renamed` }) });
         await renamed.waitFor();
         await waitForMailbox(page, `${wire} renamed`);
+
+        // Subscriptions, checked with LSUB on a separate connection.
+        const subscribed = async () => (await withImap(imapConn(), (send) => send('LSUB "" "*"')))
+          .includes(`"${wire} renamed"`);
+        for (const [item, done, want] of [['Unsubscribe from', 'Unsubscribed from', false], ['Subscribe to', 'Subscribed to', true]]) {
+          await page.click('#folder-menu-button');
+          await page.locator('#menu [role="menuitem"]', { hasText: item }).click();
+          await page.waitForFunction((text) => document.getElementById('list-status').textContent.startsWith(text), done);
+          assert.equal(await subscribed(), want, `after ${item}`);
+        }
 
         await folderAction(page, 'Delete');
         await page.fill('#name-input', 'wrong');
