@@ -1092,21 +1092,29 @@ function moveMessages(uids, to, { copy }) {
   });
 }
 
-/** UIDs in the selected folder whose Message-ID is one of `ids` (each used once). */
-async function findByMessageId(client, ids, uidNext) {
+/**
+ * The UIDs, in the selected destination, of `count` messages moved there whose
+ * Message-IDs are `ids` (each used once). Messages at or above the
+ * destination's old UIDNEXT are matched first; if exactly as many of them are
+ * left unmatched as moved messages had no known Message-ID, they are those.
+ * IDs still missing are searched one by one.
+ */
+async function findMoved(client, { ids, uidNext, count }) {
   const wanted = new Map();
   for (const id of ids) wanted.set(id, (wanted.get(id) || 0) + 1);
   const found = new Set();
-  const take = (headers) => {
-    for (const h of headers.sort((a, b) => num(b.uid) - num(a.uid))) {
-      const left = wanted.get(h.message_id) || 0;
-      if (left > 0 && !found.has(num(h.uid))) {
-        found.add(num(h.uid));
-        wanted.set(h.message_id, left - 1);
-      }
-    }
-  };
-  if (uidNext) take((await client.fetchHeaders(uidNext, null)).filter((h) => num(h.uid) >= uidNext));
+  /** Takes the headers whose Message-ID is wanted; returns the others. */
+  const take = (headers) => headers.sort((a, b) => num(b.uid) - num(a.uid)).filter((h) => {
+    const left = wanted.get(h.message_id) || 0;
+    if (left === 0 || found.has(num(h.uid))) return true;
+    found.add(num(h.uid));
+    wanted.set(h.message_id, left - 1);
+    return false;
+  });
+  if (uidNext) {
+    const unmatched = take((await client.fetchHeaders(uidNext, null)).filter((h) => num(h.uid) >= uidNext));
+    if (unmatched.length === count - ids.length) for (const h of unmatched) found.add(num(h.uid));
+  }
   const rest = [...wanted].filter(([, left]) => left > 0).map(([id]) => id).slice(0, UNDO_SEARCH_LIMIT);
   for (const id of rest) {
     const hits = (await client.search({ text: id })).map(num);
@@ -1135,7 +1143,7 @@ function undo() {
     let isError = false;
     try {
       await client.select(last.to);
-      const uids = await findByMessageId(client, last.ids, last.uidNext);
+      const uids = await findMoved(client, last);
       if (uids.length) await client.moveMessages(uids, last.from);
       const missed = last.count - uids.length;
       text = `Moved ${plural(uids.length, 'message')} back to ${last.fromLabel}.` +

@@ -824,6 +824,29 @@ describe('webmail page', () => {
     }
   });
 
+  test('q. undo brings back a message without Message-ID (found above the old UIDNEXT)', { timeout: TEST_TIMEOUT }, async () => {
+    requireImap();
+    const subject = uniqueWord('No id ');
+    const bare = rfc822({ subject, body: 'This one has no id header.' }).replace(/^Message-ID: .*\r\n/m, '');
+    assert.ok(!/Message-ID/i.test(bare));
+    await appendMessage(imapConn(), SCRATCH, bare);
+    const { context, page, record } = await signedIn('q', SCRATCH);
+    try {
+      await shotOnFailure(page, 'webmail-q', async () => {
+        await rowFor(page, subject).click();
+        await page.click('#act-archive');
+        await rowFor(page, subject).waitFor({ state: 'detached' });
+        await page.click('#undo');
+        await page.waitForFunction(() => /back to/.test(document.getElementById('list-status').textContent));
+        assert.equal((await page.textContent('#list-status')).trim(), 'Moved 1 message back to Junk.');
+        await rowFor(page, subject).waitFor();
+        assert.deepEqual(record.pageErrors, [], 'uncaught errors in the page');
+      });
+    } finally {
+      await context.close();
+    }
+  });
+
   async function folderAction(page, label) {
     await page.click('#folder-menu-button');
     await page.locator('#menu [role="menuitem"]', { hasText: label }).click();
