@@ -16,7 +16,7 @@ import {
 } from './ui/messages.js';
 import { VirtualList } from './ui/virtual-list.js';
 import {
-  emptySelection, selectOne, toggle, extendTo, selectAll, prune, selectedInOrder,
+  emptySelection, selectOne, toggle, extendTo, selectAll, prune, selectedInOrder, focusAfterRemoval,
 } from './ui/selection.js';
 import { openMenu, menuKey, menuIsOpen } from './ui/menu.js';
 import { folderNameProblem, childWireName, renamedWireName } from './ui/folder-names.js';
@@ -1160,21 +1160,10 @@ function undo() {
   });
 }
 
-/** The row to focus once `gone` leaves `order`: the first after the last one removed, else the last left. */
-function survivorAfter(order, gone) {
-  let last = -1;
-  order.forEach((u, i) => {
-    if (gone.has(u)) last = i;
-  });
-  for (let i = last + 1; i < order.length; i++) if (!gone.has(order[i])) return order[i];
-  for (let i = order.length - 1; i >= 0; i--) if (!gone.has(order[i])) return order[i];
-  return null;
-}
-
 /** Take messages off the list; the row after the last one removed gets the focus. */
 function removeRows(uids) {
   const gone = new Set(uids);
-  const next = survivorAfter(shownUids(), gone);
+  const next = focusAfterRemoval(shownUids(), gone);
   const wasOpen = state.openUid !== null && gone.has(state.openUid);
   const keep = (u) => !gone.has(u);
   if (state.folderUids) state.folderUids = state.folderUids.filter(keep);

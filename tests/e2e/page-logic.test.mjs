@@ -9,7 +9,7 @@ import {
   newestLowUid, hasFlag, senderText, messageTime, formatListDate, countText, withFlag, uidRuns, rowMarkers,
 } from '../../web/ui/messages.js';
 import {
-  emptySelection, selectOne, toggle, extendTo, selectAll, prune, selectedInOrder,
+  emptySelection, selectOne, toggle, extendTo, selectAll, prune, selectedInOrder, focusAfterRemoval,
 } from '../../web/ui/selection.js';
 import {
   folderNameProblem, encodeMailboxName, childWireName, renamedWireName,
@@ -209,6 +209,15 @@ test('selection: click, Ctrl toggles, Shift ranges from the anchor, pruned after
   assert.deepEqual(selectedInOrder(emptySelection(), order), []);
   assert.deepEqual(selectedInOrder(extendTo(emptySelection(), order, 30), order), [30]);
   assert.equal(extendTo(sel, order, 999), sel, 'an unknown UID changes nothing');
+});
+
+test('selection: after a removal the focus goes to the next row, else the last one left', () => {
+  const order = [50, 40, 30, 20, 10];
+  assert.equal(focusAfterRemoval(order, new Set([40, 20])), 10);
+  assert.equal(focusAfterRemoval(order, new Set([20, 10])), 30);
+  assert.equal(focusAfterRemoval(order, new Set(order)), null);
+  const big = Array.from({ length: 100_000 }, (_, i) => 100_000 - i);
+  assert.equal(focusAfterRemoval(big, new Set(big.slice(0, 99_999))), 1, 'a select-all of 100k minus one');
 });
 
 test('folder names: delimiter refused, %, *, & and non-ASCII encoded as modified UTF-7', () => {

@@ -53,3 +53,14 @@ export function selectedInOrder(sel, order) {
   if (sel.uids.size === 0) return [];
   return order.filter((u) => sel.uids.has(u));
 }
+
+/** The row to focus once `gone` (a Set) leaves `order`: the first after the last one removed, else the last left. */
+export function focusAfterRemoval(order, gone) {
+  let last = -1;
+  order.forEach((u, i) => {
+    if (gone.has(u)) last = i;
+  });
+  for (let i = last + 1; i < order.length; i++) if (!gone.has(order[i])) return order[i];
+  for (let i = order.length - 1; i >= 0; i--) if (!gone.has(order[i])) return order[i];
+  return null;
+}
