@@ -491,6 +491,19 @@ describe('webmail page', () => {
         assert.equal(await rowAt(page, 2).getAttribute('aria-selected'), 'true');
         await page.keyboard.press('k');
         assert.equal(await first.getAttribute('aria-selected'), 'true');
+        // Shift+arrows extend the selection from the list; Space toggles the focused row.
+        await page.focus('#message-list');
+        await page.keyboard.press('Shift+ArrowDown');
+        await page.keyboard.press('Shift+ArrowDown');
+        assert.equal(await page.locator('#message-list .msg-row[aria-selected="true"]').count(), 3);
+        assert.equal((await page.textContent('#selection-count')).trim(), '3 selected');
+        assert.equal(await page.getAttribute('#message-list', 'aria-activedescendant'), await rowAt(page, 3).getAttribute('id'));
+        await page.keyboard.press('Space');
+        assert.equal(await rowAt(page, 3).getAttribute('aria-selected'), 'false');
+        await page.keyboard.press('ArrowUp');
+        await page.keyboard.press('ArrowUp');
+        assert.equal(await page.locator('#message-list .msg-row[aria-selected="true"]').count(), 1);
+        assert.equal(await first.getAttribute('aria-selected'), 'true');
         await page.keyboard.press('?');
         await page.waitForSelector('#help[open]');
         assert.match(await page.textContent('#help'), /Mark read \/ unread/);
