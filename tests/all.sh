@@ -52,6 +52,7 @@ E2E_BASE_URL="http://127.0.0.1:$BRIDGE_PORT" E2E_SERVER_ID=dovecot-tls \
 E2E_UNREACHABLE_SERVER=closed-port E2E_BAD_CERT_SERVER=wrong-name \
 E2E_NEWEST_SUBJECT="Newest test message $RIG_MESSAGES" E2E_OUTPUT="$OUT" \
 E2E_IMAP_TLS_PORT="$RIG_TLS_PORT" E2E_IMAP_CA="$RIG_CA" \
+E2E_BULK_USER="$RIG_USER3" E2E_BULK_PASS="$RIG_PASS3" E2E_BULK="$RIG_BULK" \
     node --test --test-reporter=spec tests/e2e/
 
 log "checking that no password reached the bridge log"

@@ -1,5 +1,6 @@
-// Webmail page: login form, folder list and message list on top of the IMAP
-// client engine that runs in this tab as wasm (./pkg/client_wasm.js).
+// Webmail page: login form, folder tree, a virtual message list and the
+// reader, on top of the IMAP client engine that runs in this tab as wasm
+// (./pkg/client_wasm.js).
 //
 // Untrusted data (subjects, names, folder names, server texts) only ever
 // reaches the page through textContent (see ui/dom.js). The password lives in
@@ -7,18 +8,30 @@
 
 import { clear } from './ui/dom.js';
 import { describeError, errorCode } from './ui/errors.js';
-import { orderFolders, renderFolderList, markCurrentFolder, findInbox } from './ui/folders.js';
 import {
-  newestLowUid, newestFirst, renderMessageRows, countText, hasFlag, withFlag, mergeNewer, uidRuns,
+  orderFolders, renderFolderList, markCurrentFolder, findInbox, setFolderCount,
+} from './ui/folders.js';
+import {
+  newestLowUid, createMessageRow, fillMessageRow, countText, hasFlag, withFlag, uidRuns,
 } from './ui/messages.js';
+import { VirtualList } from './ui/virtual-list.js';
+import {
+  emptySelection, selectOne, toggle, extendTo, selectAll, prune, selectedInOrder, focusAfterRemoval,
+} from './ui/selection.js';
+import { openMenu, menuKey, menuIsOpen } from './ui/menu.js';
+import { folderNameProblem, childWireName, renamedWireName } from './ui/folder-names.js';
 import { renderReader, clearReader } from './ui/reader.js';
 
 /** How long "Sign out" waits for the server's goodbye before leaving anyway. */
 const LOGOUT_TIMEOUT_MS = 5000;
-/** Without IDLE, ask the server for news this often. */
+/** Without IDLE, ask the server for news this often; folder counts are refreshed as often. */
 const POLL_MS = 30_000;
-/** At most this many search results are shown (the newest). */
-const SEARCH_LIMIT = 200;
+/** Newest messages fetched before anything else when a folder opens (a screenful and more). */
+const FIRST_WINDOW = 60;
+/** Messages per background header fetch: ~0.25 s each, so clicks wait little between them. */
+const SYNC_BATCH = 2000;
+/** At most this many Message-IDs are looked up one by one when undoing a move. */
+const UNDO_SEARCH_LIMIT = 50;
 
 const $ = (id) => document.getElementById(id);
 const ui = {
@@ -38,12 +51,18 @@ const ui = {
   accountUser: $('account-user'),
   signOut: $('sign-out'),
   folderList: $('folder-list'),
+  folderMenuButton: $('folder-menu-button'),
   messagePane: $('message-pane'),
   mailboxTitle: $('mailbox-title'),
   mailboxCount: $('mailbox-count'),
   listStatus: $('list-status'),
-  messageTable: $('message-list'),
-  messageBody: document.querySelector('#message-list tbody'),
+  undo: $('undo'),
+  selectionCount: $('selection-count'),
+  sync: $('sync'),
+  syncProgress: $('sync-progress'),
+  syncText: $('sync-text'),
+  listScroller: $('list-scroller'),
+  messageList: $('message-list'),
   listEmpty: $('list-empty'),
   searchForm: $('search-form'),
   searchInput: $('search-input'),
@@ -53,13 +72,23 @@ const ui = {
   actFlag: $('act-flag'),
   actArchive: $('act-archive'),
   actDelete: $('act-delete'),
+  actMove: $('act-move'),
+  actCopy: $('act-copy'),
+  menu: $('menu'),
   reader: $('reader'),
   readerPlaceholder: $('reader-placeholder'),
   readerStatus: $('reader-status'),
   readerMessage: $('reader-message'),
+  readerSubject: $('reader-subject'),
   helpButton: $('help-button'),
   help: $('help'),
   helpClose: $('help-close'),
+  nameDialog: $('name-dialog'),
+  nameForm: $('name-form'),
+  nameTitle: $('name-title'),
+  nameInput: $('name-input'),
+  nameError: $('name-error'),
+  nameCancel: $('name-cancel'),
 };
 /** The reader's parts, for ui/reader.js. */
 const readerEls = {
@@ -94,6 +123,8 @@ const state = {
   pending: 0,
   /** Folder rows from orderFolders(), for special-use lookups. */
   folders: [],
+  /** Unread counts by folder wire name. */
+  unseen: new Map(),
   /** The open folder: {name, label, readOnly, specialUse}, or null. */
   box: null,
   /** Messages in the open folder as the page last knew, and as the server last said. */
@@ -101,24 +132,38 @@ const state = {
   serverExists: 0,
   /** Highest UID seen in the open folder (new mail is fetched above it). */
   maxUid: 0,
-  /** The rows shown, in display order (newest first). */
-  messages: [],
-  selectedUid: null,
+  /** Every UID of the open folder, newest first; null until UID SEARCH ALL answered. */
+  folderUids: null,
+  /** The newest UIDs, shown while folderUids is still null. */
+  firstUids: [],
+  /** Headers fetched so far, by UID. */
+  byUid: new Map(),
+  /** Background header sync: the next list position to look at, and whether it runs. */
+  syncCursor: 0,
+  syncRunning: false,
+  /** {query, uids} while the list shows search results. */
+  search: null,
+  /** Selected rows, the anchor of Shift ranges and the focused row (ui/selection.js). */
+  sel: emptySelection(),
   /** The message in the reader: its UID, the fetched message, and the view. */
   openUid: null,
   openMessage: null,
   readerView: 'text',
   readerSeq: 0,
-  /** {query} while the list shows search results. */
-  search: null,
+  /** The last move or delete, for Undo: {from, fromLabel, to, toLabel, uidNext, ids, count}. */
+  undo: null,
   /** IDLE in progress, IDLE unavailable (poll instead), timers. */
   idling: false,
   noIdle: false,
   idleTimer: 0,
   pollTimer: 0,
+  countsTimer: 0,
   /** A live update (new mail / expunge) is queued. */
   syncQueued: false,
 };
+
+/** The virtual message list (created in start()). */
+let list = null;
 
 // ---------------------------------------------------------------- helpers
 
@@ -192,6 +237,7 @@ function schedulePoll() {
 function stopLive() {
   clearTimeout(state.idleTimer);
   clearTimeout(state.pollTimer);
+  clearTimeout(state.countsTimer);
   state.idling = false;
   state.noIdle = false;
 }
@@ -296,6 +342,8 @@ function showLoginView({ status = '' } = {}) {
   clear(ui.folderList);
   state.box = null;
   state.folders = [];
+  state.unseen = new Map();
+  state.undo = null;
   resetList();
   if (ui.help.open) ui.help.close();
   ui.mailboxTitle.textContent = '';
@@ -422,21 +470,32 @@ function showMailView(folders) {
   ui.signOut.disabled = false;
   ui.loginView.hidden = true;
   ui.mailView.hidden = false;
-
-  const rows = orderFolders(folders);
-  state.folders = rows;
-  renderFolderList(ui.folderList, rows, (row) => openMailbox(row.name, row.label));
+  showFolders(folders);
 
   const inbox = findInbox(folders);
-  const inboxRow = rows.find((r) => r.name === inbox);
+  const inboxRow = state.folders.find((r) => r.name === inbox);
   openMailbox(inbox, inboxRow ? inboxRow.label : inbox);
-  const current = ui.folderList.querySelector('[aria-current="true"]');
-  (current || ui.signOut).focus();
+  showPane('list');
+  ui.folderList.querySelector('.folder.current')?.focus();
+  refreshCounts();
+}
+
+function showFolders(folders) {
+  state.folders = orderFolders(folders);
+  renderFolderList(ui.folderList, state.folders);
+  if (state.box) markCurrentFolder(ui.folderList, state.box.name);
+  for (const [name, n] of state.unseen) setFolderCount(ui.folderList, name, n);
+}
+
+/** Narrow screens show one pane at a time: 'folders', 'list' or 'reader'. */
+function showPane(pane) {
+  ui.mailView.dataset.pane = pane;
 }
 
 function setListStatus(text, isError = false) {
   ui.listStatus.textContent = text;
   ui.listStatus.classList.toggle('error', isError);
+  if (!text) ui.undo.hidden = true;
 }
 
 function specialFolder(use) {
@@ -444,16 +503,39 @@ function specialFolder(use) {
   return row ? row.name : null;
 }
 
+function folderLabel(name) {
+  const row = state.folders.find((r) => r.name === name);
+  return row ? row.label : name;
+}
+
 function resetList() {
-  state.messages = [];
-  state.selectedUid = null;
+  state.folderUids = null;
+  state.firstUids = [];
+  state.byUid = new Map();
+  state.syncCursor = 0;
+  state.syncRunning = false;
+  state.sel = emptySelection();
   state.search = null;
   ui.searchInput.value = '';
   ui.searchClear.hidden = true;
+  ui.sync.hidden = true;
+  delete ui.messagePane.dataset.synced;
   closeReader();
-  clear(ui.messageBody);
-  ui.messageTable.hidden = true;
+  if (list) list.setCount(0);
+  ui.messageList.hidden = true;
   ui.listEmpty.hidden = true;
+}
+
+/** The UIDs the list shows, in display order. */
+function shownUids() {
+  if (state.search) return state.search.uids;
+  return state.folderUids || state.firstUids;
+}
+
+/** Rows in the list: before UID SEARCH ALL answered, the folder's size. */
+function rowCount() {
+  if (state.search || state.folderUids) return shownUids().length;
+  return Math.max(state.exists, state.firstUids.length);
 }
 
 function openMailbox(name, label) {
@@ -488,7 +570,16 @@ function openMailbox(name, label) {
       state.exists = num(box.exists) || 0;
       state.serverExists = state.exists;
       state.maxUid = Math.max(0, (num(box.uid_next) || 1) - 1);
-      await loadNewest(client, stale);
+      if (state.exists > 0) {
+        const headers = await client.fetchHeaders(newestLowUid(state.maxUid + 1, FIRST_WINDOW), null);
+        if (stale()) return;
+        remember(headers);
+        state.firstUids = headers.map((h) => num(h.uid)).sort((a, b) => b - a);
+      } else {
+        state.folderUids = [];
+      }
+      showMessages();
+      if (state.exists > 0) await loadFolderUids(client, stale);
     } catch (err) {
       if (stale()) return;
       ui.messagePane.setAttribute('aria-busy', 'false');
@@ -497,86 +588,249 @@ function openMailbox(name, label) {
   });
 }
 
-/** Fetch and show the newest window of the open folder (inside the queue). */
-async function loadNewest(client, stale) {
-  let messages = [];
-  if (state.exists > 0) {
-    const headers = await client.fetchHeaders(newestLowUid(state.maxUid + 1), null);
-    if (stale()) return;
-    messages = newestFirst(headers);
+/** Keep fetched headers; new UIDs raise maxUid. */
+function remember(headers) {
+  for (const h of headers) {
+    const uid = num(h.uid);
+    if (!Number.isFinite(uid)) continue;
+    state.byUid.set(uid, h);
+    state.maxUid = Math.max(state.maxUid, uid);
   }
-  for (const m of messages) state.maxUid = Math.max(state.maxUid, num(m.uid));
-  state.messages = messages;
-  if (state.selectedUid !== null && !messages.some((m) => num(m.uid) === state.selectedUid)) {
-    state.selectedUid = null;
-  }
+}
+
+/** Every UID of the open folder (UID SEARCH ALL), then the headers in the background. */
+async function loadFolderUids(client, stale) {
+  const uids = (await client.search({})).map(num).filter((u) => u > 0);
+  if (stale()) return;
+  uids.sort((a, b) => b - a);
+  state.folderUids = uids;
+  state.exists = uids.length;
+  const present = new Set(uids);
+  for (const uid of state.byUid.keys()) if (!present.has(uid)) state.byUid.delete(uid);
+  if (uids.length) state.maxUid = Math.max(state.maxUid, uids[0]);
+  state.syncCursor = 0;
+  startSync();
   showMessages();
+}
+
+// ---------------------------------------------------------------- background header sync
+
+/**
+ * Fetch the headers the list still lacks, one batch per queued task so other
+ * calls (opening a message, a move) get their turn in between: first the rows
+ * on screen, then the rest in list order (newest first).
+ */
+function startSync() {
+  if (state.syncRunning || !state.box) return;
+  state.syncRunning = true;
+  const client = state.client;
+  const loadSeq = state.loadSeq;
+  const session = state.session;
+  const stale = () => loadSeq !== state.loadSeq || session !== state.session;
+  const step = async () => {
+    if (stale()) return;
+    const batch = nextBatch();
+    if (!batch) {
+      state.syncRunning = false;
+      showSyncProgress();
+      return;
+    }
+    try {
+      for (const [first, last] of batch) {
+        remember(await client.fetchHeaders(first, last));
+        if (stale()) return;
+      }
+    } catch (err) {
+      state.syncRunning = false;
+      if (!stale()) setListStatus(`Could not load the message list: ${describeError(err)}`, true);
+      return;
+    }
+    showSyncProgress();
+    list.refresh();
+    enqueue(step);
+  };
+  enqueue(step).catch(() => {});
+  showSyncProgress();
+}
+
+/** UID ranges to fetch next, or null when every shown row has its headers. */
+function nextBatch() {
+  const uids = shownUids();
+  const missing = (from, to) => uids.slice(from, to).filter((u) => !state.byUid.has(u));
+  // In a folder, UIDs next to each other in the list have none between them: one range.
+  const runs = (want) => uidRuns(want, state.search ? 20 : Infinity);
+  const [first, last] = list.visibleRange();
+  const onScreen = missing(first, Math.min(last + 20, uids.length));
+  if (onScreen.length) return runs(onScreen);
+  while (state.syncCursor < uids.length && state.byUid.has(uids[state.syncCursor])) state.syncCursor++;
+  if (state.syncCursor >= uids.length) return null;
+  const want = missing(state.syncCursor, state.syncCursor + SYNC_BATCH);
+  state.syncCursor += SYNC_BATCH;
+  return runs(want);
+}
+
+function loadedCount(uids) {
+  let n = 0;
+  for (const u of uids) if (state.byUid.has(u)) n++;
+  return n;
+}
+
+function showSyncProgress() {
+  const uids = shownUids();
+  const total = uids.length;
+  const loaded = state.syncRunning ? loadedCount(uids) : total;
+  const done = !state.syncRunning && (state.folderUids !== null || state.search !== null);
+  ui.sync.hidden = done || total === 0;
+  ui.syncProgress.max = Math.max(1, total);
+  ui.syncProgress.value = loaded;
+  ui.syncText.textContent = `Loading the list: ${loaded.toLocaleString()} of ${total.toLocaleString()}`;
+  if (done) {
+    ui.messagePane.dataset.synced = 'true';
+    if (!state.search) updateOwnCount();
+  } else {
+    delete ui.messagePane.dataset.synced;
+  }
+}
+
+/** The open folder's unread count, from its own headers (never STATUS on a selected folder). */
+function updateOwnCount() {
+  const box = state.box;
+  if (!box || !state.folderUids) return;
+  let n = 0;
+  for (const uid of state.folderUids) {
+    const m = state.byUid.get(uid);
+    if (m && !hasFlag(m.flags, '\\Seen')) n++;
+  }
+  state.unseen.set(box.name, n);
+  setFolderCount(ui.folderList, box.name, n);
+}
+
+/** Unread counts of the other folders through STATUS, on the poll schedule. */
+function refreshCounts(only = null) {
+  clearTimeout(state.countsTimer);
+  state.countsTimer = setTimeout(() => refreshCounts(), POLL_MS);
+  if (state.phase !== 'mail') return Promise.resolve();
+  const client = state.client;
+  const session = state.session;
+  const names = only ? [only] : state.folders.filter((r) => r.selectable).map((r) => r.name);
+  return enqueue(async () => {
+    for (const name of names) {
+      if (session !== state.session) return;
+      if (state.box && state.box.name === name) continue;
+      try {
+        const status = await client.status(name);
+        const n = num(status.unseen);
+        if (Number.isFinite(n)) {
+          state.unseen.set(name, n);
+          setFolderCount(ui.folderList, name, n);
+        }
+      } catch {
+        // A folder that vanished or refuses STATUS keeps no count.
+      }
+    }
+  }).catch(() => {});
 }
 
 function showMessages() {
   const box = state.box;
-  const exists = state.exists;
-  const messages = state.messages;
-  let count = countText(exists);
+  const count = rowCount();
+  let text = countText(state.exists);
   if (state.search) {
-    count = `${messages.length.toLocaleString()} ${messages.length === 1 ? 'result' : 'results'} for “${state.search.query}”`;
-    if (state.search.total > messages.length) count += ` · newest ${messages.length} of ${state.search.total} shown`;
-  } else if (messages.length > 0 && messages.length < exists) {
-    count += ` · newest ${messages.length} shown`;
+    const n = state.search.uids.length;
+    text = `${n.toLocaleString()} ${n === 1 ? 'result' : 'results'} for “${state.search.query}”`;
   }
-  if (box && box.readOnly) count += ' · read-only';
-  ui.mailboxCount.textContent = count;
-  setListStatus('');
+  if (box && box.readOnly) text += ' · read-only';
+  ui.mailboxCount.textContent = text;
+  if (ui.listStatus.textContent === 'Loading…' || ui.listStatus.textContent === 'Searching…') setListStatus('');
 
-  if (messages.length === 0) {
+  state.sel = prune(state.sel, new Set(shownUids()));
+  if (count === 0) {
     if (state.search) ui.listEmpty.textContent = `No messages match “${state.search.query}”.`;
-    else ui.listEmpty.textContent = exists === 0 ? 'No messages' : 'No recent messages to show.';
+    else ui.listEmpty.textContent = 'No messages';
     ui.listEmpty.hidden = false;
-    ui.messageTable.hidden = true;
-    clear(ui.messageBody);
+    ui.messageList.hidden = true;
   } else {
-    renderRows();
-    ui.messageTable.hidden = false;
+    ui.messageList.hidden = false;
     ui.listEmpty.hidden = true;
   }
+  list.setCount(count);
+  ui.messageList.setAttribute('aria-busy', state.folderUids || state.search ? 'false' : 'true');
   ui.messagePane.setAttribute('aria-busy', 'false');
+  showSyncProgress();
+  updateActivedescendant();
   updateActions();
 }
 
-function renderRows() {
-  renderMessageRows(ui.messageBody, state.messages, new Date(), state.selectedUid);
+function fillRow(row, index) {
+  const uid = shownUids()[index];
+  const m = uid === undefined ? null : state.byUid.get(uid) || null;
+  fillMessageRow(row, m, {
+    index,
+    count: list.count,
+    selected: uid !== undefined && state.sel.uids.has(uid),
+    focused: uid !== undefined && uid === state.sel.focus,
+  });
 }
 
 function messageByUid(uid) {
-  return state.messages.find((m) => num(m.uid) === uid) || null;
-}
-
-function rowByUid(uid) {
-  return ui.messageBody.querySelector(`tr[data-uid="${uid}"]`);
+  return state.byUid.get(uid) || null;
 }
 
 // ---------------------------------------------------------------- selection
 
-function select(uid, { scroll = true } = {}) {
-  state.selectedUid = uid;
-  for (const tr of ui.messageBody.querySelectorAll('tr.selected')) {
-    tr.classList.remove('selected');
-    tr.setAttribute('aria-selected', 'false');
+function updateActivedescendant() {
+  const uid = state.sel.focus;
+  const row = uid === null ? null : document.getElementById(`msg-${uid}`);
+  if (row) ui.messageList.setAttribute('aria-activedescendant', row.id);
+  else ui.messageList.removeAttribute('aria-activedescendant');
+}
+
+/** Apply a new selection; `scroll` brings its focused row into view. */
+function setSelection(sel, { scroll = true } = {}) {
+  state.sel = sel;
+  if (scroll && sel.focus !== null) {
+    const i = shownUids().indexOf(sel.focus);
+    if (i >= 0) list.scrollToIndex(i);
   }
-  const tr = uid === null ? null : rowByUid(uid);
-  if (tr) {
-    tr.classList.add('selected');
-    tr.setAttribute('aria-selected', 'true');
-    if (scroll) tr.scrollIntoView({ block: 'nearest' });
-  }
+  list.refresh();
+  updateActivedescendant();
   updateActions();
 }
 
-function moveSelection(step) {
-  if (state.messages.length === 0) return;
-  const i = state.messages.findIndex((m) => num(m.uid) === state.selectedUid);
-  const next = i < 0 ? 0 : Math.min(state.messages.length - 1, Math.max(0, i + step));
-  select(num(state.messages[next].uid));
+function select(uid, options) {
+  setSelection(selectOne(uid), options);
+}
+
+/** Move the focus `step` rows (or to `to`: 'first' | 'last'); `extend` grows the selection. */
+function moveSelection(step, extend = false) {
+  const uids = shownUids();
+  if (uids.length === 0) return;
+  const i = uids.indexOf(state.sel.focus);
+  let next;
+  if (step === 'first') next = 0;
+  else if (step === 'last') next = uids.length - 1;
+  else next = i < 0 ? 0 : Math.min(uids.length - 1, Math.max(0, i + step));
+  const uid = uids[next];
+  setSelection(extend ? extendTo(state.sel, uids, uid) : selectOne(uid));
+}
+
+/** The rows an action applies to: the selection, in list order. */
+function targets() {
+  return selectedInOrder(state.sel, shownUids());
+}
+
+function onRowClick(event) {
+  const row = event.target instanceof Element ? event.target.closest('.msg-row[data-uid]') : null;
+  if (!row) return;
+  const uid = Number(row.dataset.uid);
+  if (event.shiftKey) {
+    setSelection(extendTo(state.sel, shownUids(), uid, event.ctrlKey || event.metaKey), { scroll: false });
+  } else if (event.ctrlKey || event.metaKey) {
+    setSelection(toggle(state.sel, uid), { scroll: false });
+  } else {
+    select(uid, { scroll: false });
+    openMessage(uid);
+  }
 }
 
 // ---------------------------------------------------------------- reader
@@ -595,7 +849,8 @@ function closeReader() {
 
 function openMessage(uid) {
   if (state.phase !== 'mail' || !state.box || uid === null) return Promise.resolve();
-  select(uid);
+  if (state.sel.focus !== uid) select(uid);
+  showPane('reader');
   const seq = ++state.readerSeq;
   const loadSeq = state.loadSeq;
   const session = state.session;
@@ -626,13 +881,14 @@ function openMessage(uid) {
       state.readerView = renderReader(readerEls, message, state.readerView);
       ui.readerMessage.hidden = false;
       ui.reader.setAttribute('aria-busy', 'false');
+      if (ui.mailView.dataset.pane === 'reader' && isNarrow()) ui.readerSubject.focus();
 
       const row = messageByUid(uid);
       const flags = row ? row.flags : message.flags;
       if (!box.readOnly && !hasFlag(flags, '\\Seen')) {
         await client.store([uid], 'add', ['\\Seen']);
         if (stale()) return;
-        setFlagLocally(uid, '\\Seen', true);
+        setFlagLocally([uid], '\\Seen', true);
       }
     } catch (err) {
       if (stale()) return;
@@ -643,6 +899,10 @@ function openMessage(uid) {
   });
 }
 
+function isNarrow() {
+  return window.matchMedia('(max-width: 700px)').matches;
+}
+
 function setReaderView(view) {
   if (!state.openMessage) return;
   state.readerView = renderReader(readerEls, state.openMessage, view);
@@ -650,24 +910,30 @@ function setReaderView(view) {
 
 // ---------------------------------------------------------------- actions
 
+const ACTION_BUTTONS = () => [ui.actRead, ui.actFlag, ui.actArchive, ui.actDelete, ui.actMove, ui.actCopy];
+
 function updateActions() {
   const box = state.box;
-  const target = state.selectedUid === null ? null : messageByUid(state.selectedUid);
-  const buttons = [ui.actRead, ui.actFlag, ui.actArchive, ui.actDelete];
+  const chosen = targets();
+  const focus = state.sel.focus === null ? null : messageByUid(state.sel.focus);
   let why = '';
   if (!box) why = 'No folder is open.';
   else if (box.readOnly) why = 'This folder is read-only: the server does not allow changes here.';
-  else if (!target) why = 'Select a message first.';
-  for (const b of buttons) {
+  else if (chosen.length === 0) why = 'Select a message first.';
+  for (const b of ACTION_BUTTONS()) {
     b.disabled = Boolean(why);
-    b.title = why || `${b.textContent} (${b.getAttribute('aria-keyshortcuts')})`;
+    b.title = why;
   }
-  if (target) {
-    ui.actRead.textContent = hasFlag(target.flags, '\\Seen') ? 'Mark unread' : 'Mark read';
-    ui.actFlag.textContent = hasFlag(target.flags, '\\Flagged') ? 'Unflag' : 'Flag';
+  if (box && box.readOnly && chosen.length) {
+    ui.actCopy.disabled = false;
+    ui.actCopy.title = '';
+  }
+  const anyWithout = (flag) => chosen.some((u) => !hasFlag(messageByUid(u)?.flags, flag));
+  if (focus || chosen.length) {
+    ui.actRead.textContent = anyWithout('\\Seen') ? 'Mark read' : 'Mark unread';
+    ui.actFlag.textContent = anyWithout('\\Flagged') ? 'Flag' : 'Unflag';
   }
   if (!why) {
-    for (const b of buttons) b.title = `${b.textContent} (${b.getAttribute('aria-keyshortcuts')})`;
     const archive = specialFolder('archive');
     if (!archive || box.specialUse === 'archive') {
       ui.actArchive.disabled = true;
@@ -677,95 +943,305 @@ function updateActions() {
     if (!trash && box.specialUse !== 'trash') {
       ui.actDelete.disabled = true;
       ui.actDelete.title = 'The server has no Trash folder.';
-    } else if (box.specialUse === 'trash') {
-      ui.actDelete.title = 'Delete for good (#)';
     }
   }
-  ui.actions.classList.toggle('read-only', Boolean(box && box.readOnly));
-}
-
-function setFlagLocally(uid, flag, on) {
-  const m = messageByUid(uid);
-  if (m) m.flags = withFlag(m.flags, flag, on);
-  if (state.openMessage && num(state.openMessage.uid) === uid) {
-    state.openMessage.flags = withFlag(state.openMessage.flags, flag, on);
+  for (const b of ACTION_BUTTONS()) {
+    if (!b.title) b.title = `${b.textContent} (${b.getAttribute('aria-keyshortcuts')})`;
   }
-  renderRows();
-  updateActions();
+  ui.actions.classList.toggle('read-only', Boolean(box && box.readOnly));
+  const n = chosen.length;
+  ui.selectionCount.textContent = n > 1 ? `${n.toLocaleString()} selected` : '';
 }
 
-/** Run an action on the selected message through the queue; errors go to the status line. */
+function setFlagLocally(uids, flag, on) {
+  for (const uid of uids) {
+    const m = messageByUid(uid);
+    if (m) m.flags = withFlag(m.flags, flag, on);
+    if (state.openMessage && num(state.openMessage.uid) === uid) {
+      state.openMessage.flags = withFlag(state.openMessage.flags, flag, on);
+    }
+  }
+  list.refresh();
+  updateActions();
+  if (flag === '\\Seen' && ui.messagePane.dataset.synced) updateOwnCount();
+}
+
+/** Run an action on the selection through the queue; errors go to the status line. */
 function act(name) {
   const box = state.box;
-  const uid = state.selectedUid;
-  if (state.phase !== 'mail' || !box || uid === null) return Promise.resolve();
-  const button = { read: ui.actRead, flag: ui.actFlag, archive: ui.actArchive, delete: ui.actDelete }[name];
+  const uids = targets();
+  if (state.phase !== 'mail' || !box || uids.length === 0) return Promise.resolve();
+  const button = {
+    read: ui.actRead, flag: ui.actFlag, archive: ui.actArchive, delete: ui.actDelete, move: ui.actMove, copy: ui.actCopy,
+  }[name];
   if (button.disabled) {
     if (button.title) setListStatus(button.title);
     return Promise.resolve();
   }
-  const m = messageByUid(uid);
-  if (!m) return Promise.resolve();
+  if (name === 'move' || name === 'copy') {
+    chooseFolder(button, name, uids);
+    return Promise.resolve();
+  }
+  if (name === 'read' || name === 'flag') {
+    const flag = name === 'read' ? '\\Seen' : '\\Flagged';
+    const on = uids.some((u) => !hasFlag(messageByUid(u)?.flags, flag));
+    return changeFlags(uids, flag, on);
+  }
+  if (name === 'delete' && box.specialUse === 'trash') return deleteForGood(uids);
+  const to = specialFolder(name === 'delete' ? 'trash' : 'archive');
+  return moveMessages(uids, to, { copy: false });
+}
+
+function guarded() {
   const client = state.client;
   const loadSeq = state.loadSeq;
   const session = state.session;
-  const stale = () => loadSeq !== state.loadSeq || session !== state.session;
+  return { client, stale: () => loadSeq !== state.loadSeq || session !== state.session };
+}
 
+function changeFlags(uids, flag, on) {
+  const { client, stale } = guarded();
   return enqueue(async () => {
     if (stale()) return;
     try {
-      if (name === 'read' || name === 'flag') {
-        const flag = name === 'read' ? '\\Seen' : '\\Flagged';
-        const on = !hasFlag(m.flags, flag);
-        await client.store([uid], on ? 'add' : 'remove', [flag]);
-        if (stale()) return;
-        setFlagLocally(uid, flag, on);
-        setListStatus('');
-        return;
-      }
-      if (name === 'delete' && box.specialUse === 'trash') {
-        state.exists = Math.max(0, state.exists - 1);
-        await client.store([uid], 'add', ['\\Deleted']);
-        await client.expunge([uid]);
-      } else {
-        const to = specialFolder(name === 'delete' ? 'trash' : 'archive');
-        state.exists = Math.max(0, state.exists - 1);
-        try {
-          await client.moveMessages([uid], to);
-        } catch (err) {
-          if (errorCode(err) !== 'not_supported') throw err;
-          await client.copy([uid], to);
-          await client.store([uid], 'add', ['\\Deleted']);
-          await client.expunge([uid]);
-        }
-      }
+      await client.store(uids, on ? 'add' : 'remove', [flag]);
       if (stale()) return;
-      removeRow(uid);
-      const where = name === 'archive' ? 'Archived.' : box.specialUse === 'trash' ? 'Deleted for good.' : 'Moved to Trash.';
-      setListStatus(where);
+      setFlagLocally(uids, flag, on);
+      setListStatus('');
     } catch (err) {
-      if (stale()) return;
-      state.exists = state.serverExists;
-      setListStatus(`Could not ${name === 'read' ? 'change' : name} the message: ${describeError(err)}`, true);
+      if (!stale()) setListStatus(`Could not change the messages: ${describeError(err)}`, true);
     }
   });
 }
 
-/** Take a message off the list; select (and, if it was open, open) the next one. */
-function removeRow(uid) {
-  const i = state.messages.findIndex((m) => num(m.uid) === uid);
-  if (i < 0) return;
-  const wasOpen = state.openUid === uid;
-  state.messages.splice(i, 1);
-  const next = state.messages[Math.min(i, state.messages.length - 1)];
-  state.selectedUid = next ? num(next.uid) : null;
-  if (state.search) state.search.total = Math.max(0, state.search.total - 1);
+function plural(n, word) {
+  return `${n.toLocaleString()} ${word}${n === 1 ? '' : 's'}`;
+}
+
+function deleteForGood(uids) {
+  const { client, stale } = guarded();
+  return enqueue(async () => {
+    if (stale()) return;
+    try {
+      state.exists = Math.max(0, state.exists - uids.length);
+      await client.store(uids, 'add', ['\\Deleted']);
+      await client.expunge(uids);
+      if (stale()) return;
+      removeRows(uids);
+      setListStatus(`Deleted ${plural(uids.length, 'message')} for good.`);
+    } catch (err) {
+      if (stale()) return;
+      state.exists = state.serverExists;
+      setListStatus(`Could not delete: ${describeError(err)}`, true);
+    }
+  });
+}
+
+/**
+ * Move (or copy) `uids` to the folder `to`. A move is remembered for Undo with
+ * the destination's UIDNEXT from before and the Message-IDs: the engine does
+ * not report the new UIDs (COPYUID), so Undo finds the messages by those.
+ */
+function moveMessages(uids, to, { copy }) {
+  const box = state.box;
+  if (!box || !to || to === box.name) return Promise.resolve();
+  const { client, stale } = guarded();
+  const toLabel = folderLabel(to);
+  const ids = uids.map((u) => messageByUid(u)?.message_id).filter((id) => typeof id === 'string' && id !== '');
+  return enqueue(async () => {
+    if (stale()) return;
+    try {
+      let uidNext = null;
+      if (!copy) {
+        try {
+          uidNext = num((await client.status(to)).uid_next) || null;
+        } catch {
+          // Undo falls back to searching the Message-IDs.
+        }
+      }
+      if (copy) {
+        await client.copy(uids, to);
+      } else {
+        state.exists = Math.max(0, state.exists - uids.length);
+        try {
+          await client.moveMessages(uids, to);
+        } catch (err) {
+          if (errorCode(err) !== 'not_supported') throw err;
+          await client.copy(uids, to);
+          await client.store(uids, 'add', ['\\Deleted']);
+          await client.expunge(uids);
+        }
+      }
+      if (stale()) return;
+      const what = plural(uids.length, 'message');
+      if (copy) {
+        setListStatus(`Copied ${what} to ${toLabel}.`);
+      } else {
+        removeRows(uids);
+        const verb = to === specialFolder('trash') ? 'Moved to Trash' : `Moved to ${toLabel}`;
+        setListStatus(uids.length === 1 ? `${verb}.` : `${verb}: ${what}.`);
+        state.undo = { from: box.name, fromLabel: box.label, to, toLabel, uidNext, ids, count: uids.length };
+        ui.undo.hidden = false;
+      }
+      refreshCounts(to);
+    } catch (err) {
+      if (stale()) return;
+      state.exists = state.serverExists;
+      setListStatus(`Could not ${copy ? 'copy' : 'move'} the messages: ${describeError(err)}`, true);
+    }
+  });
+}
+
+/**
+ * The UIDs, in the selected destination, of `count` messages moved there whose
+ * Message-IDs are `ids` (each used once). Messages at or above the
+ * destination's old UIDNEXT are matched first; if exactly as many of them are
+ * left unmatched as moved messages had no known Message-ID, they are those.
+ * IDs still missing are searched one by one.
+ */
+async function findMoved(client, { ids, uidNext, count }) {
+  const wanted = new Map();
+  for (const id of ids) wanted.set(id, (wanted.get(id) || 0) + 1);
+  const found = new Set();
+  /** Takes the headers whose Message-ID is wanted; returns the others. */
+  const take = (headers) => headers.sort((a, b) => num(b.uid) - num(a.uid)).filter((h) => {
+    const left = wanted.get(h.message_id) || 0;
+    if (left === 0 || found.has(num(h.uid))) return true;
+    found.add(num(h.uid));
+    wanted.set(h.message_id, left - 1);
+    return false;
+  });
+  if (uidNext) {
+    const unmatched = take((await client.fetchHeaders(uidNext, null)).filter((h) => num(h.uid) >= uidNext));
+    if (unmatched.length === count - ids.length) for (const h of unmatched) found.add(num(h.uid));
+  }
+  const rest = [...wanted].filter(([, left]) => left > 0).map(([id]) => id).slice(0, UNDO_SEARCH_LIMIT);
+  for (const id of rest) {
+    const hits = (await client.search({ text: id })).map(num);
+    for (const [first, last] of uidRuns(hits)) take(await client.fetchHeaders(first, last));
+  }
+  return [...found];
+}
+
+/** Undo the last move or delete: find the messages in the destination and move them back. */
+function undo() {
+  const last = state.undo;
+  if (!last || state.phase !== 'mail') return Promise.resolve();
+  state.undo = null;
+  if (document.activeElement === ui.undo) ui.messageList.focus();
+  ui.undo.hidden = true;
+  // Another folder gets selected: nothing may act on the shown list until it is reloaded.
+  state.loadSeq++;
+  state.box = null;
+  updateActions();
+  const client = state.client;
+  const session = state.session;
+  setListStatus('Undoing…');
+  return enqueue(async () => {
+    if (session !== state.session) return;
+    let text;
+    let isError = false;
+    try {
+      await client.select(last.to);
+      const uids = await findMoved(client, last);
+      if (uids.length) await client.moveMessages(uids, last.from);
+      const missed = last.count - uids.length;
+      text = `Moved ${plural(uids.length, 'message')} back to ${last.fromLabel}.` +
+        (missed > 0 ? ` ${plural(missed, 'message')} could not be found in ${last.toLabel}.` : '');
+      isError = missed > 0;
+    } catch (err) {
+      text = `Could not undo: ${describeError(err)}`;
+      isError = true;
+    }
+    if (session !== state.session) return;
+    // Queued after this task: not awaited here.
+    openMailbox(last.from, last.fromLabel).then(() => setListStatus(text, isError));
+    refreshCounts(last.to);
+  });
+}
+
+/** Take messages off the list; the row after the last one removed gets the focus. */
+function removeRows(uids) {
+  const gone = new Set(uids);
+  const next = focusAfterRemoval(shownUids(), gone);
+  const wasOpen = state.openUid !== null && gone.has(state.openUid);
+  const keep = (u) => !gone.has(u);
+  if (state.folderUids) state.folderUids = state.folderUids.filter(keep);
+  state.firstUids = state.firstUids.filter(keep);
+  if (state.search) state.search.uids = state.search.uids.filter(keep);
+  for (const u of uids) state.byUid.delete(u);
+  state.syncCursor = 0;
+  state.sel = next === null ? emptySelection() : selectOne(next);
   showMessages();
-  if (state.selectedUid !== null) select(state.selectedUid);
+  setSelection(state.sel);
   if (wasOpen) {
-    if (next) openMessage(num(next.uid));
+    if (next !== null) openMessage(next);
     else closeReader();
   }
+}
+
+/** The folder menu of Move to… / Copy to…. */
+function chooseFolder(button, mode, uids) {
+  const box = state.box;
+  const entries = state.folders.map((r) => ({
+    label: r.label,
+    value: r.name,
+    depth: r.depth,
+    disabled: !r.selectable || r.name === box.name,
+  }));
+  openMenu(ui.menu, button, entries, (to) => moveMessages(uids, to, { copy: mode === 'copy' }));
+}
+
+// ---------------------------------------------------------------- drag and drop
+
+const DRAG_TYPE = 'application/x-webmail-uids';
+
+function onDragStart(event) {
+  const row = event.target instanceof Element ? event.target.closest('.msg-row[data-uid]') : null;
+  if (!row || !state.box) return;
+  const uid = Number(row.dataset.uid);
+  if (!state.sel.uids.has(uid)) select(uid, { scroll: false });
+  const uids = targets();
+  event.dataTransfer.setData(DRAG_TYPE, JSON.stringify({ from: state.box.name, uids }));
+  event.dataTransfer.setData('text/plain', plural(uids.length, 'message'));
+  event.dataTransfer.effectAllowed = state.box.readOnly ? 'copy' : 'copyMove';
+}
+
+function dropTarget(event) {
+  const item = event.target instanceof Element ? event.target.closest('.folder[data-name]') : null;
+  if (!item || item.getAttribute('aria-disabled') === 'true' || !state.box) return null;
+  if (item.dataset.name === state.box.name || !event.dataTransfer.types.includes(DRAG_TYPE)) return null;
+  return item;
+}
+
+function onDragOver(event) {
+  const item = dropTarget(event);
+  if (!item) return;
+  event.preventDefault();
+  event.dataTransfer.dropEffect = event.ctrlKey || state.box.readOnly ? 'copy' : 'move';
+  for (const n of ui.folderList.querySelectorAll('.drop-target')) if (n !== item) n.classList.remove('drop-target');
+  item.classList.add('drop-target');
+}
+
+function clearDropTargets() {
+  for (const n of ui.folderList.querySelectorAll('.drop-target')) n.classList.remove('drop-target');
+}
+
+function onDrop(event) {
+  const item = dropTarget(event);
+  clearDropTargets();
+  if (!item) return;
+  event.preventDefault();
+  let data;
+  try {
+    data = JSON.parse(event.dataTransfer.getData(DRAG_TYPE));
+  } catch {
+    return;
+  }
+  if (!data || data.from !== state.box.name || !Array.isArray(data.uids)) return;
+  const uids = data.uids.map(Number).filter((u) => state.byUid.has(u));
+  if (!uids.length) return;
+  moveMessages(uids, item.dataset.name, { copy: event.ctrlKey || state.box.readOnly });
 }
 
 // ---------------------------------------------------------------- search
@@ -775,10 +1251,7 @@ function runSearch(query) {
   if (state.phase !== 'mail' || !box) return Promise.resolve();
   const text = query.trim();
   if (text === '') return clearSearch();
-  const client = state.client;
-  const loadSeq = ++state.loadSeq; // a search replaces the list like opening a folder
-  const session = state.session;
-  const stale = () => loadSeq !== state.loadSeq || session !== state.session;
+  const { client, stale } = guarded();
   closeReader();
   ui.messagePane.setAttribute('aria-busy', 'true');
   setListStatus('Searching…');
@@ -789,18 +1262,14 @@ function runSearch(query) {
       const uids = (await client.search({ text })).map(num).filter((u) => u > 0);
       if (stale()) return;
       uids.sort((a, b) => b - a);
-      const wanted = new Set(uids.slice(0, SEARCH_LIMIT));
-      const found = [];
-      for (const [first, last] of uidRuns([...wanted])) {
-        const headers = await client.fetchHeaders(first, last);
-        if (stale()) return;
-        for (const h of headers) if (wanted.has(num(h.uid))) found.push(h);
-      }
-      state.search = { query: text, total: uids.length };
-      state.messages = newestFirst(found, SEARCH_LIMIT);
-      state.selectedUid = state.messages.length ? num(state.messages[0].uid) : null;
+      state.search = { query: text, uids };
+      state.sel = emptySelection();
+      state.syncCursor = 0;
       ui.searchClear.hidden = false;
+      list.scroller.scrollTop = 0;
       showMessages();
+      if (uids.length) select(uids[0]);
+      startSync();
     } catch (err) {
       if (stale()) return;
       ui.messagePane.setAttribute('aria-busy', 'false');
@@ -809,12 +1278,18 @@ function runSearch(query) {
   });
 }
 
+/** Back to the whole folder: its list is still here, nothing to fetch again. */
 function clearSearch() {
-  const box = state.box;
-  if (!box) return Promise.resolve();
   ui.searchInput.value = '';
   if (!state.search) return Promise.resolve();
-  return openMailbox(box.name, box.label);
+  state.search = null;
+  state.sel = emptySelection();
+  state.syncCursor = 0;
+  ui.searchClear.hidden = true;
+  list.scroller.scrollTop = 0;
+  showMessages();
+  startSync();
+  return state.queue;
 }
 
 // ---------------------------------------------------------------- live updates
@@ -826,36 +1301,26 @@ function onMailboxChanged(ev) {
   if (state.syncQueued) return;
   state.syncQueued = true;
   // After whatever is running now (our own moves adjust state.exists first).
-  const client = state.client;
-  const loadSeq = state.loadSeq;
-  const session = state.session;
-  const stale = () => loadSeq !== state.loadSeq || session !== state.session;
+  const { client, stale } = guarded();
   enqueue(async () => {
     state.syncQueued = false;
-    if (stale() || !state.box) return;
+    if (stale() || !state.box || !state.folderUids) return;
     const now = state.serverExists;
     if (now > state.exists) {
-      const headers = await client.fetchHeaders(state.maxUid + 1, null);
+      const before = state.maxUid;
+      const headers = (await client.fetchHeaders(before + 1, null)).filter((h) => num(h.uid) > before);
       if (stale()) return;
+      remember(headers);
+      const fresh = headers.map((h) => num(h.uid)).filter((u) => !state.folderUids.includes(u)).sort((a, b) => b - a);
+      state.folderUids = [...fresh, ...state.folderUids];
       state.exists = now;
-      if (state.search) {
-        for (const h of headers) state.maxUid = Math.max(state.maxUid, num(h.uid));
-        showMessages();
-        return;
-      }
-      const { list, added } = mergeNewer(state.messages, headers, state.maxUid);
-      for (const h of headers) state.maxUid = Math.max(state.maxUid, num(h.uid));
-      if (added > 0) state.messages = list;
       showMessages();
+      if (state.sel.focus === null && !state.search && fresh.length) select(fresh[0], { scroll: false });
+      if (ui.messagePane.dataset.synced) updateOwnCount();
     } else if (now < state.exists) {
-      // Another client expunged: reload what is shown.
-      state.exists = now;
-      if (state.search) {
-        const query = state.search.query;
-        setTimeout(() => runSearch(query), 0);
-      } else {
-        await loadNewest(client, stale);
-      }
+      // Another client expunged: ask which UIDs are left.
+      await loadFolderUids(client, stale);
+      if (state.search) setTimeout(() => runSearch(state.search.query), 0);
     }
   }).catch((err) => {
     if (!stale()) setListStatus(`Could not update the list: ${describeError(err)}`, true);
@@ -870,8 +1335,187 @@ function onFlagsChanged(message) {
   if (!m) return;
   m.flags = message.flags.slice();
   if (state.openMessage && num(state.openMessage.uid) === uid) state.openMessage.flags = m.flags;
-  renderRows();
+  list.refresh();
   updateActions();
+  if (ui.messagePane.dataset.synced) updateOwnCount();
+}
+
+// ---------------------------------------------------------------- folder management
+
+function currentFolderRow() {
+  return state.box ? state.folders.find((r) => r.name === state.box.name) || null : null;
+}
+
+function folderDelimiter(row) {
+  const d = row && row.folder ? row.folder.delimiter : null;
+  if (typeof d === 'string' && d) return d;
+  const any = state.folders.find((r) => r.folder && typeof r.folder.delimiter === 'string' && r.folder.delimiter);
+  return any ? any.folder.delimiter : null;
+}
+
+/** The labels of the folders directly under `parent` (null: top level). */
+function siblingLabels(parent, delimiter) {
+  return state.folders.filter((r) => {
+    const cut = delimiter ? r.name.lastIndexOf(delimiter) : -1;
+    return parent === null ? cut < 0 : r.name.slice(0, cut) === parent;
+  }).map((r) => r.label);
+}
+
+/** Ask for a name in the dialog; `check(name)` returns a problem or null. Resolves to the name or null. */
+function askName(title, initial, check) {
+  return new Promise((resolve) => {
+    ui.nameTitle.textContent = title;
+    ui.nameInput.value = initial;
+    ui.nameError.textContent = '';
+    ui.nameInput.removeAttribute('aria-invalid');
+    const done = (value) => {
+      ui.nameForm.onsubmit = null;
+      ui.nameCancel.onclick = null;
+      ui.nameDialog.onclose = null;
+      if (ui.nameDialog.open) ui.nameDialog.close();
+      resolve(value);
+    };
+    ui.nameForm.onsubmit = (event) => {
+      event.preventDefault();
+      const problem = check(ui.nameInput.value);
+      if (problem) {
+        ui.nameError.textContent = problem;
+        ui.nameInput.setAttribute('aria-invalid', 'true');
+        ui.nameInput.focus();
+        return;
+      }
+      done(ui.nameInput.value);
+    };
+    ui.nameCancel.onclick = () => done(null);
+    ui.nameDialog.onclose = () => done(null);
+    ui.nameDialog.showModal();
+    ui.nameInput.focus();
+    ui.nameInput.select();
+  });
+}
+
+/** Run a folder command, then list the folders again; `then(folders)` after the list. */
+function folderCommand(describe, run, then = () => {}) {
+  const { client } = guarded();
+  const session = state.session;
+  return enqueue(async () => {
+    try {
+      await run(client);
+      const folders = await client.listMailboxes();
+      if (session !== state.session) return;
+      showFolders(folders);
+      setListStatus(`${describe}.`);
+      then(folders);
+    } catch (err) {
+      if (session === state.session) setListStatus(`Could not ${describe[0].toLowerCase()}${describe.slice(1)}: ${describeError(err)}`, true);
+    }
+  });
+}
+
+async function createFolder(underCurrent) {
+  const row = underCurrent ? currentFolderRow() : null;
+  const delimiter = folderDelimiter(row);
+  const parent = row ? row.name : null;
+  const siblings = siblingLabels(parent, delimiter);
+  const where = row ? ` in ${row.label}` : '';
+  const label = await askName(`New folder${where}`, '', (name) => folderNameProblem(name, { delimiter, siblings }));
+  if (label === null) return;
+  const wire = childWireName(parent, delimiter, label);
+  await folderCommand(`Created “${label}”`, (client) => client.createMailbox(wire));
+}
+
+async function renameFolder() {
+  const row = currentFolderRow();
+  if (!row || row.name.toUpperCase() === 'INBOX') {
+    setListStatus('INBOX cannot be renamed here.');
+    return;
+  }
+  const delimiter = folderDelimiter(row);
+  const cut = delimiter ? row.name.lastIndexOf(delimiter) : -1;
+  const siblings = siblingLabels(cut < 0 ? null : row.name.slice(0, cut), delimiter).filter((l) => l !== row.label);
+  const label = await askName(`Rename “${row.label}”`, row.label, (name) => folderNameProblem(name, { delimiter, siblings }));
+  if (label === null || label === row.label) return;
+  const wire = renamedWireName(row.name, delimiter, label);
+  await folderCommand(`Renamed “${row.label}” to “${label}”`, (client) => client.renameMailbox(row.name, wire),
+    () => openMailbox(wire, label));
+}
+
+async function deleteFolder() {
+  const row = currentFolderRow();
+  if (!row || row.name.toUpperCase() === 'INBOX') {
+    setListStatus('INBOX cannot be deleted.');
+    return;
+  }
+  const answer = await askName(`Delete “${row.label}” and every message in it? Type the folder name to confirm.`, '',
+    (name) => (name === row.label ? null : 'The name does not match.'));
+  if (answer === null) return;
+  const inbox = state.folders.find((r) => r.name.toUpperCase() === 'INBOX');
+  // A folder cannot be deleted while selected on some servers: open INBOX first.
+  if (inbox) await openMailbox(inbox.name, inbox.label);
+  state.unseen.delete(row.name);
+  await folderCommand(`Deleted “${row.label}”`, (client) => client.deleteMailbox(row.name));
+}
+
+function subscription(on) {
+  const row = currentFolderRow();
+  if (!row) return Promise.resolve();
+  const verb = on ? 'Subscribed to' : 'Unsubscribed from';
+  return folderCommand(`${verb} “${row.label}”`, (client) => (on ? client.subscribe(row.name) : client.unsubscribe(row.name)));
+}
+
+function openFolderMenu() {
+  if (state.phase !== 'mail') return;
+  const row = currentFolderRow();
+  const isInbox = !row || row.name.toUpperCase() === 'INBOX';
+  const name = row ? `“${row.label}”` : 'folder';
+  openMenu(ui.menu, ui.folderMenuButton, [
+    { label: 'New folder…', value: 'create-top' },
+    { label: `New folder in ${name}…`, value: 'create-child', disabled: !row },
+    { label: `Rename ${name}…`, value: 'rename', disabled: isInbox },
+    { label: `Delete ${name}…`, value: 'delete', disabled: isInbox },
+    { label: `Subscribe to ${name}`, value: 'subscribe', disabled: !row },
+    { label: `Unsubscribe from ${name}`, value: 'unsubscribe', disabled: !row },
+  ], (value) => {
+    if (value === 'create-top') createFolder(false);
+    else if (value === 'create-child') createFolder(true);
+    else if (value === 'rename') renameFolder();
+    else if (value === 'delete') deleteFolder();
+    else subscription(value === 'subscribe');
+  });
+}
+
+// ---------------------------------------------------------------- folder tree
+
+function openFolderItem(item) {
+  if (!item || item.getAttribute('aria-disabled') === 'true') return;
+  const row = state.folders.find((r) => r.name === item.dataset.name);
+  if (!row) return;
+  showPane('list');
+  if (!state.box || state.box.name !== row.name || state.search) openMailbox(row.name, row.label);
+}
+
+/** Arrow keys move through the tree (roving tabindex); Enter/Space opens. */
+function onTreeKey(event) {
+  const items = [...ui.folderList.querySelectorAll('.folder')];
+  const i = items.indexOf(document.activeElement);
+  if (i < 0) return false;
+  let next = null;
+  switch (event.key) {
+    case 'ArrowDown': next = items[Math.min(items.length - 1, i + 1)]; break;
+    case 'ArrowUp': next = items[Math.max(0, i - 1)]; break;
+    case 'Home': next = items[0]; break;
+    case 'End': next = items[items.length - 1]; break;
+    case 'Enter':
+    case ' ':
+      openFolderItem(items[i]);
+      event.preventDefault();
+      return true;
+    default: return false;
+  }
+  for (const item of items) item.tabIndex = item === next ? 0 : -1;
+  next.focus();
+  event.preventDefault();
+  return true;
 }
 
 // ---------------------------------------------------------------- keyboard
@@ -886,10 +1530,22 @@ function showHelp() {
   ui.helpClose.focus();
 }
 
+/** Keys with Ctrl/⌘: only "select all" in the list. */
+function onCtrlKey(event) {
+  if (event.key.toLowerCase() !== 'a' || event.target !== ui.messageList) return;
+  setSelection(selectAll(shownUids()), { scroll: false });
+  event.preventDefault();
+}
+
 function onKey(event) {
   if (state.phase !== 'mail' || event.defaultPrevented) return;
-  if (event.ctrlKey || event.metaKey || event.altKey) return;
-  if (ui.help.open) return; // the dialog handles Esc itself
+  if (menuKey(event) || menuIsOpen()) return;
+  if (ui.help.open || ui.nameDialog.open) return; // the dialogs handle Esc themselves
+  if (event.ctrlKey || event.metaKey) {
+    onCtrlKey(event);
+    return;
+  }
+  if (event.altKey) return;
   if (isTyping(event.target)) {
     if (event.key === 'Escape' && event.target === ui.searchInput) {
       ui.searchInput.blur();
@@ -897,19 +1553,38 @@ function onKey(event) {
     }
     return;
   }
-  const onButton = event.target instanceof Element && event.target.closest('button, a, iframe');
+  if (ui.folderList.contains(event.target) && onTreeKey(event)) return;
+  const onButton = event.target instanceof Element && event.target.closest('button, a, iframe, [role="treeitem"]');
+  const inList = event.target === ui.messageList;
+  const page = Math.max(1, list.visibleRange()[1] - list.visibleRange()[0] - 1);
   switch (event.key) {
     case 'j': moveSelection(1); break;
     case 'k': moveSelection(-1); break;
-    case 'o': openMessage(state.selectedUid); break;
+    case 'J': moveSelection(1, true); break;
+    case 'K': moveSelection(-1, true); break;
+    case 'ArrowDown': if (!inList) return; moveSelection(1, event.shiftKey); break;
+    case 'ArrowUp': if (!inList) return; moveSelection(-1, event.shiftKey); break;
+    case 'PageDown': if (!inList) return; moveSelection(page, event.shiftKey); break;
+    case 'PageUp': if (!inList) return; moveSelection(-page, event.shiftKey); break;
+    case 'Home': if (!inList) return; moveSelection('first', event.shiftKey); break;
+    case 'End': if (!inList) return; moveSelection('last', event.shiftKey); break;
+    case 'x': if (state.sel.focus !== null) setSelection(toggle(state.sel, state.sel.focus)); break;
+    case ' ':
+      if (!inList || state.sel.focus === null) return;
+      setSelection(toggle(state.sel, state.sel.focus));
+      break;
+    case 'o': openMessage(state.sel.focus); break;
     case 'Enter':
       if (onButton) return; // Enter activates the focused button or link
-      openMessage(state.selectedUid);
+      openMessage(state.sel.focus);
       break;
     case 'u': act('read'); break;
     case 's': act('flag'); break;
     case 'e': act('archive'); break;
     case '#': act('delete'); break;
+    case 'v': act('move'); break;
+    case 'c': act('copy'); break;
+    case 'z': undo(); break;
     case '/': ui.searchInput.focus(); ui.searchInput.select(); break;
     case '?': showHelp(); break;
     default: return;
@@ -939,19 +1614,27 @@ async function signOut() {
 
 // ---------------------------------------------------------------- start
 
-async function start() {
+function listen() {
   ui.loginForm.addEventListener('submit', signIn);
   ui.signOut.addEventListener('click', signOut);
   ui.server.addEventListener('change', updateServerHint);
   ui.bannerClose.addEventListener('click', hideBanner);
-  ui.messageBody.addEventListener('click', (event) => {
-    const tr = event.target instanceof Element ? event.target.closest('tr[data-uid]') : null;
-    if (tr) openMessage(Number(tr.dataset.uid));
+  ui.messageList.addEventListener('click', onRowClick);
+  ui.messageList.addEventListener('dragstart', onDragStart);
+  ui.folderList.addEventListener('dragover', onDragOver);
+  ui.folderList.addEventListener('dragleave', (event) => {
+    if (!ui.folderList.contains(event.relatedTarget)) clearDropTargets();
   });
+  ui.folderList.addEventListener('drop', onDrop);
+  ui.folderList.addEventListener('click', (event) => {
+    openFolderItem(event.target instanceof Element ? event.target.closest('.folder[data-name]') : null);
+  });
+  ui.folderMenuButton.addEventListener('click', openFolderMenu);
   ui.actions.addEventListener('click', (event) => {
     const button = event.target instanceof Element ? event.target.closest('button[data-action]') : null;
     if (button && !button.disabled) act(button.dataset.action);
   });
+  ui.undo.addEventListener('click', () => undo());
   ui.searchForm.addEventListener('submit', (event) => {
     event.preventDefault();
     runSearch(ui.searchInput.value);
@@ -959,12 +1642,35 @@ async function start() {
   ui.searchClear.addEventListener('click', () => clearSearch());
   $('view-text').addEventListener('click', () => setReaderView('text'));
   $('view-html').addEventListener('click', () => setReaderView('html'));
+  $('back-to-folders').addEventListener('click', () => {
+    showPane('folders');
+    (ui.folderList.querySelector('.folder.current') || ui.folderList.querySelector('.folder'))?.focus();
+  });
+  $('back-to-list').addEventListener('click', () => {
+    showPane('list');
+    ui.messageList.focus();
+  });
   ui.helpButton.addEventListener('click', showHelp);
   ui.helpClose.addEventListener('click', () => ui.help.close());
   document.addEventListener('keydown', onKey);
   for (const input of [ui.user, ui.password]) {
     input.addEventListener('input', () => input.removeAttribute('aria-invalid'));
   }
+}
+
+async function start() {
+  list = new VirtualList({
+    scroller: ui.listScroller,
+    sizer: ui.messageList,
+    createRow: createMessageRow,
+    fillRow,
+    rowHeight: () => parseFloat(getComputedStyle(ui.messageList).getPropertyValue('--row-h')) || 36,
+  });
+  list.onRange = () => {
+    updateActivedescendant();
+    if (state.box && !state.syncRunning && nextBatchPending()) startSync();
+  };
+  listen();
   setLoginBusy(true);
   setLoginStatus('Loading…');
 
@@ -1003,6 +1709,15 @@ async function start() {
   }
   setLoginBusy(false);
   if (state.phase === 'login') ui.user.focus();
+}
+
+/** True when rows on screen still lack their headers (after a scroll, or new rows). */
+function nextBatchPending() {
+  if (!state.folderUids && !state.search) return false;
+  const uids = shownUids();
+  const [first, last] = list.visibleRange();
+  for (let i = first; i < Math.min(last, uids.length); i++) if (!state.byUid.has(uids[i])) return true;
+  return false;
 }
 
 start();

@@ -6,9 +6,15 @@ import assert from 'node:assert/strict';
 import { orderFolders, findInbox } from '../../web/ui/folders.js';
 import { describeError, redact } from '../../web/ui/errors.js';
 import {
-  newestLowUid, newestFirst, hasFlag, senderText, messageTime, formatListDate, countText,
-  withFlag, mergeNewer, uidRuns,
+  newestLowUid, hasFlag, senderText, messageTime, formatListDate, countText, withFlag, uidRuns, rowMarkers,
 } from '../../web/ui/messages.js';
+import {
+  emptySelection, selectOne, toggle, extendTo, selectAll, prune, selectedInOrder, focusAfterRemoval,
+} from '../../web/ui/selection.js';
+import {
+  folderNameProblem, encodeMailboxName, childWireName, renamedWireName,
+} from '../../web/ui/folder-names.js';
+import { windowRange } from '../../web/ui/virtual-list.js';
 import { splitLinks, safeHref, formatSize, addressText, addressList } from '../../web/ui/links.js';
 
 const folder = (name, extra = {}) => ({
@@ -110,14 +116,10 @@ test('errors: codes map to sentences, the password is never echoed', () => {
 });
 
 test('messages: newest window, ordering, flags, sender, dates', () => {
-  assert.equal(newestLowUid(131), 81);
-  assert.equal(newestLowUid(20), 1);
-  assert.equal(newestLowUid(undefined), 1);
-  assert.equal(newestLowUid(131n), 81);
-
-  const list = [{ uid: 3 }, { uid: 10 }, { uid: 7 }, null, { uid: 1n }];
-  assert.deepEqual(newestFirst(list).map((m) => Number(m.uid)), [10, 7, 3, 1]);
-  assert.equal(newestFirst(Array.from({ length: 80 }, (_, i) => ({ uid: i + 1 }))).length, 50);
+  assert.equal(newestLowUid(131, 50), 81);
+  assert.equal(newestLowUid(20, 50), 1);
+  assert.equal(newestLowUid(undefined, 50), 1);
+  assert.equal(newestLowUid(131n, 60), 71);
 
   assert.equal(hasFlag(['\\seen'], '\\Seen'), true);
   assert.equal(hasFlag(undefined, '\\Seen'), false);
@@ -166,14 +168,73 @@ test('reader helpers: sizes and addresses', () => {
   assert.equal(addressList([{ name: 'A', address: 'a@x' }, null, { address: 'b@x' }]), 'A <a@x>, b@x');
 });
 
-test('messages: flags toggled, new mail merged above, UID runs for search results', () => {
+test('messages: flags toggled, row markers, UID runs for fetches', () => {
   assert.deepEqual(withFlag(['\\Seen'], '\\Flagged', true), ['\\Seen', '\\Flagged']);
   assert.deepEqual(withFlag(['\\seen', '\\Flagged'], '\\Seen', false), ['\\Flagged']);
-  const shown = [{ uid: 10 }, { uid: 9 }];
-  const { list, added } = mergeNewer(shown, [{ uid: 10 }, { uid: 12 }, { uid: 11 }], 10);
-  assert.equal(added, 2);
-  assert.deepEqual(list.map((m) => m.uid), [12, 11, 10, 9]);
-  assert.equal(mergeNewer(shown, [{ uid: 10 }], 10).added, 0);
+  assert.deepEqual(rowMarkers([]).map(([, , words]) => words), ['Unread']);
+  assert.deepEqual(rowMarkers(['\\Seen', '\\answered', '\\Flagged']).map(([, , words]) => words),
+    ['Flagged', 'Answered']);
+  assert.deepEqual(rowMarkers(['\\Seen']), []);
   assert.deepEqual(uidRuns([50, 1, 2, 3, 30, 200], 20), [[1, 3], [30, 50], [200, 200]]);
+  assert.deepEqual(uidRuns([9, 1, 500], Infinity), [[1, 500]]);
   assert.deepEqual(uidRuns([]), []);
+});
+
+test('virtual list: the window covers the viewport plus the margin, clamped to the list', () => {
+  assert.deepEqual(windowRange(0, 360, 36, 100_000, 8), [0, 18]);
+  assert.deepEqual(windowRange(36 * 1000, 360, 36, 100_000, 8), [992, 1018]);
+  assert.deepEqual(windowRange(36 * 99_990, 360, 36, 100_000, 8), [99_982, 100_000]);
+  assert.deepEqual(windowRange(0, 360, 36, 0), [0, 0]);
+  assert.deepEqual(windowRange(5000, 360, 36, 3, 8), [3, 3]);
+});
+
+test('selection: click, Ctrl toggles, Shift ranges from the anchor, pruned after removal', () => {
+  const order = [50, 40, 30, 20, 10];
+  let sel = selectOne(40);
+  sel = extendTo(sel, order, 20);
+  assert.deepEqual(selectedInOrder(sel, order), [40, 30, 20]);
+  assert.equal(sel.anchor, 40);
+  sel = extendTo(sel, order, 50);
+  assert.deepEqual(selectedInOrder(sel, order), [50, 40], 'a new Shift range replaces the old one');
+  sel = toggle(sel, 10);
+  assert.deepEqual(selectedInOrder(sel, order), [50, 40, 10]);
+  sel = extendTo(sel, order, 30, true);
+  assert.deepEqual(selectedInOrder(sel, order), [50, 40, 30, 20, 10], 'Ctrl+Shift adds the range');
+  sel = toggle(sel, 40);
+  assert.deepEqual(selectedInOrder(sel, order), [50, 30, 20, 10]);
+  sel = prune(sel, new Set([50, 20]));
+  assert.deepEqual(selectedInOrder(sel, [50, 20]), [50, 20]);
+  assert.equal(sel.focus, null, 'the focused row (40) is gone');
+  assert.deepEqual(selectedInOrder(selectAll(order), order), order);
+  assert.deepEqual(selectedInOrder(emptySelection(), order), []);
+  assert.deepEqual(selectedInOrder(extendTo(emptySelection(), order, 30), order), [30]);
+  assert.equal(extendTo(sel, order, 999), sel, 'an unknown UID changes nothing');
+});
+
+test('selection: after a removal the focus goes to the next row, else the last one left', () => {
+  const order = [50, 40, 30, 20, 10];
+  assert.equal(focusAfterRemoval(order, new Set([40, 20])), 10);
+  assert.equal(focusAfterRemoval(order, new Set([20, 10])), 30);
+  assert.equal(focusAfterRemoval(order, new Set(order)), null);
+  const big = Array.from({ length: 100_000 }, (_, i) => 100_000 - i);
+  assert.equal(focusAfterRemoval(big, new Set(big.slice(0, 99_999))), 1, 'a select-all of 100k minus one');
+});
+
+test('folder names: delimiter refused, %, *, & and non-ASCII encoded as modified UTF-7', () => {
+  assert.equal(folderNameProblem('a/b', { delimiter: '/' }), 'A folder name cannot contain “/”.');
+  assert.equal(folderNameProblem('a.b', { delimiter: '/' }), null);
+  assert.equal(folderNameProblem('  '), 'Enter a name.');
+  assert.match(folderNameProblem('tab\there'), /control characters/);
+  assert.match(folderNameProblem('work', { siblings: ['Work'] }), /already a folder/);
+  assert.equal(folderNameProblem('100% *wild* & Été', { delimiter: '.' }), null);
+  // RFC 3501 §5.1.3 examples and the characters the list must show decoded.
+  assert.equal(encodeMailboxName('~peter/mail/台北/日本語'), '~peter/mail/&U,BTFw-/&ZeVnLIqe-');
+  assert.equal(encodeMailboxName('A & B'), 'A &- B');
+  assert.equal(encodeMailboxName('100% *wild*'), '100% *wild*');
+  assert.equal(encodeMailboxName('Été'), '&AMk-t&AOk-');
+  assert.equal(encodeMailboxName('😀'), '&2D3eAA-');
+  assert.equal(childWireName('INBOX', '.', 'Été'), 'INBOX.&AMk-t&AOk-');
+  assert.equal(childWireName(null, '/', 'Plain'), 'Plain');
+  assert.equal(renamedWireName('Work/Old', '/', 'New & Co'), 'Work/New &- Co');
+  assert.equal(renamedWireName('Top', '/', 'Über'), '&ANw-ber');
 });

@@ -14,7 +14,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import { chromium } from 'playwright-core';
-import { appendMessage, rfc822 } from './imap.mjs';
+import { appendMessage, rfc822, withImap } from './imap.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.resolve(HERE, '..', '..');
@@ -33,6 +33,10 @@ const CHROMIUM = env.E2E_CHROMIUM || '/usr/bin/chromium';
 // Direct IMAP (TLS) to the rig, for tests that need "another connection".
 const IMAP_TLS_PORT = env.E2E_IMAP_TLS_PORT || '';
 const IMAP_CA = env.E2E_IMAP_CA || '';
+// The rig's big mailbox (tests/rig/dovecot.sh --bulk): its user, password and message count.
+const BULK_USER = env.E2E_BULK_USER || '';
+const BULK_PASS = env.E2E_BULK_PASS || '';
+const BULK = Number(env.E2E_BULK || 0);
 const SCREENSHOTS = path.join(REPO, 'docs', 'screenshots');
 /** Where the tests put the messages they create (INBOX's newest stays as test a expects). */
 const SCRATCH = 'Junk';
@@ -138,9 +142,9 @@ async function watchSignIn(page) {
   });
 }
 
-async function submitLogin(page, password, serverId = SERVER_ID) {
+async function submitLogin(page, password, serverId = SERVER_ID, user = USER) {
   await page.selectOption('#server', serverId);
-  await page.fill('#user', USER);
+  await page.fill('#user', user);
   await page.fill('#password', password);
   await page.click('#sign-in');
 }
@@ -170,10 +174,24 @@ async function waitForMailbox(page, name) {
 async function folderRows(page) {
   return page.$$eval('#folder-list .folder', (nodes) => nodes.map((n) => ({
     name: n.dataset.name,
-    text: n.textContent.trim(),
+    text: n.querySelector('.folder-label').textContent.trim(),
     use: n.dataset.specialUse || null,
-    clickable: n.tagName === 'BUTTON',
+    clickable: n.getAttribute('role') === 'treeitem' && n.getAttribute('aria-disabled') !== 'true',
   })));
+}
+
+/** The subjects of the rows in the DOM, in list order (the list is virtual: only rows near the view exist). */
+async function shownSubjects(page) {
+  const rows = await page.$$eval('#message-list .msg-row[data-uid]', (nodes) => nodes.map((n) => ({
+    at: Number(n.getAttribute('aria-posinset')),
+    subject: n.querySelector('.col-subject').textContent.trim(),
+  })));
+  return rows.sort((a, b) => a.at - b.at).map((r) => r.subject);
+}
+
+/** The row at list position `n` (1-based). */
+function rowAt(page, n) {
+  return page.locator(`#message-list .msg-row[aria-posinset="${n}"]`);
 }
 
 function findSpecial(rows, use) {
@@ -232,8 +250,7 @@ describe('webmail page', () => {
         // INBOX is open, newest message first.
         await waitForMailbox(page, rows[0].name);
         assert.match(await page.textContent('#mailbox-count'), /\d+ messages?/);
-        const subjects = await page.$$eval('#message-list tbody tr .col-subject', (cells) =>
-          cells.map((c) => c.textContent.trim()));
+        const subjects = await shownSubjects(page);
         if (NEWEST_SUBJECT !== undefined) {
           assert.ok(subjects.length > 0, 'INBOX shows no messages');
           assert.equal(subjects[0], NEWEST_SUBJECT.trim(), 'first row is not the newest message');
@@ -245,7 +262,7 @@ describe('webmail page', () => {
         // Switch to Sent.
         const sent = specials.sent;
         assert.ok(sent.clickable, 'Sent folder is not clickable');
-        const buttons = await page.$$('#folder-list button.folder');
+        const buttons = await page.$$('#folder-list .folder');
         let sentButton = null;
         for (const b of buttons) {
           if ((await b.getAttribute('data-name')) === sent.name) sentButton = b;
@@ -254,10 +271,10 @@ describe('webmail page', () => {
         await sentButton.click();
         await waitForMailbox(page, sent.name);
         assert.equal((await page.textContent('#mailbox-title')).trim(), sent.text);
-        assert.equal(await sentButton.getAttribute('aria-current'), 'true');
+        assert.equal(await sentButton.getAttribute('aria-selected'), 'true');
         const sentState = await page.evaluate(() => ({
           table: !document.getElementById('message-list').hidden,
-          rows: document.querySelectorAll('#message-list tbody tr').length,
+          rows: document.querySelectorAll('#message-list .msg-row[data-uid]').length,
           empty: !document.getElementById('list-empty').hidden,
           emptyText: document.getElementById('list-empty').textContent.trim(),
         }));
@@ -405,13 +422,13 @@ describe('webmail page', () => {
   }
 
   async function openFolder(page, name) {
-    await page.click(`#folder-list button.folder[data-name="${name}"]`);
+    await page.click(`#folder-list .folder[data-name="${name}"]`);
     await waitForMailbox(page, name);
   }
 
   /** The list row whose subject is exactly `subject`. */
   function rowFor(page, subject) {
-    return page.locator('#message-list tbody tr', {
+    return page.locator('#message-list .msg-row', {
       has: page.locator('.col-subject', { hasText: new RegExp(`^${subject}$`) }),
     });
   }
@@ -434,7 +451,7 @@ describe('webmail page', () => {
 
   async function waitRowClass(page, subject, cls, present) {
     await page.waitForFunction(({ want, cls, present }) => {
-      const row = [...document.querySelectorAll('#message-list tbody tr')]
+      const row = [...document.querySelectorAll('#message-list .msg-row[data-uid]')]
         .find((tr) => tr.querySelector('.col-subject').textContent.trim() === want);
       return row && row.classList.contains(cls) === present;
     }, { want: subject, cls, present });
@@ -455,7 +472,7 @@ describe('webmail page', () => {
     const { context, page, record } = await signedIn('f');
     try {
       await shotOnFailure(page, 'webmail-f', async () => {
-        const first = page.locator('#message-list tbody tr').first();
+        const first = rowAt(page, 1);
         const subject = (await first.locator('.col-subject').textContent()).trim();
         if (NEWEST_SUBJECT !== undefined) assert.equal(subject, NEWEST_SUBJECT.trim());
         await openRow(page, subject);
@@ -471,8 +488,21 @@ describe('webmail page', () => {
 
         // Keyboard: j/k move the selection, ? shows the help.
         await page.keyboard.press('j');
-        assert.equal(await page.locator('#message-list tbody tr').nth(1).getAttribute('aria-selected'), 'true');
+        assert.equal(await rowAt(page, 2).getAttribute('aria-selected'), 'true');
         await page.keyboard.press('k');
+        assert.equal(await first.getAttribute('aria-selected'), 'true');
+        // Shift+arrows extend the selection from the list; Space toggles the focused row.
+        await page.focus('#message-list');
+        await page.keyboard.press('Shift+ArrowDown');
+        await page.keyboard.press('Shift+ArrowDown');
+        assert.equal(await page.locator('#message-list .msg-row[aria-selected="true"]').count(), 3);
+        assert.equal((await page.textContent('#selection-count')).trim(), '3 selected');
+        assert.equal(await page.getAttribute('#message-list', 'aria-activedescendant'), await rowAt(page, 3).getAttribute('id'));
+        await page.keyboard.press('Space');
+        assert.equal(await rowAt(page, 3).getAttribute('aria-selected'), 'false');
+        await page.keyboard.press('ArrowUp');
+        await page.keyboard.press('ArrowUp');
+        assert.equal(await page.locator('#message-list .msg-row[aria-selected="true"]').count(), 1);
         assert.equal(await first.getAttribute('aria-selected'), 'true');
         await page.keyboard.press('?');
         await page.waitForSelector('#help[open]');
@@ -623,14 +653,12 @@ describe('webmail page', () => {
         await page.keyboard.press('Enter');
         await page.waitForSelector('#search-clear:not([hidden])');
         await waitForMailbox(page, SCRATCH);
-        const subjects = await page.$$eval('#message-list tbody tr .col-subject', (cells) =>
-          cells.map((c) => c.textContent.trim()));
-        assert.deepEqual(subjects, [subject]);
+        assert.deepEqual(await shownSubjects(page), [subject]);
         assert.match(await page.textContent('#mailbox-count'), /1 result for/);
         await page.click('#search-clear');
         await page.waitForSelector('#search-clear', { state: 'hidden' });
         await waitForMailbox(page, SCRATCH);
-        assert.ok((await page.locator('#message-list tbody tr').count()) >= 1);
+        assert.ok((await page.locator('#message-list .msg-row[data-uid]').count()) >= 1);
         assert.deepEqual(record.pageErrors, [], 'uncaught errors in the page');
       });
     } finally {
@@ -648,9 +676,304 @@ describe('webmail page', () => {
         await page.waitForTimeout(500); // IDLE starts once the page is quiet
         await appendPlain(subject, 'Arrived while the folder was open.');
         await rowFor(page, subject).waitFor({ timeout: 10_000 });
-        const first = (await page.locator('#message-list tbody tr .col-subject').first().textContent()).trim();
+        const first = (await rowAt(page, 1).locator('.col-subject').textContent()).trim();
         assert.equal(first, subject, 'the new message is not on top');
         assert.equal(await page.evaluate(() => window.__notReloaded), true, 'the page reloaded');
+        assert.deepEqual(record.pageErrors, [], 'uncaught errors in the page');
+      });
+    } finally {
+      await context.close();
+    }
+  });
+
+  // ------------------------------------------------------------ big folder, selection, undo, folders, narrow
+
+  /** Rows of the list in the DOM (the list is virtual). */
+  const domRows = (page) => page.locator('#message-list .msg-row');
+
+  test('l. a 100,000-message folder: newest rows first, a bounded DOM, background sync, scroll to the end', { timeout: 180_000 }, async () => {
+    requireRig();
+    if (!BULK_USER || !BULK_PASS || !BULK) throw new Error('E2E_BULK_USER, E2E_BULK_PASS and E2E_BULK are not set');
+    const { context, page, record } = await openPage('l');
+    await page.setViewportSize({ width: 1400, height: 860 });
+    try {
+      await shotOnFailure(page, 'webmail-l', async () => {
+        await openLoginForm(page);
+        await submitLogin(page, BULK_PASS, SERVER_ID, BULK_USER);
+        await waitForMailView(page);
+        await rowAt(page, 1).locator('.col-subject', { hasText: `Newest test message ${BULK}` }).waitFor();
+        assert.equal(await rowAt(page, 1).getAttribute('aria-setsize'), String(BULK));
+        assert.match(await page.textContent('#mailbox-count'), new RegExp(`${BULK.toLocaleString()} messages`));
+        // The rest loads in the background behind a progress bar.
+        assert.equal(await page.isVisible('#sync'), true, 'no progress bar while the headers load');
+        const progress = await page.$eval('#sync-progress', (p) => ({ value: p.value, max: p.max }));
+        assert.ok(progress.value < progress.max, `already complete: ${JSON.stringify(progress)}`);
+        // Markers: the generated mailbox has unread, flagged and answered messages near the top.
+        for (const mark of ['mark-unread', 'mark-flagged', 'mark-answered']) {
+          assert.ok(await page.locator(`#message-list .msg-row .${mark}`).count() > 0, `no ${mark} in view`);
+        }
+        assert.match(await page.locator('#message-list .msg-row.unread').first().textContent(), /Unread/);
+        await saveShot(page, 'webmail-100k.png');
+
+        // Jump to the middle while the sync runs: the rows now on screen are fetched next,
+        // long before the background order (newest first) would reach them.
+        await page.$eval('#list-scroller', (s) => { s.scrollTop = s.scrollHeight / 2; });
+        const middle = await page.evaluate(() => {
+          const s = document.getElementById('list-scroller');
+          const h = parseFloat(getComputedStyle(document.getElementById('message-list')).getPropertyValue('--row-h'));
+          return Math.floor(s.scrollTop / h) + 2;
+        });
+        await page.locator(`#message-list .msg-row[aria-posinset="${middle}"][data-uid]`).waitFor();
+        const loadedThen = await page.$eval('#sync-progress', (p) => p.value);
+        assert.ok(loadedThen < BULK / 2, `the middle came only after ${loadedThen} headers`);
+
+        await page.waitForSelector('#message-pane[data-synced="true"]', { timeout: 150_000 });
+        assert.equal(await page.isHidden('#sync'), true);
+        // Scroll through the list frame by frame: the DOM stays small, frames stay short.
+        const frames = await page.evaluate(async () => {
+          const scroller = document.getElementById('list-scroller');
+          const times = [];
+          let max = 0;
+          for (let i = 0; i < 60; i++) {
+            const t = performance.now();
+            scroller.scrollTop += 40_000;
+            await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+            times.push(performance.now() - t);
+            max = Math.max(max, document.querySelectorAll('#message-list .msg-row').length);
+          }
+          times.sort((a, b) => a - b);
+          return { median: times[30], maxRows: max };
+        });
+        assert.ok(frames.maxRows <= 80, `${frames.maxRows} rows in the DOM`);
+        assert.ok(frames.median < 100, `scrolling took ${frames.median} ms per step (median)`);
+        // To the end with the keyboard: the oldest message, position 100,000.
+        await page.focus('#message-list');
+        await page.keyboard.press('End');
+        const last = rowAt(page, BULK);
+        await last.locator('.col-subject', { hasText: 'Welcome to the test mailbox' }).waitFor();
+        assert.equal(await last.getAttribute('aria-selected'), 'true');
+        assert.ok(await domRows(page).count() <= 80);
+        assert.equal(await page.getAttribute('#message-list', 'aria-activedescendant'), await last.getAttribute('id'));
+        assert.deepEqual(record.pageErrors, [], 'uncaught errors in the page');
+      });
+    } finally {
+      await context.close();
+    }
+  });
+
+  test('m. select with Shift and Ctrl, drag the selection onto a folder, undo', { timeout: TEST_TIMEOUT }, async () => {
+    requireImap();
+    const subjects = [uniqueWord('Drag one '), uniqueWord('Drag two '), uniqueWord('Drag three ')];
+    for (const subject of subjects) await appendPlain(subject, 'Drag test.');
+    const { context, page, record, folders } = await signedIn('m', SCRATCH);
+    const archive = findSpecial(folders, 'archive');
+    try {
+      await shotOnFailure(page, 'webmail-m', async () => {
+        // Newest first: three, two, one.
+        await rowFor(page, subjects[2]).click();
+        await rowFor(page, subjects[0]).click({ modifiers: ['Shift'] });
+        assert.equal(await page.locator('#message-list .msg-row[aria-selected="true"]').count(), 3);
+        await rowFor(page, subjects[1]).click({ modifiers: ['Control'] });
+        assert.equal(await rowFor(page, subjects[1]).getAttribute('aria-selected'), 'false');
+        assert.equal(await page.locator('#message-list .msg-row[aria-selected="true"]').count(), 2);
+
+        await rowFor(page, subjects[0]).dragTo(page.locator(`#folder-list .folder[data-name="${archive.name}"]`));
+        await rowFor(page, subjects[0]).waitFor({ state: 'detached' });
+        await rowFor(page, subjects[2]).waitFor({ state: 'detached' });
+        assert.equal(await rowFor(page, subjects[1]).count(), 1, 'the unselected message moved too');
+        assert.match(await page.textContent('#list-status'), /Moved to .*2 messages/);
+
+        await page.click('#undo');
+        await waitForMailbox(page, SCRATCH);
+        await page.waitForFunction(() => /back to/.test(document.getElementById('list-status').textContent));
+        assert.match(await page.textContent('#list-status'), /^Moved 2 messages back to Junk\.$/);
+        await rowFor(page, subjects[0]).waitFor();
+        await rowFor(page, subjects[2]).waitFor();
+        await openFolder(page, archive.name);
+        await page.waitForSelector('#message-pane[data-synced="true"]');
+        assert.equal(await rowFor(page, subjects[0]).count(), 0, 'still in Archive after undo');
+
+        // The Move to… menu, by keyboard: back in Junk, move one message to Archive.
+        await openFolder(page, SCRATCH);
+        await rowFor(page, subjects[1]).click();
+        await page.focus('#message-list');
+        await page.keyboard.press('v');
+        await page.waitForSelector('#menu:not([hidden])');
+        const items = await page.$$eval('#menu [role="menuitem"]', (n) => n.map((i) => i.textContent));
+        assert.ok(items.includes(archive.text), `menu lacks Archive: ${items}`);
+        await page.click(`#menu [role="menuitem"][data-value="${archive.name}"]`);
+        await rowFor(page, subjects[1]).waitFor({ state: 'detached' });
+        assert.deepEqual(record.pageErrors, [], 'uncaught errors in the page');
+      });
+    } finally {
+      await context.close();
+    }
+  });
+
+  test('n. delete, undo brings it back; delete again and find it in Trash', { timeout: TEST_TIMEOUT }, async () => {
+    requireImap();
+    const subject = uniqueWord('Undo delete ');
+    await appendPlain(subject, 'Undo test.');
+    const { context, page, record, folders } = await signedIn('n', SCRATCH);
+    try {
+      await shotOnFailure(page, 'webmail-n', async () => {
+        await rowFor(page, subject).click();
+        await page.keyboard.press('#');
+        await rowFor(page, subject).waitFor({ state: 'detached' });
+        assert.match(await page.textContent('#list-status'), /Moved to Trash/);
+        await page.focus('#message-list');
+        await page.keyboard.press('z');
+        await page.waitForFunction(() => /back to/.test(document.getElementById('list-status').textContent));
+        await rowFor(page, subject).waitFor();
+        await rowFor(page, subject).click();
+        await page.click('#act-delete');
+        await rowFor(page, subject).waitFor({ state: 'detached' });
+        await openFolder(page, findSpecial(folders, 'trash').name);
+        await rowFor(page, subject).waitFor();
+        assert.deepEqual(record.pageErrors, [], 'uncaught errors in the page');
+      });
+    } finally {
+      await context.close();
+    }
+  });
+
+  test('q. undo brings back a message without Message-ID (found above the old UIDNEXT)', { timeout: TEST_TIMEOUT }, async () => {
+    requireImap();
+    const subject = uniqueWord('No id ');
+    const bare = rfc822({ subject, body: 'This one has no id header.' }).replace(/^Message-ID: .*\r\n/m, '');
+    assert.ok(!/Message-ID/i.test(bare));
+    await appendMessage(imapConn(), SCRATCH, bare);
+    const { context, page, record } = await signedIn('q', SCRATCH);
+    try {
+      await shotOnFailure(page, 'webmail-q', async () => {
+        await rowFor(page, subject).click();
+        await page.click('#act-archive');
+        await rowFor(page, subject).waitFor({ state: 'detached' });
+        await page.click('#undo');
+        await page.waitForFunction(() => /back to/.test(document.getElementById('list-status').textContent));
+        assert.equal((await page.textContent('#list-status')).trim(), 'Moved 1 message back to Junk.');
+        await rowFor(page, subject).waitFor();
+        assert.deepEqual(record.pageErrors, [], 'uncaught errors in the page');
+      });
+    } finally {
+      await context.close();
+    }
+  });
+
+  async function folderAction(page, label) {
+    await page.click('#folder-menu-button');
+    await page.locator('#menu [role="menuitem"]', { hasText: label }).click();
+    await page.waitForSelector('#name-dialog[open]');
+  }
+
+  async function folderCount(page, name) {
+    return (await page.locator(`#folder-list .folder[data-name="${name}"] .folder-count`).textContent()).replace(/\D/g, '');
+  }
+
+  test('o. folders: create with %, *, & and non-ASCII, delimiter refused, rename, (un)subscribe, delete; unread counts', { timeout: 45_000 }, async () => {
+    requireImap();
+    await appendPlain(uniqueWord('Unread count '), 'Counted.');
+    const unseen = async (box) => {
+      const text = await withImap(imapConn(), (send) => send(`STATUS "${box}" (UNSEEN)`));
+      return text.match(/UNSEEN (\d+)/)[1];
+    };
+    const { context, page, record, folders } = await signedIn('o');
+    try {
+      await shotOnFailure(page, 'webmail-o', async () => {
+        // Counts: other folders by STATUS, the open INBOX from its own headers.
+        await page.waitForFunction((n) => document.querySelector(`#folder-list .folder[data-name="${n}"] .folder-count`).textContent !== '', SCRATCH);
+        assert.equal(await folderCount(page, SCRATCH), await unseen(SCRATCH));
+        await page.waitForSelector('#message-pane[data-synced="true"]');
+        const inbox = folders[0].name;
+        const before = await unseen(inbox);
+        assert.equal(await folderCount(page, inbox), before);
+        await page.locator('#message-list .msg-row.unread').first().click();
+        await page.waitForFunction(({ n, want }) => document.querySelector(`#folder-list .folder[data-name="${n}"] .folder-count`)
+          .textContent.replace(/\D/g, '') === want, { n: inbox, want: String(Number(before) - 1) });
+
+        const word = randomBytes(3).toString('hex');
+        const label = `E2E 100% *wild* & Été ${word}`;
+        await folderAction(page, 'New folder…');
+        await page.fill('#name-input', `bad/${word}`);
+        await page.click('#name-ok');
+        assert.match(await page.textContent('#name-error'), /cannot contain “\/”/);
+        await page.fill('#name-input', label);
+        await page.click('#name-ok');
+        const created = page.locator('#folder-list .folder', { has: page.locator('.folder-label', { hasText: label }) });
+        await created.waitFor();
+        const wire = await created.getAttribute('data-name');
+        assert.equal(wire, `E2E 100% *wild* &- &AMk-t&AOk- ${word}`);
+        assert.equal(await created.getAttribute('role'), 'treeitem');
+        await created.click();
+        await waitForMailbox(page, wire);
+        assert.equal((await page.textContent('#mailbox-title')).trim(), label);
+
+        await folderAction(page, 'Rename');
+        await page.fill('#name-input', `${label} renamed`);
+        await page.click('#name-ok');
+        const renamed = page.locator('#folder-list .folder', { has: page.locator('.folder-label', { hasText: `${label} renamed` }) });
+        await renamed.waitFor();
+        await waitForMailbox(page, `${wire} renamed`);
+
+        // Subscriptions, checked with LSUB on a separate connection.
+        const subscribed = async () => (await withImap(imapConn(), (send) => send('LSUB "" "*"')))
+          .includes(`"${wire} renamed"`);
+        for (const [item, done, want] of [['Unsubscribe from', 'Unsubscribed from', false], ['Subscribe to', 'Subscribed to', true]]) {
+          await page.click('#folder-menu-button');
+          await page.locator('#menu [role="menuitem"]', { hasText: item }).click();
+          await page.waitForFunction((text) => document.getElementById('list-status').textContent.startsWith(text), done);
+          assert.equal(await subscribed(), want, `after ${item}`);
+        }
+
+        await folderAction(page, 'Delete');
+        await page.fill('#name-input', 'wrong');
+        await page.click('#name-ok');
+        assert.match(await page.textContent('#name-error'), /does not match/);
+        await page.fill('#name-input', `${label} renamed`);
+        await page.click('#name-ok');
+        await renamed.waitFor({ state: 'detached' });
+        assert.deepEqual(record.pageErrors, [], 'uncaught errors in the page');
+      });
+    } finally {
+      await context.close();
+    }
+  });
+
+  test('p. narrow screen: one pane at a time with back buttons; ARIA roles; screenshots', { timeout: TEST_TIMEOUT }, async () => {
+    requireRig();
+    const { context, page, record } = await signedIn('p');
+    try {
+      await shotOnFailure(page, 'webmail-p', async () => {
+        assert.equal(await page.getAttribute('#folder-list', 'role'), 'tree');
+        assert.equal(await page.getAttribute('#message-list', 'role'), 'listbox');
+        assert.equal(await page.getAttribute('#list-status', 'aria-live'), 'polite');
+        assert.equal(await rowAt(page, 1).getAttribute('role'), 'option');
+
+        await page.setViewportSize({ width: 390, height: 800 });
+        const visible = async () => ({
+          folders: await page.isVisible('#folder-pane'),
+          list: await page.isVisible('#message-pane'),
+          reader: await page.isVisible('#reader'),
+        });
+        assert.deepEqual(await visible(), { folders: false, list: true, reader: false });
+        await saveShot(page, 'webmail-narrow-list.png');
+        const subject = (await rowAt(page, 1).locator('.col-subject').textContent()).trim();
+        await openRow(page, subject);
+        assert.deepEqual(await visible(), { folders: false, list: false, reader: true });
+        assert.equal(await page.evaluate(() => document.activeElement.id), 'reader-subject');
+        await saveShot(page, 'webmail-narrow.png');
+        await page.click('#back-to-list');
+        assert.deepEqual(await visible(), { folders: false, list: true, reader: false });
+        assert.equal(await page.evaluate(() => document.activeElement.id), 'message-list');
+        await page.click('#back-to-folders');
+        assert.deepEqual(await visible(), { folders: true, list: false, reader: false });
+        assert.equal(await page.evaluate(() => document.activeElement.getAttribute('role')), 'treeitem');
+        // Arrow keys walk the tree; Enter opens the folder and shows its list.
+        await page.keyboard.press('ArrowDown');
+        const name = await page.evaluate(() => document.activeElement.dataset.name);
+        await page.keyboard.press('Enter');
+        await waitForMailbox(page, name);
+        assert.deepEqual(await visible(), { folders: false, list: true, reader: false });
         assert.deepEqual(record.pageErrors, [], 'uncaught errors in the page');
       });
     } finally {

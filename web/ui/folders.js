@@ -1,5 +1,5 @@
 // Folder list: ordering/nesting (pure) and rendering (DOM).
-import { el, clear } from './dom.js';
+import { el, clear, srOnly } from './dom.js';
 
 /** Special-use folders come right after INBOX, in this order. */
 const SPECIAL_ORDER = ['drafts', 'sent', 'archive', 'junk', 'trash'];
@@ -108,38 +108,45 @@ export function findInbox(folders) {
 }
 
 /**
- * Render rows from orderFolders() into the <ul> `list`. `onOpen(row)` is
- * called when a selectable folder is activated.
+ * Render rows from orderFolders() into the <ul role="tree"> `list`: one
+ * treeitem per folder, nested by aria-level, with room for an unread count.
  */
-export function renderFolderList(list, rows, onOpen) {
+export function renderFolderList(list, rows) {
   clear(list);
-  for (const row of rows) {
-    const depthClass = `depth-${Math.min(row.depth, MAX_DEPTH_CLASS)}`;
-    const classes = ['folder', depthClass];
+  rows.forEach((row, i) => {
+    const classes = ['folder', `depth-${Math.min(row.depth, MAX_DEPTH_CLASS)}`];
     if (row.specialUse) classes.push(`special-${row.specialUse}`);
+    if (!row.selectable) classes.push('noselect');
     const data = { name: row.name };
     if (row.specialUse) data.specialUse = row.specialUse;
-    let item;
-    if (row.selectable) {
-      item = el('button', { type: 'button', className: classes.join(' '), dataset: data, title: row.label }, row.label);
-      item.addEventListener('click', () => onOpen(row));
-    } else {
-      classes.push('noselect');
-      item = el('span', { className: classes.join(' '), dataset: data, 'aria-disabled': 'true', title: `${row.label} (folder without messages)` }, row.label);
-    }
-    list.append(el('li', {}, item));
-  }
+    const attrs = { role: 'treeitem', 'aria-level': row.depth + 1, tabindex: -1, 'aria-selected': 'false' };
+    if (!row.selectable) attrs['aria-disabled'] = 'true';
+    if (rows[i + 1] && rows[i + 1].depth > row.depth) attrs['aria-expanded'] = 'true';
+    list.append(el('li', { className: classes.join(' '), dataset: data, attrs,
+      title: row.selectable ? row.label : `${row.label} (folder without messages)` },
+    el('span', { className: 'folder-label' }, row.label),
+    el('span', { className: 'folder-count' })));
+  });
+  const first = list.querySelector('.folder');
+  if (first) first.tabIndex = 0;
 }
 
-/** Mark the folder named `name` as current in the rendered list. */
+/** Show `unseen` (a number, or null: unknown) next to the folder `name`. */
+export function setFolderCount(list, name, unseen) {
+  const item = [...list.querySelectorAll('.folder')].find((n) => n.dataset.name === name);
+  if (!item) return;
+  const cell = item.querySelector('.folder-count');
+  clear(cell);
+  if (Number.isFinite(unseen) && unseen > 0) cell.append(String(unseen), srOnly(' unread'));
+  item.classList.toggle('has-unread', Number.isFinite(unseen) && unseen > 0);
+}
+
+/** Mark the folder named `name` as current (selected, and the tree's tab stop). */
 export function markCurrentFolder(list, name) {
   for (const node of list.querySelectorAll('.folder')) {
-    if (node.dataset.name === name) {
-      node.setAttribute('aria-current', 'true');
-      node.classList.add('current');
-    } else {
-      node.removeAttribute('aria-current');
-      node.classList.remove('current');
-    }
+    const current = node.dataset.name === name;
+    node.classList.toggle('current', current);
+    node.setAttribute('aria-selected', String(current));
+    node.tabIndex = current ? 0 : -1;
   }
 }

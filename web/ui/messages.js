@@ -1,9 +1,6 @@
 // Message list: helpers (pure) and table rendering (DOM).
 import { el, clear, srOnly } from './dom.js';
 
-/** How many of the newest messages a folder shows. */
-export const PAGE_SIZE = 50;
-
 /** Numbers may arrive as BigInt from the engine; make them plain numbers. */
 function num(value) {
   if (typeof value === 'bigint') return Number(value);
@@ -17,17 +14,10 @@ function num(value) {
  * count, at least 1. Gaps in UIDs (expunged messages) mean fewer messages may
  * come back; good enough for the skeleton.
  */
-export function newestLowUid(uidNext, count = PAGE_SIZE) {
+export function newestLowUid(uidNext, count) {
   const next = num(uidNext);
   if (!Number.isFinite(next)) return 1;
   return Math.max(1, Math.floor(next) - count);
-}
-
-/** Newest first (highest UID), at most `count`. */
-export function newestFirst(messages, count = PAGE_SIZE) {
-  const list = Array.isArray(messages) ? messages.filter((m) => m && Number.isFinite(num(m.uid))) : [];
-  list.sort((a, b) => num(b.uid) - num(a.uid));
-  return list.slice(0, count);
 }
 
 /** True if `flags` contains `flag` (IMAP flags are case-insensitive). */
@@ -91,19 +81,6 @@ export function withFlag(flags, flag, on) {
 }
 
 /**
- * Merge headers fetched for new UIDs into the shown list (newest first):
- * only UIDs above `maxUid` are taken (a `UID n:*` fetch always returns the
- * last message, even below n).
- */
-export function mergeNewer(shown, fetched, maxUid) {
-  const fresh = (Array.isArray(fetched) ? fetched : []).filter((m) => m && num(m.uid) > maxUid);
-  const known = new Set(shown.map((m) => num(m.uid)));
-  const add = fresh.filter((m) => !known.has(num(m.uid)));
-  add.sort((a, b) => num(b.uid) - num(a.uid));
-  return { list: [...add, ...shown], added: add.length };
-}
-
-/**
  * Group UIDs into ranges to fetch, joining neighbours closer than `gap`, so a
  * search result costs few round trips without fetching much it doesn't need.
  */
@@ -119,37 +96,67 @@ export function uidRuns(uids, gap = 20) {
   return runs;
 }
 
-/** Fill `tbody` with one row per message (already in display order). */
-export function renderMessageRows(tbody, messages, now = new Date(), selectedUid = null) {
-  clear(tbody);
-  for (const m of messages) {
-    const unread = !hasFlag(m.flags, '\\Seen');
-    const flagged = hasFlag(m.flags, '\\Flagged');
-    const time = messageTime(m);
-    const subject = typeof m.subject === 'string' && m.subject.trim() !== '' ? m.subject : null;
-    const from = senderText(m.from);
-    const fromTitle = m.from && m.from.address ? m.from.address : from;
+/** The markers a row shows, in order: [class, symbol, words for screen readers]. */
+export function rowMarkers(flags) {
+  const marks = [];
+  if (!hasFlag(flags, '\\Seen')) marks.push(['mark-unread', '●', 'Unread']);
+  if (hasFlag(flags, '\\Flagged')) marks.push(['mark-flagged', '★', 'Flagged']);
+  if (hasFlag(flags, '\\Answered')) marks.push(['mark-answered', '↩', 'Answered']);
+  return marks;
+}
 
-    const status = el('td', { className: 'col-status' },
-      flagged ? el('span', { className: 'flag-mark', 'aria-hidden': 'true' }, '★') : null,
-      flagged ? srOnly('Flagged') : null,
-      unread ? srOnly(flagged ? ', unread' : 'Unread') : null);
-    const selected = selectedUid !== null && num(m.uid) === selectedUid;
-    const row = el('tr', {
-      className: [unread ? 'unread' : 'read', flagged ? 'flagged' : '', selected ? 'selected' : '']
-        .filter(Boolean).join(' '),
-      dataset: { uid: num(m.uid) },
-      'aria-selected': selected ? 'true' : 'false',
-    },
-      status,
-      el('td', { className: 'col-from', title: fromTitle }, from),
-      el('td', { className: subject ? 'col-subject' : 'col-subject no-subject', title: subject || '' },
-        subject || '(no subject)'),
-      el('td', { className: 'col-date' },
-        el('time', {
-          dateTime: Number.isFinite(time) ? new Date(time).toISOString() : '',
-          title: formatFullDate(time),
-        }, formatListDate(time, now))));
-    tbody.append(row);
+/** An empty message row for the virtual list (filled by fillMessageRow). */
+export function createMessageRow() {
+  return el('div', { className: 'msg-row', draggable: true, attrs: { role: 'option', 'aria-selected': 'false' } },
+    el('span', { className: 'col-status' }),
+    el('span', { className: 'col-from' }),
+    el('span', { className: 'col-subject' }),
+    el('time', { className: 'col-date' }));
+}
+
+/**
+ * Show message `m` (a summary, or null while its headers are still coming) at
+ * position `index` of `count` in `row`.
+ */
+export function fillMessageRow(row, m, { index, count, selected, focused, now = new Date() }) {
+  const [status, fromCell, subjectCell, dateCell] = row.children;
+  row.setAttribute('aria-posinset', String(index + 1));
+  row.setAttribute('aria-setsize', String(count));
+  row.setAttribute('aria-selected', selected ? 'true' : 'false');
+  row.classList.toggle('selected', selected);
+  row.classList.toggle('focused', focused);
+  clear(status);
+  if (!m) {
+    delete row.dataset.uid;
+    row.removeAttribute('id');
+    row.classList.add('placeholder');
+    row.classList.remove('unread', 'read', 'flagged', 'answered');
+    fromCell.textContent = '';
+    subjectCell.textContent = 'Loading…';
+    subjectCell.title = '';
+    dateCell.textContent = '';
+    return;
   }
+  const uid = num(m.uid);
+  row.dataset.uid = String(uid);
+  row.id = `msg-${uid}`;
+  const marks = rowMarkers(m.flags);
+  row.classList.remove('placeholder');
+  row.classList.toggle('unread', marks.some(([c]) => c === 'mark-unread'));
+  row.classList.toggle('read', !row.classList.contains('unread'));
+  row.classList.toggle('flagged', marks.some(([c]) => c === 'mark-flagged'));
+  row.classList.toggle('answered', marks.some(([c]) => c === 'mark-answered'));
+  for (const [cls, symbol] of marks) status.append(el('span', { className: cls, 'aria-hidden': 'true' }, symbol));
+  if (marks.length) status.append(srOnly(`${marks.map(([, , words]) => words).join(', ')}, `));
+  const from = senderText(m.from);
+  fromCell.textContent = from;
+  fromCell.title = m.from && m.from.address ? m.from.address : from;
+  const subject = typeof m.subject === 'string' && m.subject.trim() !== '' ? m.subject : null;
+  subjectCell.textContent = subject || '(no subject)';
+  subjectCell.title = subject || '';
+  subjectCell.classList.toggle('no-subject', !subject);
+  const time = messageTime(m);
+  dateCell.dateTime = Number.isFinite(time) ? new Date(time).toISOString() : '';
+  dateCell.title = formatFullDate(time);
+  dateCell.textContent = formatListDate(time, now);
 }
