@@ -3,6 +3,7 @@
 use crate::auth::{AuthMethod, Credentials};
 use crate::mailbox::MailboxName;
 use crate::message::{Flag, UidRange, UidSet};
+use crate::sync::CachedMailbox;
 use serde::{Deserialize, Serialize};
 
 /// Names one submitted command in the events that answer it.
@@ -104,6 +105,30 @@ pub enum Command {
     Idle,
     /// LOGOUT; answered by `Closed` once the server's tagged OK arrived (row N0002).
     Logout,
+    /// SELECT, or EXAMINE when `read_only` (row V0040); answered by `MailboxSelected`. Before
+    /// the session's first open, QRESYNC is enabled where advertised (RFC 5161, 7162). With
+    /// `cached`, the server reports only changes: under QRESYNC as `FlagsChanged` and
+    /// `MessagesVanished` after `MailboxSelected`; otherwise a `FetchFlags` with
+    /// `changed_since` asks for them. A UIDVALIDITY unlike the cache's is reported first as
+    /// `UidValidityChanged` (row V0003).
+    Open {
+        mailbox: MailboxName,
+        read_only: bool,
+        cached: Option<CachedMailbox>,
+    },
+    /// `UID FETCH <uids> (UID FLAGS)`, with `(CHANGEDSINCE m)` when the server has CONDSTORE
+    /// (and `VANISHED` once QRESYNC is enabled); without CONDSTORE every flag is fetched.
+    /// Answered by `FlagsChanged` per message, then `FetchCompleted`.
+    FetchFlags {
+        uids: UidRange,
+        changed_since: Option<u64>,
+    },
+    /// Leaves the mailbox without expunging (row V0050): UNSELECT where advertised, else
+    /// EXAMINE of the same mailbox and CLOSE. Answered by `CommandCompleted`.
+    Unselect,
+    /// CLOSE: expunges every `\Deleted` message, then leaves the mailbox. Only for that
+    /// intent (row V0050). Answered by `CommandCompleted`.
+    Close,
 }
 
 impl Command {
@@ -128,6 +153,15 @@ impl Command {
             Self::Append { .. } => "APPEND",
             Self::Idle => "IDLE",
             Self::Logout => "LOGOUT",
+            Self::Open {
+                read_only: false, ..
+            } => "SELECT",
+            Self::Open {
+                read_only: true, ..
+            } => "EXAMINE",
+            Self::FetchFlags { .. } => "UID FETCH",
+            Self::Unselect => "UNSELECT",
+            Self::Close => "CLOSE",
         }
     }
 }

@@ -71,6 +71,8 @@ pub enum CommandError {
     InsecureTransport,
     #[error("the session ended before the command completed: {0}")]
     SessionEnded(SessionError),
+    #[error("the mailbox's UIDs changed (new UIDVALIDITY) before this command was sent")]
+    UidValidityChanged,
 }
 
 impl CommandError {
@@ -81,6 +83,7 @@ impl CommandError {
             Self::NoUsableMechanism | Self::NonAsciiCredentials => "auth_unsupported",
             Self::InsecureTransport => "insecure_transport",
             Self::SessionEnded(inner) => inner.code(),
+            Self::UidValidityChanged => "uid_validity_changed",
         }
     }
 }
