@@ -129,6 +129,16 @@ pub enum Command {
     /// CLOSE: expunges every `\Deleted` message, then leaves the mailbox. Only for that
     /// intent (row V0050). Answered by `CommandCompleted`.
     Close,
+    /// As `Store`, but only for messages whose MODSEQ is at most `unchanged_since` (RFC 7162
+    /// UNCHANGEDSINCE, needs CONDSTORE), so another client's newer change is not overwritten.
+    /// Answered by `CommandCompleted`, or `StoreConflicted` naming the messages left as they
+    /// were.
+    StoreUnchangedSince {
+        uids: UidSet,
+        action: StoreAction,
+        flags: Vec<Flag>,
+        unchanged_since: u64,
+    },
 }
 
 impl Command {
@@ -162,6 +172,7 @@ impl Command {
             Self::FetchFlags { .. } => "UID FETCH",
             Self::Unselect => "UNSELECT",
             Self::Close => "CLOSE",
+            Self::StoreUnchangedSince { .. } => "UID STORE",
         }
     }
 }

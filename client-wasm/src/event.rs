@@ -132,4 +132,10 @@ pub enum Event {
         previous: u32,
         current: Option<u32>,
     },
+    /// A `StoreUnchangedSince` changed all but `uids`, which another client changed after
+    /// the given MODSEQ: fetch their flags and decide again.
+    StoreConflicted {
+        id: CommandId,
+        uids: UidSet,
+    },
 }

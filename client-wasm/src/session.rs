@@ -19,7 +19,7 @@ use crate::tag::{Tag, TagGenerator};
 use imap_types::IntoStatic;
 use imap_types::auth::AuthMechanism;
 use imap_types::command::{Command as WireCommand, CommandBody};
-use imap_types::command::{FetchModifier, SelectParameter};
+use imap_types::command::{FetchModifier, SelectParameter, StoreModifier};
 use imap_types::core::Atom;
 use imap_types::core::{AString, Charset, Vec1};
 use imap_types::extensions::enable::CapabilityEnable;
@@ -372,6 +372,8 @@ enum Gather {
     Flags,
     /// CLOSE or UNSELECT: back to the authenticated state.
     Leave,
+    /// STORE with UNCHANGEDSINCE: MODIFIED names what was not changed.
+    ConditionalStore,
 }
 
 /// Where an IDLE is: waiting for `+`, idling, or ended with DONE and waiting for the OK.
@@ -531,7 +533,8 @@ impl Core {
                 | Command::Search { .. }
                 | Command::FetchFlags { .. }
                 | Command::Unselect
-                | Command::Close,
+                | Command::Close
+                | Command::StoreUnchangedSince { .. },
                 state,
             ) => state == State::Selected,
             _ => false,
@@ -551,7 +554,10 @@ impl Core {
     fn check_writable(&self, command: &Command) -> Result<(), SubmitError> {
         let modifies = matches!(
             command,
-            Command::Store { .. } | Command::Move { .. } | Command::Expunge { .. }
+            Command::Store { .. }
+                | Command::StoreUnchangedSince { .. }
+                | Command::Move { .. }
+                | Command::Expunge { .. }
         );
         match &self.selected {
             Some(mailbox) if modifies && mailbox.read_only => Err(SubmitError::ReadOnly),
@@ -565,6 +571,7 @@ impl Core {
             Command::Move { .. } => "MOVE",
             Command::Expunge { .. } => "UIDPLUS",
             Command::Idle => "IDLE",
+            Command::StoreUnchangedSince { .. } => "CONDSTORE",
             _ => return Ok(()),
         };
         if self.capabilities.has(needed) {
@@ -1255,24 +1262,22 @@ impl Core {
                 return;
             }
         }
-        let flags_asked = matches!(
-            self.in_flight,
+        let (summaries, id) = match &self.in_flight {
+            Some(InFlight {
+                gather: Gather::Fetch,
+                id,
+                ..
+            }) => (true, *id),
             Some(InFlight {
                 gather: Gather::Flags | Gather::Select(_),
                 ..
-            })
-        );
-        if !flags_asked
+            }) => (false, None),
+            // Unasked: a FETCH of only UID and MODSEQ says nothing about flags.
+            _ => (has_flags(items), None),
+        };
+        if summaries
             && let Some(message) = MessageSummary::from_fetch(seq, items, &self.list_parser)
         {
-            let id = match &self.in_flight {
-                Some(InFlight {
-                    gather: Gather::Fetch,
-                    id,
-                    ..
-                }) => *id,
-                _ => None,
-            };
             self.events.push_back(Event::FetchReceived { id, message });
             return;
         }
@@ -1416,6 +1421,18 @@ impl Core {
             Gather::Flags => {
                 if let Some(id) = id {
                     self.events.push_back(Event::FetchCompleted { id });
+                }
+            }
+            Gather::ConditionalStore => {
+                let conflicted = match &body.code {
+                    Some(Code::Modified(set)) => uid_set_from_wire(set),
+                    _ => None,
+                };
+                if let Some(id) = id {
+                    self.events.push_back(match conflicted {
+                        Some(uids) => Event::StoreConflicted { id, uids },
+                        None => Event::CommandCompleted { id },
+                    });
                 }
             }
             Gather::Leave => {
@@ -1663,6 +1680,12 @@ fn summary_items() -> Vec<MessageDataItemName<'static>> {
     ]
 }
 
+fn has_flags(items: &[MessageDataItem<'_>]) -> bool {
+    items
+        .iter()
+        .any(|item| matches!(item, MessageDataItem::Flags(_)))
+}
+
 /// Records a response code about the mailbox; `false` when the code is about something else.
 fn apply_select_code(mailbox: &mut SelectedMailbox, code: &Code<'_>) -> bool {
     match code {
@@ -1735,21 +1758,7 @@ fn into_job(command: Command) -> Result<Job, SubmitError> {
             uids,
             action,
             flags,
-        } => {
-            let kind = match action {
-                StoreAction::Add => StoreType::Add,
-                StoreAction::Remove => StoreType::Remove,
-            };
-            let body = CommandBody::store(
-                uid_set(&uids)?,
-                kind,
-                StoreResponse::Silent,
-                imap_flags(&flags)?,
-                true,
-            )
-            .unwrap_or_else(|never: std::convert::Infallible| match never {});
-            (body, Gather::Done)
-        }
+        } => (store_body(&uids, action, &flags)?, Gather::Done),
         Command::Copy { uids, to } => {
             let body = CommandBody::copy(uid_set(&uids)?, to.to_imap()?.into_static(), true)
                 .map_err(invalid("COPY arguments"))?;
@@ -1848,8 +1857,40 @@ fn into_job(command: Command) -> Result<Job, SubmitError> {
         }
         Command::Unselect => return Ok(Job::Later(Deferred::Unselect)),
         Command::Close => (CommandBody::Close, Gather::Leave),
+        Command::StoreUnchangedSince {
+            uids,
+            action,
+            flags,
+            unchanged_since,
+        } => {
+            let mut body = store_body(&uids, action, &flags)?;
+            if let CommandBody::Store { modifiers, .. } = &mut body {
+                modifiers.push(StoreModifier::UnchangedSince(unchanged_since));
+            }
+            (body, Gather::ConditionalStore)
+        }
     };
     Ok(Job::Ready { body, gather })
+}
+
+/// `UID STORE <uids> ±FLAGS.SILENT (...)`, never a replace-all (row V0056).
+fn store_body(
+    uids: &UidSet,
+    action: StoreAction,
+    flags: &[Flag],
+) -> Result<CommandBody<'static>, SubmitError> {
+    let kind = match action {
+        StoreAction::Add => StoreType::Add,
+        StoreAction::Remove => StoreType::Remove,
+    };
+    Ok(CommandBody::store(
+        uid_set(uids)?,
+        kind,
+        StoreResponse::Silent,
+        imap_flags(flags)?,
+        true,
+    )
+    .unwrap_or_else(|never: std::convert::Infallible| match never {}))
 }
 
 fn enable_qresync() -> CommandBody<'static> {

@@ -4,7 +4,7 @@
 
 use crate::message::{Uid, UidSet};
 use imap_types::sequence::{SeqOrUid, Sequence, SequenceSet};
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
 
 /// Sequence numbers past this are counted but their UIDs are not remembered, so a hostile
 /// EXISTS cannot make the engine allocate without bound (4 bytes a message: 16 MiB at most).
@@ -90,8 +90,14 @@ pub struct CachedMailbox {
     #[serde(default)]
     pub highest_modseq: Option<u64>,
     /// The UIDs the cache holds, so the server names only those of them that vanished.
-    #[serde(default, skip)]
+    /// Drivers give them as a list of UIDs.
+    #[serde(default, deserialize_with = "uid_list")]
     pub known_uids: Option<UidSet>,
+}
+
+fn uid_list<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<UidSet>, D::Error> {
+    let values = Option::<Vec<u32>>::deserialize(deserializer)?;
+    Ok(values.and_then(|values| UidSet::from_uids(values.into_iter().filter_map(Uid::new))))
 }
 
 /// A UID set from the wire; `*` stands for the largest UID there can be.
@@ -149,6 +155,18 @@ mod tests {
         gappy.record(5, uid(12), 5);
         gappy.vanish(&UidSet::from_uids([uid(6), uid(12)]).unwrap());
         assert_eq!((gappy.uid(1), gappy.uid(3)), (Some(uid(3)), None));
+    }
+
+    #[test]
+    fn v0003_a_drivers_cache_state_reads_known_uids_as_a_list() {
+        let cached: CachedMailbox = serde_json::from_str(
+            r#"{"uid_validity":7,"highest_modseq":30,"known_uids":[9,1,2,3]}"#,
+        )
+        .unwrap();
+        assert_eq!(cached.highest_modseq, Some(30));
+        assert_eq!(cached.known_uids.unwrap().to_string(), "1:3,9");
+        let bare: CachedMailbox = serde_json::from_str(r#"{"uid_validity":7}"#).unwrap();
+        assert_eq!((bare.highest_modseq, bare.known_uids), (None, None));
     }
 
     #[test]

@@ -86,12 +86,12 @@ fn all_flags_since(modseq: u64) -> Command {
 }
 
 /// INBOX with three messages, UIDs 3, 5 and 8, their UIDs learned by a summary fetch; tags up
-/// to `0002` used. No CONDSTORE, so the engine sends a plain SELECT.
+/// to `0002` used. `Select` is the plain SELECT whatever the server offers.
 fn three_known(extra: &str) -> Vec<Step> {
     then(
         logged_in(extra),
         vec![
-            Submit(open(false, None)),
+            Submit(Command::Select { mailbox: inbox() }),
             Client(b"0001 SELECT INBOX\r\n"),
             Server(b"* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)\r\n* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*)] Flags permitted.\r\n* 3 EXISTS\r\n* 0 RECENT\r\n* OK [UIDVALIDITY 1764090000] UIDs valid\r\n* OK [UIDNEXT 9] Predicted next UID\r\n0001 OK [READ-WRITE] Select completed (0.001 + 0.000 secs).\r\n"),
             Submit(Command::FetchSummaries {
@@ -139,6 +139,8 @@ fn c0002_c0004_v0023_flag_changes_by_sequence_number_name_the_right_uid_through_
                 Server(b"* 3 EXISTS\r\n* 1 RECENT\r\n"),
                 Server(b"* 3 FETCH (FLAGS (\\Recent))\r\n"),
                 Server(b"* 9 EXPUNGE\r\n"),
+                // MODSEQ alone says nothing about flags: no event.
+                Server(b"* 2 FETCH (UID 8 MODSEQ (50))\r\n"),
             ],
         ),
     );
@@ -651,4 +653,43 @@ fn v0048_v0049_append_to_the_selected_mailbox_noops_only_when_no_exists_came() {
         })
         .collect();
     assert_eq!(exists, [4, 5]);
+}
+
+#[test]
+fn a_conditional_store_reports_the_messages_another_client_changed_first() {
+    let conditional = |unchanged_since| Command::StoreUnchangedSince {
+        uids: uids(&[3, 5, 8]),
+        action: StoreAction::Add,
+        flags: vec![Flag::Seen],
+        unchanged_since,
+    };
+    let events = run(
+        encrypted(),
+        &then(
+            three_known("CONDSTORE IDLE"),
+            vec![
+                Submit(conditional(40)),
+                Client(b"0003 UID STORE 3,5,8 (UNCHANGEDSINCE 40) +FLAGS.SILENT (\\Seen)\r\n"),
+                Server(b"* 1 FETCH (UID 3 MODSEQ (41))\r\n* 3 FETCH (UID 8 MODSEQ (42))\r\n0003 OK [MODIFIED 5] Conditional STORE failed\r\n"),
+                Submit(conditional(45)),
+                Client(b"0004 UID STORE 3,5,8 (UNCHANGEDSINCE 45) +FLAGS.SILENT (\\Seen)\r\n"),
+                Server(b"0004 OK Store completed.\r\n"),
+            ],
+        ),
+    );
+    let tail = after_fetch(&events);
+    assert!(
+        matches!(&tail[0], Event::StoreConflicted { uids: conflicted, .. } if *conflicted == uids(&[5])),
+        "{tail:?}"
+    );
+    assert!(matches!(tail[1], Event::CommandCompleted { .. }));
+    assert_eq!(tail.len(), 2);
+
+    run(
+        encrypted(),
+        &then(
+            three_known("IDLE"),
+            vec![SubmitFails(conditional(40), "not_supported")],
+        ),
+    );
 }
