@@ -247,7 +247,10 @@ impl Job {
         match self {
             Self::Ready { body, .. } => matches!(
                 body,
-                CommandBody::Select { .. } | CommandBody::Close | CommandBody::Unselect
+                CommandBody::Select { .. }
+                    | CommandBody::Examine { .. }
+                    | CommandBody::Close
+                    | CommandBody::Unselect
             ),
             Self::Later(deferred) => {
                 matches!(deferred, Deferred::Open { .. } | Deferred::Unselect)
@@ -333,13 +336,24 @@ struct Opening {
 
 impl Opening {
     fn new(mailbox: MailboxName, read_only: bool, cached: Option<CachedMailbox>) -> Box<Self> {
-        let mut selected = SelectedMailbox::new(mailbox);
-        selected.read_only = read_only;
         Box::new(Self {
-            mailbox: selected,
+            mailbox: Self::nothing_known(mailbox, read_only),
             cached,
             deferred: Vec::new(),
         })
+    }
+
+    fn nothing_known(name: MailboxName, read_only: bool) -> SelectedMailbox {
+        let mut mailbox = SelectedMailbox::new(name);
+        mailbox.read_only = read_only;
+        mailbox
+    }
+
+    /// `[CLOSED]` (RFC 7162 §3.2.11): what came before was about the mailbox being left. Its
+    /// news is returned to report now; its counts are forgotten.
+    fn close_previous(&mut self) -> Vec<Event> {
+        self.mailbox = Self::nothing_known(self.mailbox.name.clone(), self.mailbox.read_only);
+        std::mem::take(&mut self.deferred)
     }
 }
 
@@ -1037,9 +1051,8 @@ impl Core {
         }
         if let Some(opening) = self.opening() {
             if matches!(code, Code::Closed) {
-                // What came before belonged to the mailbox being left (RFC 7162 §3.2.11).
-                let (name, read_only) = (opening.mailbox.name.clone(), opening.mailbox.read_only);
-                *opening = *Opening::new(name, read_only, opening.cached.take());
+                let previous = opening.close_previous();
+                self.events.extend(previous);
             } else {
                 apply_select_code(&mut opening.mailbox, code);
             }

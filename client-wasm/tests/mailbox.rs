@@ -10,7 +10,7 @@ mod support;
 
 use client_wasm::{
     AuthMethod, CachedMailbox, Command, Credentials, Event, Flag, Instant, MailboxName,
-    SelectedMailbox, StoreAction, Uid, UidRange, UidSet,
+    SearchQuery, SelectedMailbox, StoreAction, Uid, UidRange, UidSet,
 };
 use support::{Step, Step::*, encrypted, run, run_timed};
 
@@ -336,13 +336,22 @@ fn v0003_c0002_qresync_is_enabled_then_select_sends_the_cache_state_and_vanished
                 // Now expunges come as VANISHED: the map drops UID 7, the third message.
                 Server(b"* VANISHED 7\r\n"),
                 Server(b"* 3 FETCH (FLAGS (\\Flagged))\r\n"),
+                // Switching: news before [CLOSED] is about INBOX, and comes before the new
+                // mailbox's MailboxSelected; INBOX's counts do not leak into it.
+                Submit(Command::Open {
+                    mailbox: MailboxName::from_wire("Archive"),
+                    read_only: false,
+                    cached: None,
+                }),
+                Client(b"0003 SELECT Archive\r\n"),
+                Server(b"* 1 FETCH (UID 1 FLAGS (\\Deleted))\r\n* 3 RECENT\r\n* OK [CLOSED] Previous mailbox closed.\r\n* 2 EXISTS\r\n* OK [UIDVALIDITY 3] UIDs valid\r\n0003 OK [READ-WRITE] Select completed.\r\n"),
             ],
         ),
     );
     let mailbox = selected_mailbox(&events);
     assert_eq!((mailbox.exists, mailbox.highest_modseq), (4, Some(12)));
     assert_eq!(
-        events[3..],
+        events[3..events.len() - 1],
         [
             Event::MessagesVanished {
                 uids: uids(&[2, 4, 5]),
@@ -363,7 +372,23 @@ fn v0003_c0002_qresync_is_enabled_then_select_sends_the_cache_state_and_vanished
                 recent: 0
             },
             flags_changed(3, None, vec![Flag::Flagged]),
+            flags_changed(1, Some(1), vec![Flag::Deleted]),
         ]
+    );
+    let Some(Event::MailboxSelected {
+        mailbox: archive, ..
+    }) = events.last()
+    else {
+        panic!("{events:?}")
+    };
+    assert_eq!(
+        (
+            archive.name.as_wire(),
+            archive.exists,
+            archive.recent,
+            archive.uid_validity
+        ),
+        (&b"Archive"[..], 2, 0, Some(3))
     );
 }
 
@@ -691,5 +716,45 @@ fn a_conditional_store_reports_the_messages_another_client_changed_first() {
             three_known("IDLE"),
             vec![SubmitFails(conditional(40), "not_supported")],
         ),
+    );
+}
+
+#[test]
+fn v0067_searches_go_one_at_a_time_and_a_stray_search_response_is_ignored() {
+    let by_sender = |from: &str| Command::Search {
+        query: SearchQuery {
+            from: Some(from.into()),
+            ..SearchQuery::default()
+        },
+    };
+    let events = run(
+        encrypted(),
+        &then(
+            three_known("IDLE"),
+            vec![
+                Submit(Command::Noop),
+                Client(b"0003 NOOP\r\n"),
+                Server(b"* SEARCH 3 5\r\n0003 OK NOOP completed.\r\n"),
+                Submit(by_sender("alice")),
+                Submit(by_sender("bob")),
+                Client(b"0004 UID SEARCH FROM alice\r\n"),
+                Server(b"* SEARCH 8\r\n0004 OK Search completed.\r\n"),
+                Client(b"0005 UID SEARCH FROM bob\r\n"),
+                Server(b"* SEARCH\r\n0005 OK Search completed.\r\n"),
+            ],
+        ),
+    );
+    // The stray SEARCH during the NOOP reached no search's results.
+    let tail = after_fetch(&events);
+    assert!(
+        matches!(
+            tail,
+            [
+                Event::NoopCompleted { .. },
+                Event::SearchCompleted { uids: first, .. },
+                Event::SearchCompleted { uids: second, .. },
+            ] if *first == [uid(8)] && second.is_empty()
+        ),
+        "{tail:?}"
     );
 }
