@@ -237,6 +237,26 @@ pub struct MailboxStatus {
 }
 
 impl MailboxStatus {
+    /// Whether a mailbox must be opened to sync it, given the STATUS its cache was synced at
+    /// (row V0002): any change does; so does an unchanged one without HIGHESTMODSEQ, whose
+    /// flags may have changed unseen.
+    pub fn needs_sync(&self, synced: &MailboxStatus) -> bool {
+        self.highest_modseq.is_none()
+            || (
+                self.messages,
+                self.unseen,
+                self.uid_next,
+                self.uid_validity,
+                self.highest_modseq,
+            ) != (
+                synced.messages,
+                synced.unseen,
+                synced.uid_next,
+                synced.uid_validity,
+                synced.highest_modseq,
+            )
+    }
+
     pub(crate) fn from_status(
         mailbox: &Mailbox<'_>,
         items: &[imap_types::status::StatusDataItem],
@@ -257,5 +277,38 @@ impl MailboxStatus {
             }
         }
         status
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn v0002_only_an_unchanged_status_with_highestmodseq_skips_the_sync() {
+        let synced = MailboxStatus {
+            name: Some(MailboxName::from_wire("Sent")),
+            messages: Some(5),
+            unseen: Some(1),
+            uid_next: Uid::new(6),
+            uid_validity: Some(9),
+            highest_modseq: Some(40),
+        };
+        assert!(!synced.clone().needs_sync(&synced));
+        let flag_changed = MailboxStatus {
+            highest_modseq: Some(41),
+            ..synced.clone()
+        };
+        assert!(flag_changed.needs_sync(&synced));
+        let new_mail = MailboxStatus {
+            uid_next: Uid::new(7),
+            ..synced.clone()
+        };
+        assert!(new_mail.needs_sync(&synced));
+        let without_condstore = MailboxStatus {
+            highest_modseq: None,
+            ..synced.clone()
+        };
+        assert!(without_condstore.needs_sync(&without_condstore));
     }
 }
