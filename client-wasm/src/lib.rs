@@ -7,6 +7,7 @@
 //! WebSocket to the bridge.
 
 pub mod auth;
+pub mod cache;
 pub mod capability;
 pub mod clock;
 mod codec;
@@ -27,6 +28,7 @@ mod wasm;
 pub use wasm::ImapClient;
 
 pub use auth::{AuthMethod, Credentials};
+pub use cache::{CacheWriter, Epoch, MailStore};
 pub use capability::Capabilities;
 pub use clock::Instant;
 pub use codec::{Decoded, ResponseStream, StreamMessage};

@@ -9,9 +9,11 @@
 mod support;
 
 use client_wasm::{
-    AuthMethod, CachedMailbox, Command, Credentials, Event, Flag, Instant, MailboxName,
-    SearchQuery, SelectedMailbox, StoreAction, Uid, UidRange, UidSet,
+    AuthMethod, CacheWriter, CachedMailbox, Command, Credentials, Epoch, Event, Flag, FullMessage,
+    Instant, MailStore, MailboxName, MessageSummary, SearchQuery, SelectedMailbox, StoreAction,
+    Uid, UidRange, UidSet,
 };
+use std::collections::BTreeMap;
 use support::{Step, Step::*, encrypted, run, run_timed};
 
 /// Greeted and logged in (tag `0000`) on a server whose post-login capabilities are
@@ -756,5 +758,115 @@ fn v0067_searches_go_one_at_a_time_and_a_stray_search_response_is_ignored() {
             ] if *first == [uid(8)] && second.is_empty()
         ),
         "{tail:?}"
+    );
+}
+
+/// The cache as a driver might keep it: in memory, keyed as the interface says.
+#[derive(Default)]
+struct MemoryStore {
+    states: BTreeMap<(String, Vec<u8>), (u32, Option<u64>)>,
+    flags: BTreeMap<(Epoch, Uid), Vec<Flag>>,
+}
+
+impl MailStore for MemoryStore {
+    fn load_state(&self, account: &str, mailbox: &MailboxName) -> Option<CachedMailbox> {
+        let key = (account.to_owned(), mailbox.as_wire().to_vec());
+        let &(uid_validity, highest_modseq) = self.states.get(&key)?;
+        let known = self
+            .flags
+            .keys()
+            .filter(|(epoch, _)| (&epoch.account, &epoch.mailbox) == (&key.0, &key.1))
+            .filter(|(epoch, _)| epoch.uid_validity == uid_validity)
+            .map(|(_, uid)| *uid);
+        Some(CachedMailbox {
+            uid_validity,
+            highest_modseq,
+            known_uids: UidSet::from_uids(known),
+        })
+    }
+
+    fn save_state(&mut self, epoch: &Epoch, highest_modseq: Option<u64>) {
+        let key = (epoch.account.clone(), epoch.mailbox.clone());
+        self.states
+            .insert(key, (epoch.uid_validity, highest_modseq));
+    }
+
+    fn put_summary(&mut self, epoch: &Epoch, summary: &MessageSummary) {
+        self.set_flags(epoch, summary.uid, &summary.flags);
+    }
+
+    fn put_message(&mut self, epoch: &Epoch, message: &FullMessage) {
+        self.set_flags(epoch, message.uid, &message.flags);
+    }
+
+    fn set_flags(&mut self, epoch: &Epoch, uid: Uid, flags: &[Flag]) {
+        self.flags.insert((epoch.clone(), uid), flags.to_vec());
+    }
+
+    fn remove(&mut self, epoch: &Epoch, uids: &UidSet) {
+        self.flags
+            .retain(|(held, uid), _| held != epoch || !uids.contains(*uid));
+    }
+
+    fn drop_epoch(&mut self, epoch: &Epoch) {
+        self.flags.retain(|(held, _), _| held != epoch);
+    }
+}
+
+#[test]
+fn l0001_the_cache_follows_events_per_uidvalidity_and_reopens_with_what_it_knows() {
+    let mut store = MemoryStore::default();
+    let mut writer = CacheWriter::new("alice@example.test");
+    let first = run(
+        encrypted(),
+        &then(
+            three_known("CONDSTORE IDLE"),
+            vec![
+                Server(b"* 2 FETCH (FLAGS (\\Seen))\r\n* 1 EXPUNGE\r\n"),
+                Server(b"* OK [HIGHESTMODSEQ 77] Highest\r\n"),
+            ],
+        ),
+    );
+    for event in &first {
+        writer.apply(&mut store, event);
+    }
+    let Command::Open {
+        cached: Some(cached),
+        ..
+    } = writer.open(&store, inbox(), false)
+    else {
+        panic!("nothing cached for INBOX")
+    };
+    assert_eq!(
+        (
+            cached.uid_validity,
+            cached.highest_modseq,
+            cached.known_uids
+        ),
+        (1_764_090_000, Some(77), Some(uids(&[5, 8])))
+    );
+    let epoch = Epoch {
+        account: "alice@example.test".into(),
+        mailbox: b"INBOX".to_vec(),
+        uid_validity: 1_764_090_000,
+    };
+    assert_eq!(store.flags[&(epoch, uid(5))], [Flag::Seen]);
+
+    // Opened again, the server has new UIDs: the old epoch goes, whatever it held.
+    let second = opened(
+        "CONDSTORE IDLE",
+        writer.open(&store, inbox(), false),
+        b"0001 SELECT INBOX (CONDSTORE)\r\n",
+        b"* 1 EXISTS\r\n* OK [UIDVALIDITY 1764099999] UIDs valid\r\n0001 OK [READ-WRITE] Select completed.\r\n",
+        vec![],
+    );
+    for event in &second {
+        writer.apply(&mut store, event);
+    }
+    assert!(store.flags.is_empty());
+    let reopened = store.load_state("alice@example.test", &inbox()).unwrap();
+    assert_eq!(
+        (reopened.uid_validity, reopened.known_uids),
+        (1_764_099_999, None)
     );
 }
