@@ -285,6 +285,27 @@ mod tests {
     use super::*;
 
     #[test]
+    fn c0002_counts_and_uids_move_together_and_hostile_numbers_change_nothing() {
+        let uid = |n| Uid::new(n).unwrap();
+        let mut mailbox = SelectedMailbox::new(MailboxName::inbox());
+        mailbox.record_exists(3);
+        for (seq, value) in [(1, 4), (2, 6), (3, 9)] {
+            mailbox.record_fetch(seq, Some(uid(value)));
+        }
+        assert_eq!(mailbox.record_fetch(2, None), Some(uid(6)));
+        assert_eq!(mailbox.record_expunge(0), None);
+        assert_eq!(mailbox.record_expunge(4), None);
+        assert_eq!(mailbox.record_expunge(1), Some(Some(uid(4))));
+        assert_eq!(
+            (mailbox.exists, mailbox.uid(1), mailbox.seq(uid(9))),
+            (2, Some(uid(6)), Some(2))
+        );
+        let everything = UidSet::from_ranges([(uid(1), uid(u32::MAX))]).unwrap();
+        mailbox.record_vanished(&everything);
+        assert_eq!((mailbox.exists, mailbox.uid(1)), (0, None));
+    }
+
+    #[test]
     fn v0002_only_an_unchanged_status_with_highestmodseq_skips_the_sync() {
         let synced = MailboxStatus {
             name: Some(MailboxName::from_wire("Sent")),
