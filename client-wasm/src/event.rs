@@ -2,7 +2,7 @@
 
 use crate::capability::Capabilities;
 use crate::command::CommandId;
-use crate::error::{CommandError, SessionError};
+use crate::error::{CommandError, Refusal, SessionError};
 use crate::mailbox::MailboxStatus;
 use crate::mailbox::{ListedMailbox, MailboxName, SelectedMailbox};
 use crate::message::{Flag, FullMessage, MessageSummary, Uid, UidSet};
@@ -131,6 +131,12 @@ pub enum Event {
         mailbox: MailboxName,
         previous: u32,
         current: Option<u32>,
+    },
+    /// An untagged NO (a warning, such as a nearly full quota) or BAD (an error the server
+    /// blames on no command): show `text` if the driver shows such things.
+    WarningReceived {
+        refusal: Refusal,
+        text: String,
     },
     /// A `StoreUnchangedSince` changed all but `uids`, which another client changed after
     /// the given MODSEQ: fetch their flags and decide again.

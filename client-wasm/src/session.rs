@@ -1036,6 +1036,20 @@ impl Core {
     }
 
     fn handle_untagged_status(&mut self, body: &StatusBody<'_>) {
+        let refusal = match body.kind {
+            StatusKind::Ok => None,
+            StatusKind::No => Some(Refusal::No),
+            StatusKind::Bad => Some(Refusal::Bad),
+        };
+        if let Some(refusal) = refusal
+            && !matches!(body.code, Some(Code::Alert))
+        {
+            // RFC 3501 §7.1.2-3: a warning, or an error no command can be blamed for.
+            self.events.push_back(Event::WarningReceived {
+                refusal,
+                text: body.text.to_string(),
+            });
+        }
         let Some(code) = &body.code else {
             return;
         };

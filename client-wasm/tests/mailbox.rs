@@ -10,8 +10,8 @@ mod support;
 
 use client_wasm::{
     AuthMethod, CacheWriter, CachedMailbox, Command, Credentials, Epoch, Event, Flag, FullMessage,
-    Instant, MailStore, MailboxName, MessageSummary, SearchQuery, SelectedMailbox, StoreAction,
-    Uid, UidRange, UidSet,
+    Instant, MailStore, MailboxName, MessageSummary, Refusal, SearchQuery, SelectedMailbox,
+    StoreAction, Uid, UidRange, UidSet,
 };
 use std::collections::BTreeMap;
 use support::{Step, Step::*, encrypted, run, run_timed};
@@ -188,6 +188,7 @@ fn v0024_unilateral_flags_permanentflags_read_only_and_modseq_update_the_mailbox
                 Server(b"* OK [PERMANENTFLAGS (\\Seen)] Limited\r\n"),
                 Server(b"* OK [HIGHESTMODSEQ 40] Highest\r\n"),
                 Server(b"* OK [READ-ONLY] Mailbox is now read-only\r\n"),
+                Server(b"* NO Mailbox is at 95% of quota\r\n* BAD Line too long\r\n"),
                 SubmitFails(
                     Command::Store {
                         uids: uids(&[3]),
@@ -199,14 +200,27 @@ fn v0024_unilateral_flags_permanentflags_read_only_and_modseq_update_the_mailbox
             ],
         ),
     );
-    let updates: Vec<_> = after_fetch(&events)
+    let tail = after_fetch(&events);
+    let updates: Vec<_> = tail[..4]
         .iter()
         .map(|e| match e {
             Event::MailboxUpdated { mailbox } => mailbox,
             other => panic!("{other:?}"),
         })
         .collect();
-    assert_eq!(updates.len(), 4);
+    assert_eq!(
+        tail[4..],
+        [
+            Event::WarningReceived {
+                refusal: Refusal::No,
+                text: "Mailbox is at 95% of quota".into()
+            },
+            Event::WarningReceived {
+                refusal: Refusal::Bad,
+                text: "Line too long".into()
+            },
+        ]
+    );
     assert!(updates[0].flags.contains(&Flag::Keyword("$Label1".into())));
     assert_eq!(updates[1].permanent_flags, vec![Flag::Seen]);
     assert!(!updates[1].can_create_keywords);
