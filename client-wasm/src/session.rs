@@ -937,7 +937,7 @@ impl Core {
     fn after_capability(&mut self, then: AfterCapability, id: Option<CommandId>) {
         if !(self.capabilities.has("IMAP4rev1") || self.capabilities.has("IMAP4rev2")) {
             // No RFC822.* fallbacks for older servers (row V0055): say so instead.
-            self.close(Some(SessionError::UnsupportedServer));
+            self.close_answering(id, SessionError::UnsupportedServer);
             return;
         }
         if let AfterCapability::Greeted { .. } = then
@@ -1554,12 +1554,7 @@ impl Core {
                 let error = SessionError::ProtocolViolation {
                     reason: format!("CAPABILITY was refused: {text}"),
                 };
-                if let Some(id) = flight.id {
-                    let ended = CommandError::SessionEnded(error.clone());
-                    self.events
-                        .push_back(Event::CommandFailed { id, error: ended });
-                }
-                self.close(Some(error));
+                self.close_answering(flight.id, error);
                 return;
             }
             _ => CommandError::Rejected { refusal, text },
@@ -1662,6 +1657,17 @@ impl Core {
             }
             _ => self.last_sent = now,
         }
+    }
+
+    /// Ends the session from a command's completion: `id` (the login a CAPABILITY carries) is
+    /// no longer pending, so it is answered here.
+    fn close_answering(&mut self, id: Option<CommandId>, error: SessionError) {
+        if let Some(id) = id {
+            let ended = CommandError::SessionEnded(error.clone());
+            self.events
+                .push_back(Event::CommandFailed { id, error: ended });
+        }
+        self.close(Some(error));
     }
 
     /// Ends the session: every pending command fails, then `Closed` tells the driver to drop
