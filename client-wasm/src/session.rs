@@ -1075,6 +1075,11 @@ impl Core {
         if let Code::UidValidity(value) = code {
             self.check_uid_validity(value.get());
         }
+        self.update_selected(code);
+    }
+
+    /// A response code about the selected mailbox, outside a SELECT: news for the driver.
+    fn update_selected(&mut self, code: &Code<'_>) {
         if let Some(mailbox) = self.selected.as_mut()
             && apply_select_code(mailbox, code)
         {
@@ -1363,6 +1368,12 @@ impl Core {
             self.events.push_back(Event::AlertReceived {
                 text: body.text.to_string(),
             });
+        }
+        // With QRESYNC, an EXPUNGE's or STORE's OK carries the new HIGHESTMODSEQ (RFC 7162).
+        if let Some(code @ Code::HighestModSeq(_)) = &body.code
+            && !matches!(flight.gather, Gather::Select(_))
+        {
+            self.update_selected(code);
         }
         match body.kind {
             StatusKind::Ok => self.complete(flight, &body),

@@ -714,7 +714,7 @@ fn a_conditional_store_reports_the_messages_another_client_changed_first() {
                 Server(b"* 1 FETCH (UID 3 MODSEQ (41))\r\n* 3 FETCH (UID 8 MODSEQ (42))\r\n0003 OK [MODIFIED 5] Conditional STORE failed\r\n"),
                 Submit(conditional(45)),
                 Client(b"0004 UID STORE 3,5,8 (UNCHANGEDSINCE 45) +FLAGS.SILENT (\\Seen)\r\n"),
-                Server(b"0004 OK Store completed.\r\n"),
+                Server(b"0004 OK [HIGHESTMODSEQ 46] Store completed.\r\n"),
             ],
         ),
     );
@@ -723,8 +723,12 @@ fn a_conditional_store_reports_the_messages_another_client_changed_first() {
         matches!(&tail[0], Event::StoreConflicted { uids: conflicted, .. } if *conflicted == uids(&[5])),
         "{tail:?}"
     );
-    assert!(matches!(tail[1], Event::CommandCompleted { .. }));
-    assert_eq!(tail.len(), 2);
+    assert!(
+        matches!(&tail[1], Event::MailboxUpdated { mailbox } if mailbox.highest_modseq == Some(46)),
+        "{tail:?}"
+    );
+    assert!(matches!(tail[2], Event::CommandCompleted { .. }));
+    assert_eq!(tail.len(), 3);
 
     run(
         encrypted(),
