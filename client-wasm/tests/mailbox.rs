@@ -888,3 +888,37 @@ fn l0001_the_cache_follows_events_per_uidvalidity_and_reopens_with_what_it_knows
         (1_764_099_999, None)
     );
 }
+
+#[test]
+fn v0003_enable_comes_only_before_the_first_open_and_a_refusal_falls_back_to_condstore() {
+    let caps = "ENABLE CONDSTORE QRESYNC IDLE";
+    run(
+        encrypted(),
+        &then(
+            logged_in(caps),
+            vec![
+                Submit(open(false, cached(7, Some(9), None))),
+                Client(b"0001 ENABLE QRESYNC\r\n"),
+                Server(b"0001 NO Not now\r\n"),
+                Client(b"0002 SELECT INBOX (CONDSTORE)\r\n"),
+                Server(b"* 1 EXISTS\r\n* OK [UIDVALIDITY 7] UIDs valid\r\n0002 OK Select completed.\r\n"),
+                Submit(open(false, cached(7, Some(9), None))),
+                Client(b"0003 SELECT INBOX (CONDSTORE)\r\n"),
+            ],
+        ),
+    );
+    run(
+        encrypted(),
+        &then(
+            logged_in(caps),
+            vec![
+                Submit(Command::Select { mailbox: inbox() }),
+                Client(b"0001 SELECT INBOX\r\n"),
+                Server(b"* 1 EXISTS\r\n* OK [UIDVALIDITY 7] UIDs valid\r\n0001 OK Select completed.\r\n"),
+                // Too late for ENABLE (RFC 5161 §3.1): CONDSTORE it is.
+                Submit(open(true, cached(7, Some(9), None))),
+                Client(b"0002 EXAMINE INBOX (CONDSTORE)\r\n"),
+            ],
+        ),
+    );
+}
