@@ -7,77 +7,196 @@ use imap_types::sequence::{SeqOrUid, Sequence, SequenceSet};
 use serde::{Deserialize, Deserializer};
 
 /// Sequence numbers past this are counted but their UIDs are not remembered, so a hostile
-/// EXISTS cannot make the engine allocate without bound (4 bytes a message: 16 MiB at most).
-const MAX_MAPPED: usize = 1 << 22;
+/// EXISTS cannot make the engine allocate without bound (12 bytes a message: 24 MiB at most).
+const MAX_MAPPED: usize = 1 << 21;
 
-/// Sequence number → UID for the selected mailbox. UIDs ascend with sequence numbers, so an
-/// expunge only shifts the slots after it. Slots whose UID was never seen hold `None`; the tail
-/// past the last seen UID is not stored at all.
+/// Below this many expunged slots the map is never compacted.
+const COMPACT_AFTER: usize = 64;
+
+/// Sequence number → UID for the selected mailbox. UIDs ascend with sequence numbers. An
+/// expunged message's slot is only marked, and a Fenwick tree counting the live slots finds a
+/// sequence number's slot in O(log n): a burst of EXPUNGEs costs O(n log n), not O(n²). The
+/// tail past the last UID seen is not stored at all.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct MessageMap {
-    uids: Vec<Option<Uid>>,
+    slots: Vec<Slot>,
+    /// Node `i` (1-based) at `live[i - 1]` counts the live slots in `(i - lowbit(i), i]`.
+    live: Vec<u32>,
+    expunged: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Slot {
+    Unknown,
+    Known(Uid),
+    Expunged,
+}
+
+fn lowbit(i: usize) -> usize {
+    i & i.wrapping_neg()
 }
 
 impl MessageMap {
     pub(crate) fn uid(&self, seq: u32) -> Option<Uid> {
-        let index = usize::try_from(seq).ok()?.checked_sub(1)?;
-        self.uids.get(index).copied().flatten()
+        match self.slots.get(self.slot_of(seq)?) {
+            Some(Slot::Known(uid)) => Some(*uid),
+            _ => None,
+        }
     }
 
     pub(crate) fn seq(&self, uid: Uid) -> Option<u32> {
-        let index = self.uids.iter().position(|slot| *slot == Some(uid))?;
-        u32::try_from(index + 1).ok()
+        let index = self
+            .slots
+            .iter()
+            .position(|slot| *slot == Slot::Known(uid))?;
+        u32::try_from(self.live_before(index + 1)).ok()
     }
 
     /// A FETCH told us the UID at `seq`; `exists` bounds what a server may name.
     pub(crate) fn record(&mut self, seq: u32, uid: Uid, exists: u32) {
-        let Some(index) = usize::try_from(seq).ok().and_then(|s| s.checked_sub(1)) else {
+        if seq > exists {
+            return;
+        }
+        if let Some(index) = self.slot_of(seq) {
+            if let Some(slot) = self.slots.get_mut(index) {
+                *slot = Slot::Known(uid);
+            }
+            return;
+        }
+        let Some(missing) = usize::try_from(seq)
+            .ok()
+            .and_then(|seq| seq.checked_sub(self.live_count()))
+        else {
             return;
         };
-        if seq > exists || index >= MAX_MAPPED {
+        if missing == 0 || self.slots.len().saturating_add(missing) > MAX_MAPPED {
             return;
         }
-        if self.uids.len() <= index {
-            self.uids.resize(index + 1, None);
+        for _ in 1..missing {
+            self.push(Slot::Unknown);
         }
-        if let Some(slot) = self.uids.get_mut(index) {
-            *slot = Some(uid);
-        }
+        self.push(Slot::Known(uid));
     }
 
     /// EXISTS never shrinks the mailbox without an expunge; a server that says otherwise
     /// has forgotten messages, and so do we.
     pub(crate) fn truncate(&mut self, exists: u32) {
-        self.uids
-            .truncate(usize::try_from(exists).unwrap_or(usize::MAX));
+        let Some(first_gone) = exists.checked_add(1).and_then(|seq| self.slot_of(seq)) else {
+            return;
+        };
+        self.truncate_at(first_gone);
     }
 
     /// EXPUNGE of `seq`: later messages move down by one. Returns the UID it had, if known.
     pub(crate) fn expunge(&mut self, seq: u32) -> Option<Uid> {
-        let index = usize::try_from(seq).ok()?.checked_sub(1)?;
-        if index < self.uids.len() {
-            self.uids.remove(index)
-        } else {
-            None
+        let index = self.slot_of(seq)?;
+        let was = self.kill(index);
+        self.compact();
+        match was {
+            Slot::Known(uid) => Some(uid),
+            _ => None,
         }
     }
 
     /// VANISHED: removes the named UIDs this map holds. A vanished UID whose slot is unknown
     /// could be any unknown slot, so the map forgets from the first unknown slot on.
     pub(crate) fn vanish(&mut self, gone: &UidSet) {
-        let before = self.uids.len();
-        self.uids
-            .retain(|slot| !slot.is_some_and(|uid| gone.contains(uid)));
-        let known_gone = (before - self.uids.len()) as u64;
-        if gone.count() > known_gone
-            && let Some(first_unknown) = self.uids.iter().position(Option::is_none)
-        {
-            self.uids.truncate(first_unknown);
+        let mut known_gone: u64 = 0;
+        for index in 0..self.slots.len() {
+            if matches!(self.slots.get(index), Some(Slot::Known(uid)) if gone.contains(*uid)) {
+                self.kill(index);
+                known_gone += 1;
+            }
         }
+        if gone.count() > known_gone
+            && let Some(first_unknown) = self.slots.iter().position(|s| *s == Slot::Unknown)
+        {
+            self.truncate_at(first_unknown);
+        }
+        self.compact();
     }
 
     pub(crate) fn clear(&mut self) {
-        self.uids.clear();
+        *self = Self::default();
+    }
+
+    fn live_count(&self) -> usize {
+        self.live_before(self.slots.len())
+    }
+
+    /// How many of the first `end` slots are live.
+    fn live_before(&self, mut end: usize) -> usize {
+        let mut count = 0;
+        while end > 0 {
+            count += self.live.get(end - 1).copied().unwrap_or(0) as usize;
+            end -= lowbit(end);
+        }
+        count
+    }
+
+    /// The slot of the `seq`-th live message, if the map holds it.
+    fn slot_of(&self, seq: u32) -> Option<usize> {
+        let mut remaining = usize::try_from(seq).ok()?;
+        if remaining == 0 || remaining > self.live_count() {
+            return None;
+        }
+        let mut before = 0;
+        let mut step = self.live.len().checked_next_power_of_two()?;
+        while step > 0 {
+            let next = before + step;
+            if let Some(&count) = self.live.get(next.wrapping_sub(1))
+                && (count as usize) < remaining
+            {
+                before = next;
+                remaining -= count as usize;
+            }
+            step >>= 1;
+        }
+        Some(before)
+    }
+
+    fn push(&mut self, slot: Slot) {
+        let node = self.slots.len() + 1;
+        let covered = self.live_before(node - 1) - self.live_before(node - lowbit(node));
+        self.live
+            .push(covered as u32 + u32::from(slot != Slot::Expunged));
+        self.slots.push(slot);
+    }
+
+    fn kill(&mut self, index: usize) -> Slot {
+        let Some(slot) = self.slots.get_mut(index) else {
+            return Slot::Expunged;
+        };
+        let was = std::mem::replace(slot, Slot::Expunged);
+        if was != Slot::Expunged {
+            self.expunged += 1;
+            let mut node = index + 1;
+            while let Some(count) = self.live.get_mut(node - 1) {
+                *count = count.saturating_sub(1);
+                node += lowbit(node);
+            }
+        }
+        was
+    }
+
+    /// Forgets slot `index` and everything after it. Tree nodes only cover slots at or
+    /// before their own, so the rest of the tree stays right.
+    fn truncate_at(&mut self, index: usize) {
+        self.slots.truncate(index);
+        self.live.truncate(index);
+        self.expunged = self.slots.iter().filter(|s| **s == Slot::Expunged).count();
+    }
+
+    /// Drops expunged slots once they outnumber the live ones: O(n), amortised O(1) each.
+    fn compact(&mut self) {
+        if self.expunged < COMPACT_AFTER || self.expunged < self.slots.len() / 2 {
+            return;
+        }
+        let slots = std::mem::take(&mut self.slots);
+        *self = Self::default();
+        for slot in slots.into_iter().filter(|s| *s != Slot::Expunged) {
+            self.push(slot);
+        }
     }
 }
 
@@ -175,6 +294,28 @@ mod tests {
         map.record(4, uid(4), 3);
         map.record(u32::MAX, uid(4), u32::MAX);
         assert_eq!(map.uid(4), None);
-        assert!(map.uids.is_empty());
+        assert!(map.slots.is_empty());
+    }
+
+    #[test]
+    fn c0002_a_burst_of_expunges_keeps_every_number_right() {
+        let count = 10_000;
+        let mut map = MessageMap::default();
+        for seq in 1..=count {
+            map.record(seq, uid(seq * 2), count);
+        }
+        // Expunge every odd-numbered message, one EXPUNGE each, as a server would number
+        // them: after each, the next odd one has moved down by one.
+        for step in 0..count / 2 {
+            assert_eq!(map.expunge(step + 1), Some(uid((2 * step + 1) * 2)));
+        }
+        for seq in 1..=count / 2 {
+            assert_eq!(map.uid(seq), Some(uid(seq * 4)), "seq {seq}");
+        }
+        assert_eq!(map.uid(count / 2 + 1), None);
+        assert_eq!(map.seq(uid(40)), Some(10));
+        assert!(map.slots.len() < count as usize);
+        map.truncate(3);
+        assert_eq!((map.uid(3), map.uid(4)), (Some(uid(12)), None));
     }
 }
