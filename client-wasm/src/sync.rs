@@ -297,6 +297,90 @@ mod tests {
         assert!(map.slots.is_empty());
     }
 
+    /// The map's meaning, spelled out on a plain vector.
+    #[derive(Default)]
+    struct Model(Vec<Option<Uid>>);
+
+    impl Model {
+        fn record(&mut self, seq: u32, uid: Uid, exists: u32) {
+            let index = seq as usize - 1;
+            if seq <= exists {
+                if self.0.len() <= index {
+                    self.0.resize(index + 1, None);
+                }
+                self.0[index] = Some(uid);
+            }
+        }
+
+        fn expunge(&mut self, seq: u32) -> Option<Uid> {
+            let index = seq as usize - 1;
+            (index < self.0.len())
+                .then(|| self.0.remove(index))
+                .flatten()
+        }
+
+        fn vanish(&mut self, gone: &UidSet) {
+            let before = self.0.len();
+            self.0
+                .retain(|slot| !slot.is_some_and(|uid| gone.contains(uid)));
+            if gone.count() > (before - self.0.len()) as u64
+                && let Some(first) = self.0.iter().position(Option::is_none)
+            {
+                self.0.truncate(first);
+            }
+        }
+    }
+
+    #[test]
+    fn c0002_the_map_agrees_with_a_plain_vector_under_random_changes() {
+        let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = |bound: u32| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % u64::from(bound)) as u32
+        };
+        let (mut map, mut model, mut exists) = (MessageMap::default(), Model::default(), 0u32);
+        for _ in 0..5_000 {
+            match next(10) {
+                0 if exists < 400 => {
+                    exists += next(40);
+                    map.truncate(exists);
+                    model.0.truncate(exists as usize);
+                }
+                // A summary fetch of the whole mailbox.
+                1 => {
+                    let base = next(1000);
+                    for seq in 1..=exists {
+                        map.record(seq, uid(base + seq), exists);
+                        model.record(seq, uid(base + seq), exists);
+                    }
+                }
+                2..=6 if exists > 0 => {
+                    let seq = 1 + next(exists);
+                    assert_eq!(map.expunge(seq), model.expunge(seq));
+                    exists -= 1;
+                }
+                7 if exists > 0 => {
+                    let (seq, value) = (1 + next(exists), uid(1 + next(1500)));
+                    map.record(seq, value, exists);
+                    model.record(seq, value, exists);
+                }
+                8 => {
+                    let first = uid(1 + next(1500));
+                    let gone = UidSet::from_ranges([(first, uid(first.get() + next(9)))]).unwrap();
+                    map.vanish(&gone);
+                    model.vanish(&gone);
+                }
+                _ => {}
+            }
+            for seq in 1..=exists + 1 {
+                let expected = model.0.get(seq as usize - 1).copied().flatten();
+                assert_eq!(map.uid(seq), expected, "seq {seq}");
+            }
+        }
+    }
+
     #[test]
     fn c0002_a_burst_of_expunges_keeps_every_number_right() {
         let count = 10_000;
