@@ -56,4 +56,23 @@ printf '%s\r\n' \
     '0001 OK done' \
     '0002 NO [ALERT] bad password' \
     > "$here/corpus/session/synthetic-starttls"
+# A QRESYNC server: ENABLE, VANISHED (EARLIER), MODSEQ, CLOSED and TRYCREATE.
+printf '%s\r\n' \
+    '* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN ENABLE CONDSTORE QRESYNC UIDPLUS] ready' \
+    '+ ' \
+    '0000 OK [CAPABILITY IMAP4rev1 ENABLE CONDSTORE QRESYNC UIDPLUS] Logged in' \
+    '* ENABLED QRESYNC' \
+    '0001 OK enabled' \
+    '* 3 EXISTS' \
+    '* OK [UIDVALIDITY 7] x' \
+    '* OK [HIGHESTMODSEQ 9] x' \
+    '* VANISHED (EARLIER) 2:4' \
+    '* 1 FETCH (UID 1 FLAGS (\Seen) MODSEQ (9))' \
+    '0002 OK [READ-WRITE] Select completed' \
+    '* VANISHED 1' \
+    '* 1 FETCH (FLAGS ())' \
+    '* OK [CLOSED] x' \
+    '0003 NO [TRYCREATE] no such mailbox' \
+    '* BYE bye' \
+    > "$here/corpus/session/synthetic-qresync"
 echo "corpora: $(ls "$here/corpus/response_stream" | wc -l) response_stream, $(ls "$here/corpus/session" | wc -l) session"

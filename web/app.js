@@ -441,6 +441,8 @@ function onClientEvent(session, ev) {
       onMailboxChanged(ev);
     } else if (ev.type === 'fetch_received') {
       onFlagsChanged(ev.message);
+    } else if (ev.type === 'flags_changed') {
+      onFlagsChanged(ev);
     } else if (ev.type === 'closed') {
       // While signing in, the pending call rejects and reports; while
       // signing out, the end is expected.

@@ -4,6 +4,7 @@ use crate::auth::{AuthMethod, Credentials};
 use crate::mailbox::MailboxName;
 use crate::message::{Flag, UidRange, UidSet};
 use crate::sort::SortOrder;
+use crate::sync::CachedMailbox;
 use serde::{Deserialize, Serialize};
 
 /// Names one submitted command in the events that answer it.
@@ -141,6 +142,40 @@ pub enum Command {
     Thread {
         query: SearchQuery,
     },
+    /// SELECT, or EXAMINE when `read_only` (row V0040); answered by `MailboxSelected`. Before
+    /// the session's first open, QRESYNC is enabled where advertised (RFC 5161, 7162). With
+    /// `cached`, the server reports only changes: under QRESYNC as `FlagsChanged` and
+    /// `MessagesVanished` after `MailboxSelected`; otherwise a `FetchFlags` with
+    /// `changed_since` asks for them. A UIDVALIDITY unlike the cache's is reported first as
+    /// `UidValidityChanged` (row V0003).
+    Open {
+        mailbox: MailboxName,
+        read_only: bool,
+        cached: Option<CachedMailbox>,
+    },
+    /// `UID FETCH <uids> (UID FLAGS)`, with `(CHANGEDSINCE m)` when the server has CONDSTORE
+    /// (and `VANISHED` once QRESYNC is enabled); without CONDSTORE every flag is fetched.
+    /// Answered by `FlagsChanged` per message, then `FetchCompleted`.
+    FetchFlags {
+        uids: UidRange,
+        changed_since: Option<u64>,
+    },
+    /// Leaves the mailbox without expunging (row V0050): UNSELECT where advertised, else
+    /// EXAMINE of the same mailbox and CLOSE. Answered by `CommandCompleted`.
+    Unselect,
+    /// CLOSE: expunges every `\Deleted` message, then leaves the mailbox. Only for that
+    /// intent (row V0050). Answered by `CommandCompleted`.
+    Close,
+    /// As `Store`, but only for messages whose MODSEQ is at most `unchanged_since` (RFC 7162
+    /// UNCHANGEDSINCE, needs CONDSTORE), so another client's newer change is not overwritten.
+    /// Answered by `CommandCompleted`, or `StoreConflicted` naming the messages left as they
+    /// were.
+    StoreUnchangedSince {
+        uids: UidSet,
+        action: StoreAction,
+        flags: Vec<Flag>,
+        unchanged_since: u64,
+    },
 }
 
 /// Which folders to list.
@@ -184,6 +219,16 @@ impl Command {
             Self::Id { .. } => "ID",
             Self::Sort { .. } => "UID SORT",
             Self::Thread { .. } => "UID THREAD",
+            Self::Open {
+                read_only: false, ..
+            } => "SELECT",
+            Self::Open {
+                read_only: true, ..
+            } => "EXAMINE",
+            Self::FetchFlags { .. } => "UID FETCH",
+            Self::Unselect => "UNSELECT",
+            Self::Close => "CLOSE",
+            Self::StoreUnchangedSince { .. } => "UID STORE",
         }
     }
 }

@@ -80,6 +80,8 @@ pub enum CommandError {
     AuthenticationUnavailable { text: String },
     #[error("the session ended before the command completed: {0}")]
     SessionEnded(SessionError),
+    #[error("the mailbox's UIDs changed (new UIDVALIDITY) before this command was sent")]
+    UidValidityChanged,
 }
 
 impl CommandError {
@@ -92,6 +94,7 @@ impl CommandError {
             Self::LoginRefused { .. } => "login_refused",
             Self::AuthenticationUnavailable { .. } => "auth_unavailable",
             Self::SessionEnded(inner) => inner.code(),
+            Self::UidValidityChanged => "uid_validity_changed",
         }
     }
 }

@@ -2,10 +2,10 @@
 
 use crate::capability::Capabilities;
 use crate::command::CommandId;
-use crate::error::{CommandError, SessionError};
+use crate::error::{CommandError, Refusal, SessionError};
 use crate::mailbox::MailboxStatus;
-use crate::mailbox::{ListedMailbox, SelectedMailbox};
-use crate::message::{FullMessage, MessageSummary, Uid};
+use crate::mailbox::{ListedMailbox, MailboxName, SelectedMailbox};
+use crate::message::{Flag, FullMessage, MessageSummary, Uid, UidSet};
 use crate::namespace::Namespaces;
 use crate::thread::ThreadNode;
 use serde::Serialize;
@@ -117,5 +117,53 @@ pub enum Event {
     /// The session is over: close the transport. `error` is `None` after our own LOGOUT.
     Closed {
         error: Option<SessionError>,
+    },
+    /// A message of the selected mailbox was expunged; every later sequence number dropped by
+    /// one. `uid` is known when a FETCH had named it. `MailboxChanged` follows.
+    MessageExpunged {
+        seq: u32,
+        uid: Option<Uid>,
+    },
+    /// These UIDs are gone (RFC 7162 VANISHED). `earlier`: they went before this session
+    /// looked (a QRESYNC open or a `FetchFlags`), so counts are unchanged; else
+    /// `MailboxChanged` follows.
+    MessagesVanished {
+        uids: UidSet,
+        earlier: bool,
+    },
+    /// A message's flags as they are now: another client changed them and the server named
+    /// only the sequence number (with a UID it is a `FetchReceived` with no id), or a
+    /// `FetchFlags` or QRESYNC open reported them. `uid` is `None` only for a message no
+    /// FETCH has named yet.
+    FlagsChanged {
+        seq: u32,
+        uid: Option<Uid>,
+        flags: Vec<Flag>,
+        modseq: Option<u64>,
+    },
+    /// The selected mailbox's FLAGS, PERMANENTFLAGS, READ-ONLY, UIDNEXT or HIGHESTMODSEQ
+    /// changed unasked.
+    MailboxUpdated {
+        mailbox: SelectedMailbox,
+    },
+    /// The mailbox's UIDVALIDITY is not the cache's (row V0003): drop the cached messages and
+    /// any UID-based action not yet sent, then resync. The engine has already failed its own
+    /// queued UID commands. `current` is `None` when the server has no persistent UIDs.
+    UidValidityChanged {
+        mailbox: MailboxName,
+        previous: u32,
+        current: Option<u32>,
+    },
+    /// An untagged NO (a warning, such as a nearly full quota) or BAD (an error the server
+    /// blames on no command): show `text` if the driver shows such things.
+    WarningReceived {
+        refusal: Refusal,
+        text: String,
+    },
+    /// A `StoreUnchangedSince` changed all but `uids`, which another client changed after
+    /// the given MODSEQ: fetch their flags and decide again.
+    StoreConflicted {
+        id: CommandId,
+        uids: UidSet,
     },
 }

@@ -7,6 +7,7 @@
 //! WebSocket to the bridge.
 
 pub mod auth;
+pub mod cache;
 pub mod capability;
 pub mod clock;
 mod codec;
@@ -21,6 +22,7 @@ mod sasl;
 mod scram;
 pub mod session;
 pub mod sort;
+pub mod sync;
 pub mod tag;
 pub mod thread;
 mod utf7;
@@ -31,6 +33,7 @@ mod wasm;
 pub use wasm::ImapClient;
 
 pub use auth::{AuthMethod, Credentials};
+pub use cache::{CacheWriter, Epoch, MailStore};
 pub use capability::Capabilities;
 pub use clock::Instant;
 pub use codec::{Decoded, ResponseStream, StreamMessage};
@@ -42,4 +45,5 @@ pub use message::{Attachment, Flag, FullMessage, MessageSummary, Sender, Uid, Ui
 pub use namespace::{Namespace, Namespaces};
 pub use session::{Config, MIN_SCRAM_RANDOM, Session, State, TransportSecurity};
 pub use sort::{SortKey, SortOrder, sort_summaries};
+pub use sync::CachedMailbox;
 pub use thread::{ThreadNode, thread_by_references};

@@ -1,6 +1,7 @@
 //! Mailboxes: names as the server spells them, LIST entries, and the selected mailbox's state.
 
-use crate::message::{Flag, Uid};
+use crate::message::{Flag, Uid, UidSet};
+use crate::sync::MessageMap;
 use crate::utf7;
 use imap_types::flag::FlagNameAttribute;
 use imap_types::mailbox::Mailbox;
@@ -139,6 +140,14 @@ pub struct SelectedMailbox {
     /// `\*` in PERMANENTFLAGS: new keywords may be created.
     pub can_create_keywords: bool,
     pub read_only: bool,
+    /// HIGHESTMODSEQ (RFC 7162): what a cache stores to ask for only the changes next time.
+    pub highest_modseq: Option<u64>,
+    /// Which UID each sequence number holds.
+    #[serde(skip)]
+    pub(crate) messages: MessageMap,
+    /// Whether PERMANENTFLAGS was sent; without it every flag is permanent (row V0037).
+    #[serde(skip)]
+    pub(crate) permanent_flags_seen: bool,
 }
 
 impl SelectedMailbox {
@@ -154,12 +163,71 @@ impl SelectedMailbox {
             permanent_flags: Vec::new(),
             can_create_keywords: false,
             read_only: false,
+            highest_modseq: None,
+            messages: MessageMap::default(),
+            permanent_flags_seen: false,
         }
     }
 
-    /// An EXPUNGE renumbers everything after it; the count drops by one.
-    pub(crate) fn record_expunge(&mut self) {
-        self.exists = self.exists.saturating_sub(1);
+    /// The UID of the message at `seq`, when a FETCH has named it.
+    pub fn uid(&self, seq: u32) -> Option<Uid> {
+        self.messages.uid(seq)
+    }
+
+    /// The sequence number of the message with `uid`, when a FETCH has named it.
+    pub fn seq(&self, uid: Uid) -> Option<u32> {
+        self.messages.seq(uid)
+    }
+
+    /// Everything but the message map, which events do not carry.
+    pub(crate) fn snapshot(&self) -> Self {
+        Self {
+            messages: MessageMap::default(),
+            name: self.name.clone(),
+            flags: self.flags.clone(),
+            permanent_flags: self.permanent_flags.clone(),
+            ..*self
+        }
+    }
+
+    pub(crate) fn record_exists(&mut self, exists: u32) {
+        self.exists = exists;
+        self.messages.truncate(exists);
+    }
+
+    /// An EXPUNGE renumbers everything after it; the count drops by one. `None` for a
+    /// sequence number the mailbox does not have; else the UID it had, if known.
+    pub(crate) fn record_expunge(&mut self, seq: u32) -> Option<Option<Uid>> {
+        if seq == 0 || seq > self.exists {
+            return None;
+        }
+        self.exists -= 1;
+        Some(self.messages.expunge(seq))
+    }
+
+    /// VANISHED without EARLIER: each UID was a message here (RFC 7162 §3.2.10).
+    pub(crate) fn record_vanished(&mut self, gone: &UidSet) {
+        let count = u32::try_from(gone.count()).unwrap_or(u32::MAX);
+        self.exists = self.exists.saturating_sub(count);
+        self.messages.vanish(gone);
+    }
+
+    /// A FETCH for `seq`: records its UID when it carries one, and returns the UID.
+    pub(crate) fn record_fetch(&mut self, seq: u32, uid: Option<Uid>) -> Option<Uid> {
+        match uid {
+            Some(uid) => {
+                self.messages.record(seq, uid, self.exists);
+                Some(uid)
+            }
+            None => self.messages.uid(seq),
+        }
+    }
+
+    /// RFC 3501 §6.3.1: without PERMANENTFLAGS, all flags can be changed permanently.
+    pub(crate) fn apply_defaults(&mut self) {
+        if !self.permanent_flags_seen {
+            self.permanent_flags = self.flags.clone();
+        }
     }
 }
 
@@ -171,9 +239,31 @@ pub struct MailboxStatus {
     pub unseen: Option<u32>,
     pub uid_next: Option<Uid>,
     pub uid_validity: Option<u32>,
+    /// With CONDSTORE (row V0002): unchanged with the rest means nothing changed at all.
+    pub highest_modseq: Option<u64>,
 }
 
 impl MailboxStatus {
+    /// Whether a mailbox must be opened to sync it, given the STATUS its cache was synced at
+    /// (row V0002): any change does; so does an unchanged one without HIGHESTMODSEQ, whose
+    /// flags may have changed unseen.
+    pub fn needs_sync(&self, synced: &MailboxStatus) -> bool {
+        self.highest_modseq.is_none()
+            || (
+                self.messages,
+                self.unseen,
+                self.uid_next,
+                self.uid_validity,
+                self.highest_modseq,
+            ) != (
+                synced.messages,
+                synced.unseen,
+                synced.uid_next,
+                synced.uid_validity,
+                synced.highest_modseq,
+            )
+    }
+
     pub(crate) fn from_status(
         mailbox: &Mailbox<'_>,
         items: &[imap_types::status::StatusDataItem],
@@ -189,9 +279,64 @@ impl MailboxStatus {
                 Item::Unseen(n) => status.unseen = Some(*n),
                 Item::UidNext(n) => status.uid_next = Uid::new(n.get()),
                 Item::UidValidity(n) => status.uid_validity = Some(n.get()),
+                Item::HighestModSeq(n) => status.highest_modseq = Some(*n),
                 _ => {}
             }
         }
         status
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn c0002_counts_and_uids_move_together_and_hostile_numbers_change_nothing() {
+        let uid = |n| Uid::new(n).unwrap();
+        let mut mailbox = SelectedMailbox::new(MailboxName::inbox());
+        mailbox.record_exists(3);
+        for (seq, value) in [(1, 4), (2, 6), (3, 9)] {
+            mailbox.record_fetch(seq, Some(uid(value)));
+        }
+        assert_eq!(mailbox.record_fetch(2, None), Some(uid(6)));
+        assert_eq!(mailbox.record_expunge(0), None);
+        assert_eq!(mailbox.record_expunge(4), None);
+        assert_eq!(mailbox.record_expunge(1), Some(Some(uid(4))));
+        assert_eq!(
+            (mailbox.exists, mailbox.uid(1), mailbox.seq(uid(9))),
+            (2, Some(uid(6)), Some(2))
+        );
+        let everything = UidSet::from_ranges([(uid(1), uid(u32::MAX))]).unwrap();
+        mailbox.record_vanished(&everything);
+        assert_eq!((mailbox.exists, mailbox.uid(1)), (0, None));
+    }
+
+    #[test]
+    fn v0002_only_an_unchanged_status_with_highestmodseq_skips_the_sync() {
+        let synced = MailboxStatus {
+            name: Some(MailboxName::from_wire("Sent")),
+            messages: Some(5),
+            unseen: Some(1),
+            uid_next: Uid::new(6),
+            uid_validity: Some(9),
+            highest_modseq: Some(40),
+        };
+        assert!(!synced.clone().needs_sync(&synced));
+        let flag_changed = MailboxStatus {
+            highest_modseq: Some(41),
+            ..synced.clone()
+        };
+        assert!(flag_changed.needs_sync(&synced));
+        let new_mail = MailboxStatus {
+            uid_next: Uid::new(7),
+            ..synced.clone()
+        };
+        assert!(new_mail.needs_sync(&synced));
+        let without_condstore = MailboxStatus {
+            highest_modseq: None,
+            ..synced.clone()
+        };
+        assert!(without_condstore.needs_sync(&without_condstore));
     }
 }

@@ -54,17 +54,51 @@ pub struct UidSet(Vec<(Uid, Uid)>);
 impl UidSet {
     /// `None` when `uids` is empty: a command on no message is a caller bug.
     pub fn from_uids(uids: impl IntoIterator<Item = Uid>) -> Option<Self> {
-        let mut sorted: Vec<Uid> = uids.into_iter().collect();
+        Self::from_ranges(uids.into_iter().map(|uid| (uid, uid)))
+    }
+
+    /// Ranges in any order, overlapping or reversed (as a server may send them in VANISHED).
+    pub fn from_ranges(ranges: impl IntoIterator<Item = (Uid, Uid)>) -> Option<Self> {
+        let mut sorted: Vec<(Uid, Uid)> = ranges
+            .into_iter()
+            .map(|(a, b)| (a.min(b), a.max(b)))
+            .collect();
         sorted.sort_unstable();
-        sorted.dedup();
-        let mut ranges: Vec<(Uid, Uid)> = Vec::new();
-        for uid in sorted {
-            match ranges.last_mut() {
-                Some((_, last)) if last.get().checked_add(1) == Some(uid.get()) => *last = uid,
-                _ => ranges.push((uid, uid)),
+        let mut merged: Vec<(Uid, Uid)> = Vec::new();
+        for (first, last) in sorted {
+            match merged.last_mut() {
+                Some((_, end)) if end.get().saturating_add(1) >= first.get() => {
+                    *end = (*end).max(last);
+                }
+                _ => merged.push((first, last)),
             }
         }
-        (!ranges.is_empty()).then_some(Self(ranges))
+        (!merged.is_empty()).then_some(Self(merged))
+    }
+
+    /// Ascending, disjoint, non-adjacent inclusive ranges.
+    pub fn ranges(&self) -> &[(Uid, Uid)] {
+        &self.0
+    }
+
+    pub fn contains(&self, uid: Uid) -> bool {
+        let after = self.0.partition_point(|(first, _)| *first <= uid);
+        after > 0 && self.0.get(after - 1).is_some_and(|(_, last)| uid <= *last)
+    }
+
+    /// How many UIDs the set names (up to 2^32, so not a `u32`).
+    pub fn count(&self) -> u64 {
+        self.0
+            .iter()
+            .map(|(first, last)| u64::from(last.get() - first.get()) + 1)
+            .sum()
+    }
+}
+
+/// `[[first, last], ...]`: ranges, because a VANISHED set may name billions of UIDs.
+impl Serialize for UidSet {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.iter().map(|(first, last)| [first.get(), last.get()]))
     }
 }
 

@@ -16,13 +16,16 @@ use crate::mailbox::{ListedMailbox, MailboxName, MailboxStatus, SelectedMailbox}
 use crate::message::{Flag, FullMessage, MessageSummary, Uid, UidSet};
 use crate::namespace::{Hierarchy, Namespaces};
 use crate::sasl::{self, Answer, Exchange, Mechanism, Verdict};
+use crate::sync::{CachedMailbox, uid_set_from_wire};
 use crate::tag::{Tag, TagGenerator};
 use crate::thread::ThreadNode;
 use imap_types::IntoStatic;
 use imap_types::command::{Command as WireCommand, CommandBody};
-use imap_types::core::{AString, Charset, IString, NString, Vec1};
+use imap_types::command::{FetchModifier, SelectParameter, StoreModifier};
+use imap_types::core::{AString, Atom, Charset, IString, NString, Vec1};
+use imap_types::extensions::enable::CapabilityEnable;
 use imap_types::extensions::thread::ThreadingAlgorithm;
-use imap_types::fetch::{MessageDataItemName, Section};
+use imap_types::fetch::{MessageDataItem, MessageDataItemName, Section};
 use imap_types::flag::{Flag as ImapFlag, StoreResponse, StoreType};
 use imap_types::mailbox::{ListMailbox, Mailbox};
 use imap_types::response::{
@@ -34,6 +37,7 @@ use imap_types::sequence::SequenceSet;
 use imap_types::status::StatusDataItemName;
 use mail_parser::MessageParser;
 use std::collections::VecDeque;
+use std::num::{NonZeroU32, NonZeroU64};
 use std::time::Duration;
 
 /// Whether the bytes this engine produces travel encrypted to the server.
@@ -69,6 +73,8 @@ pub struct Config {
     /// An IDLE is ended with DONE after this long, before servers' 30-minute autologout
     /// (row V0025: default 25 minutes, never 29 or more).
     pub idle_interval: Duration,
+    /// With a mailbox selected and no IDLE, NOOP after this long so news arrives (row V0028).
+    pub poll_interval: Duration,
 }
 
 impl Config {
@@ -83,6 +89,7 @@ impl Config {
             logout_timeout: Duration::from_secs(5),
             keepalive_interval: Duration::from_secs(9 * 60),
             idle_interval: Duration::from_secs(25 * 60),
+            poll_interval: Duration::from_secs(2 * 60),
         }
     }
 }
@@ -216,6 +223,50 @@ enum Job {
         body: CommandBody<'static>,
         gather: Gather,
     },
+    /// Encoded when it is sent: its wire form depends on capabilities, on whether QRESYNC is
+    /// enabled, or on the mailbox then selected.
+    Later(Deferred),
+    /// A command sent again after its target mailbox was created (TRYCREATE, row V0047);
+    /// never retried a second time.
+    Retry {
+        body: CommandBody<'static>,
+        gather: Gather,
+    },
+}
+
+impl Job {
+    /// Names messages by UID, so is void once UIDVALIDITY changes (row V0003).
+    fn uses_uids(&self) -> bool {
+        match self {
+            Self::Ready { body, .. } | Self::Retry { body, .. } => matches!(
+                body,
+                CommandBody::Fetch { uid: true, .. }
+                    | CommandBody::Store { uid: true, .. }
+                    | CommandBody::Copy { uid: true, .. }
+                    | CommandBody::Move { uid: true, .. }
+                    | CommandBody::ExpungeUid { .. }
+            ),
+            Self::Later(deferred) => matches!(deferred, Deferred::FetchFlags { .. }),
+            Self::Capability { .. } | Self::LogIn(_) | Self::Folders(_) | Self::Namespace => false,
+        }
+    }
+
+    /// Selects another mailbox or leaves this one: what follows is about another mailbox.
+    fn switches_mailbox(&self) -> bool {
+        match self {
+            Self::Ready { body, .. } => matches!(
+                body,
+                CommandBody::Select { .. }
+                    | CommandBody::Examine { .. }
+                    | CommandBody::Close
+                    | CommandBody::Unselect
+            ),
+            Self::Later(deferred) => {
+                matches!(deferred, Deferred::Open { .. } | Deferred::Unselect)
+            }
+            _ => false,
+        }
+    }
 }
 
 /// A login and the mechanisms it has tried (row V0034).
@@ -245,6 +296,50 @@ enum AfterCapability {
     LoggedIn,
 }
 
+/// A command checked at submit time and encoded when sent (see `Job::Later`).
+enum Deferred {
+    Open {
+        wire: Mailbox<'static>,
+        name: MailboxName,
+        read_only: bool,
+        cached: Option<CachedMailbox>,
+        resync: Option<Resync>,
+    },
+    FetchFlags {
+        set: SequenceSet,
+        changed_since: Option<NonZeroU64>,
+    },
+    Status {
+        mailbox: Mailbox<'static>,
+    },
+    Unselect,
+}
+
+/// The QRESYNC parameters a cache provides (RFC 7162 §3.2.5).
+struct Resync {
+    uid_validity: NonZeroU32,
+    modseq: NonZeroU64,
+    known_uids: Option<SequenceSet>,
+}
+
+impl Resync {
+    /// `None` when the cache has no HIGHESTMODSEQ: QRESYNC cannot help then.
+    fn from_cache(cached: &CachedMailbox) -> Result<Option<Self>, SubmitError> {
+        let uid_validity =
+            NonZeroU32::new(cached.uid_validity).ok_or(SubmitError::InvalidArgument {
+                what: "cached UIDVALIDITY",
+            })?;
+        let Some(modseq) = cached.highest_modseq.and_then(NonZeroU64::new) else {
+            return Ok(None);
+        };
+        Ok(Some(Self {
+            uid_validity,
+            modseq,
+            known_uids: cached.known_uids.as_ref().map(uid_set).transpose()?,
+        }))
+    }
+}
+
 /// A command on the wire, with what its untagged responses are gathered into.
 struct InFlight {
     tag: Tag,
@@ -254,6 +349,47 @@ struct InFlight {
     sasl: Option<Exchange>,
     sent_at: Instant,
     gather: Gather,
+    /// The destination and the command itself, to create it and send it again on TRYCREATE.
+    retry: Option<(Mailbox<'static>, CommandBody<'static>)>,
+}
+
+/// A SELECT or EXAMINE under way: the mailbox it builds, what the cache knew, and the news
+/// about it (QRESYNC) held back until `MailboxSelected` is out.
+struct Opening {
+    mailbox: SelectedMailbox,
+    cached: Option<CachedMailbox>,
+    deferred: Vec<Event>,
+}
+
+impl Opening {
+    fn new(mailbox: MailboxName, read_only: bool, cached: Option<CachedMailbox>) -> Box<Self> {
+        Box::new(Self {
+            mailbox: Self::nothing_known(mailbox, read_only),
+            cached,
+            deferred: Vec::new(),
+        })
+    }
+
+    fn nothing_known(name: MailboxName, read_only: bool) -> SelectedMailbox {
+        let mut mailbox = SelectedMailbox::new(name);
+        mailbox.read_only = read_only;
+        mailbox
+    }
+
+    /// `[CLOSED]` (RFC 7162 §3.2.11): what came before was about the mailbox being left. Its
+    /// news is returned to report now; its counts are forgotten.
+    fn close_previous(&mut self) -> Vec<Event> {
+        self.mailbox = Self::nothing_known(self.mailbox.name.clone(), self.mailbox.read_only);
+        std::mem::take(&mut self.deferred)
+    }
+}
+
+/// Whether QRESYNC was enabled (RFC 5161: only before the first SELECT of a session).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Qresync {
+    NotAsked,
+    Asked,
+    Enabled,
 }
 
 enum Gather {
@@ -264,7 +400,7 @@ enum Gather {
     /// NAMESPACE, or `LIST "" ""` standing in for it.
     Namespace(Option<Namespaces>),
     Id(Vec<(String, Option<String>)>),
-    Select(Box<SelectedMailbox>),
+    Select(Box<Opening>),
     Fetch,
     Message(Option<Box<FullMessage>>),
     Noop,
@@ -274,9 +410,16 @@ enum Gather {
     Search(Vec<Uid>),
     Sort(Vec<Uid>),
     Thread(Vec<ThreadNode>),
-    Append,
+    Append(MailboxName),
     Idle(IdlePhase),
     Logout,
+    Enable,
+    /// `FetchFlags`: every FETCH is a `FlagsChanged`.
+    Flags,
+    /// CLOSE or UNSELECT: back to the authenticated state.
+    Leave,
+    /// STORE with UNCHANGEDSINCE: MODIFIED names what was not changed.
+    ConditionalStore,
 }
 
 /// A LIST in flight: its replies, and how its command differs from plain LIST.
@@ -359,6 +502,11 @@ struct Core {
     list_parser: MessageParser,
     /// Full MIME parsing for the reader.
     message_parser: MessageParser,
+    qresync: Qresync,
+    /// Whether a SELECT or EXAMINE was ever sent; ENABLE must come before the first.
+    ever_opened: bool,
+    /// Whether an EXISTS arrived while the command in flight ran (row V0048).
+    exists_seen: bool,
 }
 
 impl Core {
@@ -382,6 +530,9 @@ impl Core {
             bye: None,
             list_parser: MessageSummary::header_parser(),
             message_parser: MessageParser::new(),
+            qresync: Qresync::NotAsked,
+            ever_opened: false,
+            exists_seen: false,
         }
     }
 
@@ -389,6 +540,12 @@ impl Core {
         self.check_allowed(&command)?;
         self.check_supported(&command)?;
         self.check_writable(&command)?;
+        if let Some(status) = self.status_of_selected(&command) {
+            let id = CommandId(self.next_id);
+            self.next_id += 1;
+            self.events.push_back(Event::StatusReceived { id, status });
+            return Ok(id);
+        }
         let job = into_job(command, &self.hierarchy)?;
         if matches!(
             job,
@@ -405,6 +562,34 @@ impl Core {
         self.queue.push_back((Some(id), job));
         self.pump(now);
         Ok(id)
+    }
+
+    /// STATUS is never sent for the selected mailbox (row V0044): its untagged data already
+    /// says the same, so the answer comes from there. `None` when STATUS must go out.
+    fn status_of_selected(&self, command: &Command) -> Option<MailboxStatus> {
+        let Command::Status { mailbox } = command else {
+            return None;
+        };
+        let selected = self.selected.as_ref()?;
+        let switching = self.queue.iter().any(|(_, job)| job.switches_mailbox())
+            || matches!(
+                self.in_flight,
+                Some(InFlight {
+                    gather: Gather::Select(_) | Gather::Leave,
+                    ..
+                })
+            );
+        if switching || !same_mailbox(&selected.name, mailbox) {
+            return None;
+        }
+        Some(MailboxStatus {
+            name: Some(selected.name.clone()),
+            messages: Some(selected.exists),
+            unseen: None,
+            uid_next: selected.uid_next,
+            uid_validity: selected.uid_validity,
+            highest_modseq: selected.highest_modseq,
+        })
     }
 
     fn check_allowed(&self, command: &Command) -> Result<(), SubmitError> {
@@ -440,7 +625,8 @@ impl Core {
                 | Command::CreateChild { .. }
                 | Command::RenameLeaf { .. }
                 | Command::ListFolders(_)
-                | Command::Id { .. },
+                | Command::Id { .. }
+                | Command::Open { .. },
                 state,
             ) => matches!(state, State::Authenticated | State::Selected),
             (
@@ -452,7 +638,11 @@ impl Core {
                 | Command::Expunge { .. }
                 | Command::Search { .. }
                 | Command::Sort { .. }
-                | Command::Thread { .. },
+                | Command::Thread { .. }
+                | Command::FetchFlags { .. }
+                | Command::Unselect
+                | Command::Close
+                | Command::StoreUnchangedSince { .. },
                 state,
             ) => state == State::Selected,
             _ => false,
@@ -472,7 +662,10 @@ impl Core {
     fn check_writable(&self, command: &Command) -> Result<(), SubmitError> {
         let modifies = matches!(
             command,
-            Command::Store { .. } | Command::Move { .. } | Command::Expunge { .. }
+            Command::Store { .. }
+                | Command::StoreUnchangedSince { .. }
+                | Command::Move { .. }
+                | Command::Expunge { .. }
         );
         match &self.selected {
             Some(mailbox) if modifies && mailbox.read_only => Err(SubmitError::ReadOnly),
@@ -489,6 +682,7 @@ impl Core {
             Command::Id { .. } => "ID",
             Command::Sort { .. } => "SORT",
             Command::Thread { .. } => "THREAD=REFERENCES",
+            Command::StoreUnchangedSince { .. } => "CONDSTORE",
             _ => return Ok(()),
         };
         if self.capabilities.has(needed) {
@@ -506,9 +700,10 @@ impl Core {
         while self.in_flight.is_none()
             && !matches!(self.state, State::AwaitingGreeting | State::AwaitingTls)
         {
-            let Some((id, job)) = self.queue.pop_front() else {
+            let Some((mut id, job)) = self.queue.pop_front() else {
                 return;
             };
+            let retryable = !matches!(job, Job::Retry { .. });
             let prepared = match job {
                 Job::Capability { then } => {
                     Ok((CommandBody::Capability, Gather::Capability(then), None))
@@ -516,10 +711,22 @@ impl Core {
                 Job::LogIn(login) => self.prepare_login(*login),
                 Job::Folders(listing) => Ok(self.prepare_folders(*listing)),
                 Job::Namespace => Ok(self.prepare_namespace()),
-                Job::Ready { body, gather } => Ok((body, gather, None)),
+                Job::Ready { body, gather } | Job::Retry { body, gather } => {
+                    Ok((body, gather, None))
+                }
+                Job::Later(command) => {
+                    let (later_id, body, gather) = self.prepare_later(id, command);
+                    id = later_id;
+                    Ok((body, gather, None))
+                }
             };
             match prepared {
-                Ok((body, gather, sasl)) => self.send(id, body, gather, sasl, now),
+                Ok((body, gather, sasl)) => {
+                    let retry = retryable
+                        .then(|| trycreate_destination(&body).map(|to| (to, body.clone())))
+                        .flatten();
+                    self.send(id, body, gather, sasl, retry, now);
+                }
                 Err(error) => {
                     if let Some(id) = id {
                         self.events.push_back(Event::CommandFailed { id, error });
@@ -663,12 +870,154 @@ impl Core {
         nonce
     }
 
+    /// Encodes a `Job::Later` now; may put ENABLE or EXAMINE in front of it, which then
+    /// goes first under no id.
+    fn prepare_later(
+        &mut self,
+        id: Option<CommandId>,
+        deferred: Deferred,
+    ) -> (Option<CommandId>, CommandBody<'static>, Gather) {
+        match deferred {
+            Deferred::Open {
+                wire,
+                name,
+                read_only,
+                cached,
+                resync,
+            } => {
+                if self.qresync == Qresync::NotAsked
+                    && !self.ever_opened
+                    && self.capabilities.has("QRESYNC")
+                {
+                    self.qresync = Qresync::Asked;
+                    let open = Deferred::Open {
+                        wire,
+                        name,
+                        read_only,
+                        cached,
+                        resync,
+                    };
+                    self.queue.push_front((id, Job::Later(open)));
+                    return (None, enable_qresync(), Gather::Enable);
+                }
+                let body = self.open_body(wire, read_only, resync);
+                let opening = Opening::new(name, read_only, cached);
+                (id, body, Gather::Select(opening))
+            }
+            Deferred::FetchFlags { set, changed_since } => {
+                (id, self.fetch_flags_body(set, changed_since), Gather::Flags)
+            }
+            Deferred::Status { mailbox } => {
+                let gather = Gather::Status(MailboxStatus::default());
+                (id, self.status_body(mailbox), gather)
+            }
+            Deferred::Unselect => self.prepare_unselect(id),
+        }
+    }
+
+    /// SELECT/EXAMINE with QRESYNC data when enabled and cached, else CONDSTORE when offered so
+    /// HIGHESTMODSEQ and MODSEQ are reported.
+    fn open_body(
+        &self,
+        mailbox: Mailbox<'static>,
+        read_only: bool,
+        resync: Option<Resync>,
+    ) -> CommandBody<'static> {
+        let parameters = match (self.qresync, resync) {
+            (Qresync::Enabled, Some(resync)) => vec![SelectParameter::QResync {
+                uid_validity: resync.uid_validity,
+                mod_sequence_value: resync.modseq,
+                known_uids: resync.known_uids,
+                seq_match_data: None,
+            }],
+            (Qresync::Enabled, None) => Vec::new(),
+            _ if self.capabilities.has("CONDSTORE") => vec![SelectParameter::CondStore],
+            _ => Vec::new(),
+        };
+        if read_only {
+            CommandBody::Examine {
+                mailbox,
+                parameters,
+            }
+        } else {
+            CommandBody::Select {
+                mailbox,
+                parameters,
+            }
+        }
+    }
+
+    /// CHANGEDSINCE needs CONDSTORE; VANISHED with it needs QRESYNC enabled (RFC 7162 §3.2.6).
+    fn fetch_flags_body(
+        &self,
+        set: SequenceSet,
+        changed_since: Option<NonZeroU64>,
+    ) -> CommandBody<'static> {
+        let items = vec![MessageDataItemName::Uid, MessageDataItemName::Flags];
+        let mut body = CommandBody::fetch(set, items, true)
+            .unwrap_or_else(|never: std::convert::Infallible| match never {});
+        let enabled = self.qresync == Qresync::Enabled;
+        if let Some(since) = changed_since
+            && (enabled || self.capabilities.has("CONDSTORE"))
+            && let CommandBody::Fetch { modifiers, .. } = &mut body
+        {
+            modifiers.push(FetchModifier::ChangedSince(since));
+            if enabled {
+                modifiers.push(FetchModifier::Vanished);
+            }
+        }
+        body
+    }
+
+    /// Row V0045's items, and HIGHESTMODSEQ where CONDSTORE makes it exist (row V0002).
+    fn status_body(&self, mailbox: Mailbox<'static>) -> CommandBody<'static> {
+        let mut items = vec![
+            StatusDataItemName::Messages,
+            StatusDataItemName::Unseen,
+            StatusDataItemName::UidNext,
+            StatusDataItemName::UidValidity,
+        ];
+        if self.capabilities.has("CONDSTORE") {
+            items.push(StatusDataItemName::HighestModSeq);
+        }
+        CommandBody::status(mailbox, items)
+            .unwrap_or_else(|never: std::convert::Infallible| match never {})
+    }
+
+    /// UNSELECT where offered; else EXAMINE the same mailbox and CLOSE, which expunges
+    /// nothing in a read-only mailbox (row V0050). Never a bare CLOSE.
+    fn prepare_unselect(
+        &mut self,
+        id: Option<CommandId>,
+    ) -> (Option<CommandId>, CommandBody<'static>, Gather) {
+        let current = self
+            .selected
+            .as_ref()
+            .and_then(|m| Some((m.name.clone(), m.name.to_imap().ok()?.into_static())));
+        match current {
+            Some((name, mailbox)) if !self.capabilities.has("UNSELECT") => {
+                let close = Job::Ready {
+                    body: CommandBody::Close,
+                    gather: Gather::Leave,
+                };
+                self.queue.push_front((id, close));
+                let body = CommandBody::Examine {
+                    mailbox,
+                    parameters: Vec::new(),
+                };
+                (None, body, Gather::Select(Opening::new(name, true, None)))
+            }
+            _ => (id, CommandBody::Unselect, Gather::Leave),
+        }
+    }
+
     fn send(
         &mut self,
         id: Option<CommandId>,
         body: CommandBody<'static>,
         gather: Gather,
         sasl: Option<Exchange>,
+        retry: Option<(Mailbox<'static>, CommandBody<'static>)>,
         now: Instant,
     ) {
         let Some(tag) = self.tags.next_tag() else {
@@ -687,6 +1036,8 @@ impl Core {
             self.transmit.push_back(first);
         }
         self.last_sent = now;
+        self.exists_seen = false;
+        self.ever_opened |= matches!(gather, Gather::Select(_));
         self.in_flight = Some(InFlight {
             tag,
             id,
@@ -694,6 +1045,7 @@ impl Core {
             sasl,
             sent_at: now,
             gather,
+            retry,
         });
     }
 
@@ -767,7 +1119,7 @@ impl Core {
     fn after_capability(&mut self, then: AfterCapability, id: Option<CommandId>) {
         if !(self.capabilities.has("IMAP4rev1") || self.capabilities.has("IMAP4rev2")) {
             // No RFC822.* fallbacks for older servers (row V0055): say so instead.
-            self.close(Some(SessionError::UnsupportedServer));
+            self.close_answering(id, SessionError::UnsupportedServer);
             return;
         }
         if let AfterCapability::Greeted { .. } = then
@@ -875,6 +1227,20 @@ impl Core {
     }
 
     fn handle_untagged_status(&mut self, body: &StatusBody<'_>) {
+        let refusal = match body.kind {
+            StatusKind::Ok => None,
+            StatusKind::No => Some(Refusal::No),
+            StatusKind::Bad => Some(Refusal::Bad),
+        };
+        if let Some(refusal) = refusal
+            && !matches!(body.code, Some(Code::Alert))
+        {
+            // RFC 3501 §7.1.2-3: a warning, or an error no command can be blamed for.
+            self.events.push_back(Event::WarningReceived {
+                refusal,
+                text: body.text.to_string(),
+            });
+        }
         let Some(code) = &body.code else {
             return;
         };
@@ -888,8 +1254,80 @@ impl Core {
             self.capabilities = Capabilities::from_wire(caps.as_ref());
             return;
         }
-        if let Some(mailbox) = self.mailbox_being_built() {
-            apply_select_code(mailbox, code);
+        if let Some(opening) = self.opening() {
+            if matches!(code, Code::Closed) {
+                let previous = opening.close_previous();
+                self.events.extend(previous);
+            } else {
+                apply_select_code(&mut opening.mailbox, code);
+            }
+            return;
+        }
+        if let Code::UidValidity(value) = code {
+            self.check_uid_validity(value.get());
+        }
+        self.update_selected(code);
+    }
+
+    /// A response code about the selected mailbox, outside a SELECT: news for the driver.
+    fn update_selected(&mut self, code: &Code<'_>) {
+        if let Some(mailbox) = self.selected.as_mut()
+            && apply_select_code(mailbox, code)
+        {
+            let mailbox = mailbox.snapshot();
+            self.events.push_back(Event::MailboxUpdated { mailbox });
+        }
+    }
+
+    /// A new UIDVALIDITY while selected: every UID known for the mailbox is void.
+    fn check_uid_validity(&mut self, current: u32) {
+        let Some(mailbox) = self.selected.as_mut() else {
+            return;
+        };
+        match mailbox.uid_validity {
+            Some(previous) if previous != current => {
+                mailbox.messages.clear();
+                let name = mailbox.name.clone();
+                self.uid_validity_changed(name, previous, Some(current));
+            }
+            _ => {}
+        }
+    }
+
+    /// Reports the change and fails the queued commands that name messages by UID, up to the
+    /// next command that switches mailboxes (row V0003).
+    fn uid_validity_changed(&mut self, mailbox: MailboxName, previous: u32, current: Option<u32>) {
+        self.events.push_back(Event::UidValidityChanged {
+            mailbox,
+            previous,
+            current,
+        });
+        let switch = self
+            .queue
+            .iter()
+            .position(|(_, job)| job.switches_mailbox())
+            .unwrap_or(self.queue.len());
+        let later = self.queue.split_off(switch);
+        let (void, kept): (VecDeque<_>, VecDeque<_>) =
+            self.queue.drain(..).partition(|(_, job)| job.uses_uids());
+        self.queue = kept;
+        self.queue.extend(later);
+        for id in void.into_iter().filter_map(|(id, _)| id) {
+            self.events.push_back(Event::CommandFailed {
+                id,
+                error: CommandError::UidValidityChanged,
+            });
+        }
+    }
+
+    /// The SELECT or EXAMINE in flight, if any.
+    fn opening(&mut self) -> Option<&mut Opening> {
+        match self.in_flight.as_mut() {
+            Some(InFlight {
+                gather: Gather::Select(opening),
+                ..
+            }) => Some(opening),
+            _ => None,
         }
     }
 
@@ -897,10 +1335,19 @@ impl Core {
     fn mailbox_being_built(&mut self) -> Option<&mut SelectedMailbox> {
         match self.in_flight.as_mut() {
             Some(InFlight {
-                gather: Gather::Select(mailbox),
+                gather: Gather::Select(opening),
                 ..
-            }) => Some(mailbox),
+            }) => Some(&mut opening.mailbox),
             _ => self.selected.as_mut(),
+        }
+    }
+
+    /// News about messages: held back while a mailbox opens (it follows `MailboxSelected`),
+    /// else reported now.
+    fn report(&mut self, event: Event) {
+        match self.opening() {
+            Some(opening) => opening.deferred.push(event),
+            None => self.events.push_back(event),
         }
     }
 
@@ -957,13 +1404,48 @@ impl Core {
                 }
             }
             Data::Flags(flags) => {
-                if let Some(mailbox) = self.mailbox_being_built() {
-                    mailbox.flags = flags.iter().map(Flag::from_imap).collect();
+                let flags: Vec<Flag> = flags.iter().map(Flag::from_imap).collect();
+                if let Some(opening) = self.opening() {
+                    opening.mailbox.flags = flags;
+                } else if let Some(mailbox) = self.selected.as_mut() {
+                    mailbox.flags = flags;
+                    let mailbox = mailbox.snapshot();
+                    self.events.push_back(Event::MailboxUpdated { mailbox });
                 }
             }
-            Data::Exists(count) => self.update_counts(|m| m.exists = count),
-            Data::Recent(count) => self.update_counts(|m| m.recent = count),
-            Data::Expunge(_) => self.update_counts(SelectedMailbox::record_expunge),
+            Data::Exists(count) => {
+                self.exists_seen = true;
+                self.update_counts(|m| {
+                    m.record_exists(count);
+                    None
+                });
+            }
+            Data::Recent(count) => self.update_counts(|m| {
+                m.recent = count;
+                None
+            }),
+            Data::Expunge(seq) => self.update_counts(|m| {
+                let uid = m.record_expunge(seq.get())?;
+                Some(Event::MessageExpunged {
+                    seq: seq.get(),
+                    uid,
+                })
+            }),
+            Data::Vanished {
+                earlier,
+                known_uids,
+            } => {
+                if let Some(uids) = uid_set_from_wire(&known_uids) {
+                    self.handle_vanished(earlier, uids);
+                }
+            }
+            Data::Enabled { capabilities }
+                if capabilities
+                    .iter()
+                    .any(|cap| cap.to_string().eq_ignore_ascii_case("QRESYNC")) =>
+            {
+                self.qresync = Qresync::Enabled;
+            }
             Data::Fetch { seq, items } => self.handle_fetch(seq.get(), items.as_ref()),
             Data::Search(found, ..) => {
                 if let Some(InFlight {
@@ -1021,27 +1503,44 @@ impl Core {
         }
     }
 
-    /// Applies a size change; outside a SELECT it is news for the driver.
-    fn update_counts(&mut self, change: impl FnOnce(&mut SelectedMailbox)) {
-        let selecting = matches!(
-            self.in_flight,
-            Some(InFlight {
-                gather: Gather::Select(_),
-                ..
-            })
-        );
+    /// VANISHED (EARLIER) names UIDs gone before now: counts stay. Without EARLIER they were
+    /// messages here, like EXPUNGE (RFC 7162 §3.2.10).
+    fn handle_vanished(&mut self, earlier: bool, uids: UidSet) {
+        if earlier {
+            self.report(Event::MessagesVanished { uids, earlier });
+        } else {
+            self.update_counts(|m| {
+                m.record_vanished(&uids);
+                Some(Event::MessagesVanished { uids, earlier })
+            });
+        }
+    }
+
+    /// Applies a size change; outside a SELECT it is news for the driver: the event `change`
+    /// returns, then the new counts.
+    fn update_counts(&mut self, change: impl FnOnce(&mut SelectedMailbox) -> Option<Event>) {
+        let selecting = self.opening().is_some();
         let Some(mailbox) = self.mailbox_being_built() else {
             return;
         };
-        change(mailbox);
+        let news = change(mailbox);
         let (exists, recent) = (mailbox.exists, mailbox.recent);
         if !selecting {
+            self.events.extend(news);
             self.events
                 .push_back(Event::MailboxChanged { exists, recent });
         }
     }
 
     fn handle_fetch(&mut self, seq: u32, items: &[imap_types::fetch::MessageDataItem<'_>]) {
+        let named = items.iter().find_map(|item| match item {
+            MessageDataItem::Uid(uid) => Uid::new(uid.get()),
+            _ => None,
+        });
+        let uid = match self.mailbox_being_built() {
+            Some(mailbox) => mailbox.record_fetch(seq, named),
+            None => named,
+        };
         if let Some(InFlight {
             gather: Gather::Message(slot),
             ..
@@ -1053,16 +1552,54 @@ impl Core {
                 return;
             }
         }
-        let id = match &self.in_flight {
+        let (summaries, id) = match &self.in_flight {
             Some(InFlight {
                 gather: Gather::Fetch,
                 id,
                 ..
-            }) => *id,
-            _ => None,
+            }) => (true, *id),
+            Some(InFlight {
+                gather: Gather::Flags | Gather::Select(_),
+                ..
+            }) => (false, None),
+            // Unasked: a FETCH of only UID and MODSEQ says nothing about flags.
+            _ => (has_flags(items), None),
         };
-        if let Some(message) = MessageSummary::from_fetch(seq, items, &self.list_parser) {
+        if summaries
+            && let Some(message) = MessageSummary::from_fetch(seq, items, &self.list_parser)
+        {
             self.events.push_back(Event::FetchReceived { id, message });
+            return;
+        }
+        self.report_flags(seq, uid, items);
+    }
+
+    /// A FETCH with FLAGS that names no UID (another client's change, row V0023; the UID
+    /// comes from the map), or a `FetchFlags` or QRESYNC answer.
+    fn report_flags(
+        &mut self,
+        seq: u32,
+        uid: Option<Uid>,
+        items: &[imap_types::fetch::MessageDataItem<'_>],
+    ) {
+        let mut flags = None;
+        let mut modseq = None;
+        for item in items {
+            match item {
+                MessageDataItem::Flags(list) => {
+                    flags = Some(list.iter().map(Flag::from_fetch).collect());
+                }
+                MessageDataItem::ModSeq(value) => modseq = Some(value.get()),
+                _ => {}
+            }
+        }
+        if let Some(flags) = flags {
+            self.report(Event::FlagsChanged {
+                seq,
+                uid,
+                flags,
+                modseq,
+            });
         }
     }
 
@@ -1089,6 +1626,12 @@ impl Core {
             self.events.push_back(Event::AlertReceived {
                 text: body.text.to_string(),
             });
+        }
+        // With QRESYNC, an EXPUNGE's or STORE's OK carries the new HIGHESTMODSEQ (RFC 7162).
+        if let Some(code @ Code::HighestModSeq(_)) = &body.code
+            && !matches!(flight.gather, Gather::Select(_))
+        {
+            self.update_selected(code);
         }
         match body.kind {
             StatusKind::Ok => self.complete(flight, &body),
@@ -1163,21 +1706,7 @@ impl Core {
                         .push_back(Event::ServerIdentified { id, fields });
                 }
             }
-            Gather::Select(mut mailbox) => {
-                match body.code {
-                    Some(Code::ReadOnly) => mailbox.read_only = true,
-                    Some(Code::ReadWrite) => mailbox.read_only = false,
-                    _ => {}
-                }
-                self.state = State::Selected;
-                self.selected = Some((*mailbox).clone());
-                if let Some(id) = id {
-                    self.events.push_back(Event::MailboxSelected {
-                        id,
-                        mailbox: *mailbox,
-                    });
-                }
-            }
+            Gather::Select(opening) => self.opened(id, *opening, body),
             Gather::Fetch => {
                 if let Some(id) = id {
                     self.events.push_back(Event::FetchCompleted { id });
@@ -1210,7 +1739,7 @@ impl Core {
                     self.events.push_back(Event::SearchCompleted { id, uids });
                 }
             }
-            Gather::Append => {
+            Gather::Append(target) => {
                 let uid = match body.code {
                     Some(Code::AppendUid { uid, .. }) => Uid::new(uid.get()),
                     _ => None,
@@ -1218,12 +1747,93 @@ impl Core {
                 if let Some(id) = id {
                     self.events.push_back(Event::Appended { id, uid });
                 }
+                self.after_append(&target);
             }
             Gather::Logout => self.close(None),
+            Gather::Enable => {}
+            Gather::Flags => {
+                if let Some(id) = id {
+                    self.events.push_back(Event::FetchCompleted { id });
+                }
+            }
+            Gather::ConditionalStore => {
+                let conflicted = match &body.code {
+                    Some(Code::Modified(set)) => uid_set_from_wire(set),
+                    _ => None,
+                };
+                if let Some(id) = id {
+                    self.events.push_back(match conflicted {
+                        Some(uids) => Event::StoreConflicted { id, uids },
+                        None => Event::CommandCompleted { id },
+                    });
+                }
+            }
+            Gather::Leave => {
+                self.state = State::Authenticated;
+                self.selected = None;
+                if let Some(id) = id {
+                    self.events.push_back(Event::CommandCompleted { id });
+                }
+            }
         }
     }
 
-    fn fail(&mut self, flight: InFlight, body: &StatusBody<'_>) {
+    /// SELECT or EXAMINE completed: the cache check first, then `MailboxSelected`, then the
+    /// QRESYNC news held back while opening.
+    fn opened(&mut self, id: Option<CommandId>, opening: Opening, body: &StatusBody<'_>) {
+        let Opening {
+            mut mailbox,
+            cached,
+            mut deferred,
+        } = opening;
+        match body.code {
+            Some(Code::ReadOnly) => mailbox.read_only = true,
+            Some(Code::ReadWrite) => mailbox.read_only = false,
+            _ => {}
+        }
+        mailbox.apply_defaults();
+        self.state = State::Selected;
+        if let Some(cached) = cached
+            && mailbox.uid_validity != Some(cached.uid_validity)
+        {
+            deferred.clear();
+            let (name, current) = (mailbox.name.clone(), mailbox.uid_validity);
+            self.uid_validity_changed(name, cached.uid_validity, current);
+        }
+        let snapshot = mailbox.snapshot();
+        self.selected = Some(mailbox);
+        if let Some(id) = id {
+            self.events.push_back(Event::MailboxSelected {
+                id,
+                mailbox: snapshot,
+            });
+        }
+        self.events.extend(deferred);
+    }
+
+    /// A message appended to the selected mailbox shows up by EXISTS; if none came with the
+    /// OK, a NOOP asks for it (row V0048). Never CHECK (row V0049).
+    fn after_append(&mut self, target: &MailboxName) {
+        let here = self
+            .selected
+            .as_ref()
+            .is_some_and(|m| same_mailbox(&m.name, target));
+        if here && !self.exists_seen {
+            let noop = Job::Ready {
+                body: CommandBody::Noop,
+                gather: Gather::Noop,
+            };
+            self.queue.push_front((None, noop));
+        }
+    }
+
+    fn fail(&mut self, mut flight: InFlight, body: &StatusBody<'_>) {
+        if matches!(body.code, Some(Code::TryCreate))
+            && let Some((destination, command)) = flight.retry.take()
+        {
+            self.create_and_retry(flight, destination, command);
+            return;
+        }
         let text = body.text.to_string();
         let refusal = if body.kind == StatusKind::No {
             Refusal::No
@@ -1256,12 +1866,7 @@ impl Core {
                 let error = SessionError::ProtocolViolation {
                     reason: format!("CAPABILITY was refused: {text}"),
                 };
-                if let Some(id) = flight.id {
-                    let ended = CommandError::SessionEnded(error.clone());
-                    self.events
-                        .push_back(Event::CommandFailed { id, error: ended });
-                }
-                self.close(Some(error));
+                self.close_answering(flight.id, error);
                 return;
             }
             _ => CommandError::Rejected { refusal, text },
@@ -1300,6 +1905,28 @@ impl Core {
         }
     }
 
+    /// NO [TRYCREATE]: CREATE the destination, then send the command once more (rows V0047,
+    /// V0058). A failed CREATE shows as the retry's failure.
+    fn create_and_retry(
+        &mut self,
+        flight: InFlight,
+        destination: Mailbox<'static>,
+        command: CommandBody<'static>,
+    ) {
+        let retry = Job::Retry {
+            body: command,
+            gather: flight.gather,
+        };
+        self.queue.push_front((flight.id, retry));
+        let create = Job::Ready {
+            body: CommandBody::Create {
+                mailbox: destination,
+            },
+            gather: Gather::Done,
+        };
+        self.queue.push_front((None, create));
+    }
+
     fn next_deadline(&self) -> Option<Instant> {
         match self.state {
             State::Closed => None,
@@ -1314,8 +1941,20 @@ impl Core {
                     let since = flight.sent_at.max(self.last_received);
                     since + self.flight_timeout(flight)
                 }
-                None => self.last_sent + self.config.keepalive_interval,
+                None => self.last_sent + self.quiet_interval(),
             }),
+        }
+    }
+
+    /// How long the connection may stay without a command: the poll interval while a mailbox
+    /// is open on a server without IDLE (row V0028), else the keep-alive interval.
+    fn quiet_interval(&self) -> Duration {
+        if self.state == State::Selected && !self.capabilities.has("IDLE") {
+            self.config
+                .poll_interval
+                .min(self.config.keepalive_interval)
+        } else {
+            self.config.keepalive_interval
         }
     }
 
@@ -1361,6 +2000,17 @@ impl Core {
         }
     }
 
+    /// Ends the session from a command's completion: `id` (the login a CAPABILITY carries) is
+    /// no longer pending, so it is answered here.
+    fn close_answering(&mut self, id: Option<CommandId>, error: SessionError) {
+        if let Some(id) = id {
+            let ended = CommandError::SessionEnded(error.clone());
+            self.events
+                .push_back(Event::CommandFailed { id, error: ended });
+        }
+        self.close(Some(error));
+    }
+
     /// Ends the session: every pending command fails, then `Closed` tells the driver to drop
     /// the transport.
     fn close(&mut self, error: Option<SessionError>) {
@@ -1404,7 +2054,14 @@ fn summary_items() -> Vec<MessageDataItemName<'static>> {
     ]
 }
 
-fn apply_select_code(mailbox: &mut SelectedMailbox, code: &Code<'_>) {
+fn has_flags(items: &[MessageDataItem<'_>]) -> bool {
+    items
+        .iter()
+        .any(|item| matches!(item, MessageDataItem::Flags(_)))
+}
+
+/// Records a response code about the mailbox; `false` when the code is about something else.
+fn apply_select_code(mailbox: &mut SelectedMailbox, code: &Code<'_>) -> bool {
     match code {
         Code::UidValidity(value) => mailbox.uid_validity = Some(value.get()),
         Code::UidNext(value) => mailbox.uid_next = crate::message::Uid::new(value.get()),
@@ -1412,11 +2069,15 @@ fn apply_select_code(mailbox: &mut SelectedMailbox, code: &Code<'_>) {
         Code::PermanentFlags(flags) => {
             mailbox.permanent_flags = flags.iter().map(Flag::from_perm).collect();
             mailbox.can_create_keywords = mailbox.permanent_flags.contains(&Flag::AnyKeyword);
+            mailbox.permanent_flags_seen = true;
         }
         Code::ReadOnly => mailbox.read_only = true,
         Code::ReadWrite => mailbox.read_only = false,
-        _ => {}
+        Code::HighestModSeq(value) => mailbox.highest_modseq = Some(value.get()),
+        Code::NoModSeq => mailbox.highest_modseq = None,
+        _ => return false,
     }
+    true
 }
 
 /// Checks a command's arguments and encodes what does not depend on capabilities.
@@ -1467,10 +2128,7 @@ fn into_job(command: Command, hierarchy: &Hierarchy) -> Result<Job, SubmitError>
         Command::Select { mailbox } => {
             let body = CommandBody::select(mailbox.to_imap()?.into_static())
                 .map_err(invalid("mailbox name"))?;
-            (
-                body,
-                Gather::Select(Box::new(SelectedMailbox::new(mailbox))),
-            )
+            (body, Gather::Select(Opening::new(mailbox, false, None)))
         }
         Command::FetchSummaries { uids } => {
             let set =
@@ -1500,21 +2158,7 @@ fn into_job(command: Command, hierarchy: &Hierarchy) -> Result<Job, SubmitError>
             uids,
             action,
             flags,
-        } => {
-            let kind = match action {
-                StoreAction::Add => StoreType::Add,
-                StoreAction::Remove => StoreType::Remove,
-            };
-            let body = CommandBody::store(
-                uid_set(&uids)?,
-                kind,
-                StoreResponse::Silent,
-                imap_flags(&flags)?,
-                true,
-            )
-            .unwrap_or_else(|never: std::convert::Infallible| match never {});
-            (body, Gather::Done)
-        }
+        } => (store_body(&uids, action, &flags)?, Gather::Done),
         Command::Copy { uids, to } => {
             let body = CommandBody::copy(uid_set(&uids)?, to.to_imap()?.into_static(), true)
                 .map_err(invalid("COPY arguments"))?;
@@ -1563,15 +2207,8 @@ fn into_job(command: Command, hierarchy: &Hierarchy) -> Result<Job, SubmitError>
             (body, Gather::Done)
         }
         Command::Status { mailbox } => {
-            let items = [
-                StatusDataItemName::Messages,
-                StatusDataItemName::Unseen,
-                StatusDataItemName::UidNext,
-                StatusDataItemName::UidValidity,
-            ];
-            let body = CommandBody::status(mailbox.to_imap()?.into_static(), items.to_vec())
-                .map_err(invalid("mailbox name"))?;
-            (body, Gather::Status(MailboxStatus::default()))
+            let mailbox = mailbox.to_imap()?.into_static();
+            return Ok(Job::Later(Deferred::Status { mailbox }));
         }
         Command::Search { query } => (search_body(&query)?, Gather::Search(Vec::new())),
         Command::Sort { order, query } => {
@@ -1600,6 +2237,7 @@ fn into_job(command: Command, hierarchy: &Hierarchy) -> Result<Job, SubmitError>
             flags,
             message,
         } => {
+            let target = mailbox.clone();
             // NUL is never sent (row V0014); the literal is synchronizing unless LITERAL+.
             let body = CommandBody::append(
                 mailbox.to_imap()?.into_static(),
@@ -1608,9 +2246,50 @@ fn into_job(command: Command, hierarchy: &Hierarchy) -> Result<Job, SubmitError>
                 message,
             )
             .map_err(invalid("message (NUL bytes or mailbox name)"))?;
-            (body, Gather::Append)
+            (body, Gather::Append(target))
         }
         Command::Idle => (CommandBody::Idle, Gather::Idle(IdlePhase::Requested)),
+        Command::Open {
+            mailbox,
+            read_only,
+            cached,
+        } => {
+            let resync = cached
+                .as_ref()
+                .map(Resync::from_cache)
+                .transpose()?
+                .flatten();
+            return Ok(Job::Later(Deferred::Open {
+                wire: mailbox.to_imap()?.into_static(),
+                name: mailbox,
+                read_only,
+                cached,
+                resync,
+            }));
+        }
+        Command::FetchFlags {
+            uids,
+            changed_since,
+        } => {
+            let set =
+                SequenceSet::try_from(uids.to_string().as_str()).map_err(invalid("UID range"))?;
+            let changed_since = changed_since.and_then(NonZeroU64::new);
+            return Ok(Job::Later(Deferred::FetchFlags { set, changed_since }));
+        }
+        Command::Unselect => return Ok(Job::Later(Deferred::Unselect)),
+        Command::Close => (CommandBody::Close, Gather::Leave),
+        Command::StoreUnchangedSince {
+            uids,
+            action,
+            flags,
+            unchanged_since,
+        } => {
+            let mut body = store_body(&uids, action, &flags)?;
+            if let CommandBody::Store { modifiers, .. } = &mut body {
+                modifiers.push(StoreModifier::UnchangedSince(unchanged_since));
+            }
+            (body, Gather::ConditionalStore)
+        }
     };
     Ok(Job::Ready { body, gather })
 }
@@ -1642,6 +2321,48 @@ fn folder_listing(query: FolderQuery, hierarchy: &Hierarchy) -> Result<FolderLis
         subscribed_only: query.subscribed_only,
         with_status: query.with_status,
     })
+}
+
+/// `UID STORE <uids> ±FLAGS.SILENT (...)`, never a replace-all (row V0056).
+fn store_body(
+    uids: &UidSet,
+    action: StoreAction,
+    flags: &[Flag],
+) -> Result<CommandBody<'static>, SubmitError> {
+    let kind = match action {
+        StoreAction::Add => StoreType::Add,
+        StoreAction::Remove => StoreType::Remove,
+    };
+    Ok(CommandBody::store(
+        uid_set(uids)?,
+        kind,
+        StoreResponse::Silent,
+        imap_flags(flags)?,
+        true,
+    )
+    .unwrap_or_else(|never: std::convert::Infallible| match never {}))
+}
+
+fn enable_qresync() -> CommandBody<'static> {
+    let qresync = CapabilityEnable::from(Atom::unvalidated("QRESYNC"));
+    CommandBody::Enable {
+        capabilities: Vec1::from(qresync),
+    }
+}
+
+/// The mailbox a COPY, MOVE or APPEND writes to: created on TRYCREATE (row V0047).
+fn trycreate_destination(body: &CommandBody<'static>) -> Option<Mailbox<'static>> {
+    match body {
+        CommandBody::Copy { mailbox, .. }
+        | CommandBody::Move { mailbox, .. }
+        | CommandBody::Append { mailbox, .. } => Some(mailbox.clone()),
+        _ => None,
+    }
+}
+
+/// Names one mailbox; only INBOX ignores case (row V0016).
+fn same_mailbox(a: &MailboxName, b: &MailboxName) -> bool {
+    a == b || (a.is_inbox() && b.is_inbox())
 }
 
 fn invalid<E>(what: &'static str) -> impl FnOnce(E) -> SubmitError {

@@ -13,6 +13,7 @@ use crate::mailbox::MailboxName;
 use crate::message::{Flag, MessageSummary, Uid, UidRange, UidSet};
 use crate::session::{Config, MIN_SCRAM_RANDOM, Session, TransportSecurity};
 use crate::sort::SortOrder;
+use crate::sync::CachedMailbox;
 use futures_channel::oneshot;
 use js_sys::{Function, Reflect, Uint8Array};
 use serde::{Deserialize, Serialize};
@@ -23,6 +24,9 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 use web_sys::{BinaryType, CloseEvent, MessageEvent, WebSocket};
+
+/// JavaScript numbers are exact up to here.
+const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
 
 /// The WebSocket subprotocol of the bridge protocol (docs/bridge-protocol.md).
 const SUBPROTOCOL: &str = "imap-relay.v1";
@@ -312,6 +316,9 @@ impl Driver {
             Event::Appended { id, uid } => {
                 self.settle(id, Ok(to_js(&serde_json::json!({ "uid": uid }))));
             }
+            Event::StoreConflicted { id, uids } => {
+                self.settle(id, Ok(to_js(&serde_json::json!({ "conflicted": uids }))));
+            }
             Event::CommandFailed { id, error } => {
                 self.settle(id, Err(js_error(error.code(), &error.to_string())));
             }
@@ -514,6 +521,45 @@ impl ImapClient {
         self.request(Command::Select {
             mailbox: MailboxName::from_wire(name),
         })
+    }
+
+    /// Selects, or examines when `readOnly`, with what the cache knows (`{uid_validity,
+    /// highest_modseq, known_uids}` or null); resolves to its state. Changes since the cache
+    /// and `uid_validity_changed` arrive through `onEvent`.
+    pub fn open(&self, name: String, read_only: bool, cached: JsValue) -> js_sys::Promise {
+        match serde_wasm_bindgen::from_value::<Option<CachedMailbox>>(cached) {
+            Ok(cached) => self.request(Command::Open {
+                mailbox: MailboxName::from_wire(name),
+                read_only,
+                cached,
+            }),
+            Err(error) => rejected("invalid_argument", &error.to_string()),
+        }
+    }
+
+    /// Flags of UIDs `first` and up, only those changed since `changedSince` where the server
+    /// can tell; each arrives as `flags_changed` through `onEvent`.
+    #[wasm_bindgen(js_name = fetchFlags)]
+    pub fn fetch_flags(&self, first: u32, changed_since: Option<f64>) -> js_sys::Promise {
+        let Some(first) = Uid::new(first.max(1)) else {
+            return rejected("invalid_argument", "bad UID");
+        };
+        self.request(Command::FetchFlags {
+            uids: UidRange { first, last: None },
+            changed_since: changed_since
+                .filter(|v| v.is_finite() && *v >= 1.0 && *v <= MAX_SAFE_INTEGER)
+                .map(|v| v as u64),
+        })
+    }
+
+    /// Leaves the mailbox without expunging anything.
+    pub fn unselect(&self) -> js_sys::Promise {
+        self.request(Command::Unselect)
+    }
+
+    /// Expunges every `\\Deleted` message and leaves the mailbox.
+    pub fn close(&self) -> js_sys::Promise {
+        self.request(Command::Close)
     }
 
     /// Fetches list summaries for UIDs `first..=last` (`last` absent: to the end).

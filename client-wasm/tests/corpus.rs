@@ -316,8 +316,15 @@ fn corpus_walk_counts_lines_and_literals() {
 /// error, but the LOGIN's `CommandId` never gets `LoggedIn` or `CommandFailed`.
 const LOGIN_LOST_WHEN_CAPABILITY_AFTER_LOGIN_FAILS: &[u8] = b"* OK [BPACAILITY IMAP4rev1 STARTTLS LOGINDISABLED] ready\r\n0000 OK Begin TLS\r\n* CAPABILITY'IMAP4rev1 AUTH=PLAIN SASL-IR\r\n0001 OK done\r\n0002 NO [ALERT] bad password\r\n";
 
+/// Session fuzzing, 2026-11-25: the CAPABILITY after login names no IMAP4rev1 (`IMAP4re`v1`),
+/// so the session ends as unsupported, but the LOGIN's `CommandId` was never answered.
+const LOGIN_LOST_WHEN_SERVER_TURNS_OUT_UNSUPPORTED: &[u8] = b"* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] ready\r\n+ \r\n0000 OK Logged in\r\n* CAPABILITY IMAP4re`v1 IDLE\r\n0001 OK done\r\n* LIST (\\HasNoChildren) \"/\" INBOX\r\n* LIST (\\Noselect) \"/\" \"&AOQ-rger\"\r\x1a0003 OK List ;ompleted\r\n* 2 E\xa6\xb6\xac\xabS\r\n* OK [UI\xbd\xa9\xbe\xb3\xb6\xbb\xb6\xabY 7] x\r\n0003 OK [READ-WRITE] Select completed\r\n* 1 FETCH (UID 5 FLAGS (\\Seen) RFC822.SIZE 10 INTERNALDATE \"01-Jan-2020 00:00 +0000\" BODY[HEADER] {11}\r\nSubject: x\n)\r\n0004 OK Fetch completed\xff\xff\x03\x00\r\n* BYE bye\r\n";
+
 /// Every input the fuzzers ever failed on; all must at least not panic.
-const FUZZ_REGRESSIONS: &[&[u8]] = &[LOGIN_LOST_WHEN_CAPABILITY_AFTER_LOGIN_FAILS];
+const FUZZ_REGRESSIONS: &[&[u8]] = &[
+    LOGIN_LOST_WHEN_CAPABILITY_AFTER_LOGIN_FAILS,
+    LOGIN_LOST_WHEN_SERVER_TURNS_OUT_UNSUPPORTED,
+];
 
 #[test]
 fn fuzz_regressions_do_not_panic() {
@@ -332,6 +339,13 @@ fn fuzz_regressions_do_not_panic() {
 #[test]
 fn fuzz_regression_session_login_answered_when_capability_after_login_fails() {
     harness::session(LOGIN_LOST_WHEN_CAPABILITY_AFTER_LOGIN_FAILS);
+}
+
+/// Found by the session fuzzer: a LOGIN whose follow-up CAPABILITY showed an unsupported
+/// server went unanswered.
+#[test]
+fn fuzz_regression_session_login_answered_when_the_server_turns_out_unsupported() {
+    harness::session(LOGIN_LOST_WHEN_SERVER_TURNS_OUT_UNSUPPORTED);
 }
 
 /// The `replay` tool end to end: JSON lines, decoded mailbox names, skips reported, exit 0;

@@ -3,8 +3,8 @@
 //! fuzzers found as an ordinary regression test, natively and without nightly.
 
 use client_wasm::{
-    AuthMethod, Command, CommandId, Config, Credentials, Decoded, Event, Instant, MailboxName,
-    ResponseStream, Session, State, TransportSecurity, Uid, UidRange,
+    AuthMethod, CachedMailbox, Command, CommandId, Config, Credentials, Decoded, Event, Instant,
+    MailboxName, ResponseStream, Session, State, TransportSecurity, Uid, UidRange, UidSet,
 };
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
@@ -160,6 +160,9 @@ impl Checks {
                 | Event::MailboxSelected { id, .. }
                 | Event::FetchCompleted { id }
                 | Event::NoopCompleted { id }
+                | Event::CommandCompleted { id }
+                | Event::StatusReceived { id, .. }
+                | Event::StoreConflicted { id, .. }
                 | Event::CommandFailed { id, .. } => Some(*id),
                 Event::FetchReceived { id: Some(id), .. } => {
                     assert!(self.fetches.contains(id), "FETCH data for {id:?}");
@@ -270,11 +273,35 @@ pub fn session(data: &[u8]) {
     let mut session = Session::new(Config::new(0, transport), now);
     let mut checks = Checks::default();
     let mut plan = plan().into_iter().peekable();
+    let first = Uid::new(1).expect("1 is a valid UID");
     let extras = [
         Command::Noop,
         Command::Logout,
         Command::Select {
             mailbox: MailboxName::from_wire("Archive"),
+        },
+        // The synchronisation paths: a cached open (ENABLE, QRESYNC or CONDSTORE), changed
+        // flags, leaving, STATUS of the selected mailbox, and COPY that may meet TRYCREATE.
+        Command::Open {
+            mailbox: MailboxName::inbox(),
+            read_only: rng.one_in(2),
+            cached: Some(CachedMailbox {
+                uid_validity: 1,
+                highest_modseq: Some(5),
+                known_uids: UidSet::from_uids([first]),
+            }),
+        },
+        Command::FetchFlags {
+            uids: UidRange { first, last: None },
+            changed_since: Some(5),
+        },
+        Command::Unselect,
+        Command::Status {
+            mailbox: MailboxName::inbox(),
+        },
+        Command::Copy {
+            uids: UidSet::from_uids([first]).expect("one UID"),
+            to: MailboxName::from_wire("Archive"),
         },
     ];
 

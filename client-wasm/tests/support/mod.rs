@@ -114,6 +114,11 @@ fn drain_transmit(session: &mut Session, sent: &mut Vec<u8>) {
 /// Runs `script` in its own chunks and byte by byte; returns the events after checking that
 /// both runs agree and that nothing was left unchecked on the wire.
 pub fn run(config: Config, script: &[Step]) -> Vec<Event> {
+    run_timed(config, script).events
+}
+
+/// As `run`, with the virtual clock's reading at the end.
+pub fn run_timed(config: Config, script: &[Step]) -> Outcome {
     let whole = run_once(config.clone(), script, false);
     let bytewise = run_once(config, script, true);
     assert_eq!(whole.events, bytewise.events, "byte-at-a-time run differs");
@@ -123,5 +128,5 @@ pub fn run(config: Config, script: &[Step]) -> Vec<Event> {
         "engine sent bytes the script did not check: {:?}",
         String::from_utf8_lossy(&whole.unsent)
     );
-    whole.events
+    whole
 }
