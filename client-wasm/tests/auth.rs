@@ -346,4 +346,19 @@ fn v0013_v0034_non_ascii_credentials_go_only_through_authenticate() {
         ],
     );
     assert_eq!(failure(&events), &CommandError::NonAsciiCredentials);
+
+    // SCRAM offered: non-ASCII credentials skip it for PLAIN (see scram::saslprep_ascii).
+    let events = run(
+        with_random(&RFC7677_RANDOM),
+        &[
+            Server(b"* OK [CAPABILITY IMAP4rev1 AUTH=SCRAM-SHA-256 AUTH=PLAIN SASL-IR] ready\r\n"),
+            Submit(login("jos\u{e9}", "p\u{e4}ss")),
+            Client(b"0000 AUTHENTICATE PLAIN AGpvc8OpAHDDpHNz\r\n"),
+            Server(OK_CAPS),
+        ],
+    );
+    assert!(
+        matches!(events.last(), Some(Event::LoggedIn { .. })),
+        "{events:?}"
+    );
 }
