@@ -4,6 +4,7 @@
 //! parser rejects is skipped whole and the stream stays in sync.
 
 use crate::lenient::normalize_spacing;
+use crate::lenient_fetch::rewrite_fetch;
 use imap_codec::decode::Decoder;
 use imap_codec::fragmentizer::{DecodeMessageError, Fragmentizer};
 use imap_codec::{
@@ -144,17 +145,20 @@ fn decode<'a>(
     }
 }
 
-/// The second try: only for complete messages within the limit, and only when normalising
-/// changed something.
+/// The second try, only for complete messages within the limit: the padding normalised when
+/// that changed something, else (or when that still fails) a FETCH response's shape repaired.
 fn lenient<'a, C: Decoder>(
     codec: &C,
     fragmentizer: &Fragmentizer,
     scratch: &'a mut Vec<u8>,
 ) -> Option<C::Message<'a>> {
-    if fragmentizer.is_max_message_size_exceeded()
-        || fragmentizer.is_message_poisoned()
-        || !normalize_spacing(fragmentizer.message_bytes(), scratch)
-    {
+    if fragmentizer.is_max_message_size_exceeded() || fragmentizer.is_message_poisoned() {
+        return None;
+    }
+    let message = fragmentizer.message_bytes();
+    let normalized =
+        normalize_spacing(message, scratch) && matches!(codec.decode(scratch), Ok(([], _)));
+    if !normalized && !rewrite_fetch(message, scratch) {
         return None;
     }
     match codec.decode(scratch) {

@@ -14,6 +14,7 @@ pub mod command;
 pub mod error;
 pub mod event;
 mod lenient;
+mod lenient_fetch;
 pub mod mailbox;
 pub mod message;
 pub mod session;
