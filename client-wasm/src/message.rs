@@ -114,7 +114,7 @@ impl Flag {
         }
     }
 
-    pub(crate) fn from_fetch(flag: &FlagFetch<'_>) -> Self {
+    pub fn from_fetch(flag: &FlagFetch<'_>) -> Self {
         match flag {
             FlagFetch::Flag(flag) => Self::from_imap(flag),
             FlagFetch::Recent => Self::Recent,
