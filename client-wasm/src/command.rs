@@ -3,6 +3,7 @@
 use crate::auth::{AuthMethod, Credentials};
 use crate::mailbox::MailboxName;
 use crate::message::{Flag, UidRange, UidSet};
+use crate::part::{PartSection, Partial};
 use serde::{Deserialize, Serialize};
 
 /// Names one submitted command in the events that answer it.
@@ -104,6 +105,19 @@ pub enum Command {
     Idle,
     /// LOGOUT; answered by `Closed` once the server's tagged OK arrived (row N0002).
     Logout,
+    /// `UID FETCH <uid> (UID FLAGS RFC822.SIZE ENVELOPE BODYSTRUCTURE)`, for the reader to list
+    /// attachments and fetch parts on demand (rows V0007, V0008, V0009); answered by
+    /// `StructureFetched`.
+    FetchStructure {
+        uid: crate::message::Uid,
+    },
+    /// `UID FETCH <uid> (UID BODY.PEEK[<section>]<origin.length>)`: one section, or a range
+    /// of its octets (rows V0053, V0054); answered by `PartFetched`.
+    FetchPart {
+        uid: crate::message::Uid,
+        section: PartSection,
+        partial: Option<Partial>,
+    },
 }
 
 impl Command {
@@ -112,7 +126,10 @@ impl Command {
             Self::LogIn { .. } => "LOGIN",
             Self::List { .. } => "LIST",
             Self::Select { .. } => "SELECT",
-            Self::FetchSummaries { .. } | Self::FetchMessage { .. } => "UID FETCH",
+            Self::FetchSummaries { .. }
+            | Self::FetchMessage { .. }
+            | Self::FetchStructure { .. }
+            | Self::FetchPart { .. } => "UID FETCH",
             Self::Noop => "NOOP",
             Self::Store { .. } => "UID STORE",
             Self::Copy { .. } => "UID COPY",

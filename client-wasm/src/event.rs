@@ -6,6 +6,8 @@ use crate::error::{CommandError, SessionError};
 use crate::mailbox::MailboxStatus;
 use crate::mailbox::{ListedMailbox, SelectedMailbox};
 use crate::message::{FullMessage, MessageSummary, Uid};
+use crate::part::FetchedPart;
+use crate::structure::MessageStructure;
 use serde::Serialize;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -95,5 +97,15 @@ pub enum Event {
     /// The session is over: close the transport. `error` is `None` after our own LOGOUT.
     Closed {
         error: Option<SessionError>,
+    },
+    /// The structure `FetchStructure` asked for; `None` when the message no longer exists.
+    StructureFetched {
+        id: CommandId,
+        message: Option<Box<MessageStructure>>,
+    },
+    /// The octets `FetchPart` asked for; `None` when the message no longer exists.
+    PartFetched {
+        id: CommandId,
+        part: Option<FetchedPart>,
     },
 }

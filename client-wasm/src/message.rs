@@ -231,7 +231,10 @@ impl FullMessage {
             match item {
                 MessageDataItem::Uid(value) => uid = Some(Uid(*value)),
                 MessageDataItem::Flags(list) => flags = list.iter().map(Flag::from_fetch).collect(),
-                MessageDataItem::BodyExt { data, .. } => raw = data.0.as_ref(),
+                // Partial data is never taken for the whole message (row V0070).
+                MessageDataItem::BodyExt {
+                    data, origin: None, ..
+                } => raw = data.0.as_ref(),
                 _ => {}
             }
         }

@@ -14,6 +14,8 @@ use crate::error::{CommandError, Refusal, SessionError, SubmitError};
 use crate::event::Event;
 use crate::mailbox::{ListedMailbox, MailboxStatus, SelectedMailbox};
 use crate::message::{Flag, FullMessage, MessageSummary, Uid, UidSet};
+use crate::part::FetchedPart;
+use crate::structure::MessageStructure;
 use crate::tag::{Tag, TagGenerator};
 use imap_types::IntoStatic;
 use imap_types::auth::AuthMechanism;
@@ -63,6 +65,9 @@ pub struct Config {
     /// An IDLE is ended with DONE after this long, before servers' 30-minute autologout
     /// (row V0025: default 25 minutes, never 29 or more).
     pub idle_interval: Duration,
+    /// Messages larger than this are marked `large` in `StructureFetched`: the reader fetches
+    /// their parts and asks before fetching them whole (row V0007).
+    pub whole_message_limit: u32,
 }
 
 impl Config {
@@ -76,6 +81,7 @@ impl Config {
             logout_timeout: Duration::from_secs(5),
             keepalive_interval: Duration::from_secs(9 * 60),
             idle_interval: Duration::from_secs(25 * 60),
+            whole_message_limit: 10 * 1024 * 1024,
         }
     }
 }
@@ -236,6 +242,8 @@ enum Gather {
     Select(Box<SelectedMailbox>),
     Fetch,
     Message(Option<Box<FullMessage>>),
+    Structure(Option<Box<MessageStructure>>),
+    Part(Option<FetchedPart>),
     Noop,
     /// Success is all there is to report.
     Done,
@@ -357,7 +365,9 @@ impl Core {
                 | Command::Copy { .. }
                 | Command::Move { .. }
                 | Command::Expunge { .. }
-                | Command::Search { .. },
+                | Command::Search { .. }
+                | Command::FetchStructure { .. }
+                | Command::FetchPart { .. },
                 state,
             ) => state == State::Selected,
             _ => false,
@@ -785,6 +795,22 @@ impl Core {
     }
 
     fn handle_fetch(&mut self, seq: u32, items: &[imap_types::fetch::MessageDataItem<'_>]) {
+        match self.in_flight.as_mut().map(|flight| &mut flight.gather) {
+            Some(Gather::Structure(slot @ None)) => {
+                let limit = self.config.whole_message_limit;
+                *slot = MessageStructure::from_fetch(items, limit).map(Box::new);
+                if slot.is_some() {
+                    return;
+                }
+            }
+            Some(Gather::Part(slot @ None)) => {
+                *slot = FetchedPart::from_fetch(items);
+                if slot.is_some() {
+                    return;
+                }
+            }
+            _ => {}
+        }
         if let Some(InFlight {
             gather: Gather::Message(slot),
             ..
@@ -897,6 +923,17 @@ impl Core {
             Gather::Message(message) => {
                 if let Some(id) = id {
                     self.events.push_back(Event::MessageFetched { id, message });
+                }
+            }
+            Gather::Structure(message) => {
+                if let Some(id) = id {
+                    self.events
+                        .push_back(Event::StructureFetched { id, message });
+                }
+            }
+            Gather::Part(part) => {
+                if let Some(id) = id {
+                    self.events.push_back(Event::PartFetched { id, part });
                 }
             }
             Gather::Done | Gather::Idle(_) => {
@@ -1125,7 +1162,6 @@ fn into_job(command: Command) -> Result<Job, SubmitError> {
             (body, Gather::Fetch)
         }
         Command::FetchMessage { uid } => {
-            let set = SequenceSet::try_from(uid.to_string().as_str()).map_err(invalid("UID"))?;
             let items = vec![
                 MessageDataItemName::Uid,
                 MessageDataItemName::Flags,
@@ -1135,9 +1171,35 @@ fn into_job(command: Command) -> Result<Job, SubmitError> {
                     peek: true,
                 },
             ];
-            let body = CommandBody::fetch(set, items, true)
-                .unwrap_or_else(|never: std::convert::Infallible| match never {});
-            (body, Gather::Message(None))
+            (uid_fetch(uid, items)?, Gather::Message(None))
+        }
+        Command::FetchStructure { uid } => {
+            let items = vec![
+                MessageDataItemName::Uid,
+                MessageDataItemName::Flags,
+                MessageDataItemName::Rfc822Size,
+                MessageDataItemName::Envelope,
+                MessageDataItemName::BodyStructure,
+            ];
+            (uid_fetch(uid, items)?, Gather::Structure(None))
+        }
+        Command::FetchPart {
+            uid,
+            section,
+            partial,
+        } => {
+            let section = section
+                .to_imap()
+                .map_err(|what| SubmitError::InvalidArgument { what })?;
+            let items = vec![
+                MessageDataItemName::Uid,
+                MessageDataItemName::BodyExt {
+                    section,
+                    partial: partial.map(|p| (p.origin, p.length)),
+                    peek: true,
+                },
+            ];
+            (uid_fetch(uid, items)?, Gather::Part(None))
         }
         Command::Noop => (CommandBody::Noop, Gather::Noop),
         Command::Logout => (CommandBody::Logout, Gather::Logout),
@@ -1237,6 +1299,16 @@ fn into_job(command: Command) -> Result<Job, SubmitError> {
         Command::Idle => (CommandBody::Idle, Gather::Idle(IdlePhase::Requested)),
     };
     Ok(Job::Ready { body, gather })
+}
+
+/// `UID FETCH <uid> (<items>)` for one message.
+fn uid_fetch(
+    uid: Uid,
+    items: Vec<MessageDataItemName<'static>>,
+) -> Result<CommandBody<'static>, SubmitError> {
+    let set = SequenceSet::try_from(uid.to_string().as_str()).map_err(invalid("UID"))?;
+    Ok(CommandBody::fetch(set, items, true)
+        .unwrap_or_else(|never: std::convert::Infallible| match never {}))
 }
 
 fn invalid<E>(what: &'static str) -> impl FnOnce(E) -> SubmitError {

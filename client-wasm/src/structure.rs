@@ -3,12 +3,70 @@
 //! reader fetches only the parts it shows.
 
 use crate::envelope::{Envelope, header_text, nstring, text};
+use crate::message::{Flag, Uid};
 use imap_types::body::{
     BasicFields, Body, BodyExtension, BodyStructure, Disposition as WireDisposition, SpecificFields,
 };
 use imap_types::core::IString;
+use imap_types::fetch::MessageDataItem;
 use mail_parser::{MessageParser, MimeHeaders};
 use serde::Serialize;
+
+/// What the reader needs before fetching any content: `UID FLAGS RFC822.SIZE ENVELOPE
+/// BODYSTRUCTURE` (rows V0007, V0008, V0009).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MessageStructure {
+    pub uid: Uid,
+    pub flags: Vec<Flag>,
+    pub size: Option<u32>,
+    pub envelope: Option<Envelope>,
+    pub body: Part,
+    /// The parts to list as attachments, each fetched on demand by its section.
+    pub attachments: Vec<Part>,
+    /// The sections of the text and HTML bodies, when there are any.
+    pub text_section: Option<String>,
+    pub html_section: Option<String>,
+    /// RFC822.SIZE is above `Config::whole_message_limit`: fetch the parts shown, and fetch
+    /// the whole message only once the user agreed (row V0007).
+    pub large: bool,
+}
+
+impl MessageStructure {
+    /// `None` without a UID or a BODYSTRUCTURE.
+    pub(crate) fn from_fetch(
+        items: &[MessageDataItem<'_>],
+        whole_message_limit: u32,
+    ) -> Option<Self> {
+        let mut uid = None;
+        let mut flags = Vec::new();
+        let mut size = None;
+        let mut envelope = None;
+        let mut body = None;
+        for item in items {
+            match item {
+                MessageDataItem::Uid(value) => uid = Uid::new(value.get()),
+                MessageDataItem::Flags(list) => flags = list.iter().map(Flag::from_fetch).collect(),
+                MessageDataItem::Rfc822Size(value) => size = Some(*value),
+                MessageDataItem::Envelope(wire) => envelope = Some(Envelope::from_wire(wire)),
+                MessageDataItem::BodyStructure(wire) => body = Some(Part::from_wire(wire)),
+                _ => {}
+            }
+        }
+        let body = body?;
+        let section = |content_type| body.body_part(content_type).map(|p| p.section.clone());
+        Some(Self {
+            uid: uid?,
+            flags,
+            large: size.is_some_and(|s| s > whole_message_limit),
+            size,
+            envelope,
+            attachments: body.attachments().into_iter().cloned().collect(),
+            text_section: section("text/plain"),
+            html_section: section("text/html"),
+            body,
+        })
+    }
+}
 
 /// One MIME part.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
