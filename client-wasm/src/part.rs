@@ -8,7 +8,7 @@ use imap_types::fetch::{MessageDataItem, Part as WirePart, Section};
 use mail_parser::decoders::base64::base64_decode;
 use mail_parser::decoders::charsets::map::charset_decoder;
 use mail_parser::decoders::quoted_printable::quoted_printable_decode;
-use serde::{Deserialize, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::num::NonZeroU32;
 
@@ -127,20 +127,8 @@ pub struct FetchedPart {
     /// Where these octets start in the section, for a partial fetch.
     pub origin: Option<u32>,
     /// `None` when the server had nothing (NIL).
-    #[serde(serialize_with = "bytes")]
+    #[serde(with = "serde_bytes")]
     pub data: Option<Vec<u8>>,
-}
-
-/// Octets as bytes (a `Uint8Array` in JavaScript), not as a list of numbers.
-fn bytes<S: Serializer>(data: &Option<Vec<u8>>, serializer: S) -> Result<S::Ok, S::Error> {
-    match data {
-        Some(data) => serializer.serialize_bytes(data),
-        None => serializer.serialize_none(),
-    }
-}
-
-fn plain_bytes<S: Serializer>(data: &[u8], serializer: S) -> Result<S::Ok, S::Error> {
-    serializer.serialize_bytes(data)
 }
 
 impl FetchedPart {
@@ -218,7 +206,7 @@ impl PartContent {
 /// A part's content decoded for display: transfer encoding undone, text in its charset.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DecodedContent {
-    #[serde(serialize_with = "plain_bytes")]
+    #[serde(with = "serde_bytes")]
     pub bytes: Vec<u8>,
     /// For `text/*` parts.
     pub text: Option<String>,
