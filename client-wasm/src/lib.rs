@@ -41,6 +41,9 @@ pub use error::{CommandError, Refusal, SessionError, SubmitError};
 pub use event::Event;
 pub use mailbox::{ListedMailbox, MailboxName, MailboxStatus, SelectedMailbox, SpecialUse};
 pub use message::{Attachment, Flag, FullMessage, MessageSummary, Sender, Uid, UidRange, UidSet};
-pub use part::{DecodedContent, FetchedPart, PartContent, PartPath, PartSection, Partial};
+pub use part::{
+    DecodedContent, FetchedPart, PartContent, PartPath, PartSection, Partial, decode_content,
+    decode_part,
+};
 pub use session::{Config, Session, State, TransportSecurity};
 pub use structure::{Disposition, Extension, MessageStructure, Part};

@@ -212,17 +212,36 @@ pub struct DecodedContent {
     pub text: Option<String>,
 }
 
-/// Undoes `part`'s base64 or quoted-printable and, for text, its charset (unknown charsets
-/// are read as UTF-8 with replacement characters). Undecodable octets stay as they came.
-pub fn decode_content(part: &Part, raw: &[u8]) -> DecodedContent {
-    let decoded = match part.encoding.as_deref() {
+/// Undoes `part`'s base64 or quoted-printable and, for text, its charset.
+pub fn decode_part(part: &Part, raw: &[u8]) -> DecodedContent {
+    decode_content(
+        &part.content_type,
+        part.encoding.as_deref(),
+        part.parameter("charset"),
+        raw,
+    )
+}
+
+/// Undoes a transfer encoding (case-insensitive) and, for `text/*`, the charset (unknown
+/// charsets are read as UTF-8 with replacement characters). Undecodable octets stay as they
+/// came.
+pub fn decode_content(
+    content_type: &str,
+    encoding: Option<&str>,
+    charset: Option<&str>,
+    raw: &[u8],
+) -> DecodedContent {
+    let decoded = match encoding.map(str::to_ascii_lowercase).as_deref() {
         Some("base64") => base64_decode(raw),
         Some("quoted-printable") => quoted_printable_decode(raw),
         _ => None,
     }
     .unwrap_or_else(|| raw.to_vec());
-    let text = part.content_type.starts_with("text/").then(|| {
-        part.parameter("charset")
+    let is_text = content_type
+        .get(..5)
+        .is_some_and(|t| t.eq_ignore_ascii_case("text/"));
+    let text = is_text.then(|| {
+        charset
             .and_then(|charset| charset_decoder(charset.as_bytes()))
             .map_or_else(
                 || String::from_utf8_lossy(&decoded).into_owned(),
@@ -273,19 +292,19 @@ mod tests {
     #[test]
     fn v0054_parts_decode_from_base64_and_quoted_printable_in_their_charset() {
         let latin1 = part(("text", "plain"), Some("iso-8859-1"), "QUOTED-PRINTABLE");
-        let decoded = decode_content(&latin1, b"Gr=FC=DFe aus K=F6ln=\r\n!");
+        let decoded = decode_part(&latin1, b"Gr=FC=DFe aus K=F6ln=\r\n!");
         assert_eq!(
             decoded.text.as_deref(),
             Some("Gr\u{fc}\u{df}e aus K\u{f6}ln!")
         );
 
         let pdf = part(("application", "pdf"), None, "base64");
-        let decoded = decode_content(&pdf, b"JVBERi0x\r\nLjQK\r\n");
+        let decoded = decode_part(&pdf, b"JVBERi0x\r\nLjQK\r\n");
         assert_eq!(decoded.bytes, b"%PDF-1.4\n");
         assert_eq!(decoded.text, None);
 
         let utf8 = part(("text", "html"), Some("utf-8"), "8bit");
-        let decoded = decode_content(&utf8, "<p>\u{e9}</p>".as_bytes());
+        let decoded = decode_part(&utf8, "<p>\u{e9}</p>".as_bytes());
         assert_eq!(decoded.text.as_deref(), Some("<p>\u{e9}</p>"));
     }
 
