@@ -887,3 +887,36 @@ fn n0003_corpus_fetch_items_reach_their_expected_values() {
     assert_eq!(size, Some(4286));
     assert_eq!(flags(&rfc[2].1), [Flag::Seen, Flag::Deleted]);
 }
+
+/// Captures whose FETCH responses go through the shape repair.
+const REPAIRED_FETCH_CAPTURES: [&str; 8] = ["059", "062", "063", "073", "077", "086", "087", "091"];
+
+#[test]
+fn n0003_cut_or_mangled_fetch_captures_are_incomplete_or_skipped_never_a_panic() {
+    let Some(all) = cases() else { return };
+    for case in all.iter().filter(|c| {
+        REPAIRED_FETCH_CAPTURES
+            .iter()
+            .any(|p| c.name.starts_with(p))
+    }) {
+        let whole = read_stream(&[&case.bytes]);
+        // Every cut inside the first message leaves it incomplete: nothing decoded, all
+        // bytes pending.
+        let first = whole.messages.first().map_or(0, |m| m.1);
+        for cut in 1..first {
+            let cut_short = read_stream(&[&case.bytes[..cut]]);
+            assert!(cut_short.messages.is_empty(), "{} cut at {cut}", case.name);
+            assert_eq!(cut_short.tail, cut as u64, "{} cut at {cut}", case.name);
+        }
+        // Mangled bytes: any result but a panic, and the stream keeps its framing.
+        let mut rng = harness::Rng::from_input(case.name.as_bytes());
+        let alphabet = b"()\" {}~[]\r\n0N";
+        for _ in 0..100 {
+            let mut mangled = case.bytes.clone();
+            let at = rng.size(mangled.len()) - 1;
+            mangled[at] = alphabet[rng.size(alphabet.len()) - 1];
+            let _ = read_stream(&[&mangled]);
+            harness::session(&mangled);
+        }
+    }
+}
