@@ -28,7 +28,7 @@ mod utf7;
 #[cfg(target_arch = "wasm32")]
 mod wasm;
 #[cfg(target_arch = "wasm32")]
-pub use wasm::ImapClient;
+pub use wasm::{ImapClient, compose_message, decode_fetched_part};
 
 pub use auth::{AuthMethod, Credentials};
 pub use capability::Capabilities;

@@ -690,7 +690,7 @@ pub fn compose_message(draft: JsValue) -> Result<Uint8Array, JsValue> {
 /// A fetched part's octets decoded for display: `{bytes: Uint8Array, text: string | null}`,
 /// with the part's `content_type`, `encoding` and `charset` parameter from `fetchStructure`.
 #[wasm_bindgen(js_name = decodePart)]
-pub fn decode_part(
+pub fn decode_fetched_part(
     content_type: String,
     encoding: Option<String>,
     charset: Option<String>,
