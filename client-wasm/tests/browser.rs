@@ -274,7 +274,7 @@ async fn sleep_ms(millis: i32) {
 /// A draft composed by the engine, appended, then read back structure first: the attachment
 /// listed from BODYSTRUCTURE, fetched alone and decoded, header fields and a range on demand.
 #[wasm_bindgen_test]
-async fn composed_draft_reads_back_by_structure_and_parts() {
+async fn v0009_v0013_v0054_composed_draft_reads_back_by_structure_and_parts() {
     use client_wasm::{compose_message, decode_fetched_part};
     use js_sys::{JSON, Uint8Array};
 

@@ -839,6 +839,32 @@ fn n0003_corpus_fetch_items_reach_their_expected_values() {
         "BODY[2] without a value reads as NIL"
     );
 
+    let size = |items: &Items| {
+        items.iter().find_map(|item| match item {
+            MessageDataItem::Rfc822Size(size) => Some(*size),
+            _ => None,
+        })
+    };
+    let exchange = fetches("062").expect("corpus");
+    let (seq, items) = &exchange[0];
+    assert_eq!((*seq, uid(items), size(items)), (37, Some(67), Some(14801)));
+    assert_eq!(flags(items), [Flag::Seen, Flag::Recent]);
+    let negative = fetches("065").expect("corpus");
+    let (seq, items) = &negative[0];
+    assert_eq!((*seq, uid(items), size(items)), (5, Some(581), Some(35149)));
+    let body_text = two[0].1.iter().find_map(|item| match item {
+        MessageDataItem::BodyExt {
+            section: Some(imap_types::fetch::Section::Part(_)),
+            data,
+            ..
+        } => data.0.as_ref().map(|d| d.as_ref().to_vec()),
+        _ => None,
+    });
+    assert_eq!(
+        body_text.as_deref(),
+        Some(b"This is the message body.\r\n".as_slice())
+    );
+
     let zoho = fetches("087").expect("corpus");
     assert_eq!(zoho.len(), 74, "every FETCH parsed");
     assert!(
@@ -873,6 +899,7 @@ fn n0003_corpus_fetch_items_reach_their_expected_values() {
     );
 
     let rfc = fetches("112").expect("corpus");
+    assert_eq!(size(&rfc[0].1), Some(4286));
     let header = rfc.iter().find_map(|(_, items)| {
         items.iter().find_map(|item| match item {
             MessageDataItem::BodyExt { data, .. } => data.0.as_ref().map(|d| d.as_ref().len()),
@@ -880,11 +907,6 @@ fn n0003_corpus_fetch_items_reach_their_expected_values() {
         })
     });
     assert_eq!(header, Some(342));
-    let size = rfc[0].1.iter().find_map(|item| match item {
-        MessageDataItem::Rfc822Size(size) => Some(*size),
-        _ => None,
-    });
-    assert_eq!(size, Some(4286));
     assert_eq!(flags(&rfc[2].1), [Flag::Seen, Flag::Deleted]);
 }
 
