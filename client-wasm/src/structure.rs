@@ -48,7 +48,10 @@ impl MessageStructure {
                 MessageDataItem::Flags(list) => flags = list.iter().map(Flag::from_fetch).collect(),
                 MessageDataItem::Rfc822Size(value) => size = Some(*value),
                 MessageDataItem::Envelope(wire) => envelope = Some(Envelope::from_wire(wire)),
-                MessageDataItem::BodyStructure(wire) => body = Some(Part::from_wire(wire)),
+                // Some servers answer BODYSTRUCTURE with the shorter BODY form.
+                MessageDataItem::BodyStructure(wire) | MessageDataItem::Body(wire) => {
+                    body = Some(Part::from_wire(wire));
+                }
                 _ => {}
             }
         }

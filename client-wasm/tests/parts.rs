@@ -204,3 +204,28 @@ fn v0070_a_partial_body_never_stands_in_for_the_whole_message() {
         "{events:?}"
     );
 }
+
+#[test]
+fn v0009_a_server_answering_with_body_still_gives_the_structure() {
+    let events = run(
+        config(u32::MAX),
+        &then(vec![
+            Submit(Command::FetchStructure { uid: uid() }),
+            Client(b"0001 UID FETCH 7 (UID FLAGS RFC822.SIZE ENVELOPE BODYSTRUCTURE)\r\n"),
+            Server(b"* 1 FETCH (UID 7 RFC822.SIZE 10 BODY (\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 10 1))\r\n0001 OK Fetch completed.\r\n"),
+        ]),
+    );
+    let [
+        ..,
+        Event::StructureFetched {
+            message: Some(message),
+            ..
+        },
+    ] = events.as_slice()
+    else {
+        panic!("{events:?}")
+    };
+    assert_eq!(message.text_section.as_deref(), Some("1"));
+    assert_eq!(message.envelope, None);
+    assert!(message.attachments.is_empty());
+}
