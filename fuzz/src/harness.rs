@@ -4,7 +4,8 @@
 
 use client_wasm::{
     AuthMethod, Command, CommandId, Config, Credentials, Decoded, Event, Instant, MailboxName,
-    ResponseStream, Session, State, TransportSecurity, Uid, UidRange,
+    PartPath, PartSection, Partial, ResponseStream, Session, State, TransportSecurity, Uid,
+    UidRange,
 };
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
@@ -160,6 +161,8 @@ impl Checks {
                 | Event::MailboxSelected { id, .. }
                 | Event::FetchCompleted { id }
                 | Event::NoopCompleted { id }
+                | Event::StructureFetched { id, .. }
+                | Event::PartFetched { id, .. }
                 | Event::CommandFailed { id, .. } => Some(*id),
                 Event::FetchReceived { id: Some(id), .. } => {
                     assert!(self.fetches.contains(id), "FETCH data for {id:?}");
@@ -218,11 +221,15 @@ fn plan() -> Vec<Command> {
         },
         Command::FetchSummaries {
             uids: UidRange {
-                first: Uid::new(1).expect("1 is a valid UID"),
+                first: first_uid(),
                 last: None,
             },
         },
     ]
+}
+
+fn first_uid() -> Uid {
+    Uid::new(1).expect("1 is a valid UID")
 }
 
 fn allowed(command: &Command, state: State) -> bool {
@@ -275,6 +282,17 @@ pub fn session(data: &[u8]) {
         Command::Logout,
         Command::Select {
             mailbox: MailboxName::from_wire("Archive"),
+        },
+        Command::FetchStructure { uid: first_uid() },
+        Command::FetchPart {
+            uid: first_uid(),
+            section: PartSection::Content {
+                part: PartPath::parse("1.2").expect("a part number"),
+            },
+            partial: Some(Partial {
+                origin: 0,
+                length: std::num::NonZeroU32::MIN,
+            }),
         },
     ];
 
