@@ -1,17 +1,17 @@
-//! Drafts to RFC 5322 messages for APPEND (rows V0013, V0014), through mail-builder.
+//! Drafts to RFC 5322 messages for APPEND (rows V0013, V0014).
 //!
 //! The result is 7-bit: non-ASCII header text becomes RFC 2047 encoded words, text bodies
-//! quoted-printable or base64 as mail-builder finds shorter, attachments base64, so no 8-bit
-//! octet and no NUL is ever sent. Date, Message-ID and the MIME boundaries come from the
-//! caller: the engine reads no clock and no randomness.
+//! stay 7bit when they are short-lined ASCII and go base64 otherwise, attachments always go
+//! base64, so no 8-bit octet and no NUL is ever sent. Date, Message-ID and the MIME boundaries
+//! come from the caller: the engine reads no clock and no randomness.
+//!
+//! Written here rather than with mail-builder: that crate builds for wasm32, but it added
+//! 41 KB (gzip -9, after wasm-opt) to an engine whose budget is 250 KB, for what these few
+//! functions do with the base64 and mail-parser code the engine already carries. mail-parser
+//! reads every composed message back in the tests.
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use mail_builder::MessageBuilder;
-use mail_builder::headers::address::Address;
-use mail_builder::headers::content_type::ContentType;
-use mail_builder::headers::message_id::MessageId;
-use mail_builder::mime::{BodyPart, MimePart};
 use serde::Deserialize;
 
 /// A message to save as a draft or to send.
@@ -83,77 +83,170 @@ impl ComposeError {
 /// The draft as a complete RFC 5322 message, ready for `Command::Append`.
 pub fn compose(draft: &Draft) -> Result<Vec<u8>, ComposeError> {
     let boundary = valid_boundary(&draft.boundary)?;
-    let mut builder = MessageBuilder::new()
-        .date(draft.date)
-        .message_id(message_id(&draft.message_id)?)
-        .subject(one_line(&draft.subject));
+    let mut out = String::new();
+    let date = mail_parser::DateTime::from_timestamp(draft.date).to_rfc822();
+    header(&mut out, "Date", &[date]);
+    header(&mut out, "Message-ID", &[angle(&draft.message_id)?]);
     if let Some(from) = &draft.from {
-        builder = builder.from(address(from)?);
+        header(&mut out, "From", &[address(from)?]);
     }
-    for (list, header) in [(&draft.to, "To"), (&draft.cc, "Cc"), (&draft.bcc, "Bcc")] {
-        if !list.is_empty() {
-            let addresses = list.iter().map(address).collect::<Result<Vec<_>, _>>()?;
-            builder = builder.header(header, Address::new_list(addresses));
-        }
+    for (list, name) in [(&draft.to, "To"), (&draft.cc, "Cc"), (&draft.bcc, "Bcc")] {
+        let addresses = list.iter().map(address).collect::<Result<Vec<_>, _>>()?;
+        header_list(&mut out, name, &addresses);
     }
+    header(&mut out, "Subject", &words(&draft.subject));
     if let Some(id) = &draft.in_reply_to {
-        builder = builder.in_reply_to(message_id(id)?);
+        header(&mut out, "In-Reply-To", &[angle(id)?]);
     }
-    if !draft.references.is_empty() {
-        let ids = draft
-            .references
-            .iter()
-            .map(|id| bare_id(id).map(str::to_owned))
-            .collect::<Result<Vec<_>, _>>()?;
-        builder = builder.references(MessageId::new_list(ids.into_iter()));
+    let references = draft
+        .references
+        .iter()
+        .map(|id| angle(id))
+        .collect::<Result<Vec<_>, _>>()?;
+    if !references.is_empty() {
+        header(&mut out, "References", &references);
     }
-    let body = body(draft, boundary)?;
-    // mail-builder writes to a Vec without I/O errors.
-    Ok(builder.body(body).write_to_vec().unwrap_or_default())
+    out.push_str("MIME-Version: 1.0\r\n");
+    body(&mut out, draft, boundary)?;
+    Ok(out.into_bytes())
+}
+
+/// A header whose value is `items` separated by spaces, folded between items so lines stay
+/// short (RFC 5322 §2.2.3).
+fn header(out: &mut String, name: &str, items: &[String]) {
+    fold(out, name, items, "");
+}
+
+/// An address list header: items separated by commas; nothing when the list is empty.
+fn header_list(out: &mut String, name: &str, items: &[String]) {
+    if !items.is_empty() {
+        fold(out, name, items, ",");
+    }
+}
+
+fn fold(out: &mut String, name: &str, items: &[String], separator: &str) {
+    out.push_str(name);
+    out.push(':');
+    let mut column = name.len() + 1;
+    for (index, item) in items.iter().enumerate() {
+        let separator = if index + 1 < items.len() {
+            separator
+        } else {
+            ""
+        };
+        if index > 0 && column + 1 + item.len() + separator.len() > 76 {
+            out.push_str("\r\n");
+            column = 0;
+        }
+        out.push(' ');
+        out.push_str(item);
+        out.push_str(separator);
+        column += 1 + item.len() + separator.len();
+    }
+    out.push_str("\r\n");
+}
+
+/// Header text as words: ASCII words as they are, anything else as RFC 2047 encoded words of
+/// UTF-8 (base64, at most 64 characters each, so a line with a header name stays under 78),
+/// so the header stays 7-bit.
+fn words(text: &str) -> Vec<String> {
+    let text = one_line(text);
+    let plain = |word: &str| {
+        word.len() <= 60 && word.bytes().all(|b| b.is_ascii_graphic()) && !word.contains("=?")
+    };
+    if text.split(' ').all(plain) {
+        return text
+            .split(' ')
+            .filter(|w| !w.is_empty())
+            .map(str::to_owned)
+            .collect();
+    }
+    let mut encoded = Vec::new();
+    let mut chunk = String::new();
+    for c in text.chars() {
+        if chunk.len() + c.len_utf8() > 39 {
+            encoded.push(format!("=?utf-8?B?{}?=", STANDARD.encode(&chunk)));
+            chunk.clear();
+        }
+        chunk.push(c);
+    }
+    if !chunk.is_empty() {
+        encoded.push(format!("=?utf-8?B?{}?=", STANDARD.encode(&chunk)));
+    }
+    encoded
 }
 
 /// text/plain, in multipart/alternative with the HTML, in multipart/mixed with attachments.
-fn body<'a>(draft: &'a Draft, boundary: &str) -> Result<MimePart<'a>, ComposeError> {
-    let text = MimePart::new("text/plain", BodyPart::Text(without_nul(&draft.text)));
-    let content = match &draft.html {
+fn body(out: &mut String, draft: &Draft, boundary: &str) -> Result<(), ComposeError> {
+    let mut content = String::new();
+    match &draft.html {
         Some(html) => multipart(
+            &mut content,
             "alternative",
             boundary,
-            vec![
-                text,
-                MimePart::new("text/html", BodyPart::Text(without_nul(html))),
-            ],
+            &[text_part("plain", &draft.text), text_part("html", html)],
         ),
-        None => text,
-    };
+        None => content = text_part("plain", &draft.text),
+    }
     if draft.attachments.is_empty() {
-        return Ok(content);
+        out.push_str(&content);
+        return Ok(());
     }
     let mut parts = vec![content];
     for attachment in &draft.attachments {
         parts.push(attachment_part(attachment)?);
     }
-    Ok(multipart("mixed", boundary, parts))
+    multipart(out, "mixed", boundary, &parts);
+    Ok(())
 }
 
-/// NUL is never sent (row V0014), and mail-builder passes it through in 7-bit text.
-fn without_nul(text: &str) -> std::borrow::Cow<'_, str> {
-    if text.contains('\0') {
-        text.replace('\0', "").into()
-    } else {
-        text.into()
+/// Headers and body of a multipart entity whose parts are complete entities.
+fn multipart(out: &mut String, subtype: &str, boundary: &str, parts: &[String]) {
+    let boundary = format!("{boundary}.{subtype}");
+    out.push_str(&format!(
+        "Content-Type: multipart/{subtype}; boundary=\"{boundary}\"\r\n\r\n"
+    ));
+    for part in parts {
+        out.push_str(&format!("--{boundary}\r\n{part}\r\n"));
     }
+    out.push_str(&format!("--{boundary}--\r\n"));
 }
 
-fn multipart<'a>(subtype: &str, boundary: &str, parts: Vec<MimePart<'a>>) -> MimePart<'a> {
-    let content_type = ContentType::new(format!("multipart/{subtype}"))
-        .attribute("boundary", format!("{boundary}.{subtype}"));
-    MimePart::new(content_type, BodyPart::Multipart(parts))
+/// UTF-8 text with CRLF line ends: 7bit when it is short-lined ASCII, else base64; NUL is
+/// dropped, never sent (row V0014).
+fn text_part(subtype: &str, text: &str) -> String {
+    let text = crlf(&text.replace('\0', ""));
+    let seven_bit = text.is_ascii() && text.split("\r\n").all(|line| line.len() <= 998);
+    let (encoding, body) = if seven_bit {
+        ("7bit", text)
+    } else {
+        ("base64", base64_lines(text.as_bytes()))
+    };
+    format!(
+        "Content-Type: text/{subtype}; charset=utf-8\r\nContent-Transfer-Encoding: {encoding}\r\n\r\n{body}"
+    )
 }
 
-/// Attachments go base64 whatever their type (row V0014): mail-builder would send a text
-/// type's NUL octets as they are.
-fn attachment_part(attachment: &DraftAttachment) -> Result<MimePart<'static>, ComposeError> {
+/// Line ends as CRLF, whatever the caller used.
+fn crlf(text: &str) -> String {
+    text.replace("\r\n", "\n")
+        .replace('\r', "\n")
+        .replace('\n', "\r\n")
+}
+
+fn base64_lines(data: &[u8]) -> String {
+    let encoded = STANDARD.encode(data);
+    let lines: Vec<&str> = encoded
+        .as_bytes()
+        .chunks(76)
+        .filter_map(|line| std::str::from_utf8(line).ok())
+        .collect();
+    lines.join("\r\n")
+}
+
+/// Attachments go base64 whatever their type (row V0014); the file name as an RFC 2231
+/// UTF-8 parameter.
+fn attachment_part(attachment: &DraftAttachment) -> Result<String, ComposeError> {
     let content_type = match attachment.content_type.trim() {
         "" => "application/octet-stream".to_owned(),
         given if is_media_type(given) => given.to_ascii_lowercase(),
@@ -163,12 +256,24 @@ fn attachment_part(attachment: &DraftAttachment) -> Result<MimePart<'static>, Co
             });
         }
     };
-    let encoded = STANDARD.encode(&attachment.data);
-    let lines: Vec<&[u8]> = encoded.as_bytes().chunks(76).collect();
-    let data = BodyPart::Binary(lines.join(&b"\r\n"[..]).into());
-    Ok(MimePart::new(ContentType::new(content_type), data)
-        .transfer_encoding("base64")
-        .attachment(one_line(&attachment.filename)))
+    let filename = percent_encode(&one_line(&attachment.filename));
+    Ok(format!(
+        "Content-Type: {content_type}\r\nContent-Disposition: attachment;\r\n filename*=utf-8''{filename}\r\nContent-Transfer-Encoding: base64\r\n\r\n{}",
+        base64_lines(&attachment.data)
+    ))
+}
+
+/// RFC 2231 `value-chars`: attribute characters as they are, every other octet `%XX`.
+fn percent_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&b) {
+                char::from(b).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
 }
 
 fn is_media_type(text: &str) -> bool {
@@ -205,36 +310,38 @@ fn is_addr_spec(text: &str) -> bool {
         && text.bytes().all(|b| plain(b) || b == b'@')
 }
 
-fn address(given: &DraftAddress) -> Result<Address<'static>, ComposeError> {
+/// `Name <local@domain>`: the name as a quoted string when it is ASCII, else encoded words.
+fn address(given: &DraftAddress) -> Result<String, ComposeError> {
     let address = given.address.trim();
     if !is_addr_spec(address) {
         return Err(ComposeError::InvalidAddress {
             address: given.address.clone(),
         });
     }
-    let name = given
-        .name
-        .as_deref()
-        .map(one_line)
-        .filter(|n| !n.trim().is_empty());
-    Ok(Address::new_address(name, address.to_owned()))
+    let name = given.name.as_deref().map(one_line).unwrap_or_default();
+    let name = name.trim();
+    Ok(if name.is_empty() {
+        address.to_owned()
+    } else if name.is_ascii() {
+        let escaped = name.replace('\\', "\\\\").replace('"', "\\\"");
+        format!("\"{escaped}\" <{address}>")
+    } else {
+        format!("{} <{address}>", words(name).join(" "))
+    })
 }
 
-fn bare_id(id: &str) -> Result<&str, ComposeError> {
+/// A Message-ID in angle brackets, given with or without them.
+fn angle(id: &str) -> Result<String, ComposeError> {
     let trimmed = id.trim();
     let bare = trimmed
         .strip_prefix('<')
         .and_then(|t| t.strip_suffix('>'))
         .unwrap_or(trimmed);
     if is_addr_spec(bare) {
-        Ok(bare)
+        Ok(format!("<{bare}>"))
     } else {
         Err(ComposeError::InvalidMessageId { id: id.to_owned() })
     }
-}
-
-fn message_id(id: &str) -> Result<MessageId<'static>, ComposeError> {
-    bare_id(id).map(|bare| MessageId::new(bare.to_owned()))
 }
 
 #[cfg(test)]
@@ -346,6 +453,42 @@ mod tests {
     }
 
     #[test]
+    fn v0013_long_headers_fold_and_read_back_whole() {
+        let subject = "Quartalsbericht \u{fc}ber die Entwicklung der Ums\u{e4}tze ".repeat(4);
+        let many = (0..12)
+            .map(|n| DraftAddress {
+                name: Some(format!("Person \"{n}\", Team")),
+                address: format!("person{n}@example.test"),
+            })
+            .collect();
+        let long = Draft {
+            subject: subject.clone(),
+            to: many,
+            text: format!("{}\nsecond line\rthird", "x".repeat(1200)),
+            ..draft()
+        };
+        let bytes = compose(&long).unwrap();
+        let text = String::from_utf8(bytes.clone()).unwrap();
+        let head = &text[..text.find("\r\n\r\n").unwrap()];
+        assert!(head.split("\r\n").all(|line| line.len() <= 78), "{head}");
+        assert!(
+            !text.replace("\r\n", "").contains(['\r', '\n']),
+            "CRLF only"
+        );
+        let parsed = MessageParser::new().parse(&bytes).unwrap();
+        assert_eq!(parsed.subject(), Some(subject.as_str()));
+        let to = parsed.to().unwrap();
+        assert_eq!(to.iter().count(), 12);
+        let last = to.iter().last().unwrap();
+        assert_eq!(last.name(), Some("Person \"11\", Team"));
+        assert_eq!(last.address(), Some("person11@example.test"));
+        assert_eq!(
+            parsed.body_text(0).as_deref(),
+            Some(format!("{}\r\nsecond line\r\nthird", "x".repeat(1200)).as_str())
+        );
+    }
+
+    #[test]
     fn v0013_caller_text_cannot_add_headers_and_bad_values_are_refused() {
         let injected = Draft {
             subject: "Hi\r\nBcc: eve@example.test".into(),
@@ -354,7 +497,7 @@ mod tests {
         let bytes = compose(&injected).unwrap();
         let parsed = MessageParser::new().parse(&bytes).unwrap();
         assert!(parsed.bcc().is_none());
-        assert_eq!(parsed.subject(), Some("Hi  Bcc: eve@example.test"));
+        assert_eq!(parsed.subject(), Some("Hi Bcc: eve@example.test"));
 
         let bad_address = |address: &str| Draft {
             to: vec![DraftAddress {
