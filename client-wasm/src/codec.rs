@@ -4,6 +4,7 @@
 //! parser rejects is skipped whole and the stream stays in sync.
 
 use crate::lenient::{normalize_spacing, xlist_as_list};
+use crate::lenient_fetch::rewrite_fetch;
 use imap_codec::decode::Decoder;
 use imap_codec::fragmentizer::{DecodeMessageError, Fragmentizer};
 use imap_codec::{
@@ -144,8 +145,8 @@ fn decode<'a>(
     }
 }
 
-/// The second try: only for complete messages within the limit, and only when normalising
-/// changed something.
+/// The second try, only for complete messages within the limit: the padding normalised when
+/// that changed something, else (or when that still fails) a FETCH response's shape repaired.
 fn lenient<'a, C: Decoder>(
     codec: &C,
     fragmentizer: &Fragmentizer,
@@ -154,8 +155,11 @@ fn lenient<'a, C: Decoder>(
     if fragmentizer.is_max_message_size_exceeded() || fragmentizer.is_message_poisoned() {
         return None;
     }
-    let respaced = normalize_spacing(fragmentizer.message_bytes(), scratch);
-    if !(xlist_as_list(scratch) || respaced) {
+    let message = fragmentizer.message_bytes();
+    let respaced = normalize_spacing(message, scratch);
+    let normalized =
+        (xlist_as_list(scratch) || respaced) && matches!(codec.decode(scratch), Ok(([], _)));
+    if !normalized && !rewrite_fetch(message, scratch) {
         return None;
     }
     match codec.decode(scratch) {

@@ -3,6 +3,7 @@
 use crate::auth::{AuthMethod, Credentials};
 use crate::mailbox::MailboxName;
 use crate::message::{Flag, UidRange, UidSet};
+use crate::part::{PartSection, Partial};
 use crate::sort::SortOrder;
 use crate::sync::CachedMailbox;
 use serde::{Deserialize, Serialize};
@@ -176,6 +177,19 @@ pub enum Command {
         flags: Vec<Flag>,
         unchanged_since: u64,
     },
+    /// `UID FETCH <uid> (UID FLAGS RFC822.SIZE ENVELOPE BODYSTRUCTURE)`, for the reader to list
+    /// attachments and fetch parts on demand (rows V0007, V0008, V0009); answered by
+    /// `StructureFetched`.
+    FetchStructure {
+        uid: crate::message::Uid,
+    },
+    /// `UID FETCH <uid> (UID BODY.PEEK[<section>]<origin.length>)`: one section, or a range
+    /// of its octets (rows V0053, V0054); answered by `PartFetched`.
+    FetchPart {
+        uid: crate::message::Uid,
+        section: PartSection,
+        partial: Option<Partial>,
+    },
 }
 
 /// Which folders to list.
@@ -196,7 +210,10 @@ impl Command {
             Self::LogIn { .. } => "LOGIN",
             Self::List { .. } => "LIST",
             Self::Select { .. } => "SELECT",
-            Self::FetchSummaries { .. } | Self::FetchMessage { .. } => "UID FETCH",
+            Self::FetchSummaries { .. }
+            | Self::FetchMessage { .. }
+            | Self::FetchStructure { .. }
+            | Self::FetchPart { .. } => "UID FETCH",
             Self::Noop => "NOOP",
             Self::Store { .. } => "UID STORE",
             Self::Copy { .. } => "UID COPY",

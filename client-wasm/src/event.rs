@@ -7,6 +7,8 @@ use crate::mailbox::MailboxStatus;
 use crate::mailbox::{ListedMailbox, MailboxName, SelectedMailbox};
 use crate::message::{Flag, FullMessage, MessageSummary, Uid, UidSet};
 use crate::namespace::Namespaces;
+use crate::part::FetchedPart;
+use crate::structure::MessageStructure;
 use crate::thread::ThreadNode;
 use serde::Serialize;
 
@@ -165,5 +167,15 @@ pub enum Event {
     StoreConflicted {
         id: CommandId,
         uids: UidSet,
+    },
+    /// The structure `FetchStructure` asked for; `None` when the message no longer exists.
+    StructureFetched {
+        id: CommandId,
+        message: Option<Box<MessageStructure>>,
+    },
+    /// The octets `FetchPart` asked for; `None` when the message no longer exists.
+    PartFetched {
+        id: CommandId,
+        part: Option<FetchedPart>,
     },
 }

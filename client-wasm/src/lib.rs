@@ -12,16 +12,21 @@ pub mod capability;
 pub mod clock;
 mod codec;
 pub mod command;
+pub mod compose;
+pub mod envelope;
 pub mod error;
 pub mod event;
 mod lenient;
+mod lenient_fetch;
 pub mod mailbox;
 pub mod message;
 pub mod namespace;
+pub mod part;
 mod sasl;
 mod scram;
 pub mod session;
 pub mod sort;
+pub mod structure;
 pub mod sync;
 pub mod tag;
 pub mod thread;
@@ -30,7 +35,7 @@ mod utf7;
 #[cfg(target_arch = "wasm32")]
 mod wasm;
 #[cfg(target_arch = "wasm32")]
-pub use wasm::ImapClient;
+pub use wasm::{ImapClient, compose_message, decode_fetched_part};
 
 pub use auth::{AuthMethod, Credentials};
 pub use cache::{CacheWriter, Epoch, MailStore};
@@ -38,12 +43,19 @@ pub use capability::Capabilities;
 pub use clock::Instant;
 pub use codec::{Decoded, ResponseStream, StreamMessage};
 pub use command::{Command, CommandId, FolderQuery, SearchQuery, StoreAction};
+pub use compose::{ComposeError, Draft, DraftAddress, DraftAttachment, compose};
+pub use envelope::{Envelope, Recipient};
 pub use error::{CommandError, LoginRefusal, Refusal, SessionError, SubmitError};
 pub use event::Event;
 pub use mailbox::{ListedMailbox, MailboxName, MailboxStatus, SelectedMailbox, SpecialUse};
 pub use message::{Attachment, Flag, FullMessage, MessageSummary, Sender, Uid, UidRange, UidSet};
 pub use namespace::{Namespace, Namespaces};
+pub use part::{
+    DecodedContent, FetchedPart, PartContent, PartPath, PartSection, Partial, decode_content,
+    decode_part,
+};
 pub use session::{Config, MIN_SCRAM_RANDOM, Session, State, TransportSecurity};
 pub use sort::{SortKey, SortOrder, sort_summaries};
+pub use structure::{Disposition, Extension, MessageStructure, Part};
 pub use sync::CachedMailbox;
 pub use thread::{ThreadNode, thread_by_references};

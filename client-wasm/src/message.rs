@@ -148,7 +148,7 @@ impl Flag {
         }
     }
 
-    pub(crate) fn from_fetch(flag: &FlagFetch<'_>) -> Self {
+    pub fn from_fetch(flag: &FlagFetch<'_>) -> Self {
         match flag {
             FlagFetch::Flag(flag) => Self::from_imap(flag),
             FlagFetch::Recent => Self::Recent,
@@ -265,7 +265,10 @@ impl FullMessage {
             match item {
                 MessageDataItem::Uid(value) => uid = Some(Uid(*value)),
                 MessageDataItem::Flags(list) => flags = list.iter().map(Flag::from_fetch).collect(),
-                MessageDataItem::BodyExt { data, .. } => raw = data.0.as_ref(),
+                // Partial data is never taken for the whole message (row V0070).
+                MessageDataItem::BodyExt {
+                    data, origin: None, ..
+                } => raw = data.0.as_ref(),
                 _ => {}
             }
         }

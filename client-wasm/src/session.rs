@@ -15,7 +15,9 @@ use crate::event::Event;
 use crate::mailbox::{ListedMailbox, MailboxName, MailboxStatus, SelectedMailbox};
 use crate::message::{Flag, FullMessage, MessageSummary, Uid, UidSet};
 use crate::namespace::{Hierarchy, Namespaces};
+use crate::part::FetchedPart;
 use crate::sasl::{self, Answer, Exchange, Mechanism, Verdict};
+use crate::structure::MessageStructure;
 use crate::sync::{CachedMailbox, uid_set_from_wire};
 use crate::tag::{Tag, TagGenerator};
 use crate::thread::ThreadNode;
@@ -75,6 +77,9 @@ pub struct Config {
     pub idle_interval: Duration,
     /// With a mailbox selected and no IDLE, NOOP after this long so news arrives (row V0028).
     pub poll_interval: Duration,
+    /// Messages larger than this are marked `large` in `StructureFetched`: the reader fetches
+    /// their parts and asks before fetching them whole (row V0007).
+    pub whole_message_limit: u32,
 }
 
 impl Config {
@@ -90,6 +95,7 @@ impl Config {
             keepalive_interval: Duration::from_secs(9 * 60),
             idle_interval: Duration::from_secs(25 * 60),
             poll_interval: Duration::from_secs(2 * 60),
+            whole_message_limit: 10 * 1024 * 1024,
         }
     }
 }
@@ -403,6 +409,8 @@ enum Gather {
     Select(Box<Opening>),
     Fetch,
     Message(Option<Box<FullMessage>>),
+    Structure(Option<Box<MessageStructure>>),
+    Part(Option<FetchedPart>),
     Noop,
     /// Success is all there is to report.
     Done,
@@ -642,7 +650,9 @@ impl Core {
                 | Command::FetchFlags { .. }
                 | Command::Unselect
                 | Command::Close
-                | Command::StoreUnchangedSince { .. },
+                | Command::StoreUnchangedSince { .. }
+                | Command::FetchStructure { .. }
+                | Command::FetchPart { .. },
                 state,
             ) => state == State::Selected,
             _ => false,
@@ -1541,6 +1551,22 @@ impl Core {
             Some(mailbox) => mailbox.record_fetch(seq, named),
             None => named,
         };
+        match self.in_flight.as_mut().map(|flight| &mut flight.gather) {
+            Some(Gather::Structure(slot @ None)) => {
+                let limit = self.config.whole_message_limit;
+                *slot = MessageStructure::from_fetch(items, limit).map(Box::new);
+                if slot.is_some() {
+                    return;
+                }
+            }
+            Some(Gather::Part(slot @ None)) => {
+                *slot = FetchedPart::from_fetch(items);
+                if slot.is_some() {
+                    return;
+                }
+            }
+            _ => {}
+        }
         if let Some(InFlight {
             gather: Gather::Message(slot),
             ..
@@ -1720,6 +1746,17 @@ impl Core {
             Gather::Message(message) => {
                 if let Some(id) = id {
                     self.events.push_back(Event::MessageFetched { id, message });
+                }
+            }
+            Gather::Structure(message) => {
+                if let Some(id) = id {
+                    self.events
+                        .push_back(Event::StructureFetched { id, message });
+                }
+            }
+            Gather::Part(part) => {
+                if let Some(id) = id {
+                    self.events.push_back(Event::PartFetched { id, part });
                 }
             }
             Gather::Done | Gather::Idle(_) => {
@@ -2138,7 +2175,6 @@ fn into_job(command: Command, hierarchy: &Hierarchy) -> Result<Job, SubmitError>
             (body, Gather::Fetch)
         }
         Command::FetchMessage { uid } => {
-            let set = SequenceSet::try_from(uid.to_string().as_str()).map_err(invalid("UID"))?;
             let items = vec![
                 MessageDataItemName::Uid,
                 MessageDataItemName::Flags,
@@ -2148,9 +2184,35 @@ fn into_job(command: Command, hierarchy: &Hierarchy) -> Result<Job, SubmitError>
                     peek: true,
                 },
             ];
-            let body = CommandBody::fetch(set, items, true)
-                .unwrap_or_else(|never: std::convert::Infallible| match never {});
-            (body, Gather::Message(None))
+            (uid_fetch(uid, items)?, Gather::Message(None))
+        }
+        Command::FetchStructure { uid } => {
+            let items = vec![
+                MessageDataItemName::Uid,
+                MessageDataItemName::Flags,
+                MessageDataItemName::Rfc822Size,
+                MessageDataItemName::Envelope,
+                MessageDataItemName::BodyStructure,
+            ];
+            (uid_fetch(uid, items)?, Gather::Structure(None))
+        }
+        Command::FetchPart {
+            uid,
+            section,
+            partial,
+        } => {
+            let section = section
+                .to_imap()
+                .map_err(|what| SubmitError::InvalidArgument { what })?;
+            let items = vec![
+                MessageDataItemName::Uid,
+                MessageDataItemName::BodyExt {
+                    section,
+                    partial: partial.map(|p| (p.origin, p.length)),
+                    peek: true,
+                },
+            ];
+            (uid_fetch(uid, items)?, Gather::Part(None))
         }
         Command::Noop => (CommandBody::Noop, Gather::Noop),
         Command::Logout => (CommandBody::Logout, Gather::Logout),
@@ -2363,6 +2425,16 @@ fn trycreate_destination(body: &CommandBody<'static>) -> Option<Mailbox<'static>
 /// Names one mailbox; only INBOX ignores case (row V0016).
 fn same_mailbox(a: &MailboxName, b: &MailboxName) -> bool {
     a == b || (a.is_inbox() && b.is_inbox())
+}
+
+/// `UID FETCH <uid> (<items>)` for one message.
+fn uid_fetch(
+    uid: Uid,
+    items: Vec<MessageDataItemName<'static>>,
+) -> Result<CommandBody<'static>, SubmitError> {
+    let set = SequenceSet::try_from(uid.to_string().as_str()).map_err(invalid("UID"))?;
+    Ok(CommandBody::fetch(set, items, true)
+        .unwrap_or_else(|never: std::convert::Infallible| match never {}))
 }
 
 fn invalid<E>(what: &'static str) -> impl FnOnce(E) -> SubmitError {

@@ -7,10 +7,12 @@
 use crate::auth::{AuthMethod, Credentials};
 use crate::clock::Instant;
 use crate::command::{Command, CommandId, FolderQuery, SearchQuery, StoreAction};
+use crate::compose::{Draft, compose};
 use crate::error::SessionError;
 use crate::event::Event;
 use crate::mailbox::MailboxName;
 use crate::message::{Flag, MessageSummary, Uid, UidRange, UidSet};
+use crate::part::{PartSection, Partial, decode_content};
 use crate::session::{Config, MIN_SCRAM_RANDOM, Session, TransportSecurity};
 use crate::sort::SortOrder;
 use crate::sync::CachedMailbox;
@@ -309,6 +311,8 @@ impl Driver {
             }
             Event::StatusReceived { id, status } => self.settle(id, Ok(to_js(&status))),
             Event::MessageFetched { id, message } => self.settle(id, Ok(to_js(&message))),
+            Event::StructureFetched { id, message } => self.settle(id, Ok(to_js(&message))),
+            Event::PartFetched { id, part } => self.settle(id, Ok(to_js(&part))),
             Event::SearchCompleted { id, uids } | Event::SortCompleted { id, uids } => {
                 self.settle(id, Ok(to_js(&uids)));
             }
@@ -705,6 +709,44 @@ impl ImapClient {
         }
     }
 
+    /// The reader's first step: resolves to `{uid, flags, size, envelope, body, attachments,
+    /// text_section, html_section, large}` or null when the message no longer exists. `body`
+    /// and each attachment are parts `{section, content_type, parameters, id, description,
+    /// encoding, size, lines, md5, disposition: {kind, parameters}, language, location,
+    /// extensions, filename, envelope, children}`; `envelope` is `{date, subject, from,
+    /// sender, reply_to, to, cc, bcc, in_reply_to, message_id}` with each address
+    /// `{kind: "mailbox", name, address}` or `{kind: "group", name, members}`. When `large`,
+    /// fetch the parts shown and ask the user before `fetchMessage`.
+    #[wasm_bindgen(js_name = fetchStructure)]
+    pub fn fetch_structure(&self, uid: u32) -> js_sys::Promise {
+        match Uid::new(uid) {
+            Some(uid) => self.request(Command::FetchStructure { uid }),
+            None => rejected("invalid_argument", "bad UID"),
+        }
+    }
+
+    /// One section, without marking the message read. `section` is `{kind: "whole"}`,
+    /// `{kind: "content" | "mime", part: "1.2"}`, `{kind: "header" | "text", part?}` or
+    /// `{kind: "header_fields", part?, fields: ["From", ...]}`; `partial` is `{origin, length}`
+    /// or undefined. Resolves to `{uid, origin, data: Uint8Array | null}` (still
+    /// transfer-encoded: see `decodePart`), or null when the message no longer exists.
+    #[wasm_bindgen(js_name = fetchPart)]
+    pub fn fetch_part(&self, uid: u32, section: JsValue, partial: JsValue) -> js_sys::Promise {
+        let section = serde_wasm_bindgen::from_value::<PartSection>(section);
+        let partial = serde_wasm_bindgen::from_value::<Option<Partial>>(partial);
+        match (Uid::new(uid), section, partial) {
+            (Some(uid), Ok(section), Ok(partial)) => self.request(Command::FetchPart {
+                uid,
+                section,
+                partial,
+            }),
+            (None, _, _) => rejected("invalid_argument", "bad UID"),
+            (_, Err(error), _) | (_, _, Err(error)) => {
+                rejected("invalid_argument", &error.to_string())
+            }
+        }
+    }
+
     /// Asks the server for news (new mail, flag changes).
     pub fn noop(&self) -> js_sys::Promise {
         self.request(Command::Noop)
@@ -762,4 +804,36 @@ fn register_callbacks(ws: &WebSocket, driver: Weak<RefCell<Driver>>) -> Callback
         _message: message,
         _close: close,
     }
+}
+
+/// A draft as an RFC 5322 message for `append` (7-bit, attachments base64). `draft` is
+/// `{from?: {name?, address}, to?: [{name?, address}], cc?, bcc?, subject?, text?, html?,
+/// attachments?: [{filename, content_type, data: Uint8Array}], in_reply_to?, references?:
+/// [ids], date: seconds since the epoch, message_id: "unique@domain", boundary: 16-60
+/// random characters [A-Za-z0-9._-]}`; the page supplies the clock and the randomness.
+/// Throws an Error with `code` (`invalid_address`, `invalid_message_id`, `invalid_boundary`,
+/// `invalid_content_type`, `invalid_argument`).
+#[wasm_bindgen(js_name = composeMessage)]
+pub fn compose_message(draft: JsValue) -> Result<Uint8Array, JsValue> {
+    let draft = serde_wasm_bindgen::from_value::<Draft>(draft)
+        .map_err(|error| js_error("invalid_argument", &error.to_string()))?;
+    let message = compose(&draft).map_err(|error| js_error(error.code(), &error.to_string()))?;
+    Ok(Uint8Array::from(message.as_slice()))
+}
+
+/// A fetched part's octets decoded for display: `{bytes: Uint8Array, text: string | null}`,
+/// with the part's `content_type`, `encoding` and `charset` parameter from `fetchStructure`.
+#[wasm_bindgen(js_name = decodePart)]
+pub fn decode_fetched_part(
+    content_type: String,
+    encoding: Option<String>,
+    charset: Option<String>,
+    data: Vec<u8>,
+) -> JsValue {
+    to_js(&decode_content(
+        &content_type,
+        encoding.as_deref(),
+        charset.as_deref(),
+        &data,
+    ))
 }

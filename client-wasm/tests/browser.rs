@@ -270,3 +270,94 @@ async fn sleep_ms(millis: i32) {
     });
     JsFuture::from(promise).await.unwrap();
 }
+
+/// A draft composed by the engine, appended, then read back structure first: the attachment
+/// listed from BODYSTRUCTURE, fetched alone and decoded, header fields and a range on demand.
+#[wasm_bindgen_test]
+async fn v0009_v0013_v0054_composed_draft_reads_back_by_structure_and_parts() {
+    use client_wasm::{compose_message, decode_fetched_part};
+    use js_sys::{JSON, Uint8Array};
+
+    let client = logged_in_client().await;
+    let draft = JSON::parse(
+        r#"{"from": {"name": "Alice", "address": "alice@example.test"},
+            "to": [{"name": "J\u00f6rg", "address": "joerg@example.test"}],
+            "subject": "Entwurf f\u00fcr Q3", "text": "Hello Joerg,\r\nthe report.\r\n",
+            "html": "<p>Hallo</p>", "in_reply_to": "<q2@example.test>",
+            "date": 1795000000, "message_id": "draft.7f3e9a@example.test",
+            "boundary": "browserTestBoundary01"}"#,
+    )
+    .unwrap();
+    let pdf: &[u8] = b"%PDF-1.4\n\0\x01\xfe binary";
+    let attachment =
+        JSON::parse(r#"{"filename": "Bericht.pdf", "content_type": "application/pdf"}"#).unwrap();
+    Reflect::set(&attachment, &"data".into(), &Uint8Array::from(pdf)).unwrap();
+    Reflect::set(&draft, &"attachments".into(), &Array::of1(&attachment)).unwrap();
+    let message = compose_message(draft).expect("compose").to_vec();
+    assert!(message.iter().all(|&b| b != 0 && b < 0x80), "7-bit, no NUL");
+
+    let appended = JsFuture::from(client.append("Drafts".into(), vec!["\\Draft".into()], message))
+        .await
+        .expect("append");
+    let uid = get(&appended, "uid").as_f64().expect("APPENDUID") as u32;
+    JsFuture::from(client.select("Drafts".into()))
+        .await
+        .unwrap();
+
+    let structure = JsFuture::from(client.fetch_structure(uid))
+        .await
+        .expect("structure");
+    let envelope = get(&structure, "envelope");
+    assert_eq!(
+        get(&envelope, "subject").as_string().as_deref(),
+        Some("Entwurf f\u{fc}r Q3")
+    );
+    assert_eq!(
+        get(&structure, "text_section").as_string().as_deref(),
+        Some("1.1")
+    );
+    let attachments = Array::from(&get(&structure, "attachments"));
+    assert_eq!(attachments.length(), 1);
+    let listed = attachments.get(0);
+    assert_eq!(
+        get(&listed, "filename").as_string().as_deref(),
+        Some("Bericht.pdf")
+    );
+    let section = get(&listed, "section");
+    assert_eq!(section.as_string().as_deref(), Some("2"));
+
+    let content = JSON::parse(r#"{"kind": "content"}"#).unwrap();
+    Reflect::set(&content, &"part".into(), &section).unwrap();
+    let fetched = JsFuture::from(client.fetch_part(uid, content, JsValue::UNDEFINED))
+        .await
+        .expect("part");
+    let raw = Uint8Array::new(&get(&fetched, "data")).to_vec();
+    let decoded = decode_fetched_part(
+        "application/pdf".into(),
+        get(&listed, "encoding").as_string(),
+        None,
+        raw,
+    );
+    assert_eq!(Uint8Array::new(&get(&decoded, "bytes")).to_vec(), pdf);
+
+    let fields =
+        JSON::parse(r#"{"kind": "header_fields", "fields": ["Subject", "In-Reply-To"]}"#).unwrap();
+    let header = JsFuture::from(client.fetch_part(uid, fields, JsValue::UNDEFINED))
+        .await
+        .expect("header fields");
+    let header = String::from_utf8(Uint8Array::new(&get(&header, "data")).to_vec()).unwrap();
+    assert!(
+        header.contains("In-Reply-To: <q2@example.test>"),
+        "{header}"
+    );
+    assert!(!header.contains("From:"), "{header}");
+
+    let text = JSON::parse(r#"{"kind": "content", "part": "1.1"}"#).unwrap();
+    let range = JSON::parse(r#"{"origin": 6, "length": 5}"#).unwrap();
+    let preview = JsFuture::from(client.fetch_part(uid, text, range))
+        .await
+        .expect("range");
+    assert_eq!(get(&preview, "origin").as_f64(), Some(6.0));
+    assert_eq!(Uint8Array::new(&get(&preview, "data")).to_vec(), b"Joerg");
+    JsFuture::from(client.logout()).await.expect("logout");
+}

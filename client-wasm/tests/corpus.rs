@@ -407,3 +407,552 @@ fn replay_prints_json_lines_and_a_summary() {
     assert!(!missing.status.success());
     assert!(String::from_utf8_lossy(&missing.stderr).contains("cannot read"));
 }
+
+// The captures' `expected` values for FETCH data (rows N0003, V0071, V0072, N0005): each
+// capture's FETCH responses through the response reader, then through the engine's envelope
+// and part-tree readers.
+
+use client_wasm::{Envelope, Part, Recipient, envelope::Mailbox};
+use imap_types::IntoStatic;
+use imap_types::fetch::MessageDataItem;
+
+type Items = Vec<MessageDataItem<'static>>;
+
+/// Every FETCH response in the capture whose name starts with `prefix`, with its sequence
+/// number; `None` when the corpus is absent.
+fn fetches(prefix: &str) -> Option<Vec<(u32, Items)>> {
+    let case = cases()?.into_iter().find(|c| c.name.starts_with(prefix))?;
+    let mut stream = ResponseStream::default();
+    stream.push(&case.bytes);
+    let mut out = Vec::new();
+    while let Some(message) = stream.next_message() {
+        if let Decoded::Response(imap_types::response::Response::Data(
+            imap_types::response::Data::Fetch { seq, items },
+        )) = message.decoded
+        {
+            out.push((seq.get(), items.into_static().into_inner()));
+        }
+    }
+    Some(out)
+}
+
+fn uid(items: &Items) -> Option<u32> {
+    items.iter().find_map(|item| match item {
+        MessageDataItem::Uid(uid) => Some(uid.get()),
+        _ => None,
+    })
+}
+
+fn envelope(items: &Items) -> Envelope {
+    items
+        .iter()
+        .find_map(|item| match item {
+            MessageDataItem::Envelope(envelope) => Some(Envelope::from_wire(envelope)),
+            _ => None,
+        })
+        .expect("an ENVELOPE")
+}
+
+fn body(items: &Items) -> Part {
+    items
+        .iter()
+        .find_map(|item| match item {
+            MessageDataItem::BodyStructure(body) | MessageDataItem::Body(body) => {
+                Some(Part::from_wire(body))
+            }
+            _ => None,
+        })
+        .expect("a BODY or BODYSTRUCTURE")
+}
+
+/// `(section, type, size, lines)` of every part, depth first.
+fn shape(part: &Part) -> Vec<(String, String, u32, Option<u32>)> {
+    let mut out = vec![(
+        part.section.clone(),
+        part.content_type.clone(),
+        part.size,
+        part.lines,
+    )];
+    out.extend(part.children.iter().flat_map(shape));
+    out
+}
+
+fn row(
+    section: &str,
+    content_type: &str,
+    size: u32,
+    lines: Option<u32>,
+) -> (String, String, u32, Option<u32>) {
+    (section.into(), content_type.into(), size, lines)
+}
+
+fn mailbox(name: Option<&str>, address: Option<&str>) -> Recipient {
+    Recipient::Mailbox(Mailbox {
+        name: name.map(str::to_owned),
+        address: address.map(str::to_owned),
+    })
+}
+
+fn sections(parts: Vec<&Part>) -> Vec<&str> {
+    parts.into_iter().map(|p| p.section.as_str()).collect()
+}
+
+#[test]
+fn v0072_corpus_envelopes_reach_their_expected_values() {
+    let Some(garbled) = fetches("059") else {
+        return;
+    };
+    let e = envelope(&garbled[0].1);
+    assert_eq!(e.date, Some(1_491_829_440_000), "2017-04-10 06:04 -0700");
+    assert_eq!(e.subject.as_deref(), Some("This is the subject"));
+    assert_eq!(
+        e.from,
+        [mailbox(Some("From_DisplayName"), Some("from@domain.com"))]
+    );
+    assert_eq!(
+        e.to,
+        [mailbox(Some("To_DisplayName"), Some("to@domain.com"))]
+    );
+    assert_eq!(
+        e.sender,
+        [mailbox(
+            Some("Dummy\u{ed}a Pa\u{e1}ndez Algo"),
+            Some("sender@domain.com")
+        )]
+    );
+
+    let nil_addresses = fetches("060").expect("corpus");
+    assert_eq!(nil_addresses.len(), 21);
+    assert!(
+        nil_addresses
+            .iter()
+            .all(|(_, items)| uid(items).is_some_and(|u| (1..=50).contains(&u)))
+    );
+    let e = envelope(&nil_addresses[0].1);
+    assert_eq!(e.subject.as_deref(), Some("Star Trek Party!"));
+    assert!(e.from.is_empty(), "{:?}", e.from);
+    assert_eq!(e.to.len(), 18);
+    assert_eq!(e.to[0], mailbox(None, Some("abel")));
+    assert_eq!(e.to[16], mailbox(None, Some("stornett@flash")));
+
+    let exchange = envelope(&fetches("062").expect("corpus")[0].1);
+    let apple = [mailbox(Some("Apple"), Some("appleid@id.apple.com"))];
+    assert_eq!(exchange.sender, apple, "a NIL sender falls back to From");
+    assert_eq!(exchange.from, apple);
+
+    let placeholder = envelope(&fetches("064").expect("corpus")[0].1);
+    assert_eq!(placeholder.date, None);
+    assert_eq!(
+        placeholder.subject.as_deref(),
+        Some("Retrieval using the IMAP4 protocol failed for the following message: 3")
+    );
+    assert_eq!(
+        placeholder.from,
+        [mailbox(Some("Microsoft Exchange Server"), None)]
+    );
+    assert_eq!(
+        placeholder.to,
+        [mailbox(
+            Some("username@testdomain.com"),
+            Some("username@testdomain.com")
+        )]
+    );
+
+    let empty_host = envelope(&fetches("073").expect("corpus")[0].1);
+    assert_eq!(
+        empty_host.from,
+        [mailbox(None, Some("Mail Delivery System"))]
+    );
+
+    let groups = envelope(&fetches("074").expect("corpus")[0].1);
+    let members = |names: &[&str]| -> Vec<Mailbox> {
+        names
+            .iter()
+            .map(|n| Mailbox {
+                name: None,
+                address: Some((*n).to_owned()),
+            })
+            .collect()
+    };
+    assert_eq!(
+        groups.to,
+        [
+            Recipient::Group {
+                name: "boys".into(),
+                members: members(&["aaron", "jeff", "zach"])
+            },
+            Recipient::Group {
+                name: "girls".into(),
+                members: members(&["alice", "hailey", "jenny"])
+            },
+        ]
+    );
+
+    let domino = fetches("077").expect("corpus");
+    assert!(
+        domino
+            .iter()
+            .all(|(_, items)| envelope(items) == Envelope::default())
+    );
+
+    let rfc = fetches("112").expect("corpus");
+    let e = envelope(&rfc[0].1);
+    assert_eq!(
+        e.subject.as_deref(),
+        Some("IMAP4rev1 WG mtg summary and minutes")
+    );
+    assert_eq!(
+        e.from,
+        [mailbox(Some("Terry Gray"), Some("gray@cac.washington.edu"))]
+    );
+    assert_eq!(e.cc.len(), 2);
+    assert_eq!(
+        e.message_id.as_deref(),
+        Some("<B27397-0100000@cac.washington.edu>")
+    );
+}
+
+#[test]
+fn v0071_n0005_corpus_bodystructures_reach_their_expected_trees() {
+    let Some(gmail) = fetches("060") else { return };
+    let types: Vec<String> = shape(&body(&gmail[0].1)).into_iter().map(|r| r.1).collect();
+    assert_eq!(
+        types,
+        [
+            "multipart/mixed",
+            "multipart/parallel",
+            "text/plain",
+            "audio/basic",
+            "multipart/mixed",
+            "image/gif",
+            "image/gif",
+            "text/plain",
+            "application/atomicmail",
+            "audio/basic",
+        ]
+    );
+
+    let alternative = body(&fetches("062").expect("corpus")[0].1);
+    assert_eq!(
+        shape(&alternative),
+        [
+            row("", "multipart/alternative", 0, None),
+            row("1", "text/plain", 850, Some(31)),
+            row("2", "text/html", 14692, Some(502)),
+        ]
+    );
+    assert!(
+        alternative
+            .children
+            .iter()
+            .all(|p| p.encoding.as_deref() == Some("quoted-printable")
+                && p.disposition.as_ref().is_some_and(|d| d.kind == "inline"))
+    );
+    assert_eq!(
+        alternative
+            .body_part("text/html")
+            .map(|p| p.section.as_str()),
+        Some("2")
+    );
+    assert!(alternative.attachments().is_empty());
+
+    let exchange = body(&fetches("063").expect("corpus")[0].1);
+    let [text, word, named] = exchange.children.as_slice() else {
+        panic!("{exchange:?}")
+    };
+    assert_eq!(text.description.as_deref(), Some("Mail message body"));
+    assert_eq!(
+        (word.content_type.as_str(), word.size, &word.disposition),
+        ("application/msword", 50446, &None)
+    );
+    assert_eq!(
+        named.filename.as_deref(),
+        Some("PREIS ANSPRUCHS FORMULAR.doc")
+    );
+    assert_eq!(sections(exchange.attachments()), ["2", "3"]);
+    assert_eq!(
+        exchange.body_part("text/plain").map(|p| p.section.as_str()),
+        Some("1")
+    );
+
+    let negative = body(&fetches("065").expect("corpus")[0].1);
+    assert_eq!(
+        shape(&negative),
+        [
+            row("", "multipart/mixed", 0, None),
+            row("1", "multipart/alternative", 0, None),
+            row("1.1", "text/plain", 6, Some(3)),
+            row("1.2", "text/html", 314, Some(5)),
+            row("2", "multipart/appledouble", 0, None),
+        ]
+    );
+
+    let report = body(&fetches("073").expect("corpus")[0].1);
+    assert_eq!(
+        shape(&report),
+        [
+            row("", "multipart/report", 0, None),
+            row("1", "text/plain", 727, Some(16)),
+            row("2", "message/delivery-status", 416, None),
+            row("3", "message/rfc822", 903, Some(17)),
+            // No children: read as an empty single part, the embedded message's body.
+            row("3.1", "multipart/alternative", 0, None),
+        ]
+    );
+    assert_eq!(report.parameter("report-type"), Some("delivery-status"));
+
+    let latin1 = body(&fetches("089").expect("corpus")[0].1);
+    assert_eq!(
+        (latin1.content_type.as_str(), latin1.size),
+        ("image/png", 15440)
+    );
+    assert_eq!(latin1.id.as_deref(), Some("<part1@example.com>"));
+    assert_eq!(latin1.filename.as_deref(), Some("G\u{f6}r\u{fc}nt\u{fc}1"));
+    assert_eq!(sections(latin1.attachments()), ["1"]);
+
+    let nested = body(&fetches("091").expect("corpus")[0].1);
+    assert_eq!(
+        shape(&nested),
+        [
+            row("", "multipart/mixed", 0, None),
+            row("1", "multipart/alternative", 0, None),
+            row("1.1", "text/plain", 28, Some(2)),
+            row("1.2", "text/html", 1707, Some(65)),
+            row("2", "message/rfc822", 641, Some(31)),
+            row("2.1", "text/plain", 185, Some(18)),
+            row("3", "message/rfc822", 50592, Some(1669)),
+            row("3.TEXT", "multipart/alternative", 0, None),
+            row("3.1", "text/plain", 4296, Some(345)),
+            row("3.2", "text/html", 45069, Some(1295)),
+        ]
+    );
+    // Body-extension fields kept (N0005): languages, dispositions, multipart parameters.
+    assert_eq!(nested.language, ["cs"]);
+    assert_eq!(nested.children[1].children[0].language, ["cs"]);
+    assert_eq!(nested.children[2].children[0].language, ["cs"]);
+    assert_eq!(
+        nested.children[1]
+            .disposition
+            .as_ref()
+            .map(|d| d.kind.as_str()),
+        Some("attachment")
+    );
+    assert_eq!(
+        nested.parameter("boundary"),
+        Some("----=_NextPart_000_0077_01CBB179.57530990")
+    );
+    let subjects: Vec<_> = nested.children[1..]
+        .iter()
+        .map(|p| p.envelope.as_ref().and_then(|e| e.subject.clone()))
+        .collect();
+    assert_eq!(subjects, [Some("Subj 2".into()), Some("Subj 1".into())]);
+    let name = nested.children[1].envelope.as_ref().map(|e| e.from.clone());
+    assert_eq!(
+        name,
+        Some(vec![mailbox(
+            Some("Some Name, SOMECOMPANY"),
+            Some("recipient@example.com")
+        )])
+    );
+    assert_eq!(sections(nested.attachments()), ["2", "3"]);
+    assert_eq!(
+        nested.body_part("text/plain").map(|p| p.section.as_str()),
+        Some("1.1")
+    );
+
+    let domino = fetches("077").expect("corpus");
+    assert!(
+        domino
+            .iter()
+            .all(|(_, items)| shape(&body(items)) == [row("1", "text/plain", 0, Some(0))])
+    );
+
+    let rfc = body(&fetches("112").expect("corpus")[0].1);
+    assert_eq!(shape(&rfc), [row("1", "text/plain", 3028, Some(92))]);
+    assert_eq!(rfc.parameter("charset"), Some("US-ASCII"));
+}
+
+fn flags(items: &Items) -> Vec<client_wasm::Flag> {
+    items
+        .iter()
+        .find_map(|item| match item {
+            MessageDataItem::Flags(flags) => {
+                Some(flags.iter().map(client_wasm::Flag::from_fetch).collect())
+            }
+            _ => None,
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn n0003_corpus_fetch_items_reach_their_expected_values() {
+    use client_wasm::Flag;
+    let Some(domino) = fetches("077") else { return };
+    assert_eq!(domino.len(), 29);
+    assert!(
+        domino
+            .iter()
+            .all(|(seq, items)| uid(items) == Some(seq + 14933))
+    );
+
+    let big = fetches("061").expect("corpus");
+    assert_eq!(uid(&big[0].1), Some(1));
+    let data = big[0].1.iter().find_map(|item| match item {
+        MessageDataItem::BodyExt { data, .. } => data.0.as_ref().map(|d| d.as_ref().len()),
+        _ => None,
+    });
+    assert_eq!(data, Some(181_614));
+
+    let two = fetches("085").expect("corpus");
+    let names: Vec<Vec<String>> = two
+        .iter()
+        .map(|(_, items)| {
+            items
+                .iter()
+                .filter_map(|item| match item {
+                    MessageDataItem::BodyExt { section, data, .. } => Some(format!(
+                        "{section:?}={}",
+                        data.0.as_ref().map_or(0, |d| d.as_ref().len())
+                    )),
+                    _ => None,
+                })
+                .collect()
+        })
+        .collect();
+    assert_eq!(names.len(), 2);
+    assert!(
+        names[0][0].starts_with("Some(Mime(") && names[0][0].ends_with("=43"),
+        "{names:?}"
+    );
+    assert!(
+        names[0][1].starts_with("Some(Part(") && names[0][1].ends_with("=27"),
+        "{names:?}"
+    );
+    assert!(names[1][0].ends_with("=43"));
+    assert!(
+        two.iter()
+            .all(|(seq, items)| *seq == 2 && uid(items) == Some(2))
+    );
+
+    let yandex = fetches("086").expect("corpus");
+    let (_, items) = &yandex[0];
+    assert_eq!(uid(items), Some(3016));
+    let sections: Vec<(bool, Option<usize>)> = items
+        .iter()
+        .filter_map(|item| match item {
+            MessageDataItem::BodyExt { section, data, .. } => Some((
+                format!("{section:?}").contains("Mime"),
+                data.0.as_ref().map(|d| d.as_ref().len()),
+            )),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        sections,
+        [(true, Some(145)), (false, None)],
+        "BODY[2] without a value reads as NIL"
+    );
+
+    let size = |items: &Items| {
+        items.iter().find_map(|item| match item {
+            MessageDataItem::Rfc822Size(size) => Some(*size),
+            _ => None,
+        })
+    };
+    let exchange = fetches("062").expect("corpus");
+    let (seq, items) = &exchange[0];
+    assert_eq!((*seq, uid(items), size(items)), (37, Some(67), Some(14801)));
+    assert_eq!(flags(items), [Flag::Seen, Flag::Recent]);
+    let negative = fetches("065").expect("corpus");
+    let (seq, items) = &negative[0];
+    assert_eq!((*seq, uid(items), size(items)), (5, Some(581), Some(35149)));
+    let body_text = two[0].1.iter().find_map(|item| match item {
+        MessageDataItem::BodyExt {
+            section: Some(imap_types::fetch::Section::Part(_)),
+            data,
+            ..
+        } => data.0.as_ref().map(|d| d.as_ref().to_vec()),
+        _ => None,
+    });
+    assert_eq!(
+        body_text.as_deref(),
+        Some(b"This is the message body.\r\n".as_slice())
+    );
+
+    let zoho = fetches("087").expect("corpus");
+    assert_eq!(zoho.len(), 74, "every FETCH parsed");
+    assert!(
+        zoho.iter()
+            .all(|(_, items)| uid(items).is_some() && !flags(items).is_empty())
+    );
+    assert!(zoho.iter().any(|(_, items)| {
+        flags(items)
+            .iter()
+            .any(|f| matches!(f, Flag::Keyword(k) if k.eq_ignore_ascii_case("$Forwarded")))
+    }));
+
+    let binary = fetches("090").expect("corpus");
+    let value = binary[0].1.iter().find_map(|item| match item {
+        MessageDataItem::Binary {
+            value: imap_types::core::NString8::Literal8(literal),
+            ..
+        } => Some(literal.data.to_vec()),
+        _ => None,
+    });
+    assert_eq!(value.as_deref(), Some(b"hel\0o".as_slice()));
+
+    let cyrus = fetches("055").expect("corpus");
+    assert_eq!((cyrus[0].0, uid(&cyrus[0].1)), (2934, Some(3041)));
+    assert_eq!(
+        flags(&cyrus[0].1),
+        [
+            Flag::Answered,
+            Flag::Seen,
+            Flag::Keyword("$Quuxo::Spam::Trained".into())
+        ]
+    );
+
+    let rfc = fetches("112").expect("corpus");
+    assert_eq!(size(&rfc[0].1), Some(4286));
+    let header = rfc.iter().find_map(|(_, items)| {
+        items.iter().find_map(|item| match item {
+            MessageDataItem::BodyExt { data, .. } => data.0.as_ref().map(|d| d.as_ref().len()),
+            _ => None,
+        })
+    });
+    assert_eq!(header, Some(342));
+    assert_eq!(flags(&rfc[2].1), [Flag::Seen, Flag::Deleted]);
+}
+
+/// Captures whose FETCH responses go through the shape repair.
+const REPAIRED_FETCH_CAPTURES: [&str; 8] = ["059", "062", "063", "073", "077", "086", "087", "091"];
+
+#[test]
+fn n0003_cut_or_mangled_fetch_captures_are_incomplete_or_skipped_never_a_panic() {
+    let Some(all) = cases() else { return };
+    for case in all.iter().filter(|c| {
+        REPAIRED_FETCH_CAPTURES
+            .iter()
+            .any(|p| c.name.starts_with(p))
+    }) {
+        let whole = read_stream(&[&case.bytes]);
+        // Every cut inside the first message leaves it incomplete: nothing decoded, all
+        // bytes pending.
+        let first = whole.messages.first().map_or(0, |m| m.1);
+        for cut in 1..first {
+            let cut_short = read_stream(&[&case.bytes[..cut]]);
+            assert!(cut_short.messages.is_empty(), "{} cut at {cut}", case.name);
+            assert_eq!(cut_short.tail, cut as u64, "{} cut at {cut}", case.name);
+        }
+        // Mangled bytes: any result but a panic, and the stream keeps its framing.
+        let mut rng = harness::Rng::from_input(case.name.as_bytes());
+        let alphabet = b"()\" {}~[]\r\n0N";
+        for _ in 0..100 {
+            let mut mangled = case.bytes.clone();
+            let at = rng.size(mangled.len()) - 1;
+            mangled[at] = alphabet[rng.size(alphabet.len()) - 1];
+            let _ = read_stream(&[&mangled]);
+            harness::session(&mangled);
+        }
+    }
+}

@@ -4,7 +4,8 @@
 
 use client_wasm::{
     AuthMethod, CachedMailbox, Command, CommandId, Config, Credentials, Decoded, Event, Instant,
-    MailboxName, ResponseStream, Session, State, TransportSecurity, Uid, UidRange, UidSet,
+    MailboxName, PartPath, PartSection, Partial, ResponseStream, Session, State, TransportSecurity,
+    Uid, UidRange, UidSet,
 };
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
@@ -163,6 +164,8 @@ impl Checks {
                 | Event::CommandCompleted { id }
                 | Event::StatusReceived { id, .. }
                 | Event::StoreConflicted { id, .. }
+                | Event::StructureFetched { id, .. }
+                | Event::PartFetched { id, .. }
                 | Event::CommandFailed { id, .. } => Some(*id),
                 Event::FetchReceived { id: Some(id), .. } => {
                     assert!(self.fetches.contains(id), "FETCH data for {id:?}");
@@ -221,11 +224,15 @@ fn plan() -> Vec<Command> {
         },
         Command::FetchSummaries {
             uids: UidRange {
-                first: Uid::new(1).expect("1 is a valid UID"),
+                first: first_uid(),
                 last: None,
             },
         },
     ]
+}
+
+fn first_uid() -> Uid {
+    Uid::new(1).expect("1 is a valid UID")
 }
 
 fn allowed(command: &Command, state: State) -> bool {
@@ -302,6 +309,17 @@ pub fn session(data: &[u8]) {
         Command::Copy {
             uids: UidSet::from_uids([first]).expect("one UID"),
             to: MailboxName::from_wire("Archive"),
+        },
+        Command::FetchStructure { uid: first_uid() },
+        Command::FetchPart {
+            uid: first_uid(),
+            section: PartSection::Content {
+                part: PartPath::parse("1.2").expect("a part number"),
+            },
+            partial: Some(Partial {
+                origin: 0,
+                length: std::num::NonZeroU32::MIN,
+            }),
         },
     ];
 
