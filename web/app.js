@@ -12,9 +12,10 @@ import {
   orderFolders, renderFolderList, markCurrentFolder, findInbox, setFolderCount,
 } from './ui/folders.js';
 import {
-  newestLowUid, createMessageRow, fillMessageRow, countText, hasFlag, withFlag, uidRuns,
+  newestLowUid, createMessageRow, fillMessageRow, countText, hasFlag, withFlag, uidRuns, messageTime,
 } from './ui/messages.js';
 import { VirtualList } from './ui/virtual-list.js';
+import { SORTS, searchCriteria, inDateRange, flattenThreads } from './ui/view.js';
 import {
   emptySelection, selectOne, toggle, extendTo, selectAll, prune, selectedInOrder, focusAfterRemoval,
 } from './ui/selection.js';
@@ -67,6 +68,9 @@ const ui = {
   searchForm: $('search-form'),
   searchInput: $('search-input'),
   searchClear: $('search-clear'),
+  searchMore: $('search-more'),
+  sortOrder: $('sort-order'),
+  threadToggle: $('thread-toggle'),
   actions: $('actions'),
   actRead: $('act-read'),
   actFlag: $('act-flag'),
@@ -141,8 +145,10 @@ const state = {
   /** Background header sync: the next list position to look at, and whether it runs. */
   syncCursor: 0,
   syncRunning: false,
-  /** {query, uids} while the list shows search results. */
+  /** {query, uids} while the list shows a search (query: its label), a sort or conversations. */
   search: null,
+  /** Conversation view: nesting level by UID; null otherwise. */
+  depth: null,
   /** Selected rows, the anchor of Shift ranges and the focused row (ui/selection.js). */
   sel: emptySelection(),
   /** The message in the reader: its UID, the fetched message, and the view. */
@@ -516,7 +522,8 @@ function resetList() {
   state.syncRunning = false;
   state.sel = emptySelection();
   state.search = null;
-  ui.searchInput.value = '';
+  state.depth = null;
+  ui.searchForm.reset();
   ui.searchClear.hidden = true;
   ui.sync.hidden = true;
   delete ui.messagePane.dataset.synced;
@@ -580,6 +587,7 @@ function openMailbox(name, label) {
       }
       showMessages();
       if (state.exists > 0) await loadFolderUids(client, stale);
+      if (viewWanted()) runSearch();
     } catch (err) {
       if (stale()) return;
       ui.messagePane.setAttribute('aria-busy', 'false');
@@ -735,7 +743,7 @@ function showMessages() {
   const box = state.box;
   const count = rowCount();
   let text = countText(state.exists);
-  if (state.search) {
+  if (state.search && state.search.query) {
     const n = state.search.uids.length;
     text = `${n.toLocaleString()} ${n === 1 ? 'result' : 'results'} for “${state.search.query}”`;
   }
@@ -745,7 +753,7 @@ function showMessages() {
 
   state.sel = prune(state.sel, new Set(shownUids()));
   if (count === 0) {
-    if (state.search) ui.listEmpty.textContent = `No messages match “${state.search.query}”.`;
+    if (state.search && state.search.query) ui.listEmpty.textContent = `No messages match “${state.search.query}”.`;
     else ui.listEmpty.textContent = 'No messages';
     ui.listEmpty.hidden = false;
     ui.messageList.hidden = true;
@@ -769,6 +777,7 @@ function fillRow(row, index) {
     count: list.count,
     selected: uid !== undefined && state.sel.uids.has(uid),
     focused: uid !== undefined && uid === state.sel.focus,
+    depth: state.depth && state.depth.get(uid),
   });
 }
 
@@ -1246,26 +1255,70 @@ function onDrop(event) {
 
 // ---------------------------------------------------------------- search
 
-function runSearch(query) {
+/** The search fields as typed (see ui/view.js). */
+function searchFields() {
+  const form = ui.searchForm.elements;
+  const fields = { text: ui.searchInput.value };
+  for (const name of ['from', 'to', 'subject', 'since', 'before']) fields[name] = form[name].value;
+  for (const name of ['unseen', 'flagged']) fields[name] = form[name].checked;
+  return fields;
+}
+
+/** Whether the list should show something other than the whole folder, newest first. */
+function viewWanted() {
+  return searchCriteria(searchFields()) !== null || ui.sortOrder.value in SORTS ||
+    ui.threadToggle.getAttribute('aria-pressed') === 'true';
+}
+
+/** Headers for every UID in `uids` that has none yet (the date range is checked on them). */
+async function fetchMissing(client, uids, stale) {
+  for (const [first, last] of uidRuns(uids.filter((u) => !state.byUid.has(u)))) {
+    remember(await client.fetchHeaders(first, last));
+    if (stale()) return;
+  }
+}
+
+/** UIDs for the search fields, in the chosen order (server SORT / THREAD, else the engine's). */
+async function viewUids(client, criteria, stale) {
+  const query = criteria ? criteria.query : {};
+  let uids;
+  let depth = null;
+  if (ui.threadToggle.getAttribute('aria-pressed') === 'true') {
+    ({ uids, depth } = flattenThreads(await client.threads(query)));
+  } else if (ui.sortOrder.value in SORTS) {
+    uids = (await client.sort(SORTS[ui.sortOrder.value], query)).map(num);
+  } else {
+    uids = (await client.search(query)).map(num).sort((a, b) => b - a);
+  }
+  uids = uids.filter((u) => u > 0);
+  if (criteria && (Number.isFinite(criteria.since) || Number.isFinite(criteria.before))) {
+    await fetchMissing(client, uids, stale);
+    uids = uids.filter((u) => inDateRange(messageTime(state.byUid.get(u)), criteria.since, criteria.before));
+  }
+  return { uids, depth };
+}
+
+/** Show the search, sort and conversation choices; none of them: the whole folder. */
+function runSearch() {
   const box = state.box;
   if (state.phase !== 'mail' || !box) return Promise.resolve();
-  const text = query.trim();
-  if (text === '') return clearSearch();
+  if (!viewWanted()) return clearSearch();
+  const criteria = searchCriteria(searchFields());
   const { client, stale } = guarded();
   closeReader();
   ui.messagePane.setAttribute('aria-busy', 'true');
-  setListStatus('Searching…');
+  setListStatus(criteria ? 'Searching…' : 'Loading…');
 
   return enqueue(async () => {
     if (stale()) return;
     try {
-      const uids = (await client.search({ text })).map(num).filter((u) => u > 0);
+      const { uids, depth } = await viewUids(client, criteria, stale);
       if (stale()) return;
-      uids.sort((a, b) => b - a);
-      state.search = { query: text, uids };
+      state.search = { query: criteria ? criteria.label : null, uids };
+      state.depth = depth;
       state.sel = emptySelection();
       state.syncCursor = 0;
-      ui.searchClear.hidden = false;
+      ui.searchClear.hidden = !criteria;
       list.scroller.scrollTop = 0;
       showMessages();
       if (uids.length) select(uids[0]);
@@ -1273,19 +1326,28 @@ function runSearch(query) {
     } catch (err) {
       if (stale()) return;
       ui.messagePane.setAttribute('aria-busy', 'false');
-      setListStatus(`Search failed: ${describeError(err)}`, true);
+      setListStatus(`${criteria ? 'Search' : 'Sorting'} failed: ${describeError(err)}`, true);
     }
   });
 }
 
-/** Back to the whole folder: its list is still here, nothing to fetch again. */
+/** Empty the search fields; the sort order and conversations stay. */
 function clearSearch() {
-  ui.searchInput.value = '';
+  if (state.search && state.search.query) {
+    ui.searchForm.reset();
+    if (viewWanted()) return runSearch();
+  }
+  return showFolder();
+}
+
+/** Back to the whole folder: its list is still here, nothing to fetch again. */
+function showFolder() {
+  ui.searchClear.hidden = true;
   if (!state.search) return Promise.resolve();
   state.search = null;
+  state.depth = null;
   state.sel = emptySelection();
   state.syncCursor = 0;
-  ui.searchClear.hidden = true;
   list.scroller.scrollTop = 0;
   showMessages();
   startSync();
@@ -1317,10 +1379,11 @@ function onMailboxChanged(ev) {
       showMessages();
       if (state.sel.focus === null && !state.search && fresh.length) select(fresh[0], { scroll: false });
       if (ui.messagePane.dataset.synced) updateOwnCount();
+      if (state.search) setTimeout(runSearch, 0);
     } else if (now < state.exists) {
       // Another client expunged: ask which UIDs are left.
       await loadFolderUids(client, stale);
-      if (state.search) setTimeout(() => runSearch(state.search.query), 0);
+      if (state.search) setTimeout(runSearch, 0);
     }
   }).catch((err) => {
     if (!stale()) setListStatus(`Could not update the list: ${describeError(err)}`, true);
@@ -1637,9 +1700,16 @@ function listen() {
   ui.undo.addEventListener('click', () => undo());
   ui.searchForm.addEventListener('submit', (event) => {
     event.preventDefault();
-    runSearch(ui.searchInput.value);
+    runSearch();
   });
   ui.searchClear.addEventListener('click', () => clearSearch());
+  ui.sortOrder.addEventListener('change', () => runSearch());
+  ui.threadToggle.addEventListener('click', () => {
+    const on = ui.threadToggle.getAttribute('aria-pressed') !== 'true';
+    ui.threadToggle.setAttribute('aria-pressed', String(on));
+    ui.sortOrder.disabled = on;
+    runSearch();
+  });
   $('view-text').addEventListener('click', () => setReaderView('text'));
   $('view-html').addEventListener('click', () => setReaderView('html'));
   $('back-to-folders').addEventListener('click', () => {

@@ -980,4 +980,113 @@ describe('webmail page', () => {
       await context.close();
     }
   });
+
+  /** A new folder holding `messages` (rfc822 options plus `flags`), made over a direct IMAP connection. */
+  async function scratchFolder(prefix, messages) {
+    const name = uniqueWord(prefix);
+    await withImap(imapConn(), async (send) => {
+      await send(`CREATE ${name}`);
+      for (const { flags = '', ...m } of messages) {
+        await send(`APPEND ${name}${flags ? ` ${flags}` : ''}`, rfc822(m));
+      }
+    });
+    return name;
+  }
+
+  async function dropFolder(name) {
+    await withImap(imapConn(), (send) => send(`DELETE ${name}`)).catch(() => {});
+  }
+
+  /** Wait until the list shows exactly `want` (subjects, in order). */
+  async function expectSubjects(page, want) {
+    await page.waitForFunction((n) => document.getElementById('message-pane').getAttribute('aria-busy') === 'false' &&
+      document.querySelectorAll('#message-list .msg-row[data-uid]').length === n &&
+      !document.getElementById('message-list').hidden, want.length, { timeout: STEP_TIMEOUT }).catch(() => {});
+    assert.deepEqual(await shownSubjects(page), want);
+  }
+
+  test('r. search fields: sender, unread with a date range, flagged; clear shows the folder again', { timeout: 45_000 }, async () => {
+    requireImap();
+    const day = (d) => new Date(`${d}T12:00:00Z`);
+    const folder = await scratchFolder('Fields', [
+      { subject: 'Alpha', from: 'Ann <ann@example.org>', date: day('2020-01-05'), body: 'one', flags: '(\\Flagged)' },
+      { subject: 'Beta', from: 'Bob <bob@example.org>', date: day('2021-06-01'), body: 'two' },
+      { subject: 'Gamma', from: 'Cat <cat@example.org>', date: day('2022-03-03'), body: 'three', flags: '(\\Seen)' },
+    ]);
+    const { context, page, record } = await signedIn('r', folder);
+    const search = async (fields) => {
+      if (await page.getAttribute('#search-more', 'open') === null) await page.click('#search-more summary');
+      for (const [name, value] of Object.entries(fields)) {
+        const input = `#search-form [name="${name}"]`;
+        if (value === true) await page.check(input);
+        else await page.fill(input, value);
+      }
+      await page.click('#search-submit');
+      await page.waitForSelector('#search-clear:not([hidden])');
+    };
+    const clearFields = async () => {
+      await page.click('#search-clear');
+      await page.waitForSelector('#search-clear', { state: 'hidden' });
+    };
+    try {
+      await shotOnFailure(page, 'webmail-r', async () => {
+        await expectSubjects(page, ['Gamma', 'Beta', 'Alpha']);
+        await search({ from: 'bob' });
+        await expectSubjects(page, ['Beta']);
+        assert.match(await page.textContent('#mailbox-count'), /1 result for “from: bob”/);
+        await clearFields();
+        await search({ unseen: true, since: '2021-01-01' });
+        await expectSubjects(page, ['Beta']);
+        await clearFields();
+        await search({ unseen: true, before: '2021-01-01' });
+        await expectSubjects(page, ['Alpha']);
+        await clearFields();
+        await search({ flagged: true });
+        await expectSubjects(page, ['Alpha']);
+        await clearFields();
+        await expectSubjects(page, ['Gamma', 'Beta', 'Alpha']);
+        assert.deepEqual(record.pageErrors, [], 'uncaught errors in the page');
+      });
+    } finally {
+      await context.close();
+      await dropFolder(folder);
+    }
+  });
+
+  test('s. sort by subject and by sender; conversations put a reply under its parent', { timeout: 45_000 }, async () => {
+    requireImap();
+    const day = (d) => new Date(`2021-01-0${d}T12:00:00Z`);
+    const kiwiId = `<kiwi.${randomBytes(4).toString('hex')}@e2e.test>`;
+    const folder = await scratchFolder('Sorted', [
+      { subject: 'Mango', from: 'Zed <zed@example.org>', date: day(1), body: 'm' },
+      { subject: 'apple', from: 'Mia <mia@example.org>', date: day(2), body: 'a' },
+      { subject: 'Kiwi', from: 'Abe <abe@example.org>', date: day(3), body: 'k', messageId: kiwiId },
+      { subject: 'Re: Kiwi', from: 'Yan <yan@example.org>', date: day(4), body: 'r', headers: [`In-Reply-To: ${kiwiId}`, `References: ${kiwiId}`] },
+    ]);
+    const { context, page, record } = await signedIn('s', folder);
+    try {
+      await shotOnFailure(page, 'webmail-s', async () => {
+        await expectSubjects(page, ['Re: Kiwi', 'Kiwi', 'apple', 'Mango']);
+        await page.selectOption('#sort-order', 'subject');
+        await expectSubjects(page, ['apple', 'Kiwi', 'Re: Kiwi', 'Mango']);
+        await page.selectOption('#sort-order', 'from');
+        await expectSubjects(page, ['Kiwi', 'apple', 'Re: Kiwi', 'Mango']);
+        await page.selectOption('#sort-order', 'date');
+        await expectSubjects(page, ['Re: Kiwi', 'Kiwi', 'apple', 'Mango']);
+        await page.click('#thread-toggle');
+        assert.equal(await page.getAttribute('#thread-toggle', 'aria-pressed'), 'true');
+        await expectSubjects(page, ['Kiwi', 'Re: Kiwi', 'apple', 'Mango']);
+        const replies = await page.$$eval('#message-list .msg-row.reply', (rows) => rows.map((r) => r.querySelector('.col-subject').textContent));
+        assert.deepEqual(replies, ['Re: Kiwi']);
+        await page.click('#thread-toggle');
+        await page.selectOption('#sort-order', '');
+        await expectSubjects(page, ['Re: Kiwi', 'Kiwi', 'apple', 'Mango']);
+        assert.equal(await page.locator('#message-list .msg-row.reply').count(), 0);
+        assert.deepEqual(record.pageErrors, [], 'uncaught errors in the page');
+      });
+    } finally {
+      await context.close();
+      await dropFolder(folder);
+    }
+  });
 });

@@ -118,7 +118,7 @@ export function createMessageRow() {
  * Show message `m` (a summary, or null while its headers are still coming) at
  * position `index` of `count` in `row`.
  */
-export function fillMessageRow(row, m, { index, count, selected, focused, now = new Date() }) {
+export function fillMessageRow(row, m, { index, count, selected, focused, depth = 0, now = new Date() }) {
   const [status, fromCell, subjectCell, dateCell] = row.children;
   row.setAttribute('aria-posinset', String(index + 1));
   row.setAttribute('aria-setsize', String(count));
@@ -148,6 +148,11 @@ export function fillMessageRow(row, m, { index, count, selected, focused, now = 
   row.classList.toggle('answered', marks.some(([c]) => c === 'mark-answered'));
   for (const [cls, symbol] of marks) status.append(el('span', { className: cls, 'aria-hidden': 'true' }, symbol));
   if (marks.length) status.append(srOnly(`${marks.map(([, , words]) => words).join(', ')}, `));
+  // Conversation view: replies are indented under their parent (and say so).
+  row.classList.toggle('reply', depth > 0);
+  if (depth > 0) row.style.setProperty('--depth', String(Math.min(depth, 8)));
+  else row.style.removeProperty('--depth');
+  if (depth > 0) status.append(srOnly('Reply, '));
   const from = senderText(m.from);
   fromCell.textContent = from;
   fromCell.title = m.from && m.from.address ? m.from.address : from;
