@@ -21,7 +21,8 @@ import {
 } from './ui/selection.js';
 import { openMenu, menuKey, menuIsOpen } from './ui/menu.js';
 import { folderNameProblem, childWireName, renamedWireName } from './ui/folder-names.js';
-import { renderReader, clearReader } from './ui/reader.js';
+import { renderReader, clearReader, showLabels } from './ui/reader.js';
+import { labelsOf, labelProblem } from './ui/labels.js';
 
 /** How long "Sign out" waits for the server's goodbye before leaving anyway. */
 const LOGOUT_TIMEOUT_MS = 5000;
@@ -68,7 +69,6 @@ const ui = {
   searchForm: $('search-form'),
   searchInput: $('search-input'),
   searchClear: $('search-clear'),
-  searchMore: $('search-more'),
   sortOrder: $('sort-order'),
   threadToggle: $('thread-toggle'),
   actions: $('actions'),
@@ -78,6 +78,7 @@ const ui = {
   actDelete: $('act-delete'),
   actMove: $('act-move'),
   actCopy: $('act-copy'),
+  actLabel: $('act-label'),
   menu: $('menu'),
   reader: $('reader'),
   readerPlaceholder: $('reader-placeholder'),
@@ -98,6 +99,7 @@ const ui = {
 const readerEls = {
   subject: $('reader-subject'),
   headers: $('reader-headers'),
+  labels: $('reader-labels'),
   viewSwitch: $('reader-view'),
   viewText: $('view-text'),
   viewHtml: $('view-html'),
@@ -573,6 +575,9 @@ function openMailbox(name, label) {
         label,
         readOnly: box.read_only === true,
         specialUse: row ? row.specialUse : null,
+        /** PERMANENTFLAGS has \\*: new labels may be made; and the labels the folder knows. */
+        canLabel: box.can_create_keywords === true,
+        labels: labelsOf([...(box.flags || []), ...(box.permanent_flags || [])]),
       };
       state.exists = num(box.exists) || 0;
       state.serverExists = state.exists;
@@ -919,7 +924,7 @@ function setReaderView(view) {
 
 // ---------------------------------------------------------------- actions
 
-const ACTION_BUTTONS = () => [ui.actRead, ui.actFlag, ui.actArchive, ui.actDelete, ui.actMove, ui.actCopy];
+const ACTION_BUTTONS = () => [ui.actRead, ui.actFlag, ui.actArchive, ui.actDelete, ui.actMove, ui.actCopy, ui.actLabel];
 
 function updateActions() {
   const box = state.box;
@@ -953,6 +958,10 @@ function updateActions() {
       ui.actDelete.disabled = true;
       ui.actDelete.title = 'The server has no Trash folder.';
     }
+    if (!box.canLabel && !box.labels.length) {
+      ui.actLabel.disabled = true;
+      ui.actLabel.title = 'The server does not keep labels in this folder.';
+    }
   }
   for (const b of ACTION_BUTTONS()) {
     if (!b.title) b.title = `${b.textContent} (${b.getAttribute('aria-keyshortcuts')})`;
@@ -968,6 +977,7 @@ function setFlagLocally(uids, flag, on) {
     if (m) m.flags = withFlag(m.flags, flag, on);
     if (state.openMessage && num(state.openMessage.uid) === uid) {
       state.openMessage.flags = withFlag(state.openMessage.flags, flag, on);
+      showLabels(readerEls, state.openMessage.flags);
     }
   }
   list.refresh();
@@ -982,6 +992,7 @@ function act(name) {
   if (state.phase !== 'mail' || !box || uids.length === 0) return Promise.resolve();
   const button = {
     read: ui.actRead, flag: ui.actFlag, archive: ui.actArchive, delete: ui.actDelete, move: ui.actMove, copy: ui.actCopy,
+    label: ui.actLabel,
   }[name];
   if (button.disabled) {
     if (button.title) setListStatus(button.title);
@@ -989,6 +1000,10 @@ function act(name) {
   }
   if (name === 'move' || name === 'copy') {
     chooseFolder(button, name, uids);
+    return Promise.resolve();
+  }
+  if (name === 'label') {
+    chooseLabel(button, uids);
     return Promise.resolve();
   }
   if (name === 'read' || name === 'flag') {
@@ -1199,6 +1214,23 @@ function chooseFolder(button, mode, uids) {
     disabled: !r.selectable || r.name === box.name,
   }));
   openMenu(ui.menu, button, entries, (to) => moveMessages(uids, to, { copy: mode === 'copy' }));
+}
+
+/** The label menu: a label all chosen messages have is removed, any other added; or a new one. */
+function chooseLabel(button, uids) {
+  const box = state.box;
+  const has = (label) => uids.every((u) => hasFlag(messageByUid(u)?.flags, label));
+  const known = new Set(box.labels);
+  for (const u of uids) for (const label of labelsOf(messageByUid(u)?.flags)) known.add(label);
+  const entries = labelsOf([...known]).map((label) => ({ label: `${has(label) ? '✓ ' : ''}${label}`, value: label }));
+  if (box.canLabel) entries.push({ label: 'New label…', value: '' });
+  openMenu(ui.menu, button, entries, async (label) => {
+    if (label) return changeFlags(uids, label, !has(label));
+    const name = await askName('New label', '', labelProblem);
+    if (name === null || state.box !== box) return undefined;
+    if (!box.labels.includes(name)) box.labels.push(name);
+    return changeFlags(uids, name, true);
+  });
 }
 
 // ---------------------------------------------------------------- drag and drop
@@ -1647,6 +1679,7 @@ function onKey(event) {
     case '#': act('delete'); break;
     case 'v': act('move'); break;
     case 'c': act('copy'); break;
+    case 'l': act('label'); break;
     case 'z': undo(); break;
     case '/': ui.searchInput.focus(); ui.searchInput.select(); break;
     case '?': showHelp(); break;

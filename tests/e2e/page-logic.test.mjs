@@ -16,6 +16,7 @@ import {
 } from '../../web/ui/folder-names.js';
 import { windowRange } from '../../web/ui/virtual-list.js';
 import { searchCriteria, inDateRange, flattenThreads } from '../../web/ui/view.js';
+import { labelsOf, labelProblem } from '../../web/ui/labels.js';
 import { splitLinks, safeHref, formatSize, addressText, addressList } from '../../web/ui/links.js';
 
 const folder = (name, extra = {}) => ({
@@ -263,4 +264,10 @@ test('threads flatten newest thread first, replies after their parent, missing p
   assert.deepEqual(uids, [2, 5, 1, 3, 4]);
   assert.deepEqual([...depth], [[2, 0], [5, 0], [1, 0], [3, 1], [4, 2]]);
   assert.deepEqual(flattenThreads(null), { uids: [], depth: new Map() });
+});
+
+test('labels are atom keywords without $; new names are checked', () => {
+  assert.deepEqual(labelsOf(['\\Seen', '$Forwarded', 'work', 'Home', 'a(b', 7]), ['Home', 'work']);
+  assert.equal(labelProblem('Urgent-1'), '');
+  for (const bad of ['', '$Junk', 'two words', 'x]', 'a"b', 'Ünï', '\\Seen']) assert.notEqual(labelProblem(bad), '', bad);
 });

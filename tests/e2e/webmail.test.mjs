@@ -1089,4 +1089,54 @@ describe('webmail page', () => {
       await dropFolder(folder);
     }
   });
+
+  test('t. a new label on two selected messages shows on rows and in the reader; removing it clears it', { timeout: 45_000 }, async () => {
+    requireImap();
+    const label = uniqueWord('Urgent');
+    const folder = await scratchFolder('Labels', [
+      { subject: 'First labelled', body: '1' },
+      { subject: 'Second labelled', body: '2' },
+      { subject: 'Not labelled', body: '3' },
+    ]);
+    const serverFlags = () => withImap(imapConn(), async (send) => {
+      await send(`SELECT ${folder}`);
+      const text = await send('UID FETCH 1:* (FLAGS)');
+      return [...text.matchAll(/UID (\d+) FLAGS \(([^)]*)\)|FLAGS \(([^)]*)\) UID (\d+)/g)]
+        .map((m) => ((m[2] ?? m[3]).split(' ').includes(label) ? 'L' : '-')).join('');
+    });
+    const { context, page, record } = await signedIn('t', folder);
+    const labelsIn = (selector) => page.$$eval(selector, (nodes) => nodes.map((n) => n.textContent));
+    try {
+      await shotOnFailure(page, 'webmail-t', async () => {
+        await expectSubjects(page, ['Not labelled', 'Second labelled', 'First labelled']);
+        await openRow(page, 'Second labelled');
+        await rowFor(page, 'First labelled').click({ modifiers: ['Shift'] });
+        await page.click('#act-label');
+        await page.locator('#menu [role="menuitem"]', { hasText: 'New label…' }).click();
+        await page.fill('#name-input', 'bad label');
+        await page.click('#name-ok');
+        assert.match(await page.textContent('#name-error'), /No spaces/);
+        await page.fill('#name-input', label);
+        await page.click('#name-ok');
+        await page.waitForFunction((n) => document.querySelectorAll('#message-list .col-subject .label').length === n, 2);
+        assert.deepEqual(await labelsIn('#message-list .msg-row[data-uid] .label'), [label, label]);
+        assert.equal(await serverFlags(), 'LL-');
+        // The row's subject cell now ends with the label: open it by the row's text.
+        await page.locator('#message-list .msg-row', { hasText: 'Second labelled' }).click();
+        await page.waitForFunction(() => document.getElementById('reader-subject').textContent === 'Second labelled' &&
+          document.getElementById('reader').getAttribute('aria-busy') === 'false');
+        assert.deepEqual(await labelsIn('#reader-labels li'), [label]);
+
+        await page.click('#act-label');
+        await page.locator('#menu [role="menuitem"]', { hasText: `✓ ${label}` }).click();
+        await page.waitForSelector('#reader-labels', { state: 'hidden' });
+        assert.deepEqual(await labelsIn('#message-list .msg-row[data-uid] .label'), [label]);
+        assert.equal(await serverFlags(), 'L--');
+        assert.deepEqual(record.pageErrors, [], 'uncaught errors in the page');
+      });
+    } finally {
+      await context.close();
+      await dropFolder(folder);
+    }
+  });
 });

@@ -1,5 +1,6 @@
 // Message list: helpers (pure) and table rendering (DOM).
 import { el, clear, srOnly } from './dom.js';
+import { labelsOf } from './labels.js';
 
 /** Numbers may arrive as BigInt from the engine; make them plain numbers. */
 function num(value) {
@@ -160,6 +161,7 @@ export function fillMessageRow(row, m, { index, count, selected, focused, depth 
   subjectCell.textContent = subject || '(no subject)';
   subjectCell.title = subject || '';
   subjectCell.classList.toggle('no-subject', !subject);
+  for (const label of labelsOf(m.flags)) subjectCell.append(' ', el('span', { className: 'label' }, label));
   const time = messageTime(m);
   dateCell.dateTime = Number.isFinite(time) ? new Date(time).toISOString() : '';
   dateCell.title = formatFullDate(time);

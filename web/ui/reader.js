@@ -4,6 +4,7 @@ import { el, clear } from './dom.js';
 import { splitLinks, formatSize, addressText, addressList } from './links.js';
 import { formatFullDate } from './messages.js';
 import { sanitizeHtml, frameDocument } from './sanitize.js';
+import { labelsOf } from './labels.js';
 
 /** The plain text as nodes: text runs and <a> for http(s) links. */
 export function linkifiedNodes(text) {
@@ -15,6 +16,14 @@ export function linkifiedNodes(text) {
 function headerRow(dl, label, value) {
   if (!value) return;
   dl.append(el('dt', {}, label), el('dd', {}, value));
+}
+
+/** The message's labels under its headers. */
+export function showLabels(r, flags) {
+  const labels = labelsOf(flags);
+  clear(r.labels);
+  r.labels.append(...labels.map((label) => el('li', { className: 'label' }, label)));
+  r.labels.hidden = labels.length === 0;
 }
 
 /** Which views a message offers, and which one to show first. */
@@ -43,6 +52,7 @@ export function renderReader(r, message, wanted) {
       el('dd', {}, el('time', { dateTime: new Date(date).toISOString() }, formatFullDate(date))));
   }
 
+  showLabels(r, message.flags);
   const { hasText, hasHtml, view } = availableViews(message, wanted);
   r.viewSwitch.hidden = !(hasText && hasHtml);
   r.viewText.setAttribute('aria-pressed', String(view === 'text'));
