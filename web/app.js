@@ -104,6 +104,9 @@ const readerEls = {
   viewText: $('view-text'),
   viewHtml: $('view-html'),
   note: $('reader-note'),
+  noteText: $('reader-note-text'),
+  loadRemote: $('load-remote'),
+  frameForm: $('frame-form'),
   text: $('reader-text'),
   frame: $('reader-html'),
   attachments: $('reader-attachments'),
@@ -157,6 +160,8 @@ const state = {
   openUid: null,
   openMessage: null,
   readerView: 'text',
+  /** The reader chose to load the open message's remote images. */
+  remoteImages: false,
   readerSeq: 0,
   /** The last move or delete, for Undo: {from, fromLabel, to, toLabel, uidNext, ids, count}. */
   undo: null,
@@ -892,6 +897,7 @@ function openMessage(uid) {
       state.openMessage = message;
       ui.readerPlaceholder.hidden = true;
       ui.readerStatus.textContent = '';
+      state.remoteImages = false;
       state.readerView = renderReader(readerEls, message, state.readerView);
       ui.readerMessage.hidden = false;
       ui.reader.setAttribute('aria-busy', 'false');
@@ -919,7 +925,7 @@ function isNarrow() {
 
 function setReaderView(view) {
   if (!state.openMessage) return;
-  state.readerView = renderReader(readerEls, state.openMessage, view);
+  state.readerView = renderReader(readerEls, state.openMessage, view, state.remoteImages);
 }
 
 // ---------------------------------------------------------------- actions
@@ -1745,6 +1751,10 @@ function listen() {
   });
   $('view-text').addEventListener('click', () => setReaderView('text'));
   $('view-html').addEventListener('click', () => setReaderView('html'));
+  readerEls.loadRemote.addEventListener('click', () => {
+    state.remoteImages = true;
+    setReaderView('html');
+  });
   $('back-to-folders').addEventListener('click', () => {
     showPane('folders');
     (ui.folderList.querySelector('.folder.current') || ui.folderList.querySelector('.folder'))?.focus();

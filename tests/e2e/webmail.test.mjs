@@ -10,6 +10,7 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, copyFile, stat } from 'node:fs/promises';
+import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
@@ -457,6 +458,18 @@ describe('webmail page', () => {
     }, { want: subject, cls, present });
   }
 
+  /** The next message frame the page posts: its CSP, the HTML posted and the document served. */
+  async function nextFrame(page) {
+    const response = await page.waitForResponse((res) => new URL(res.url()).pathname === '/frame' &&
+      res.request().method() === 'POST', { timeout: STEP_TIMEOUT });
+    assert.equal(response.status(), 200);
+    return {
+      csp: (await response.allHeaders())['content-security-policy'],
+      posted: new URLSearchParams(response.request().postData()).get('html'),
+      served: await response.text(),
+    };
+  }
+
   async function saveShot(page, name) {
     await mkdir(OUTPUT, { recursive: true });
     await mkdir(SCREENSHOTS, { recursive: true });
@@ -556,14 +569,18 @@ describe('webmail page', () => {
     });
     try {
       await shotOnFailure(page, 'webmail-g', async () => {
+        const framed = nextFrame(page);
         await openRow(page, subject);
         await page.waitForSelector('#reader-html:not([hidden])');
-        const srcdoc = await page.getAttribute('#reader-html', 'srcdoc');
-        assert.match(srcdoc, /Visible HTML body/);
-        assert.match(srcdoc, /^<!doctype html><html><head><meta charset="utf-8"><meta http-equiv="Content-Security-Policy"/);
+        const { csp, posted, served } = await framed;
+        assert.match(posted, /Visible HTML body/);
+        assert.ok(served.endsWith(posted), 'the frame shows exactly what the page posted');
         for (const bad of ['198.51.100.7', '<script', '<svg', 'onload', 'onerror', 'javascript:', '<form', '<iframe', 'url(']) {
-          assert.ok(!srcdoc.includes(bad), `the sanitized HTML still contains ${bad}`);
+          assert.ok(!posted.includes(bad), `the sanitized HTML still contains ${bad}`);
         }
+        assert.match(csp, /^sandbox allow-popups allow-popups-to-escape-sandbox; default-src 'none'; /);
+        assert.match(csp, /img-src data: blob:;/);
+        assert.ok(!/script|allow-same-origin/.test(csp), `frame CSP too open: ${csp}`);
         const sandbox = await page.getAttribute('#reader-html', 'sandbox');
         assert.ok(!/allow-scripts|allow-same-origin/.test(sandbox), `sandbox too open: ${sandbox}`);
         assert.equal(await page.isVisible('#reader-note'), true, 'no note about blocked remote content');
@@ -1137,6 +1154,80 @@ describe('webmail page', () => {
     } finally {
       await context.close();
       await dropFolder(folder);
+    }
+  });
+
+  test('u. HTML mail keeps its inline styles; remote images load only when asked, still without scripts', { timeout: 45_000 }, async () => {
+    requireImap();
+    const hits = [];
+    const images = http.createServer((req, res) => {
+      hits.push(req.url);
+      res.writeHead(200, { 'content-type': 'image/gif' });
+      res.end(Buffer.from('R0lGODlhAQABAAAAACH5BAEKAAEALAAAAAABAAEAAAICTAEAOw==', 'base64'));
+    });
+    await new Promise((resolve) => images.listen(0, '127.0.0.1', resolve));
+    const remote = `http://127.0.0.1:${images.address().port}`;
+    const subject = uniqueWord('Styled HTML ');
+    const html = [
+      '<html><head><style>.boxed { border: 3px solid rgb(0, 0, 200) }</style></head><body>',
+      '<p id="styled" style="color: rgb(200, 0, 0); font-size: 30px">Styled text</p>',
+      '<div class="boxed" id="boxed">boxed</div>',
+      `<img id="pic" src="${remote}/pic.gif" alt="pic" onerror="console.log('XSS-MARKER img')">`,
+      `<div id="bg" style="background: url(${remote}/bg.gif)">bg</div>`,
+      '<script>console.log("XSS-MARKER script")</script>',
+      '</body></html>',
+    ].join('\n');
+    const other = `${subject} other`;
+    await appendMessage(imapConn(), SCRATCH, rfc822({ subject, contentType: 'text/html; charset=utf-8', body: html }));
+    await appendMessage(imapConn(), SCRATCH, rfc822({
+      subject: other, contentType: 'text/html; charset=utf-8', body: `<p>Other</p><img src="${remote}/other.gif">`,
+    }));
+    const { context, page, record } = await signedIn('u', SCRATCH);
+    try {
+      await shotOnFailure(page, 'webmail-u', async () => {
+        let framed = nextFrame(page);
+        await openRow(page, subject);
+        if ((await page.getAttribute('#view-html', 'aria-pressed')) !== 'true') {
+          framed = nextFrame(page);
+          await page.click('#view-html');
+        }
+        const first = await framed;
+        assert.match(first.csp, /style-src 'unsafe-inline'; img-src data: blob:;/);
+        const frame = await (await page.$('#reader-html')).contentFrame();
+        await frame.waitForSelector('#styled');
+        const style = await frame.$eval('#styled', (p) => [getComputedStyle(p).color, getComputedStyle(p).fontSize]);
+        assert.deepEqual(style, ['rgb(200, 0, 0)', '30px']);
+        assert.equal(await frame.$eval('#boxed', (d) => getComputedStyle(d).borderTopColor), 'rgb(0, 0, 200)');
+        assert.equal(await frame.$eval('#pic', (img) => img.hasAttribute('src')), false);
+        await page.waitForSelector('#load-remote:not([hidden])');
+        await page.waitForTimeout(500);
+        assert.deepEqual(hits, [], 'a remote image loaded before it was asked for');
+
+        framed = nextFrame(page);
+        await page.click('#load-remote');
+        const second = await framed;
+        assert.match(second.csp, /img-src data: blob: https: http:;/);
+        assert.ok(!/script|allow-same-origin/.test(second.csp), `frame CSP too open: ${second.csp}`);
+        assert.match(second.posted, new RegExp(`src="${remote}/pic.gif"`));
+        assert.ok(!second.posted.includes('url('), 'remote CSS kept');
+        const deadline = Date.now() + 5000;
+        while (!hits.includes('/pic.gif') && Date.now() < deadline) await page.waitForTimeout(100);
+        assert.deepEqual(hits, ['/pic.gif']);
+        const markers = record.console.filter((line) => line.includes('XSS-MARKER'));
+        assert.deepEqual(markers, [], 'script from the message ran');
+        assert.deepEqual(record.pageErrors, [], 'uncaught errors in the page');
+
+        // Another message starts with remote images blocked again.
+        framed = nextFrame(page);
+        await openRow(page, other);
+        assert.match((await framed).csp, /img-src data: blob:;/);
+        await page.waitForSelector('#load-remote:not([hidden])');
+        await page.waitForTimeout(500);
+        assert.deepEqual(hits, ['/pic.gif']);
+      });
+    } finally {
+      await context.close();
+      images.close();
     }
   });
 });

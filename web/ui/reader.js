@@ -3,7 +3,7 @@
 import { el, clear } from './dom.js';
 import { splitLinks, formatSize, addressText, addressList } from './links.js';
 import { formatFullDate } from './messages.js';
-import { sanitizeHtml, frameDocument } from './sanitize.js';
+import { sanitizeHtml } from './sanitize.js';
 import { labelsOf } from './labels.js';
 
 /** The plain text as nodes: text runs and <a> for http(s) links. */
@@ -36,10 +36,28 @@ export function availableViews(message, wanted) {
 }
 
 /**
- * Render `message` (from fetchMessage) into the reader elements `r`; `view`
- * is 'text' or 'html'. Returns the view actually shown.
+ * Show sanitized HTML in the sandboxed frame: the hidden form posts it to the
+ * bridge's /frame, which answers with the frame's own CSP (`remote`: images may load).
  */
-export function renderReader(r, message, wanted) {
+function showFrame(r, html, remote) {
+  r.frameForm.elements.html.value = html;
+  r.frameForm.elements.remote.value = remote ? '1' : '';
+  r.frameForm.submit();
+  r.frame.hidden = false;
+}
+
+/** Leave the frame empty. */
+function blankFrame(r) {
+  r.frame.src = 'about:blank';
+  r.frame.hidden = true;
+}
+
+/**
+ * Render `message` (from fetchMessage) into the reader elements `r`; `view`
+ * is 'text' or 'html'; `remoteImages`: the reader chose to load this message's
+ * remote images. Returns the view actually shown.
+ */
+export function renderReader(r, message, wanted, remoteImages = false) {
   const subject = typeof message.subject === 'string' && message.subject.trim() !== '' ? message.subject : '(no subject)';
   r.subject.textContent = subject;
   clear(r.headers);
@@ -60,19 +78,19 @@ export function renderReader(r, message, wanted) {
 
   clear(r.text);
   r.note.hidden = true;
-  r.note.textContent = '';
+  r.loadRemote.hidden = true;
+  r.noteText.textContent = '';
   if (view === 'html') {
-    const clean = sanitizeHtml(message.html);
-    r.frame.srcdoc = frameDocument(clean.html);
-    r.frame.hidden = false;
+    const clean = sanitizeHtml(message.html, { remoteImages });
+    showFrame(r, clean.html, remoteImages);
     r.text.hidden = true;
     if (clean.blockedRemote > 0 || clean.removedCss > 0) {
-      r.note.textContent = 'Remote content in this message was blocked.';
+      r.noteText.textContent = 'Remote content in this message was blocked.';
+      r.loadRemote.hidden = clean.blockedImages === 0;
       r.note.hidden = false;
     }
   } else {
-    r.frame.removeAttribute('srcdoc');
-    r.frame.hidden = true;
+    blankFrame(r);
     r.text.append(...linkifiedNodes(hasText ? message.text : ''));
     if (!hasText) r.text.append(el('em', {}, 'This message has no text.'));
     r.text.hidden = false;
@@ -97,6 +115,5 @@ export function clearReader(r) {
   clear(r.headers);
   clear(r.text);
   clear(r.attachmentList);
-  r.frame.removeAttribute('srcdoc');
-  r.frame.hidden = true;
+  blankFrame(r);
 }
