@@ -24,6 +24,8 @@ import { folderNameProblem, childWireName, renamedWireName } from './ui/folder-n
 import { renderReader, clearReader, showLabels } from './ui/reader.js';
 import { labelsOf, labelProblem } from './ui/labels.js';
 
+/** Where the "Opening marks read" choice is kept in this browser. */
+const MARK_READ_KEY = 'webmail.markRead';
 /** How long "Sign out" waits for the server's goodbye before leaving anyway. */
 const LOGOUT_TIMEOUT_MS = 5000;
 /** Without IDLE, ask the server for news this often; folder counts are refreshed as often. */
@@ -71,6 +73,7 @@ const ui = {
   searchClear: $('search-clear'),
   sortOrder: $('sort-order'),
   threadToggle: $('thread-toggle'),
+  markReadSetting: $('mark-read-setting'),
   actions: $('actions'),
   actRead: $('act-read'),
   actFlag: $('act-flag'),
@@ -905,7 +908,7 @@ function openMessage(uid) {
 
       const row = messageByUid(uid);
       const flags = row ? row.flags : message.flags;
-      if (!box.readOnly && !hasFlag(flags, '\\Seen')) {
+      if (ui.markReadSetting.checked && !box.readOnly && !hasFlag(flags, '\\Seen')) {
         await client.store([uid], 'add', ['\\Seen']);
         if (stale()) return;
         setFlagLocally([uid], '\\Seen', true);
@@ -1743,6 +1746,20 @@ function listen() {
   });
   ui.searchClear.addEventListener('click', () => clearSearch());
   ui.sortOrder.addEventListener('change', () => runSearch());
+  // "Opening marks read" is on unless this browser was told otherwise.
+  // (Storage may be refused: then the choice lasts as long as the page.)
+  try {
+    ui.markReadSetting.checked = localStorage.getItem(MARK_READ_KEY) !== 'off';
+  } catch {
+    ui.markReadSetting.checked = true;
+  }
+  ui.markReadSetting.addEventListener('change', () => {
+    try {
+      localStorage.setItem(MARK_READ_KEY, ui.markReadSetting.checked ? 'on' : 'off');
+    } catch {
+      // kept for this page only
+    }
+  });
   ui.threadToggle.addEventListener('click', () => {
     const on = ui.threadToggle.getAttribute('aria-pressed') !== 'true';
     ui.threadToggle.setAttribute('aria-pressed', String(on));

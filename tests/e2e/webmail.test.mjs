@@ -1230,4 +1230,39 @@ describe('webmail page', () => {
       images.close();
     }
   });
+
+  test('v. with "Opening marks read" off, an opened message stays unread, and the choice survives a reload', { timeout: 45_000 }, async () => {
+    requireImap();
+    const folder = await scratchFolder('Unread', [{ subject: 'Stay unread', body: 'still unread' }]);
+    const seenOnServer = () => withImap(imapConn(), async (send) => {
+      await send(`SELECT ${folder}`);
+      return /\\Seen/.test(await send('UID FETCH 1:* (FLAGS)'));
+    });
+    const { context, page, record } = await signedIn('v', folder);
+    try {
+      await shotOnFailure(page, 'webmail-v', async () => {
+        assert.equal(await page.isChecked('#mark-read-setting'), true, 'on by default');
+        await page.uncheck('#mark-read-setting');
+        await openRow(page, 'Stay unread');
+        await page.waitForTimeout(500);
+        assert.match(await rowClass(rowFor(page, 'Stay unread')), /\bunread\b/);
+        assert.equal(await seenOnServer(), false);
+        await page.reload();
+        await openLoginForm(page);
+        await submitLogin(page, PASS);
+        await waitForMailView(page);
+        await page.waitForSelector('#folder-list .folder');
+        assert.equal(await page.isChecked('#mark-read-setting'), false, 'the choice was forgotten');
+        await page.check('#mark-read-setting');
+        await openFolder(page, folder);
+        await openRow(page, 'Stay unread');
+        await waitRowClass(page, 'Stay unread', 'read', true);
+        assert.equal(await seenOnServer(), true);
+        assert.deepEqual(record.pageErrors, [], 'uncaught errors in the page');
+      });
+    } finally {
+      await context.close();
+      await dropFolder(folder);
+    }
+  });
 });
