@@ -1339,14 +1339,17 @@ async function viewUids(client, criteria, stale) {
   return { uids, depth };
 }
 
-/** Show the search, sort and conversation choices; none of them: the whole folder. */
-function runSearch() {
+/**
+ * Show the search, sort and conversation choices; none of them: the whole folder.
+ * `refresh` (after news from the server): the open message and the selection stay.
+ */
+function runSearch({ refresh = false } = {}) {
   const box = state.box;
   if (state.phase !== 'mail' || !box) return Promise.resolve();
   if (!viewWanted()) return clearSearch();
   const criteria = searchCriteria(searchFields());
   const { client, stale } = guarded();
-  closeReader();
+  if (!refresh) closeReader();
   ui.messagePane.setAttribute('aria-busy', 'true');
   setListStatus(criteria ? 'Searching…' : 'Loading…');
 
@@ -1357,12 +1360,17 @@ function runSearch() {
       if (stale()) return;
       state.search = { query: criteria ? criteria.label : null, uids };
       state.depth = depth;
-      state.sel = emptySelection();
       state.syncCursor = 0;
       ui.searchClear.hidden = !criteria;
-      list.scroller.scrollTop = 0;
-      showMessages();
-      if (uids.length) select(uids[0]);
+      if (refresh) {
+        if (state.openUid !== null && !uids.includes(state.openUid)) closeReader();
+        showMessages();
+      } else {
+        state.sel = emptySelection();
+        list.scroller.scrollTop = 0;
+        showMessages();
+        if (uids.length) select(uids[0]);
+      }
       startSync();
     } catch (err) {
       if (stale()) return;
@@ -1420,11 +1428,11 @@ function onMailboxChanged(ev) {
       showMessages();
       if (state.sel.focus === null && !state.search && fresh.length) select(fresh[0], { scroll: false });
       if (ui.messagePane.dataset.synced) updateOwnCount();
-      if (state.search) setTimeout(runSearch, 0);
+      if (state.search) setTimeout(() => runSearch({ refresh: true }), 0);
     } else if (now < state.exists) {
       // Another client expunged: ask which UIDs are left.
       await loadFolderUids(client, stale);
-      if (state.search) setTimeout(runSearch, 0);
+      if (state.search) setTimeout(() => runSearch({ refresh: true }), 0);
     }
   }).catch((err) => {
     if (!stale()) setListStatus(`Could not update the list: ${describeError(err)}`, true);

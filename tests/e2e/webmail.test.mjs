@@ -1086,18 +1086,23 @@ describe('webmail page', () => {
         await expectSubjects(page, ['Re: Kiwi', 'Kiwi', 'apple', 'Mango']);
         await page.selectOption('#sort-order', 'subject');
         await expectSubjects(page, ['apple', 'Kiwi', 'Re: Kiwi', 'Mango']);
+        // New mail while sorted: it takes its place in the order; the open message stays open.
+        await openRow(page, 'Kiwi');
+        await appendMessage(imapConn(), folder, rfc822({ subject: 'banana', from: 'Bea <bea@example.org>', date: day(5), body: 'b' }));
+        await expectSubjects(page, ['apple', 'banana', 'Kiwi', 'Re: Kiwi', 'Mango']);
+        assert.equal(await page.textContent('#reader-subject'), 'Kiwi');
         await page.selectOption('#sort-order', 'from');
-        await expectSubjects(page, ['Kiwi', 'apple', 'Re: Kiwi', 'Mango']);
+        await expectSubjects(page, ['Kiwi', 'banana', 'apple', 'Re: Kiwi', 'Mango']);
         await page.selectOption('#sort-order', 'date');
-        await expectSubjects(page, ['Re: Kiwi', 'Kiwi', 'apple', 'Mango']);
+        await expectSubjects(page, ['banana', 'Re: Kiwi', 'Kiwi', 'apple', 'Mango']);
         await page.click('#thread-toggle');
         assert.equal(await page.getAttribute('#thread-toggle', 'aria-pressed'), 'true');
-        await expectSubjects(page, ['Kiwi', 'Re: Kiwi', 'apple', 'Mango']);
+        await expectSubjects(page, ['banana', 'Kiwi', 'Re: Kiwi', 'apple', 'Mango']);
         const replies = await page.$$eval('#message-list .msg-row.reply', (rows) => rows.map((r) => r.querySelector('.col-subject').textContent));
         assert.deepEqual(replies, ['Re: Kiwi']);
         await page.click('#thread-toggle');
         await page.selectOption('#sort-order', '');
-        await expectSubjects(page, ['Re: Kiwi', 'Kiwi', 'apple', 'Mango']);
+        await expectSubjects(page, ['banana', 'Re: Kiwi', 'Kiwi', 'apple', 'Mango']);
         assert.equal(await page.locator('#message-list .msg-row.reply').count(), 0);
         assert.deepEqual(record.pageErrors, [], 'uncaught errors in the page');
       });
