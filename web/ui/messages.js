@@ -161,7 +161,7 @@ export function fillMessageRow(row, m, { index, count, selected, focused, depth 
   subjectCell.textContent = subject || '(no subject)';
   subjectCell.title = subject || '';
   subjectCell.classList.toggle('no-subject', !subject);
-  for (const label of labelsOf(m.flags)) subjectCell.append(' ', el('span', { className: 'label' }, label));
+  for (const label of labelsOf(m.flags)) subjectCell.append(' ', srOnly('label '), el('span', { className: 'label' }, label));
   const time = messageTime(m);
   dateCell.dateTime = Number.isFinite(time) ? new Date(time).toISOString() : '';
   dateCell.title = formatFullDate(time);
