@@ -153,7 +153,7 @@ const state = {
   /** Background header sync: the next list position to look at, and whether it runs. */
   syncCursor: 0,
   syncRunning: false,
-  /** {query, uids} while the list shows a search (query: its label), a sort or conversations. */
+  /** {query, criteria, uids} while the list shows a search (query: its label), a sort or conversations. */
   search: null,
   /** Conversation view: nesting level by UID; null otherwise. */
   depth: null,
@@ -1337,7 +1337,7 @@ async function fetchMissing(client, uids, stale) {
   }
 }
 
-/** UIDs for the search fields, in the chosen order (server SORT / THREAD, else the engine's). */
+/** UIDs matching `criteria` (null: all), in the chosen order (server SORT / THREAD). */
 async function viewUids(client, criteria, stale) {
   const query = criteria ? criteria.query : {};
   let uids;
@@ -1363,9 +1363,10 @@ async function viewUids(client, criteria, stale) {
  */
 function runSearch({ refresh = false } = {}) {
   const box = state.box;
-  if (state.phase !== 'mail' || !box) return Promise.resolve();
-  if (!viewWanted()) return clearSearch();
-  const criteria = searchCriteria(searchFields());
+  if (state.phase !== 'mail' || !box || (refresh && !state.search)) return Promise.resolve();
+  if (!refresh && !viewWanted()) return clearSearch();
+  // A refresh keeps the criteria last run, not what is typed in the fields meanwhile.
+  const criteria = refresh ? state.search.criteria : searchCriteria(searchFields());
   const { client, stale } = guarded();
   if (!refresh) closeReader();
   ui.messagePane.setAttribute('aria-busy', 'true');
@@ -1376,7 +1377,7 @@ function runSearch({ refresh = false } = {}) {
     try {
       const { uids, depth } = await viewUids(client, criteria, stale);
       if (stale()) return;
-      state.search = { query: criteria ? criteria.label : null, uids };
+      state.search = { query: criteria ? criteria.label : null, criteria, uids };
       state.depth = depth;
       state.syncCursor = 0;
       ui.searchClear.hidden = !criteria;
