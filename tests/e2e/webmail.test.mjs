@@ -1197,6 +1197,7 @@ describe('webmail page', () => {
           await page.click('#view-html');
         }
         const first = await framed;
+        const history = await page.evaluate(() => window.history.length);
         assert.match(first.csp, /style-src 'unsafe-inline'; img-src data: blob:;/);
         const frame = await (await page.$('#reader-html')).contentFrame();
         await frame.waitForSelector('#styled');
@@ -1218,6 +1219,7 @@ describe('webmail page', () => {
         const deadline = Date.now() + 5000;
         while (!hits.includes('/pic.gif') && Date.now() < deadline) await page.waitForTimeout(100);
         assert.deepEqual(hits, ['/pic.gif']);
+        assert.equal(await page.evaluate(() => window.history.length), history, 'the frame filled the tab history');
         const markers = record.console.filter((line) => line.includes('XSS-MARKER'));
         assert.deepEqual(markers, [], 'script from the message ran');
         assert.deepEqual(record.pageErrors, [], 'uncaught errors in the page');

@@ -36,20 +36,26 @@ export function availableViews(message, wanted) {
 }
 
 /**
+ * A new, empty frame in place of the old one: its first navigation replaces the
+ * initial about:blank, so messages shown never pile up in the tab's history.
+ */
+function freshFrame(r, hidden) {
+  const frame = r.frame.cloneNode(false);
+  frame.hidden = hidden;
+  r.frame.replaceWith(frame);
+  r.frame = frame;
+}
+
+/**
  * Show sanitized HTML in the sandboxed frame: the hidden form posts it to the
  * bridge's /frame, which answers with the frame's own CSP (`remote`: images may load).
  */
 function showFrame(r, html, remote) {
+  freshFrame(r, false);
   r.frameForm.elements.html.value = html;
   r.frameForm.elements.remote.value = remote ? '1' : '';
   r.frameForm.submit();
-  r.frame.hidden = false;
-}
-
-/** Leave the frame empty. */
-function blankFrame(r) {
-  r.frame.src = 'about:blank';
-  r.frame.hidden = true;
+  r.frameForm.elements.html.value = '';
 }
 
 /**
@@ -90,7 +96,7 @@ export function renderReader(r, message, wanted, remoteImages = false) {
       r.note.hidden = false;
     }
   } else {
-    blankFrame(r);
+    freshFrame(r, true);
     r.text.append(...linkifiedNodes(hasText ? message.text : ''));
     if (!hasText) r.text.append(el('em', {}, 'This message has no text.'));
     r.text.hidden = false;
@@ -115,5 +121,5 @@ export function clearReader(r) {
   clear(r.headers);
   clear(r.text);
   clear(r.attachmentList);
-  blankFrame(r);
+  freshFrame(r, true);
 }
