@@ -1272,4 +1272,42 @@ describe('webmail page', () => {
       await dropFolder(folder);
     }
   });
+
+  test('w. without IDLE, the page polls with NOOP: new mail shows up after the poll interval', { timeout: 45_000 }, async () => {
+    requireImap();
+    const folder = await scratchFolder('Poll', [{ subject: 'Before the poll', body: 'old' }]);
+    const { context, page, record } = await openPage('w');
+    // The engine refuses IDLE as it does when the server does not advertise it.
+    await page.route('**/pkg/client_wasm.js', async (route) => {
+      const response = await route.fetch();
+      const body = `${await response.text()}
+ImapClient.prototype.idle = function () {
+  return Promise.reject(Object.assign(new Error('IDLE is not advertised'), { code: 'not_supported' }));
+};`;
+      await route.fulfill({ response, body });
+    });
+    await page.clock.install();
+    try {
+      await shotOnFailure(page, 'webmail-w', async () => {
+        await page.setViewportSize({ width: 1400, height: 860 });
+        await openLoginForm(page);
+        await submitLogin(page, PASS);
+        await waitForMailView(page);
+        await page.waitForSelector('#folder-list .folder');
+        await openFolder(page, folder);
+        await expectSubjects(page, ['Before the poll']);
+        await appendMessage(imapConn(), folder, rfc822({ subject: 'Found by NOOP', body: 'new' }));
+        await page.clock.runFor(5_000);
+        // Real time for news to come (it would, within this, through IDLE).
+        await new Promise((resolve) => setTimeout(resolve, 2000));
+        assert.deepEqual(await shownSubjects(page), ['Before the poll'], 'news arrived without a poll');
+        await page.clock.runFor(30_000);
+        await expectSubjects(page, ['Found by NOOP', 'Before the poll']);
+        assert.deepEqual(record.pageErrors, [], 'uncaught errors in the page');
+      });
+    } finally {
+      await context.close();
+      await dropFolder(folder);
+    }
+  });
 });
