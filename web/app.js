@@ -12,16 +12,20 @@ import {
   orderFolders, renderFolderList, markCurrentFolder, findInbox, setFolderCount,
 } from './ui/folders.js';
 import {
-  newestLowUid, createMessageRow, fillMessageRow, countText, hasFlag, withFlag, uidRuns,
+  newestLowUid, createMessageRow, fillMessageRow, countText, hasFlag, withFlag, uidRuns, messageTime,
 } from './ui/messages.js';
 import { VirtualList } from './ui/virtual-list.js';
+import { SORTS, searchCriteria, inDateRange, flattenThreads } from './ui/view.js';
 import {
   emptySelection, selectOne, toggle, extendTo, selectAll, prune, selectedInOrder, focusAfterRemoval,
 } from './ui/selection.js';
 import { openMenu, menuKey, menuIsOpen } from './ui/menu.js';
 import { folderNameProblem, childWireName, renamedWireName } from './ui/folder-names.js';
-import { renderReader, clearReader } from './ui/reader.js';
+import { renderReader, clearReader, showLabels } from './ui/reader.js';
+import { labelsOf, labelProblem } from './ui/labels.js';
 
+/** Where the "Opening marks read" choice is kept in this browser. */
+const MARK_READ_KEY = 'webmail.markRead';
 /** How long "Sign out" waits for the server's goodbye before leaving anyway. */
 const LOGOUT_TIMEOUT_MS = 5000;
 /** Without IDLE, ask the server for news this often; folder counts are refreshed as often. */
@@ -67,6 +71,9 @@ const ui = {
   searchForm: $('search-form'),
   searchInput: $('search-input'),
   searchClear: $('search-clear'),
+  sortOrder: $('sort-order'),
+  threadToggle: $('thread-toggle'),
+  markReadSetting: $('mark-read-setting'),
   actions: $('actions'),
   actRead: $('act-read'),
   actFlag: $('act-flag'),
@@ -74,6 +81,7 @@ const ui = {
   actDelete: $('act-delete'),
   actMove: $('act-move'),
   actCopy: $('act-copy'),
+  actLabel: $('act-label'),
   menu: $('menu'),
   reader: $('reader'),
   readerPlaceholder: $('reader-placeholder'),
@@ -94,10 +102,14 @@ const ui = {
 const readerEls = {
   subject: $('reader-subject'),
   headers: $('reader-headers'),
+  labels: $('reader-labels'),
   viewSwitch: $('reader-view'),
   viewText: $('view-text'),
   viewHtml: $('view-html'),
   note: $('reader-note'),
+  noteText: $('reader-note-text'),
+  loadRemote: $('load-remote'),
+  frameForm: $('frame-form'),
   text: $('reader-text'),
   frame: $('reader-html'),
   attachments: $('reader-attachments'),
@@ -141,14 +153,20 @@ const state = {
   /** Background header sync: the next list position to look at, and whether it runs. */
   syncCursor: 0,
   syncRunning: false,
-  /** {query, uids} while the list shows search results. */
+  /** {query, criteria, uids} while the list shows a search (query: its label), a sort or conversations. */
   search: null,
+  /** Conversation view: nesting level by UID; null otherwise. */
+  depth: null,
+  /** The server has SORT. */
+  canSort: false,
   /** Selected rows, the anchor of Shift ranges and the focused row (ui/selection.js). */
   sel: emptySelection(),
   /** The message in the reader: its UID, the fetched message, and the view. */
   openUid: null,
   openMessage: null,
   readerView: 'text',
+  /** The reader chose to load the open message's remote images. */
+  remoteImages: false,
   readerSeq: 0,
   /** The last move or delete, for Undo: {from, fromLabel, to, toLabel, uidNext, ids, count}. */
   undo: null,
@@ -396,7 +414,8 @@ async function signIn(event) {
     client.onEvent((ev) => onClientEvent(session, ev));
 
     setLoginStatus('Signing in…');
-    await client.login(user, password);
+    const { capabilities } = await client.login(user, password);
+    offerOrders(Array.isArray(capabilities) ? capabilities : []);
     password = '';
     ui.password.value = '';
 
@@ -518,7 +537,8 @@ function resetList() {
   state.syncRunning = false;
   state.sel = emptySelection();
   state.search = null;
-  ui.searchInput.value = '';
+  state.depth = null;
+  ui.searchForm.reset();
   ui.searchClear.hidden = true;
   ui.sync.hidden = true;
   delete ui.messagePane.dataset.synced;
@@ -568,6 +588,9 @@ function openMailbox(name, label) {
         label,
         readOnly: box.read_only === true,
         specialUse: row ? row.specialUse : null,
+        /** PERMANENTFLAGS has \\*: new labels may be made; and the labels the folder knows. */
+        canLabel: box.can_create_keywords === true,
+        labels: labelsOf([...(box.flags || []), ...(box.permanent_flags || [])]),
       };
       state.exists = num(box.exists) || 0;
       state.serverExists = state.exists;
@@ -582,6 +605,7 @@ function openMailbox(name, label) {
       }
       showMessages();
       if (state.exists > 0) await loadFolderUids(client, stale);
+      if (viewWanted()) runSearch();
     } catch (err) {
       if (stale()) return;
       ui.messagePane.setAttribute('aria-busy', 'false');
@@ -737,7 +761,7 @@ function showMessages() {
   const box = state.box;
   const count = rowCount();
   let text = countText(state.exists);
-  if (state.search) {
+  if (state.search && state.search.query) {
     const n = state.search.uids.length;
     text = `${n.toLocaleString()} ${n === 1 ? 'result' : 'results'} for “${state.search.query}”`;
   }
@@ -747,7 +771,7 @@ function showMessages() {
 
   state.sel = prune(state.sel, new Set(shownUids()));
   if (count === 0) {
-    if (state.search) ui.listEmpty.textContent = `No messages match “${state.search.query}”.`;
+    if (state.search && state.search.query) ui.listEmpty.textContent = `No messages match “${state.search.query}”.`;
     else ui.listEmpty.textContent = 'No messages';
     ui.listEmpty.hidden = false;
     ui.messageList.hidden = true;
@@ -771,6 +795,7 @@ function fillRow(row, index) {
     count: list.count,
     selected: uid !== undefined && state.sel.uids.has(uid),
     focused: uid !== undefined && uid === state.sel.focus,
+    depth: state.depth && state.depth.get(uid),
   });
 }
 
@@ -880,6 +905,7 @@ function openMessage(uid) {
       state.openMessage = message;
       ui.readerPlaceholder.hidden = true;
       ui.readerStatus.textContent = '';
+      state.remoteImages = false;
       state.readerView = renderReader(readerEls, message, state.readerView);
       ui.readerMessage.hidden = false;
       ui.reader.setAttribute('aria-busy', 'false');
@@ -887,7 +913,7 @@ function openMessage(uid) {
 
       const row = messageByUid(uid);
       const flags = row ? row.flags : message.flags;
-      if (!box.readOnly && !hasFlag(flags, '\\Seen')) {
+      if (ui.markReadSetting.checked && !box.readOnly && !hasFlag(flags, '\\Seen')) {
         await client.store([uid], 'add', ['\\Seen']);
         if (stale()) return;
         setFlagLocally([uid], '\\Seen', true);
@@ -907,12 +933,12 @@ function isNarrow() {
 
 function setReaderView(view) {
   if (!state.openMessage) return;
-  state.readerView = renderReader(readerEls, state.openMessage, view);
+  state.readerView = renderReader(readerEls, state.openMessage, view, state.remoteImages);
 }
 
 // ---------------------------------------------------------------- actions
 
-const ACTION_BUTTONS = () => [ui.actRead, ui.actFlag, ui.actArchive, ui.actDelete, ui.actMove, ui.actCopy];
+const ACTION_BUTTONS = () => [ui.actRead, ui.actFlag, ui.actArchive, ui.actDelete, ui.actMove, ui.actCopy, ui.actLabel];
 
 function updateActions() {
   const box = state.box;
@@ -946,6 +972,10 @@ function updateActions() {
       ui.actDelete.disabled = true;
       ui.actDelete.title = 'The server has no Trash folder.';
     }
+    if (!box.canLabel && !box.labels.length) {
+      ui.actLabel.disabled = true;
+      ui.actLabel.title = 'The server does not keep labels in this folder.';
+    }
   }
   for (const b of ACTION_BUTTONS()) {
     if (!b.title) b.title = `${b.textContent} (${b.getAttribute('aria-keyshortcuts')})`;
@@ -961,6 +991,7 @@ function setFlagLocally(uids, flag, on) {
     if (m) m.flags = withFlag(m.flags, flag, on);
     if (state.openMessage && num(state.openMessage.uid) === uid) {
       state.openMessage.flags = withFlag(state.openMessage.flags, flag, on);
+      showLabels(readerEls, state.openMessage.flags);
     }
   }
   list.refresh();
@@ -975,6 +1006,7 @@ function act(name) {
   if (state.phase !== 'mail' || !box || uids.length === 0) return Promise.resolve();
   const button = {
     read: ui.actRead, flag: ui.actFlag, archive: ui.actArchive, delete: ui.actDelete, move: ui.actMove, copy: ui.actCopy,
+    label: ui.actLabel,
   }[name];
   if (button.disabled) {
     if (button.title) setListStatus(button.title);
@@ -982,6 +1014,10 @@ function act(name) {
   }
   if (name === 'move' || name === 'copy') {
     chooseFolder(button, name, uids);
+    return Promise.resolve();
+  }
+  if (name === 'label') {
+    chooseLabel(button, uids);
     return Promise.resolve();
   }
   if (name === 'read' || name === 'flag') {
@@ -1194,6 +1230,23 @@ function chooseFolder(button, mode, uids) {
   openMenu(ui.menu, button, entries, (to) => moveMessages(uids, to, { copy: mode === 'copy' }));
 }
 
+/** The label menu: a label all chosen messages have is removed, any other added; or a new one. */
+function chooseLabel(button, uids) {
+  const box = state.box;
+  const has = (label) => uids.every((u) => hasFlag(messageByUid(u)?.flags, label));
+  const known = new Set(box.labels);
+  for (const u of uids) for (const label of labelsOf(messageByUid(u)?.flags)) known.add(label);
+  const entries = labelsOf([...known]).map((label) => ({ label: `${has(label) ? '✓ ' : ''}${label}`, value: label }));
+  if (box.canLabel) entries.push({ label: 'New label…', value: '' });
+  openMenu(ui.menu, button, entries, async (label) => {
+    if (label) return changeFlags(uids, label, !has(label));
+    const name = await askName('New label', '', labelProblem);
+    if (name === null || state.box !== box) return undefined;
+    if (!box.labels.includes(name)) box.labels.push(name);
+    return changeFlags(uids, name, true);
+  });
+}
+
 // ---------------------------------------------------------------- drag and drop
 
 const DRAG_TYPE = 'application/x-webmail-uids';
@@ -1248,46 +1301,123 @@ function onDrop(event) {
 
 // ---------------------------------------------------------------- search
 
-function runSearch(query) {
+/** The search fields as typed (see ui/view.js). */
+function searchFields() {
+  const form = ui.searchForm.elements;
+  const fields = { text: ui.searchInput.value };
+  for (const name of ['from', 'to', 'subject', 'since', 'before']) fields[name] = form[name].value;
+  for (const name of ['unseen', 'flagged']) fields[name] = form[name].checked;
+  return fields;
+}
+
+/**
+ * Sort and conversations need the server's SORT and THREAD=REFERENCES (the engine's own
+ * orderings of fetched summaries are not bound for the page).
+ */
+function offerOrders(capabilities) {
+  state.canSort = capabilities.includes('SORT');
+  const canThread = capabilities.includes('THREAD=REFERENCES');
+  if (!state.canSort) ui.sortOrder.value = '';
+  ui.sortOrder.title = state.canSort ? '' : 'This server cannot sort.';
+  if (!canThread) ui.threadToggle.setAttribute('aria-pressed', 'false');
+  ui.threadToggle.disabled = !canThread;
+  ui.threadToggle.title = canThread ? '' : 'This server cannot group conversations.';
+  ui.sortOrder.disabled = !state.canSort || ui.threadToggle.getAttribute('aria-pressed') === 'true';
+}
+
+/** Whether the list should show something other than the whole folder, newest first. */
+function viewWanted() {
+  return searchCriteria(searchFields()) !== null || ui.sortOrder.value in SORTS ||
+    ui.threadToggle.getAttribute('aria-pressed') === 'true';
+}
+
+/** Headers for every UID in `uids` that has none yet (the date range is checked on them). */
+async function fetchMissing(client, uids, stale) {
+  for (const [first, last] of uidRuns(uids.filter((u) => !state.byUid.has(u)))) {
+    remember(await client.fetchHeaders(first, last));
+    if (stale()) return;
+  }
+}
+
+/** UIDs matching `criteria` (null: all), in the chosen order (server SORT / THREAD). */
+async function viewUids(client, criteria, stale) {
+  const query = criteria ? criteria.query : {};
+  let uids;
+  let depth = null;
+  if (ui.threadToggle.getAttribute('aria-pressed') === 'true') {
+    ({ uids, depth } = flattenThreads(await client.threads(query)));
+  } else if (ui.sortOrder.value in SORTS) {
+    uids = (await client.sort(SORTS[ui.sortOrder.value], query)).map(num);
+  } else {
+    uids = (await client.search(query)).map(num).sort((a, b) => b - a);
+  }
+  uids = uids.filter((u) => u > 0);
+  if (criteria && (Number.isFinite(criteria.since) || Number.isFinite(criteria.before))) {
+    await fetchMissing(client, uids, stale);
+    uids = uids.filter((u) => inDateRange(messageTime(state.byUid.get(u)), criteria.since, criteria.before));
+  }
+  return { uids, depth };
+}
+
+/**
+ * Show the search, sort and conversation choices; none of them: the whole folder.
+ * `refresh` (after news from the server): the open message and the selection stay.
+ */
+function runSearch({ refresh = false } = {}) {
   const box = state.box;
-  if (state.phase !== 'mail' || !box) return Promise.resolve();
-  const text = query.trim();
-  if (text === '') return clearSearch();
+  if (state.phase !== 'mail' || !box || (refresh && !state.search)) return Promise.resolve();
+  if (!refresh && !viewWanted()) return clearSearch();
+  // A refresh keeps the criteria last run, not what is typed in the fields meanwhile.
+  const criteria = refresh ? state.search.criteria : searchCriteria(searchFields());
   const { client, stale } = guarded();
-  closeReader();
+  if (!refresh) closeReader();
   ui.messagePane.setAttribute('aria-busy', 'true');
-  setListStatus('Searching…');
+  setListStatus(criteria ? 'Searching…' : 'Loading…');
 
   return enqueue(async () => {
     if (stale()) return;
     try {
-      const uids = (await client.search({ text })).map(num).filter((u) => u > 0);
+      const { uids, depth } = await viewUids(client, criteria, stale);
       if (stale()) return;
-      uids.sort((a, b) => b - a);
-      state.search = { query: text, uids };
-      state.sel = emptySelection();
+      state.search = { query: criteria ? criteria.label : null, criteria, uids };
+      state.depth = depth;
       state.syncCursor = 0;
-      ui.searchClear.hidden = false;
-      list.scroller.scrollTop = 0;
-      showMessages();
-      if (uids.length) select(uids[0]);
+      ui.searchClear.hidden = !criteria;
+      if (refresh) {
+        if (state.openUid !== null && !uids.includes(state.openUid)) closeReader();
+        showMessages();
+      } else {
+        state.sel = emptySelection();
+        list.scroller.scrollTop = 0;
+        showMessages();
+        if (uids.length) select(uids[0]);
+      }
       startSync();
     } catch (err) {
       if (stale()) return;
       ui.messagePane.setAttribute('aria-busy', 'false');
-      setListStatus(`Search failed: ${describeError(err)}`, true);
+      setListStatus(`${criteria ? 'Search' : 'Sorting'} failed: ${describeError(err)}`, true);
     }
   });
 }
 
-/** Back to the whole folder: its list is still here, nothing to fetch again. */
+/** Empty the search fields; the sort order and conversations stay. */
 function clearSearch() {
-  ui.searchInput.value = '';
+  if (state.search && state.search.query) {
+    ui.searchForm.reset();
+    if (viewWanted()) return runSearch();
+  }
+  return showFolder();
+}
+
+/** Back to the whole folder: its list is still here, nothing to fetch again. */
+function showFolder() {
+  ui.searchClear.hidden = true;
   if (!state.search) return Promise.resolve();
   state.search = null;
+  state.depth = null;
   state.sel = emptySelection();
   state.syncCursor = 0;
-  ui.searchClear.hidden = true;
   list.scroller.scrollTop = 0;
   showMessages();
   startSync();
@@ -1319,10 +1449,11 @@ function onMailboxChanged(ev) {
       showMessages();
       if (state.sel.focus === null && !state.search && fresh.length) select(fresh[0], { scroll: false });
       if (ui.messagePane.dataset.synced) updateOwnCount();
+      if (state.search) setTimeout(() => runSearch({ refresh: true }), 0);
     } else if (now < state.exists) {
       // Another client expunged: ask which UIDs are left.
       await loadFolderUids(client, stale);
-      if (state.search) setTimeout(() => runSearch(state.search.query), 0);
+      if (state.search) setTimeout(() => runSearch({ refresh: true }), 0);
     }
   }).catch((err) => {
     if (!stale()) setListStatus(`Could not update the list: ${describeError(err)}`, true);
@@ -1586,6 +1717,7 @@ function onKey(event) {
     case '#': act('delete'); break;
     case 'v': act('move'); break;
     case 'c': act('copy'); break;
+    case 'l': act('label'); break;
     case 'z': undo(); break;
     case '/': ui.searchInput.focus(); ui.searchInput.select(); break;
     case '?': showHelp(); break;
@@ -1639,11 +1771,36 @@ function listen() {
   ui.undo.addEventListener('click', () => undo());
   ui.searchForm.addEventListener('submit', (event) => {
     event.preventDefault();
-    runSearch(ui.searchInput.value);
+    runSearch();
   });
   ui.searchClear.addEventListener('click', () => clearSearch());
+  ui.sortOrder.addEventListener('change', () => runSearch());
+  // "Opening marks read" is on unless this browser was told otherwise.
+  // (Storage may be refused: then the choice lasts as long as the page.)
+  try {
+    ui.markReadSetting.checked = localStorage.getItem(MARK_READ_KEY) !== 'off';
+  } catch {
+    ui.markReadSetting.checked = true;
+  }
+  ui.markReadSetting.addEventListener('change', () => {
+    try {
+      localStorage.setItem(MARK_READ_KEY, ui.markReadSetting.checked ? 'on' : 'off');
+    } catch {
+      // kept for this page only
+    }
+  });
+  ui.threadToggle.addEventListener('click', () => {
+    const on = ui.threadToggle.getAttribute('aria-pressed') !== 'true';
+    ui.threadToggle.setAttribute('aria-pressed', String(on));
+    ui.sortOrder.disabled = on || !state.canSort;
+    runSearch();
+  });
   $('view-text').addEventListener('click', () => setReaderView('text'));
   $('view-html').addEventListener('click', () => setReaderView('html'));
+  readerEls.loadRemote.addEventListener('click', () => {
+    state.remoteImages = true;
+    setReaderView('html');
+  });
   $('back-to-folders').addEventListener('click', () => {
     showPane('folders');
     (ui.folderList.querySelector('.folder.current') || ui.folderList.querySelector('.folder'))?.focus();

@@ -1,23 +1,44 @@
 //! HTTP side: static files, `/api/servers`, `/healthz`, `/metrics`, the
-//! `/imap` WebSocket endpoint, and security headers on every response.
+//! `/imap` WebSocket endpoint, the `/frame` message document, and security headers on
+//! every response.
 
 use axum::Router;
-use axum::extract::State;
-use axum::http::{HeaderName, HeaderValue, header};
-use axum::response::{IntoResponse, Json};
-use axum::routing::get;
-use serde::Serialize;
+use axum::extract::{DefaultBodyLimit, Form, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Json, Response};
+use axum::routing::{get, post};
+use serde::{Deserialize, Serialize};
 use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::config::Security;
 use crate::session::{self, AppState};
 
-/// Content-Security-Policy for the webmail.
+/// Content-Security-Policy for the webmail. Its one form posts a sanitized message to
+/// `/frame` (`form-action 'self'`).
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; \
     script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data:; \
     connect-src 'self'; font-src 'self'; frame-src 'self'; base-uri 'none'; \
-    form-action 'none'; frame-ancestors 'none'";
+    form-action 'self'; frame-ancestors 'none'";
+
+/// Content-Security-Policy of the message frame: an opaque origin (`sandbox`, even when
+/// opened on its own) that runs nothing and loads nothing remote but, when the reader chose
+/// so for this message, images; the message's own inline styles apply.
+macro_rules! frame_csp {
+    ($img:literal) => {
+        concat!(
+            "sandbox allow-popups allow-popups-to-escape-sandbox; default-src 'none'; ",
+            "style-src 'unsafe-inline'; img-src ",
+            $img,
+            "; base-uri 'none'; form-action 'none'; frame-ancestors 'self'"
+        )
+    };
+}
+const FRAME_CSP: &str = frame_csp!("data: blob:");
+const FRAME_CSP_REMOTE_IMAGES: &str = frame_csp!("data: blob: https: http:");
+
+/// The largest sanitized message the frame takes.
+const FRAME_BODY_LIMIT: usize = 8 * 1024 * 1024;
 
 /// Headers set (overriding) on every response.
 pub const SECURITY_HEADERS: [(&str, &str); 5] = [
@@ -62,6 +83,63 @@ async fn servers(State(state): State<AppState>) -> impl IntoResponse {
         .into_response()
 }
 
+/// The `/frame` form: sanitized HTML (the page runs DOMPurify) and the remote-images choice.
+#[derive(Deserialize)]
+struct FrameForm {
+    html: String,
+    #[serde(default)]
+    remote: String,
+}
+
+/// `POST /frame`: the page's sanitized message as a document with its own CSP, so its
+/// inline styles apply without loosening the page's. Only the page itself may post
+/// (`Sec-Fetch-Site: same-origin`): nobody else gets a document shown on this origin.
+async fn frame(request_headers: HeaderMap, Form(form): Form<FrameForm>) -> Response {
+    let same_origin = request_headers
+        .get("sec-fetch-site")
+        .is_some_and(|v| v.as_bytes() == b"same-origin");
+    if !same_origin {
+        return StatusCode::FORBIDDEN.into_response();
+    }
+    let csp = if form.remote == "1" {
+        FRAME_CSP_REMOTE_IMAGES
+    } else {
+        FRAME_CSP
+    };
+    // The posted document follows; the parser joins its <html> and <head> to these.
+    let body = format!(
+        "<!doctype html><meta charset=\"utf-8\"><meta name=\"color-scheme\" content=\"light\">{}",
+        form.html
+    );
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/html; charset=utf-8"),
+            ),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static(csp),
+            ),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+            (
+                header::X_FRAME_OPTIONS,
+                HeaderValue::from_static("SAMEORIGIN"),
+            ),
+            (
+                header::X_CONTENT_TYPE_OPTIONS,
+                HeaderValue::from_static("nosniff"),
+            ),
+            (
+                header::REFERRER_POLICY,
+                HeaderValue::from_static("no-referrer"),
+            ),
+        ],
+        body,
+    )
+        .into_response()
+}
+
 async fn healthz() -> &'static str {
     "ok"
 }
@@ -77,8 +155,12 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     )
 }
 
-/// Builds the application router.
+/// Builds the application router: every route gets [`SECURITY_HEADERS`] except `/frame`,
+/// which sets its own.
 pub(crate) fn router(state: AppState) -> Router {
+    let frame = Router::new()
+        .route("/frame", post(frame))
+        .layer(DefaultBodyLimit::max(FRAME_BODY_LIMIT));
     let static_files = ServeDir::new(&state.config.web_dir);
     let mut router = Router::new()
         .route("/imap", get(session::upgrade))
@@ -93,5 +175,5 @@ pub(crate) fn router(state: AppState) -> Router {
             HeaderValue::from_static(value),
         ));
     }
-    router
+    router.merge(frame)
 }

@@ -3,10 +3,16 @@
 mod common;
 
 use common::*;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
 
 const CSP: &str = "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; \
     img-src 'self' data:; connect-src 'self'; font-src 'self'; frame-src 'self'; \
-    base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+    base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+const FRAME_CSP: &str = "sandbox allow-popups allow-popups-to-escape-sandbox; default-src 'none'; \
+    style-src 'unsafe-inline'; img-src data: blob:; base-uri 'none'; form-action 'none'; \
+    frame-ancestors 'self'";
 
 fn assert_security_headers(headers: &[(String, String)]) {
     assert_eq!(header(headers, "content-security-policy"), Some(CSP));
@@ -178,4 +184,57 @@ async fn metrics_endpoint_is_prometheus_text() {
     let text = String::from_utf8(body).unwrap();
     assert!(text.contains("# TYPE bridge_sessions_open gauge"), "{text}");
     assert!(text.contains("bridge_sessions_total 0"), "{text}");
+}
+
+/// `POST /frame` with the form `body` (and `extra` header lines); the raw response as text.
+async fn post_frame(bridge: &Running, extra: &str, body: &str) -> String {
+    let mut s = TcpStream::connect(bridge.addr).await.unwrap();
+    let request = format!(
+        "POST /frame HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n{extra}\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    s.write_all(request.as_bytes()).await.unwrap();
+    let mut raw = Vec::new();
+    tokio::time::timeout(WAIT, s.read_to_end(&mut raw))
+        .await
+        .expect("http timed out")
+        .unwrap();
+    String::from_utf8(raw).unwrap()
+}
+
+#[tokio::test]
+async fn frame_serves_the_posted_message_under_its_own_csp() {
+    let (bridge, _dir) = start_with_web_dir().await;
+    let same = "Sec-Fetch-Site: same-origin\r\n";
+    let html = "html=%3Cp+style%3D%22color%3Ared%22%3Ehi%3C%2Fp%3E";
+    let text = post_frame(&bridge, same, html).await.to_ascii_lowercase();
+    assert!(text.starts_with("http/1.1 200"), "{text}");
+    assert!(
+        text.contains(&format!("content-security-policy: {FRAME_CSP}\r\n")),
+        "{text}"
+    );
+    assert!(text.contains("x-frame-options: sameorigin\r\n"), "{text}");
+    assert!(text.contains("cache-control: no-store\r\n"), "{text}");
+    assert!(
+        text.contains("content-type: text/html; charset=utf-8\r\n"),
+        "{text}"
+    );
+    assert!(text.ends_with("<p style=\"color:red\">hi</p>"), "{text}");
+
+    let text = post_frame(&bridge, same, &format!("{html}&remote=1")).await;
+    assert!(
+        text.contains("img-src data: blob: https: http:; base-uri 'none'"),
+        "{text}"
+    );
+
+    for other in [
+        "",
+        "Sec-Fetch-Site: cross-site\r\n",
+        "Sec-Fetch-Site: same-site\r\n",
+    ] {
+        let text = post_frame(&bridge, other, html).await;
+        assert!(text.starts_with("HTTP/1.1 403"), "{other}: {text}");
+        assert!(!text.contains("color:red"), "{text}");
+    }
 }

@@ -70,13 +70,18 @@ export async function withImap({ port, ca, user, pass, host = '127.0.0.1', serve
 }
 
 /** A complete RFC 5322 message with CRLF line ends. */
-export function rfc822({ from = 'Tester <tester@example.org>', to = 'alice@example.org', subject, date = new Date(), contentType = 'text/plain; charset=utf-8', body }) {
+export function rfc822({
+  from = 'Tester <tester@example.org>', to = 'alice@example.org', subject, date = new Date(),
+  contentType = 'text/plain; charset=utf-8', body,
+  messageId = `<${Date.now()}.${Math.random().toString(36).slice(2)}@e2e.test>`, headers = [],
+}) {
   const lines = [
     `From: ${from}`,
     `To: ${to}`,
     `Subject: ${subject}`,
     `Date: ${date.toUTCString().replace('GMT', '+0000')}`,
-    `Message-ID: <${Date.now()}.${Math.random().toString(36).slice(2)}@e2e.test>`,
+    `Message-ID: ${messageId}`,
+    ...headers,
     'MIME-Version: 1.0',
     `Content-Type: ${contentType}`,
     'Content-Transfer-Encoding: 8bit',

@@ -15,6 +15,8 @@ import {
   folderNameProblem, encodeMailboxName, childWireName, renamedWireName,
 } from '../../web/ui/folder-names.js';
 import { windowRange } from '../../web/ui/virtual-list.js';
+import { searchCriteria, inDateRange, flattenThreads } from '../../web/ui/view.js';
+import { labelsOf, labelProblem } from '../../web/ui/labels.js';
 import { splitLinks, safeHref, formatSize, addressText, addressList } from '../../web/ui/links.js';
 
 const folder = (name, extra = {}) => ({
@@ -237,4 +239,35 @@ test('folder names: delimiter refused, %, *, & and non-ASCII encoded as modified
   assert.equal(childWireName(null, '/', 'Plain'), 'Plain');
   assert.equal(renamedWireName('Work/Old', '/', 'New & Co'), 'Work/New &- Co');
   assert.equal(renamedWireName('Top', '/', 'Über'), '&ANw-ber');
+});
+
+test('search fields become the engine query, a label and a date range', () => {
+  assert.equal(searchCriteria({ text: '  ', from: '', unseen: false }), null);
+  const c = searchCriteria({ text: 'invoice', from: ' bob ', unseen: true, since: '2021-01-02', before: 'junk' });
+  assert.deepEqual(c.query, { text: 'invoice', from: 'bob', unseen: true });
+  assert.equal(c.label, 'invoice, from: bob, unread, since 2021-01-02');
+  assert.equal(c.since, new Date(2021, 0, 2).getTime());
+  assert.ok(Number.isNaN(c.before));
+  assert.ok(inDateRange(c.since, c.since, NaN));
+  assert.ok(!inDateRange(c.since - 1, c.since, NaN));
+  assert.ok(!inDateRange(5, NaN, 5));
+  assert.ok(!inDateRange(NaN, c.since, NaN));
+  assert.ok(inDateRange(NaN, NaN, NaN));
+});
+
+test('threads flatten newest thread first, replies after their parent, missing parents add no level', () => {
+  const threads = [
+    { uid: 1, children: [{ uid: 3, children: [{ uid: 4, children: [] }] }] },
+    { uid: null, children: [{ uid: 2, children: [] }, { uid: 5, children: [] }] },
+  ];
+  const { uids, depth } = flattenThreads(threads);
+  assert.deepEqual(uids, [2, 5, 1, 3, 4]);
+  assert.deepEqual([...depth], [[2, 0], [5, 0], [1, 0], [3, 1], [4, 2]]);
+  assert.deepEqual(flattenThreads(null), { uids: [], depth: new Map() });
+});
+
+test('labels are atom keywords without $; new names are checked', () => {
+  assert.deepEqual(labelsOf(['\\Seen', '$Forwarded', 'work', 'Home', 'a(b', 7]), ['Home', 'work']);
+  assert.equal(labelProblem('Urgent-1'), '');
+  for (const bad of ['', '$Junk', 'two words', 'x]', 'a"b', 'Ünï', '\\Seen']) assert.notEqual(labelProblem(bad), '', bad);
 });

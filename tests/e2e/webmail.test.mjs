@@ -10,6 +10,7 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, copyFile, stat } from 'node:fs/promises';
+import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
@@ -457,6 +458,18 @@ describe('webmail page', () => {
     }, { want: subject, cls, present });
   }
 
+  /** The next message frame the page posts: its CSP, the HTML posted and the document served. */
+  async function nextFrame(page) {
+    const response = await page.waitForResponse((res) => new URL(res.url()).pathname === '/frame' &&
+      res.request().method() === 'POST', { timeout: STEP_TIMEOUT });
+    assert.equal(response.status(), 200);
+    return {
+      csp: (await response.allHeaders())['content-security-policy'],
+      posted: new URLSearchParams(response.request().postData()).get('html'),
+      served: await response.text(),
+    };
+  }
+
   async function saveShot(page, name) {
     await mkdir(OUTPUT, { recursive: true });
     await mkdir(SCREENSHOTS, { recursive: true });
@@ -556,14 +569,18 @@ describe('webmail page', () => {
     });
     try {
       await shotOnFailure(page, 'webmail-g', async () => {
+        const framed = nextFrame(page);
         await openRow(page, subject);
         await page.waitForSelector('#reader-html:not([hidden])');
-        const srcdoc = await page.getAttribute('#reader-html', 'srcdoc');
-        assert.match(srcdoc, /Visible HTML body/);
-        assert.match(srcdoc, /^<!doctype html><html><head><meta charset="utf-8"><meta http-equiv="Content-Security-Policy"/);
+        const { csp, posted, served } = await framed;
+        assert.match(posted, /Visible HTML body/);
+        assert.ok(served.endsWith(posted), 'the frame shows exactly what the page posted');
         for (const bad of ['198.51.100.7', '<script', '<svg', 'onload', 'onerror', 'javascript:', '<form', '<iframe', 'url(']) {
-          assert.ok(!srcdoc.includes(bad), `the sanitized HTML still contains ${bad}`);
+          assert.ok(!posted.includes(bad), `the sanitized HTML still contains ${bad}`);
         }
+        assert.match(csp, /^sandbox allow-popups allow-popups-to-escape-sandbox; default-src 'none'; /);
+        assert.match(csp, /img-src data: blob:;/);
+        assert.ok(!/script|allow-same-origin/.test(csp), `frame CSP too open: ${csp}`);
         const sandbox = await page.getAttribute('#reader-html', 'sandbox');
         assert.ok(!/allow-scripts|allow-same-origin/.test(sandbox), `sandbox too open: ${sandbox}`);
         assert.equal(await page.isVisible('#reader-note'), true, 'no note about blocked remote content');
@@ -978,6 +995,319 @@ describe('webmail page', () => {
       });
     } finally {
       await context.close();
+    }
+  });
+
+  /** A new folder holding `messages` (rfc822 options plus `flags`), made over a direct IMAP connection. */
+  async function scratchFolder(prefix, messages) {
+    const name = uniqueWord(prefix);
+    await withImap(imapConn(), async (send) => {
+      await send(`CREATE ${name}`);
+      for (const { flags = '', ...m } of messages) {
+        await send(`APPEND ${name}${flags ? ` ${flags}` : ''}`, rfc822(m));
+      }
+    });
+    return name;
+  }
+
+  async function dropFolder(name) {
+    await withImap(imapConn(), (send) => send(`DELETE ${name}`)).catch(() => {});
+  }
+
+  /** Wait until the list shows exactly `want` (subjects, in order). */
+  async function expectSubjects(page, want) {
+    await page.waitForFunction((n) => document.getElementById('message-pane').getAttribute('aria-busy') === 'false' &&
+      document.querySelectorAll('#message-list .msg-row[data-uid]').length === n &&
+      !document.getElementById('message-list').hidden, want.length, { timeout: STEP_TIMEOUT }).catch(() => {});
+    assert.deepEqual(await shownSubjects(page), want);
+  }
+
+  test('r. search fields: sender, unread with a date range, flagged; clear shows the folder again', { timeout: 45_000 }, async () => {
+    requireImap();
+    const day = (d) => new Date(`${d}T12:00:00Z`);
+    const folder = await scratchFolder('Fields', [
+      { subject: 'Alpha', from: 'Ann <ann@example.org>', date: day('2020-01-05'), body: 'one', flags: '(\\Flagged)' },
+      { subject: 'Beta', from: 'Bob <bob@example.org>', date: day('2021-06-01'), body: 'two' },
+      { subject: 'Gamma', from: 'Cat <cat@example.org>', date: day('2022-03-03'), body: 'three', flags: '(\\Seen)' },
+    ]);
+    const { context, page, record } = await signedIn('r', folder);
+    const search = async (fields) => {
+      if (await page.getAttribute('#search-more', 'open') === null) await page.click('#search-more summary');
+      for (const [name, value] of Object.entries(fields)) {
+        const input = `#search-form [name="${name}"]`;
+        if (value === true) await page.check(input);
+        else await page.fill(input, value);
+      }
+      await page.click('#search-submit');
+      await page.waitForSelector('#search-clear:not([hidden])');
+    };
+    const clearFields = async () => {
+      await page.click('#search-clear');
+      await page.waitForSelector('#search-clear', { state: 'hidden' });
+    };
+    try {
+      await shotOnFailure(page, 'webmail-r', async () => {
+        await expectSubjects(page, ['Gamma', 'Beta', 'Alpha']);
+        await search({ from: 'bob' });
+        await expectSubjects(page, ['Beta']);
+        assert.match(await page.textContent('#mailbox-count'), /1 result for “from: bob”/);
+        await clearFields();
+        await search({ unseen: true, since: '2021-01-01' });
+        await expectSubjects(page, ['Beta']);
+        await clearFields();
+        await search({ unseen: true, before: '2021-01-01' });
+        await expectSubjects(page, ['Alpha']);
+        await clearFields();
+        await search({ flagged: true });
+        await expectSubjects(page, ['Alpha']);
+        await clearFields();
+        await expectSubjects(page, ['Gamma', 'Beta', 'Alpha']);
+        assert.deepEqual(record.pageErrors, [], 'uncaught errors in the page');
+      });
+    } finally {
+      await context.close();
+      await dropFolder(folder);
+    }
+  });
+
+  test('s. sort by subject and by sender; conversations put a reply under its parent', { timeout: 45_000 }, async () => {
+    requireImap();
+    const day = (d) => new Date(`2021-01-0${d}T12:00:00Z`);
+    const kiwiId = `<kiwi.${randomBytes(4).toString('hex')}@e2e.test>`;
+    const folder = await scratchFolder('Sorted', [
+      { subject: 'Mango', from: 'Zed <zed@example.org>', date: day(1), body: 'm' },
+      { subject: 'apple', from: 'Mia <mia@example.org>', date: day(2), body: 'a' },
+      { subject: 'Kiwi', from: 'Abe <abe@example.org>', date: day(3), body: 'k', messageId: kiwiId },
+      { subject: 'Re: Kiwi', from: 'Yan <yan@example.org>', date: day(4), body: 'r', headers: [`In-Reply-To: ${kiwiId}`, `References: ${kiwiId}`] },
+    ]);
+    const { context, page, record } = await signedIn('s', folder);
+    try {
+      await shotOnFailure(page, 'webmail-s', async () => {
+        await expectSubjects(page, ['Re: Kiwi', 'Kiwi', 'apple', 'Mango']);
+        await page.selectOption('#sort-order', 'subject');
+        await expectSubjects(page, ['apple', 'Kiwi', 'Re: Kiwi', 'Mango']);
+        // New mail while sorted: it takes its place in the order; the open message stays open.
+        await openRow(page, 'Kiwi');
+        await appendMessage(imapConn(), folder, rfc822({ subject: 'banana', from: 'Bea <bea@example.org>', date: day(5), body: 'b' }));
+        await expectSubjects(page, ['apple', 'banana', 'Kiwi', 'Re: Kiwi', 'Mango']);
+        assert.equal(await page.textContent('#reader-subject'), 'Kiwi');
+        await page.selectOption('#sort-order', 'from');
+        await expectSubjects(page, ['Kiwi', 'banana', 'apple', 'Re: Kiwi', 'Mango']);
+        await page.selectOption('#sort-order', 'date');
+        await expectSubjects(page, ['banana', 'Re: Kiwi', 'Kiwi', 'apple', 'Mango']);
+        await page.click('#thread-toggle');
+        assert.equal(await page.getAttribute('#thread-toggle', 'aria-pressed'), 'true');
+        await expectSubjects(page, ['banana', 'Kiwi', 'Re: Kiwi', 'apple', 'Mango']);
+        const replies = await page.$$eval('#message-list .msg-row.reply', (rows) => rows.map((r) => r.querySelector('.col-subject').textContent));
+        assert.deepEqual(replies, ['Re: Kiwi']);
+        await page.click('#thread-toggle');
+        await page.selectOption('#sort-order', '');
+        await expectSubjects(page, ['banana', 'Re: Kiwi', 'Kiwi', 'apple', 'Mango']);
+        assert.equal(await page.locator('#message-list .msg-row.reply').count(), 0);
+        assert.deepEqual(record.pageErrors, [], 'uncaught errors in the page');
+      });
+    } finally {
+      await context.close();
+      await dropFolder(folder);
+    }
+  });
+
+  test('t. a new label on two selected messages shows on rows and in the reader; removing it clears it', { timeout: 45_000 }, async () => {
+    requireImap();
+    const label = uniqueWord('Urgent');
+    const folder = await scratchFolder('Labels', [
+      { subject: 'First labelled', body: '1' },
+      { subject: 'Second labelled', body: '2' },
+      { subject: 'Not labelled', body: '3' },
+    ]);
+    const serverFlags = () => withImap(imapConn(), async (send) => {
+      await send(`SELECT ${folder}`);
+      const text = await send('UID FETCH 1:* (FLAGS)');
+      return [...text.matchAll(/UID (\d+) FLAGS \(([^)]*)\)|FLAGS \(([^)]*)\) UID (\d+)/g)]
+        .map((m) => ((m[2] ?? m[3]).split(' ').includes(label) ? 'L' : '-')).join('');
+    });
+    const { context, page, record } = await signedIn('t', folder);
+    const labelsIn = (selector) => page.$$eval(selector, (nodes) => nodes.map((n) => n.textContent));
+    try {
+      await shotOnFailure(page, 'webmail-t', async () => {
+        await expectSubjects(page, ['Not labelled', 'Second labelled', 'First labelled']);
+        await openRow(page, 'Second labelled');
+        await rowFor(page, 'First labelled').click({ modifiers: ['Shift'] });
+        await page.click('#act-label');
+        await page.locator('#menu [role="menuitem"]', { hasText: 'New label…' }).click();
+        await page.fill('#name-input', 'bad label');
+        await page.click('#name-ok');
+        assert.match(await page.textContent('#name-error'), /No spaces/);
+        await page.fill('#name-input', label);
+        await page.click('#name-ok');
+        await page.waitForFunction((n) => document.querySelectorAll('#message-list .col-subject .label').length === n, 2);
+        assert.deepEqual(await labelsIn('#message-list .msg-row[data-uid] .label'), [label, label]);
+        assert.equal(await serverFlags(), 'LL-');
+        // The row's subject cell now ends with the label: open it by the row's text.
+        await page.locator('#message-list .msg-row', { hasText: 'Second labelled' }).click();
+        await page.waitForFunction(() => document.getElementById('reader-subject').textContent === 'Second labelled' &&
+          document.getElementById('reader').getAttribute('aria-busy') === 'false');
+        assert.deepEqual(await labelsIn('#reader-labels li'), [label]);
+
+        await page.click('#act-label');
+        await page.locator('#menu [role="menuitem"]', { hasText: `✓ ${label}` }).click();
+        await page.waitForSelector('#reader-labels', { state: 'hidden' });
+        assert.deepEqual(await labelsIn('#message-list .msg-row[data-uid] .label'), [label]);
+        assert.equal(await serverFlags(), 'L--');
+        assert.deepEqual(record.pageErrors, [], 'uncaught errors in the page');
+      });
+    } finally {
+      await context.close();
+      await dropFolder(folder);
+    }
+  });
+
+  test('u. HTML mail keeps its inline styles; remote images load only when asked, still without scripts', { timeout: 45_000 }, async () => {
+    requireImap();
+    const hits = [];
+    const images = http.createServer((req, res) => {
+      hits.push(req.url);
+      res.writeHead(200, { 'content-type': 'image/gif' });
+      res.end(Buffer.from('R0lGODlhAQABAAAAACH5BAEKAAEALAAAAAABAAEAAAICTAEAOw==', 'base64'));
+    });
+    await new Promise((resolve) => images.listen(0, '127.0.0.1', resolve));
+    const remote = `http://127.0.0.1:${images.address().port}`;
+    const subject = uniqueWord('Styled HTML ');
+    const html = [
+      '<html><head><style>.boxed { border: 3px solid rgb(0, 0, 200) }</style></head><body>',
+      '<p id="styled" style="color: rgb(200, 0, 0); font-size: 30px">Styled text</p>',
+      '<div class="boxed" id="boxed">boxed</div>',
+      `<img id="pic" src="${remote}/pic.gif" alt="pic" onerror="console.log('XSS-MARKER img')">`,
+      `<div id="bg" style="background: url(${remote}/bg.gif)">bg</div>`,
+      '<script>console.log("XSS-MARKER script")</script>',
+      '</body></html>',
+    ].join('\n');
+    const other = `${subject} other`;
+    await appendMessage(imapConn(), SCRATCH, rfc822({ subject, contentType: 'text/html; charset=utf-8', body: html }));
+    await appendMessage(imapConn(), SCRATCH, rfc822({
+      subject: other, contentType: 'text/html; charset=utf-8', body: `<p>Other</p><img src="${remote}/other.gif">`,
+    }));
+    const { context, page, record } = await signedIn('u', SCRATCH);
+    try {
+      await shotOnFailure(page, 'webmail-u', async () => {
+        let framed = nextFrame(page);
+        await openRow(page, subject);
+        if ((await page.getAttribute('#view-html', 'aria-pressed')) !== 'true') {
+          framed = nextFrame(page);
+          await page.click('#view-html');
+        }
+        const first = await framed;
+        const history = await page.evaluate(() => window.history.length);
+        assert.match(first.csp, /style-src 'unsafe-inline'; img-src data: blob:;/);
+        const frame = await (await page.$('#reader-html')).contentFrame();
+        await frame.waitForSelector('#styled');
+        const style = await frame.$eval('#styled', (p) => [getComputedStyle(p).color, getComputedStyle(p).fontSize]);
+        assert.deepEqual(style, ['rgb(200, 0, 0)', '30px']);
+        assert.equal(await frame.$eval('#boxed', (d) => getComputedStyle(d).borderTopColor), 'rgb(0, 0, 200)');
+        assert.equal(await frame.$eval('#pic', (img) => img.hasAttribute('src')), false);
+        await page.waitForSelector('#load-remote:not([hidden])');
+        await page.waitForTimeout(500);
+        assert.deepEqual(hits, [], 'a remote image loaded before it was asked for');
+
+        framed = nextFrame(page);
+        await page.click('#load-remote');
+        const second = await framed;
+        assert.match(second.csp, /img-src data: blob: https: http:;/);
+        assert.ok(!/script|allow-same-origin/.test(second.csp), `frame CSP too open: ${second.csp}`);
+        assert.match(second.posted, new RegExp(`src="${remote}/pic.gif"`));
+        assert.ok(!second.posted.includes('url('), 'remote CSS kept');
+        const deadline = Date.now() + 5000;
+        while (!hits.includes('/pic.gif') && Date.now() < deadline) await page.waitForTimeout(100);
+        assert.deepEqual(hits, ['/pic.gif']);
+        assert.equal(await page.evaluate(() => window.history.length), history, 'the frame filled the tab history');
+        const markers = record.console.filter((line) => line.includes('XSS-MARKER'));
+        assert.deepEqual(markers, [], 'script from the message ran');
+        assert.deepEqual(record.pageErrors, [], 'uncaught errors in the page');
+
+        // Another message starts with remote images blocked again.
+        framed = nextFrame(page);
+        await openRow(page, other);
+        assert.match((await framed).csp, /img-src data: blob:;/);
+        await page.waitForSelector('#load-remote:not([hidden])');
+        await page.waitForTimeout(500);
+        assert.deepEqual(hits, ['/pic.gif']);
+      });
+    } finally {
+      await context.close();
+      images.close();
+    }
+  });
+
+  test('v. with "Opening marks read" off, an opened message stays unread, and the choice survives a reload', { timeout: 45_000 }, async () => {
+    requireImap();
+    const folder = await scratchFolder('Unread', [{ subject: 'Stay unread', body: 'still unread' }]);
+    const seenOnServer = () => withImap(imapConn(), async (send) => {
+      await send(`SELECT ${folder}`);
+      return /\\Seen/.test(await send('UID FETCH 1:* (FLAGS)'));
+    });
+    const { context, page, record } = await signedIn('v', folder);
+    try {
+      await shotOnFailure(page, 'webmail-v', async () => {
+        assert.equal(await page.isChecked('#mark-read-setting'), true, 'on by default');
+        await page.uncheck('#mark-read-setting');
+        await openRow(page, 'Stay unread');
+        await page.waitForTimeout(500);
+        assert.match(await rowClass(rowFor(page, 'Stay unread')), /\bunread\b/);
+        assert.equal(await seenOnServer(), false);
+        await page.reload();
+        await openLoginForm(page);
+        await submitLogin(page, PASS);
+        await waitForMailView(page);
+        await page.waitForSelector('#folder-list .folder');
+        assert.equal(await page.isChecked('#mark-read-setting'), false, 'the choice was forgotten');
+        await page.check('#mark-read-setting');
+        await openFolder(page, folder);
+        await openRow(page, 'Stay unread');
+        await waitRowClass(page, 'Stay unread', 'read', true);
+        assert.equal(await seenOnServer(), true);
+        assert.deepEqual(record.pageErrors, [], 'uncaught errors in the page');
+      });
+    } finally {
+      await context.close();
+      await dropFolder(folder);
+    }
+  });
+
+  test('w. without IDLE, the page polls with NOOP: new mail shows up after the poll interval', { timeout: 45_000 }, async () => {
+    requireImap();
+    const folder = await scratchFolder('Poll', [{ subject: 'Before the poll', body: 'old' }]);
+    const { context, page, record } = await openPage('w');
+    // The engine refuses IDLE as it does when the server does not advertise it.
+    await page.route('**/pkg/client_wasm.js', async (route) => {
+      const response = await route.fetch();
+      const body = `${await response.text()}
+ImapClient.prototype.idle = function () {
+  return Promise.reject(Object.assign(new Error('IDLE is not advertised'), { code: 'not_supported' }));
+};`;
+      await route.fulfill({ response, body });
+    });
+    await page.clock.install();
+    try {
+      await shotOnFailure(page, 'webmail-w', async () => {
+        await page.setViewportSize({ width: 1400, height: 860 });
+        await openLoginForm(page);
+        await submitLogin(page, PASS);
+        await waitForMailView(page);
+        await page.waitForSelector('#folder-list .folder');
+        await openFolder(page, folder);
+        await expectSubjects(page, ['Before the poll']);
+        await appendMessage(imapConn(), folder, rfc822({ subject: 'Found by NOOP', body: 'new' }));
+        await page.clock.runFor(5_000);
+        // Real time for news to come (it would, within this, through IDLE).
+        await new Promise((resolve) => setTimeout(resolve, 2000));
+        assert.deepEqual(await shownSubjects(page), ['Before the poll'], 'news arrived without a poll');
+        await page.clock.runFor(30_000);
+        await expectSubjects(page, ['Found by NOOP', 'Before the poll']);
+        assert.deepEqual(record.pageErrors, [], 'uncaught errors in the page');
+      });
+    } finally {
+      await context.close();
+      await dropFolder(folder);
     }
   });
 });

@@ -1,5 +1,6 @@
 // Message list: helpers (pure) and table rendering (DOM).
 import { el, clear, srOnly } from './dom.js';
+import { labelsOf } from './labels.js';
 
 /** Numbers may arrive as BigInt from the engine; make them plain numbers. */
 function num(value) {
@@ -118,7 +119,7 @@ export function createMessageRow() {
  * Show message `m` (a summary, or null while its headers are still coming) at
  * position `index` of `count` in `row`.
  */
-export function fillMessageRow(row, m, { index, count, selected, focused, now = new Date() }) {
+export function fillMessageRow(row, m, { index, count, selected, focused, depth = 0, now = new Date() }) {
   const [status, fromCell, subjectCell, dateCell] = row.children;
   row.setAttribute('aria-posinset', String(index + 1));
   row.setAttribute('aria-setsize', String(count));
@@ -148,6 +149,11 @@ export function fillMessageRow(row, m, { index, count, selected, focused, now = 
   row.classList.toggle('answered', marks.some(([c]) => c === 'mark-answered'));
   for (const [cls, symbol] of marks) status.append(el('span', { className: cls, 'aria-hidden': 'true' }, symbol));
   if (marks.length) status.append(srOnly(`${marks.map(([, , words]) => words).join(', ')}, `));
+  // Conversation view: replies are indented under their parent (and say so).
+  row.classList.toggle('reply', depth > 0);
+  if (depth > 0) row.style.setProperty('--depth', String(Math.min(depth, 8)));
+  else row.style.removeProperty('--depth');
+  if (depth > 0) status.append(srOnly('Reply, '));
   const from = senderText(m.from);
   fromCell.textContent = from;
   fromCell.title = m.from && m.from.address ? m.from.address : from;
@@ -155,6 +161,7 @@ export function fillMessageRow(row, m, { index, count, selected, focused, now = 
   subjectCell.textContent = subject || '(no subject)';
   subjectCell.title = subject || '';
   subjectCell.classList.toggle('no-subject', !subject);
+  for (const label of labelsOf(m.flags)) subjectCell.append(' ', srOnly('label '), el('span', { className: 'label' }, label));
   const time = messageTime(m);
   dateCell.dateTime = Number.isFinite(time) ? new Date(time).toISOString() : '';
   dateCell.title = formatFullDate(time);

@@ -3,7 +3,8 @@
 import { el, clear } from './dom.js';
 import { splitLinks, formatSize, addressText, addressList } from './links.js';
 import { formatFullDate } from './messages.js';
-import { sanitizeHtml, frameDocument } from './sanitize.js';
+import { sanitizeHtml } from './sanitize.js';
+import { labelsOf } from './labels.js';
 
 /** The plain text as nodes: text runs and <a> for http(s) links. */
 export function linkifiedNodes(text) {
@@ -17,6 +18,14 @@ function headerRow(dl, label, value) {
   dl.append(el('dt', {}, label), el('dd', {}, value));
 }
 
+/** The message's labels under its headers. */
+export function showLabels(r, flags) {
+  const labels = labelsOf(flags);
+  clear(r.labels);
+  r.labels.append(...labels.map((label) => el('li', { className: 'label' }, label)));
+  r.labels.hidden = labels.length === 0;
+}
+
 /** Which views a message offers, and which one to show first. */
 export function availableViews(message, wanted) {
   const hasText = typeof message.text === 'string';
@@ -27,10 +36,34 @@ export function availableViews(message, wanted) {
 }
 
 /**
- * Render `message` (from fetchMessage) into the reader elements `r`; `view`
- * is 'text' or 'html'. Returns the view actually shown.
+ * A new, empty frame in place of the old one: its first navigation replaces the
+ * initial about:blank, so messages shown never pile up in the tab's history.
  */
-export function renderReader(r, message, wanted) {
+function freshFrame(r, hidden) {
+  const frame = r.frame.cloneNode(false);
+  frame.hidden = hidden;
+  r.frame.replaceWith(frame);
+  r.frame = frame;
+}
+
+/**
+ * Show sanitized HTML in the sandboxed frame: the hidden form posts it to the
+ * bridge's /frame, which answers with the frame's own CSP (`remote`: images may load).
+ */
+function showFrame(r, html, remote) {
+  freshFrame(r, false);
+  r.frameForm.elements.html.value = html;
+  r.frameForm.elements.remote.value = remote ? '1' : '';
+  r.frameForm.submit();
+  r.frameForm.elements.html.value = '';
+}
+
+/**
+ * Render `message` (from fetchMessage) into the reader elements `r`; `view`
+ * is 'text' or 'html'; `remoteImages`: the reader chose to load this message's
+ * remote images. Returns the view actually shown.
+ */
+export function renderReader(r, message, wanted, remoteImages = false) {
   const subject = typeof message.subject === 'string' && message.subject.trim() !== '' ? message.subject : '(no subject)';
   r.subject.textContent = subject;
   clear(r.headers);
@@ -43,6 +76,7 @@ export function renderReader(r, message, wanted) {
       el('dd', {}, el('time', { dateTime: new Date(date).toISOString() }, formatFullDate(date))));
   }
 
+  showLabels(r, message.flags);
   const { hasText, hasHtml, view } = availableViews(message, wanted);
   r.viewSwitch.hidden = !(hasText && hasHtml);
   r.viewText.setAttribute('aria-pressed', String(view === 'text'));
@@ -50,19 +84,19 @@ export function renderReader(r, message, wanted) {
 
   clear(r.text);
   r.note.hidden = true;
-  r.note.textContent = '';
+  r.loadRemote.hidden = true;
+  r.noteText.textContent = '';
   if (view === 'html') {
-    const clean = sanitizeHtml(message.html);
-    r.frame.srcdoc = frameDocument(clean.html);
-    r.frame.hidden = false;
+    const clean = sanitizeHtml(message.html, { remoteImages });
+    showFrame(r, clean.html, remoteImages);
     r.text.hidden = true;
     if (clean.blockedRemote > 0 || clean.removedCss > 0) {
-      r.note.textContent = 'Remote content in this message was blocked.';
+      r.noteText.textContent = 'Remote content in this message was blocked.';
+      r.loadRemote.hidden = clean.blockedImages === 0;
       r.note.hidden = false;
     }
   } else {
-    r.frame.removeAttribute('srcdoc');
-    r.frame.hidden = true;
+    freshFrame(r, true);
     r.text.append(...linkifiedNodes(hasText ? message.text : ''));
     if (!hasText) r.text.append(el('em', {}, 'This message has no text.'));
     r.text.hidden = false;
@@ -87,6 +121,5 @@ export function clearReader(r) {
   clear(r.headers);
   clear(r.text);
   clear(r.attachmentList);
-  r.frame.removeAttribute('srcdoc');
-  r.frame.hidden = true;
+  freshFrame(r, true);
 }

@@ -1,15 +1,13 @@
 // HTML mail: sanitized with DOMPurify (parsed once into an inert document,
-// cleaned as a tree), then shown in an <iframe sandbox> (no scripts, opaque
-// origin) under its own CSP that allows no remote load at all.
+// cleaned as a tree), then posted to the bridge's /frame, which returns it in
+// an <iframe sandbox> (no scripts, opaque origin) under its own CSP: inline
+// styles apply, nothing remote loads (images only when the reader asks).
 //
 // Never post-process the sanitized string with regexes: every rule below runs
 // as a DOMPurify hook on the parsed tree.
 // The minified UMD build, imported for its side effect: outside CommonJS and AMD it sets
 // globalThis.DOMPurify (the ES build is twice the size gzipped).
 import '../vendor/purify.min.js';
-
-/** The CSP placed first in every srcdoc (the page's own CSP applies as well). */
-export const FRAME_CSP = "default-src 'none'; img-src data: cid:; style-src 'unsafe-inline'";
 
 /** CSS that could load something: url(), image-set(), @import, or escapes that might hide them. */
 const RISKY_CSS = /url\s*\(|image-set|@import|expression\s*\(|\\|&#|behavior\s*:|-moz-binding/i;
@@ -24,11 +22,13 @@ const FORBID_TAGS = [
 ];
 
 const purifier = globalThis.DOMPurify(window);
+/** The counts of the sanitize() running now, and whether it keeps remote images. */
 let report = null;
 
 function isInlineImage(value) {
   const v = value.trim().toLowerCase();
-  return v.startsWith('cid:') || /^data:image\/(png|gif|jpeg|jpg|webp|bmp);/.test(v);
+  return v.startsWith('cid:') || /^data:image\/(png|gif|jpeg|jpg|webp|bmp);/.test(v) ||
+    (report !== null && report.remoteImages && /^https?:/.test(v));
 }
 
 purifier.addHook('uponSanitizeElement', (node, data) => {
@@ -53,6 +53,7 @@ purifier.addHook('afterSanitizeAttributes', (node) => {
     node.removeAttribute(name);
     if (report && value.trim() !== '') {
       report.blockedRemote += 1;
+      if (name === 'src' && node.tagName === 'IMG') report.blockedImages += 1;
     }
   }
   if (node.hasAttribute('href')) {
@@ -69,11 +70,12 @@ purifier.addHook('afterSanitizeAttributes', (node) => {
 });
 
 /**
- * Sanitize untrusted HTML. Returns {html, blockedRemote, removedCss}:
- * `blockedRemote` counts remote loads that were removed (images etc.).
+ * Sanitize untrusted HTML. Returns {html, blockedRemote, blockedImages, removedCss}:
+ * `blockedRemote` counts remote loads that were removed (images etc.), `blockedImages`
+ * the <img> among them. With `remoteImages`, http(s) <img src> stay (nothing else remote).
  */
-export function sanitizeHtml(dirty) {
-  report = { blockedRemote: 0, removedCss: 0 };
+export function sanitizeHtml(dirty, { remoteImages = false } = {}) {
+  report = { blockedRemote: 0, blockedImages: 0, removedCss: 0, remoteImages };
   try {
     const html = purifier.sanitize(typeof dirty === 'string' ? dirty : '', {
       USE_PROFILES: { html: true },
@@ -81,20 +83,13 @@ export function sanitizeHtml(dirty) {
       FORBID_ATTR: ['srcset', 'ping', 'action', 'formaction', 'form', 'autofocus'],
       ALLOW_DATA_ATTR: false,
       ALLOW_UNKNOWN_PROTOCOLS: false,
-      WHOLE_DOCUMENT: false,
+      // The whole document: a mail's <style> sits in its <head>.
+      WHOLE_DOCUMENT: true,
       ADD_ATTR: ['target'],
     });
-    return { html, ...report };
+    const { blockedRemote, blockedImages, removedCss } = report;
+    return { html, blockedRemote, blockedImages, removedCss };
   } finally {
     report = null;
   }
-}
-
-/** The srcdoc for the sandboxed frame: our CSP first, then the sanitized body. */
-export function frameDocument(cleanHtml) {
-  const csp = FRAME_CSP.replace(/"/g, '&quot;');
-  return '<!doctype html><html><head><meta charset="utf-8">' +
-    `<meta http-equiv="Content-Security-Policy" content="${csp}">` +
-    '<meta name="color-scheme" content="light">' +
-    '</head><body>' + cleanHtml + '</body></html>';
 }
