@@ -21,6 +21,8 @@ import {
 import { openMenu, menuKey, menuIsOpen } from './ui/menu.js';
 import { folderNameProblem, childWireName, renamedWireName } from './ui/folder-names.js';
 import { renderReader, clearReader } from './ui/reader.js';
+import { Composer, initialFields, loadOriginal, partBytes } from './ui/compose.js';
+import { renderAttachments, saveBytes } from './ui/attachments.js';
 
 /** How long "Sign out" waits for the server's goodbye before leaving anyway. */
 const LOGOUT_TIMEOUT_MS = 5000;
@@ -164,6 +166,8 @@ const state = {
 
 /** The virtual message list (created in start()). */
 let list = null;
+/** The compose dialog (ui/compose.js, created in start()). */
+let composer = null;
 
 // ---------------------------------------------------------------- helpers
 
@@ -852,6 +856,7 @@ function closeReader() {
 function openMessage(uid) {
   if (state.phase !== 'mail' || !state.box || uid === null) return Promise.resolve();
   if (state.sel.focus !== uid) select(uid);
+  if (state.box.name === draftsFolder()) return compose('draft', uid);
   showPane('reader');
   const seq = ++state.readerSeq;
   const loadSeq = state.loadSeq;
@@ -884,6 +889,9 @@ function openMessage(uid) {
       ui.readerMessage.hidden = false;
       ui.reader.setAttribute('aria-busy', 'false');
       if (ui.mailView.dataset.pane === 'reader' && isNarrow()) ui.readerSubject.focus();
+      const structure = await client.fetchStructure(uid);
+      if (stale()) return;
+      renderAttachments(readerEls, structure ? structure.attachments : [], (part, button) => downloadPart(uid, part, button));
 
       const row = messageByUid(uid);
       const flags = row ? row.flags : message.flags;
@@ -897,6 +905,60 @@ function openMessage(uid) {
       ui.reader.setAttribute('aria-busy', 'false');
       ui.readerStatus.textContent = `Could not open the message: ${describeError(err)}`;
       ui.readerStatus.classList.add('error');
+    }
+  });
+}
+
+// ---------------------------------------------------------------- compose and attachments
+
+/** The Drafts folder: special-use \Drafts, else a folder named Drafts. */
+function draftsFolder() {
+  const named = state.folders.find((r) => r.selectable && r.label.toLowerCase() === 'drafts');
+  return specialFolder('drafts') || (named ? named.name : null);
+}
+
+/** Inside a queued task: run fn(client) with `name` selected, then show the open folder afresh. */
+async function inMailbox(name, fn) {
+  const client = state.client;
+  const box = state.box;
+  if (!box || box.name !== name) await client.select(name);
+  await fn(client);
+  if (box && state.box === box) openMailbox(box.name, box.label);
+}
+
+/** Open the compose dialog: 'new', or 'reply' / 'all' / 'forward' / 'draft' from message `uid`. */
+function compose(kind, uid = state.openUid ?? state.sel.focus) {
+  if (state.phase !== 'mail') return Promise.resolve();
+  const title = { new: 'New message', reply: 'Reply', all: 'Reply to all', forward: 'Forward', draft: 'Edit draft' }[kind];
+  if (kind === 'new') return Promise.resolve(composer.open(title));
+  if (!state.box || uid === null) return Promise.resolve(setListStatus('Open a message first.'));
+  const { client, stale } = guarded();
+  setListStatus('Loading…');
+  return enqueue(async () => {
+    try {
+      const original = await loadOriginal(client, uid, { withAttachments: kind === 'forward' || kind === 'draft' });
+      if (stale()) return;
+      setListStatus('');
+      composer.open(title, initialFields(kind, original, state.user), kind === 'draft' ? uid : null);
+    } catch (err) {
+      if (!stale()) setListStatus(`Could not open the message: ${describeError(err)}`, true);
+    }
+  });
+}
+
+/** Download one attachment of message `uid` (in the open folder) as a file. */
+function downloadPart(uid, part, button) {
+  const { client, stale } = guarded();
+  button.disabled = true;
+  return enqueue(async () => {
+    try {
+      if (stale() || state.openUid !== uid) throw new Error('The message is no longer open.');
+      saveBytes(await partBytes(client, uid, part), part.filename, part.content_type);
+    } catch (err) {
+      ui.readerStatus.textContent = `Could not download the attachment: ${describeError(err)}`;
+      ui.readerStatus.classList.add('error');
+    } finally {
+      button.disabled = false;
     }
   });
 }
@@ -1542,7 +1604,7 @@ function onCtrlKey(event) {
 function onKey(event) {
   if (state.phase !== 'mail' || event.defaultPrevented) return;
   if (menuKey(event) || menuIsOpen()) return;
-  if (ui.help.open || ui.nameDialog.open) return; // the dialogs handle Esc themselves
+  if (ui.help.open || ui.nameDialog.open || composer.isOpen) return; // the dialogs handle Esc themselves
   if (event.ctrlKey || event.metaKey) {
     onCtrlKey(event);
     return;
@@ -1585,7 +1647,11 @@ function onKey(event) {
     case 'e': act('archive'); break;
     case '#': act('delete'); break;
     case 'v': act('move'); break;
-    case 'c': act('copy'); break;
+    case 'C': act('copy'); break;
+    case 'c': compose('new'); break;
+    case 'r': compose('reply'); break;
+    case 'a': compose('all'); break;
+    case 'f': compose('forward'); break;
     case 'z': undo(); break;
     case '/': ui.searchInput.focus(); ui.searchInput.select(); break;
     case '?': showHelp(); break;
@@ -1653,6 +1719,7 @@ function listen() {
     ui.messageList.focus();
   });
   ui.helpButton.addEventListener('click', showHelp);
+  $('compose-button').addEventListener('click', () => compose('new'));
   ui.helpClose.addEventListener('click', () => ui.help.close());
   document.addEventListener('keydown', onKey);
   for (const input of [ui.user, ui.password]) {
@@ -1672,6 +1739,9 @@ async function start() {
     updateActivedescendant();
     if (state.box && !state.syncRunning && nextBatchPending()) startSync();
   };
+  composer = new Composer({
+    enqueue, inMailbox, draftsFolder, client: () => state.client, self: () => state.user,
+  });
   listen();
   setLoginBusy(true);
   setLoginStatus('Loading…');
