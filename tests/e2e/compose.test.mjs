@@ -189,6 +189,20 @@ describe('compose and attachments', () => {
       assert.match(forward.text, /filename\*?=(utf-8'')?"?page\.html/);
       assert.ok(forward.text.includes(Buffer.from(`plain notes ${word}\n`).toString('base64')), 'the attachment bytes');
       assert.doesNotMatch(forward.text, /^In-Reply-To:/m);
+      await page.click('#compose-close');
+
+      // Reply all to a single-part message: sender and recipients, its text quoted.
+      await appendMessage(imapConn(), SCRATCH, rfc822({
+        subject: `Plain ${word}`, to: 'Dee <dee@example.org>', body: `Plain text ${word}`,
+      }).replace(/^To: .*$/m, (to) => `${to}\r\nCc: Cy <cy@example.org>`));
+      await rowFor(page, `Plain ${word}`).waitFor();
+      await openRow(page, `Plain ${word}`);
+      await page.keyboard.press('a');
+      await page.waitForSelector('#compose[open]');
+      assert.equal(await page.inputValue('#compose-to'),
+        'Tester <tester@example.org>, Dee <dee@example.org>');
+      assert.equal(await page.inputValue('#compose-cc'), 'Cy <cy@example.org>');
+      assert.match(await page.inputValue('#compose-body'), new RegExp(`wrote:\\n> Plain text ${word}\\n$`));
     } finally {
       await context.close();
     }

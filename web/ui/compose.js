@@ -132,19 +132,35 @@ function charsetOf(part) {
   return p ? p[1] : undefined;
 }
 
-/** One part's decoded octets (fetchPart, then the engine's decodePart). */
-export async function partBytes(client, uid, part) {
+/** One part fetched and decoded by the engine: {bytes, text}. */
+async function decodedPart(client, uid, part) {
   const { decodePart } = await import('../pkg/client_wasm.js');
   const fetched = await client.fetchPart(uid, { kind: 'content', part: part.section });
   if (!fetched || !fetched.data) throw Object.assign(new Error('the part is gone'), { code: 'not_found' });
-  return decodePart(part.content_type, part.encoding || undefined, charsetOf(part), fetched.data).bytes;
+  return decodePart(part.content_type, part.encoding || undefined, charsetOf(part), fetched.data);
+}
+
+/** One part's decoded octets, e.g. an attachment to download or forward. */
+export async function partBytes(client, uid, part) {
+  return (await decodedPart(client, uid, part)).bytes;
+}
+
+function findPart(part, section) {
+  if (!part || part.section === section) return part;
+  for (const child of part.children || []) {
+    const hit = findPart(child, section);
+    if (hit) return hit;
+  }
+  return null;
 }
 
 /** What a reply, forward or resumed draft needs from message `uid` in the selected folder. */
 export async function loadOriginal(client, uid, { withAttachments }) {
   const structure = await client.fetchStructure(uid);
-  const message = structure && await client.fetchMessage(uid);
-  if (!message) throw Object.assign(new Error('This message no longer exists.'), { code: 'not_found' });
+  if (!structure) throw Object.assign(new Error('This message no longer exists.'), { code: 'not_found' });
+  // Only the text part, not the whole message (which may carry large attachments).
+  const textPart = structure.text_section != null && findPart(structure.body, structure.text_section);
+  const text = textPart ? (await decodedPart(client, uid, textPart)).text : '';
   const header = await client.fetchPart(uid, { kind: 'header_fields', fields: ['References'] });
   const references = messageIds(header && header.data ? new TextDecoder().decode(header.data) : '');
   const attachments = [];
@@ -153,7 +169,7 @@ export async function loadOriginal(client, uid, { withAttachments }) {
       filename: part.filename || 'attachment', content_type: part.content_type, data: await partBytes(client, uid, part),
     });
   }
-  return { envelope: structure.envelope || {}, text: message.text || '', references, attachments };
+  return { envelope: structure.envelope || {}, text: text || '', references, attachments };
 }
 
 function safeType(type) {
