@@ -153,6 +153,19 @@ describe('compose and attachments', () => {
       assert.match(third[0].text, /third version/);
       const messageId = (draft) => draft.text.match(/^Message-ID: (.*)$/m)[1];
       assert.equal(messageId(third[0]), messageId(first[0]), 'a draft keeps its Message-ID');
+
+      // Unsaved changes: Esc asks first; "no" keeps the form, "yes" closes it.
+      await page.fill('#compose-body', 'unsaved words');
+      const asked = [];
+      page.once('dialog', (d) => asked.push(d.message()) && d.dismiss());
+      await page.keyboard.press('Escape');
+      await page.waitForFunction(() => document.getElementById('compose').open);
+      assert.equal(await page.inputValue('#compose-body'), 'unsaved words');
+      page.once('dialog', (d) => asked.push(d.message()) && d.accept());
+      await page.click('#compose-close');
+      await page.waitForFunction(() => !document.getElementById('compose').open);
+      assert.equal(asked.length, 2);
+      assert.match(asked[0], /Discard the unsaved changes/);
       assert.match(third[0].text, /filename\*?=(utf-8'')?"?a\.txt/);
       assert.deepEqual(record.errors, []);
     } finally {

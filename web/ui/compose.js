@@ -208,8 +208,21 @@ export class Composer {
       event.preventDefault();
       this.save();
     });
-    this.form.querySelector('#compose-close').addEventListener('click', () => this.dialog.close());
+    this.form.querySelector('#compose-close').addEventListener('click', () => {
+      if (this.mayClose()) this.dialog.close();
+    });
+    this.dialog.addEventListener('cancel', (event) => {
+      if (!this.mayClose()) event.preventDefault();
+    });
+    this.form.addEventListener('input', () => {
+      this.dirty = true;
+    });
     this.picker.addEventListener('change', () => this.addFiles());
+  }
+
+  /** Unsaved changes are only dropped when the user says so. */
+  mayClose() {
+    return !this.dirty || window.confirm('Discard the unsaved changes to this message?');
   }
 
   get isOpen() {
@@ -228,6 +241,7 @@ export class Composer {
     this.fields = { inReplyTo: fields.inReplyTo || null, references: fields.references || [] };
     this.files = (fields.attachments || []).slice();
     this.draftUid = draftUid;
+    this.dirty = false;
     this.messageId = fields.messageId || null;
     this.setStatus('');
     for (const name of ['to', 'cc', 'bcc']) this.field(name).removeAttribute('aria-invalid');
@@ -249,6 +263,7 @@ export class Composer {
       const remove = el('button', { type: 'button', 'aria-label': `Remove ${f.filename}` }, 'Remove');
       remove.addEventListener('click', () => {
         this.files.splice(i, 1);
+        this.dirty = true;
         this.showFiles();
         this.picker.focus();
       });
@@ -319,6 +334,7 @@ export class Composer {
           });
         }
       });
+      this.dirty = false;
       this.setStatus(`Draft saved at ${new Date().toLocaleTimeString()}.`);
     } catch (err) {
       this.setStatus(`Could not save the draft: ${describeError(err)}`, true);
