@@ -917,13 +917,18 @@ function draftsFolder() {
   return specialFolder('drafts') || (named ? named.name : null);
 }
 
-/** Inside a queued task: run fn(client) with `name` selected, then show the open folder afresh. */
+/** Inside a queued task: run fn(client) with `name` selected, then show the open folder (and message) afresh. */
 async function inMailbox(name, fn) {
   const client = state.client;
   const box = state.box;
+  const uid = state.openUid;
   if (!box || box.name !== name) await client.select(name);
   await fn(client);
-  if (box && state.box === box) openMailbox(box.name, box.label);
+  if (!box || state.box !== box) return;
+  const seq = state.loadSeq + 1;
+  openMailbox(box.name, box.label).then(() => {
+    if (uid !== null && seq === state.loadSeq && state.box) openMessage(uid);
+  });
 }
 
 /** Open the compose dialog: 'new', or 'reply' / 'all' / 'forward' / 'draft' from message `uid`. */

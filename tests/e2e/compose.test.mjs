@@ -130,6 +130,9 @@ describe('compose and attachments', () => {
 
       await page.fill('#compose-body', 'second version');
       await saveDraft(page);
+      // Replacing the draft selected Drafts; the folder shown is INBOX again.
+      await page.waitForFunction(() => document.getElementById('message-pane').dataset.mailbox === 'INBOX' &&
+        document.getElementById('message-pane').getAttribute('aria-busy') === 'false');
       const second = await draftsWith(word);
       assert.equal(second.length, 1, 'saving again replaces the draft');
       assert.notEqual(second[0].uid, first[0].uid);
@@ -194,10 +197,19 @@ describe('compose and attachments', () => {
 
       await page.keyboard.press('f');
       await page.waitForSelector('#compose[open]');
+      await page.fill('#compose-to', 'first@example.org');
+      await saveDraft(page);
+      await page.fill('#compose-to', 'second@example.org');
+      await saveDraft(page);
+      // The second save replaced the first in Drafts; the message stays open behind the form.
+      await page.waitForFunction((want) => document.getElementById('reader').getAttribute('aria-busy') === 'false' &&
+        document.getElementById('reader-subject').textContent === want, `Original ${word}`);
       assert.equal(await page.inputValue('#compose-subject'), `Fwd: Original ${word}`);
       assert.match(await page.inputValue('#compose-body'), /Forwarded message/);
-      await saveDraft(page);
-      const [forward] = await draftsWith(`Fwd: Original ${word}`);
+      const drafts = await draftsWith(`Fwd: Original ${word}`);
+      assert.equal(drafts.length, 1);
+      const [forward] = drafts;
+      assert.match(forward.text, /^To: second@example\.org/m);
       assert.match(forward.text, /filename\*?=(utf-8'')?"?notes\.txt/);
       assert.match(forward.text, /filename\*?=(utf-8'')?"?page\.html/);
       assert.ok(forward.text.includes(Buffer.from(`plain notes ${word}\n`).toString('base64')), 'the attachment bytes');
