@@ -185,9 +185,9 @@ export class Composer {
     this.ctx = ctx;
     this.files = [];
     this.fields = {};
-    const input = (id, label, type = 'text') => el('div', { className: 'field' },
+    const input = (id, label) => el('div', { className: 'field' },
       el('label', { htmlFor: id }, label),
-      el('input', { id, type, autocomplete: 'off', spellcheck: type === 'text' && id === 'compose-subject' }));
+      el('input', { id, type: 'text', autocomplete: 'off', spellcheck: id === 'compose-subject' }));
     this.status = el('p', { id: 'compose-status', className: 'status', role: 'status', 'aria-live': 'polite' });
     this.fileList = el('ul', { id: 'compose-files-list', className: 'attachment-list', 'aria-label': 'Attached files' });
     this.picker = el('input', { id: 'compose-files', type: 'file', multiple: true });
@@ -296,7 +296,8 @@ export class Composer {
     }
     const self = this.ctx.self();
     const from = ADDRESS.test(self) ? { address: self } : undefined;
-    const domain = from ? self.split('@').pop() : (location.hostname || 'localhost');
+    // The right part of the Message-ID: the user's domain, else this page's host name when it is a plain one.
+    const domain = from ? self.split('@').pop() : [location.hostname].find((h) => /^[A-Za-z0-9.-]+$/.test(h)) || 'localhost';
     this.messageId ||= `${randomToken()}@${domain}`;
     return {
       draft: {
