@@ -23,6 +23,8 @@ import { openMenu, menuKey, menuIsOpen } from './ui/menu.js';
 import { folderNameProblem, childWireName, renamedWireName } from './ui/folder-names.js';
 import { renderReader, clearReader, showLabels } from './ui/reader.js';
 import { labelsOf, labelProblem } from './ui/labels.js';
+import { Composer, initialFields, loadOriginal, partBytes } from './ui/compose.js';
+import { renderAttachments, saveBytes } from './ui/attachments.js';
 
 /** Where the "Opening marks read" choice is kept in this browser. */
 const MARK_READ_KEY = 'webmail.markRead';
@@ -182,6 +184,8 @@ const state = {
 
 /** The virtual message list (created in start()). */
 let list = null;
+/** The compose dialog (ui/compose.js, created in start()). */
+let composer = null;
 
 // ---------------------------------------------------------------- helpers
 
@@ -877,6 +881,7 @@ function closeReader() {
 function openMessage(uid) {
   if (state.phase !== 'mail' || !state.box || uid === null) return Promise.resolve();
   if (state.sel.focus !== uid) select(uid);
+  if (state.box.name === draftsFolder()) return compose('draft', uid);
   showPane('reader');
   const seq = ++state.readerSeq;
   const loadSeq = state.loadSeq;
@@ -910,6 +915,9 @@ function openMessage(uid) {
       ui.readerMessage.hidden = false;
       ui.reader.setAttribute('aria-busy', 'false');
       if (ui.mailView.dataset.pane === 'reader' && isNarrow()) ui.readerSubject.focus();
+      const structure = await client.fetchStructure(uid);
+      if (stale()) return;
+      renderAttachments(readerEls, structure ? structure.attachments : [], (part, button) => downloadPart(uid, part, button));
 
       const row = messageByUid(uid);
       const flags = row ? row.flags : message.flags;
@@ -923,6 +931,65 @@ function openMessage(uid) {
       ui.reader.setAttribute('aria-busy', 'false');
       ui.readerStatus.textContent = `Could not open the message: ${describeError(err)}`;
       ui.readerStatus.classList.add('error');
+    }
+  });
+}
+
+// ---------------------------------------------------------------- compose and attachments
+
+/** The Drafts folder: special-use \Drafts, else a folder named Drafts. */
+function draftsFolder() {
+  const named = state.folders.find((r) => r.selectable && r.label.toLowerCase() === 'drafts');
+  return specialFolder('drafts') || (named ? named.name : null);
+}
+
+/** Inside a queued task: run fn(client) with `name` selected, then show the open folder (and message) afresh. */
+async function inMailbox(name, fn) {
+  const client = state.client;
+  const box = state.box;
+  const uid = state.openUid;
+  if (!box || box.name !== name) await client.select(name);
+  await fn(client);
+  if (!box || state.box !== box) return;
+  const seq = state.loadSeq + 1;
+  openMailbox(box.name, box.label).then(() => {
+    if (uid !== null && seq === state.loadSeq && state.box) openMessage(uid);
+  });
+}
+
+/** Open the compose dialog: 'new', or 'reply' / 'all' / 'forward' / 'draft' from message `uid`. */
+function compose(kind, uid = state.openUid ?? state.sel.focus) {
+  if (state.phase !== 'mail') return Promise.resolve();
+  const title = { new: 'New message', reply: 'Reply', all: 'Reply to all', forward: 'Forward', draft: 'Edit draft' }[kind];
+  if (kind === 'new') return Promise.resolve(composer.open(title));
+  if (!state.box || uid === null) return Promise.resolve(setListStatus('Open a message first.'));
+  const { client, stale } = guarded();
+  setListStatus('Loading…');
+  return enqueue(async () => {
+    try {
+      const original = await loadOriginal(client, uid, { withAttachments: kind === 'forward' || kind === 'draft' });
+      if (stale()) return;
+      setListStatus('');
+      composer.open(title, initialFields(kind, original, state.user), kind === 'draft' ? uid : null);
+    } catch (err) {
+      if (!stale()) setListStatus(`Could not open the message: ${describeError(err)}`, true);
+    }
+  });
+}
+
+/** Download one attachment of message `uid` (in the open folder) as a file. */
+function downloadPart(uid, part, button) {
+  const { client, stale } = guarded();
+  button.disabled = true;
+  return enqueue(async () => {
+    try {
+      if (stale() || state.openUid !== uid) throw new Error('The message is no longer open.');
+      saveBytes(await partBytes(client, uid, part), part.filename, part.content_type);
+    } catch (err) {
+      ui.readerStatus.textContent = `Could not download the attachment: ${describeError(err)}`;
+      ui.readerStatus.classList.add('error');
+    } finally {
+      button.disabled = false;
     }
   });
 }
@@ -1673,7 +1740,7 @@ function onCtrlKey(event) {
 function onKey(event) {
   if (state.phase !== 'mail' || event.defaultPrevented) return;
   if (menuKey(event) || menuIsOpen()) return;
-  if (ui.help.open || ui.nameDialog.open) return; // the dialogs handle Esc themselves
+  if (ui.help.open || ui.nameDialog.open || composer.isOpen) return; // the dialogs handle Esc themselves
   if (event.ctrlKey || event.metaKey) {
     onCtrlKey(event);
     return;
@@ -1716,8 +1783,12 @@ function onKey(event) {
     case 'e': act('archive'); break;
     case '#': act('delete'); break;
     case 'v': act('move'); break;
-    case 'c': act('copy'); break;
+    case 'C': act('copy'); break;
     case 'l': act('label'); break;
+    case 'c': compose('new'); break;
+    case 'r': compose('reply'); break;
+    case 'a': compose('all'); break;
+    case 'f': compose('forward'); break;
     case 'z': undo(); break;
     case '/': ui.searchInput.focus(); ui.searchInput.select(); break;
     case '?': showHelp(); break;
@@ -1810,6 +1881,7 @@ function listen() {
     ui.messageList.focus();
   });
   ui.helpButton.addEventListener('click', showHelp);
+  $('compose-button').addEventListener('click', () => compose('new'));
   ui.helpClose.addEventListener('click', () => ui.help.close());
   document.addEventListener('keydown', onKey);
   for (const input of [ui.user, ui.password]) {
@@ -1829,6 +1901,9 @@ async function start() {
     updateActivedescendant();
     if (state.box && !state.syncRunning && nextBatchPending()) startSync();
   };
+  composer = new Composer({
+    enqueue, inMailbox, draftsFolder, client: () => state.client, self: () => state.user,
+  });
   listen();
   setLoginBusy(true);
   setLoginStatus('Loading…');

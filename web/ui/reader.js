@@ -1,7 +1,7 @@
 // Reader pane: headers, plain text with clickable links (built node by node,
 // never parsed as HTML), sanitized HTML in a sandboxed frame, attachments.
 import { el, clear } from './dom.js';
-import { splitLinks, formatSize, addressText, addressList } from './links.js';
+import { splitLinks, addressText, addressList } from './links.js';
 import { formatFullDate } from './messages.js';
 import { sanitizeHtml } from './sanitize.js';
 import { labelsOf } from './labels.js';
@@ -102,16 +102,9 @@ export function renderReader(r, message, wanted, remoteImages = false) {
     r.text.hidden = false;
   }
 
+  // Filled by ui/attachments.js once the structure is known.
   clear(r.attachmentList);
-  const attachments = Array.isArray(message.attachments) ? message.attachments : [];
-  for (const a of attachments) {
-    const name = typeof a.name === 'string' && a.name.trim() !== '' ? a.name : '(unnamed)';
-    const type = typeof a.content_type === 'string' ? a.content_type : '';
-    r.attachmentList.append(el('li', { className: 'attachment' },
-      el('span', { className: 'attachment-name' }, name),
-      el('span', { className: 'attachment-meta' }, [type, formatSize(a.size)].filter(Boolean).join(' · '))));
-  }
-  r.attachments.hidden = attachments.length === 0;
+  r.attachments.hidden = true;
   return view;
 }
 
