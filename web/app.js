@@ -12,10 +12,10 @@ import {
   orderFolders, renderFolderList, markCurrentFolder, findInbox, setFolderCount,
 } from './ui/folders.js';
 import {
-  newestLowUid, createMessageRow, fillMessageRow, countText, hasFlag, withFlag, uidRuns, messageTime,
+  newestLowUid, createMessageRow, fillMessageRow, countText, hasFlag, withFlag, uidRuns,
 } from './ui/messages.js';
 import { VirtualList } from './ui/virtual-list.js';
-import { SORTS, searchCriteria, inDateRange, flattenThreads } from './ui/view.js';
+import { SORTS, searchCriteria, flattenThreads } from './ui/view.js';
 import {
   emptySelection, selectOne, toggle, extendTo, selectAll, prune, selectedInOrder, focusAfterRemoval,
 } from './ui/selection.js';
@@ -1398,16 +1398,8 @@ function viewWanted() {
     ui.threadToggle.getAttribute('aria-pressed') === 'true';
 }
 
-/** Headers for every UID in `uids` that has none yet (the date range is checked on them). */
-async function fetchMissing(client, uids, stale) {
-  for (const [first, last] of uidRuns(uids.filter((u) => !state.byUid.has(u)))) {
-    remember(await client.fetchHeaders(first, last));
-    if (stale()) return;
-  }
-}
-
 /** UIDs matching `criteria` (null: all), in the chosen order (server SORT / THREAD). */
-async function viewUids(client, criteria, stale) {
+async function viewUids(client, criteria) {
   const query = criteria ? criteria.query : {};
   let uids;
   let depth = null;
@@ -1419,10 +1411,6 @@ async function viewUids(client, criteria, stale) {
     uids = (await client.search(query)).map(num).sort((a, b) => b - a);
   }
   uids = uids.filter((u) => u > 0);
-  if (criteria && (Number.isFinite(criteria.since) || Number.isFinite(criteria.before))) {
-    await fetchMissing(client, uids, stale);
-    uids = uids.filter((u) => inDateRange(messageTime(state.byUid.get(u)), criteria.since, criteria.before));
-  }
   return { uids, depth };
 }
 
@@ -1444,7 +1432,7 @@ function runSearch({ refresh = false } = {}) {
   return enqueue(async () => {
     if (stale()) return;
     try {
-      const { uids, depth } = await viewUids(client, criteria, stale);
+      const { uids, depth } = await viewUids(client, criteria);
       if (stale()) return;
       state.search = { query: criteria ? criteria.label : null, criteria, uids };
       state.depth = depth;

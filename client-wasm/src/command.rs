@@ -268,4 +268,42 @@ pub struct SearchQuery {
     pub subject: Option<String>,
     pub unseen: bool,
     pub flagged: bool,
+    /// Sent on or after this day (the Date header's day: SENTSINCE).
+    pub sent_since: Option<SearchDate>,
+    /// Sent before this day (SENTBEFORE).
+    pub sent_before: Option<SearchDate>,
+}
+
+/// A calendar day for SEARCH, given as `YYYY-MM-DD` (what an `<input type=date>` holds);
+/// refused at deserialisation when it is no such day or outside IMAP's years 0–9999.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub struct SearchDate(chrono::NaiveDate);
+
+impl SearchDate {
+    pub(crate) fn to_imap(self) -> imap_types::datetime::NaiveDate {
+        imap_types::datetime::NaiveDate::unvalidated(self.0)
+    }
+}
+
+impl TryFrom<String> for SearchDate {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        text.parse::<SearchDate>()
+    }
+}
+
+impl std::str::FromStr for SearchDate {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let shaped = text.len() == 10 && text.as_bytes().get(4) == Some(&b'-');
+        shaped
+            .then(|| chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").ok())
+            .flatten()
+            .filter(|day| imap_types::datetime::NaiveDate::validate(day).is_ok())
+            .map(Self)
+            .ok_or_else(|| format!("not a day as YYYY-MM-DD: {text:?}"))
+    }
 }

@@ -42,7 +42,7 @@ pub use cache::{CacheWriter, Epoch, MailStore};
 pub use capability::Capabilities;
 pub use clock::Instant;
 pub use codec::{Decoded, ResponseStream, StreamMessage};
-pub use command::{Command, CommandId, FolderQuery, SearchQuery, StoreAction};
+pub use command::{Command, CommandId, FolderQuery, SearchDate, SearchQuery, StoreAction};
 pub use compose::{ComposeError, Draft, DraftAddress, DraftAttachment, compose};
 pub use envelope::{Envelope, Recipient};
 pub use error::{CommandError, LoginRefusal, Refusal, SessionError, SubmitError};

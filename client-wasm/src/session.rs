@@ -2504,6 +2504,12 @@ fn search_criteria(query: &SearchQuery) -> Result<Criteria, SubmitError> {
     if query.flagged {
         keys.push(SearchKey::Flagged);
     }
+    keys.extend(query.sent_since.map(|d| SearchKey::SentSince(d.to_imap())));
+    keys.extend(
+        query
+            .sent_before
+            .map(|d| SearchKey::SentBefore(d.to_imap())),
+    );
     let non_ascii = [&query.text, &query.from, &query.to, &query.subject]
         .iter()
         .any(|v| v.as_deref().is_some_and(|v| !v.is_ascii()));

@@ -6,8 +6,8 @@
 mod support;
 
 use client_wasm::{
-    AuthMethod, Command, CommandError, Credentials, Event, Flag, MailboxName, SearchQuery,
-    SessionError, SpecialUse, StoreAction, TransportSecurity, Uid, UidRange, UidSet,
+    AuthMethod, Command, CommandError, Credentials, Event, Flag, MailboxName, SearchDate,
+    SearchQuery, SessionError, SpecialUse, StoreAction, TransportSecurity, Uid, UidRange, UidSet,
 };
 use support::{Step::*, encrypted, run};
 
@@ -973,6 +973,38 @@ fn v0045_status_asks_the_documented_items() {
         ),
         (Some(5), Some(1), Uid::new(6), Some(1_764_090_002))
     );
+}
+
+#[test]
+fn search_by_sent_day_sends_sentsince_and_sentbefore() {
+    let day = |text: &str| Some(text.parse::<SearchDate>().expect("a day"));
+    let events = run(
+        encrypted(),
+        &with(
+            selected(),
+            vec![
+                Submit(Command::Search {
+                    query: SearchQuery {
+                        unseen: true,
+                        sent_since: day("2021-01-01"),
+                        sent_before: day("2021-12-31"),
+                        ..SearchQuery::default()
+                    },
+                }),
+                Client(b"0002 UID SEARCH UNSEEN SENTSINCE \"01-Jan-2021\" SENTBEFORE \"31-Dec-2021\"\r\n"),
+                Server(b"* SEARCH 7\r\n0002 OK Search completed.\r\n"),
+            ],
+        ),
+    );
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, Event::SearchCompleted { uids, .. } if uids.len() == 1)),
+        "{events:?}"
+    );
+    for bad in ["2021-02-30", "21-01-01", "2021-1-1x", "10000-01-01", ""] {
+        assert!(bad.parse::<SearchDate>().is_err(), "{bad:?}");
+    }
 }
 
 #[test]

@@ -12,16 +12,15 @@ export const SORTS = {
 
 const TEXT_FIELDS = ['text', 'from', 'to', 'subject'];
 
-/** Midnight (local) of an <input type=date> value, or NaN. */
-function dayStart(value) {
-  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value || '');
-  return m ? new Date(Number(m[1]), Number(m[2]) - 1, Number(m[3])).getTime() : NaN;
+/** An <input type=date> value (YYYY-MM-DD), or null when unset or not one. */
+function day(value) {
+  return /^\d{4}-\d{2}-\d{2}$/.test(value || '') ? value : null;
 }
 
 /**
- * The search fields as `{query, since, before, label}`: `query` in the engine's
- * SearchQuery shape, `since`/`before` as ms (NaN when unset; `before` is
- * exclusive), `label` for "results for …". Null when every field is empty.
+ * The search fields as `{query, label}`: `query` in the engine's SearchQuery
+ * shape (the date range as SENTSINCE / SENTBEFORE days, `before` exclusive, so
+ * the server filters), `label` for "results for …". Null when every field is empty.
  */
 export function searchCriteria(fields) {
   const query = {};
@@ -38,18 +37,18 @@ export function searchCriteria(fields) {
       words.push(name === 'unseen' ? 'unread' : 'flagged');
     }
   }
-  const since = dayStart(fields.since);
-  const before = dayStart(fields.before);
-  if (Number.isFinite(since)) words.push(`since ${fields.since}`);
-  if (Number.isFinite(before)) words.push(`before ${fields.before}`);
+  const since = day(fields.since);
+  const before = day(fields.before);
+  if (since) {
+    query.sent_since = since;
+    words.push(`since ${since}`);
+  }
+  if (before) {
+    query.sent_before = before;
+    words.push(`before ${before}`);
+  }
   if (!words.length) return null;
-  return { query, since, before, label: words.join(', ') };
-}
-
-/** True if `ms` lies in [since, before) where the bounds are set. */
-export function inDateRange(ms, since, before) {
-  if (!Number.isFinite(ms)) return !Number.isFinite(since) && !Number.isFinite(before);
-  return !(ms < since) && !(ms >= before);
+  return { query, label: words.join(', ') };
 }
 
 /**
