@@ -159,8 +159,6 @@ const state = {
   search: null,
   /** Conversation view: nesting level by UID; null otherwise. */
   depth: null,
-  /** The server has SORT. */
-  canSort: false,
   /** Selected rows, the anchor of Shift ranges and the focused row (ui/selection.js). */
   sel: emptySelection(),
   /** The message in the reader: its UID, the fetched message, and the view. */
@@ -418,8 +416,7 @@ async function signIn(event) {
     client.onEvent((ev) => onClientEvent(session, ev));
 
     setLoginStatus('Signing in…');
-    const { capabilities } = await client.login(user, password);
-    offerOrders(Array.isArray(capabilities) ? capabilities : []);
+    await client.login(user, password);
     password = '';
     ui.password.value = '';
 
@@ -1377,21 +1374,6 @@ function searchFields() {
   return fields;
 }
 
-/**
- * Sort and conversations need the server's SORT and THREAD=REFERENCES (the engine's own
- * orderings of fetched summaries are not bound for the page).
- */
-function offerOrders(capabilities) {
-  state.canSort = capabilities.includes('SORT');
-  const canThread = capabilities.includes('THREAD=REFERENCES');
-  if (!state.canSort) ui.sortOrder.value = '';
-  ui.sortOrder.title = state.canSort ? '' : 'This server cannot sort.';
-  if (!canThread) ui.threadToggle.setAttribute('aria-pressed', 'false');
-  ui.threadToggle.disabled = !canThread;
-  ui.threadToggle.title = canThread ? '' : 'This server cannot group conversations.';
-  ui.sortOrder.disabled = !state.canSort || ui.threadToggle.getAttribute('aria-pressed') === 'true';
-}
-
 /** Whether the list should show something other than the whole folder, newest first. */
 function viewWanted() {
   return searchCriteria(searchFields()) !== null || ui.sortOrder.value in SORTS ||
@@ -1851,7 +1833,7 @@ function listen() {
   ui.threadToggle.addEventListener('click', () => {
     const on = ui.threadToggle.getAttribute('aria-pressed') !== 'true';
     ui.threadToggle.setAttribute('aria-pressed', String(on));
-    ui.sortOrder.disabled = on || !state.canSort;
+    ui.sortOrder.disabled = on;
     runSearch();
   });
   $('view-text').addEventListener('click', () => setReaderView('text'));

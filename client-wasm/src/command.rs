@@ -132,14 +132,16 @@ pub enum Command {
         name: String,
         version: String,
     },
-    /// UID SORT (RFC 5256, needs SORT) of the messages matching `query`; answered by
-    /// `SortCompleted`. Without SORT, `sort::sort_summaries` orders fetched summaries alike.
+    /// UID SORT (RFC 5256) of the messages matching `query`; answered by `SortCompleted`.
+    /// Without SORT (Gmail, Office 365) the engine searches, fetches the hits' summaries and
+    /// orders them itself (`sort::sort_summaries`), with the same answer.
     Sort {
         order: Vec<SortOrder>,
         query: SearchQuery,
     },
-    /// UID THREAD REFERENCES (RFC 5256, needs THREAD=REFERENCES); answered by
-    /// `ThreadsReceived`. Without it, `thread::thread_by_references` threads fetched summaries.
+    /// UID THREAD REFERENCES (RFC 5256); answered by `ThreadsReceived`. Without
+    /// THREAD=REFERENCES the engine threads the search hits' summaries itself
+    /// (`thread::thread_by_references`).
     Thread {
         query: SearchQuery,
     },

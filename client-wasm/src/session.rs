@@ -17,6 +17,7 @@ use crate::message::{Flag, FullMessage, MessageSummary, Uid, UidSet};
 use crate::namespace::{Hierarchy, Namespaces};
 use crate::part::FetchedPart;
 use crate::sasl::{self, Answer, Exchange, Mechanism, Verdict};
+use crate::sort::SortOrder;
 use crate::structure::MessageStructure;
 use crate::sync::{CachedMailbox, uid_set_from_wire};
 use crate::tag::{Tag, TagGenerator};
@@ -26,6 +27,7 @@ use imap_types::command::{Command as WireCommand, CommandBody};
 use imap_types::command::{FetchModifier, SelectParameter, StoreModifier};
 use imap_types::core::{AString, Atom, Charset, IString, NString, Vec1};
 use imap_types::extensions::enable::CapabilityEnable;
+use imap_types::extensions::sort::SortCriterion;
 use imap_types::extensions::thread::ThreadingAlgorithm;
 use imap_types::fetch::{MessageDataItem, MessageDataItemName, Section};
 use imap_types::flag::{Flag as ImapFlag, StoreResponse, StoreType};
@@ -319,6 +321,20 @@ enum Deferred {
         mailbox: Mailbox<'static>,
     },
     Unselect,
+    /// SORT or THREAD: the server's when advertised, else the engine's own.
+    Arrange {
+        arrange: Arrange,
+        criteria: Criteria,
+        /// The charset SORT and THREAD must name (SEARCH may leave it out).
+        named_charset: Charset<'static>,
+    },
+}
+
+/// What a SORT or THREAD asks for; without the extension the engine fetches the matching
+/// messages' summaries and orders them itself (RFC 5256 semantics, `sort`/`thread`).
+enum Arrange {
+    Sort(Vec<SortOrder>, Vec1<SortCriterion>),
+    Thread,
 }
 
 /// The QRESYNC parameters a cache provides (RFC 7162 §3.2.5).
@@ -418,6 +434,9 @@ enum Gather {
     Search(Vec<Uid>),
     Sort(Vec<Uid>),
     Thread(Vec<ThreadNode>),
+    /// The SEARCH standing in for SORT or THREAD, then the FETCH of its hits.
+    ArrangeSearch(Arrange, Vec<Uid>),
+    ArrangeFetch(Arrange, Vec<MessageSummary>),
     Append(MailboxName),
     Idle(IdlePhase),
     Logout,
@@ -690,8 +709,6 @@ impl Core {
             Command::Expunge { .. } => "UIDPLUS",
             Command::Idle => "IDLE",
             Command::Id { .. } => "ID",
-            Command::Sort { .. } => "SORT",
-            Command::Thread { .. } => "THREAD=REFERENCES",
             Command::StoreUnchangedSince { .. } => "CONDSTORE",
             _ => return Ok(()),
         };
@@ -922,7 +939,85 @@ impl Core {
                 (id, self.status_body(mailbox), gather)
             }
             Deferred::Unselect => self.prepare_unselect(id),
+            Deferred::Arrange {
+                arrange,
+                criteria,
+                named_charset,
+            } => {
+                let (body, gather) = self.arrange_body(arrange, criteria, named_charset);
+                (id, body, gather)
+            }
         }
+    }
+
+    /// SORT / THREAD when the server has it, else a SEARCH whose hits are then fetched and
+    /// ordered here (see [`Self::arrange_hits`]).
+    fn arrange_body(
+        &self,
+        arrange: Arrange,
+        (charset, search_criteria): Criteria,
+        named_charset: Charset<'static>,
+    ) -> (CommandBody<'static>, Gather) {
+        match arrange {
+            Arrange::Sort(_, sort_criteria) if self.capabilities.has("SORT") => {
+                let body = CommandBody::Sort {
+                    sort_criteria,
+                    charset: named_charset,
+                    search_criteria,
+                    uid: true,
+                };
+                (body, Gather::Sort(Vec::new()))
+            }
+            Arrange::Thread if self.capabilities.has("THREAD=REFERENCES") => {
+                let body = CommandBody::Thread {
+                    algorithm: ThreadingAlgorithm::References,
+                    charset: named_charset,
+                    search_criteria,
+                    uid: true,
+                };
+                (body, Gather::Thread(Vec::new()))
+            }
+            arrange => {
+                let body = CommandBody::search(charset, search_criteria, true);
+                (body, Gather::ArrangeSearch(arrange, Vec::new()))
+            }
+        }
+    }
+
+    /// The fallback's second step: the hits' summaries, fetched under the same id; none
+    /// found, the empty answer at once.
+    fn arrange_hits(&mut self, id: Option<CommandId>, arrange: Arrange, hits: Vec<Uid>) {
+        let set = UidSet::from_uids(hits).and_then(|set| uid_set(&set).ok());
+        let Some(set) = set else {
+            self.arranged(id, arrange, Vec::new());
+            return;
+        };
+        let body = CommandBody::fetch(set, summary_items(), true)
+            .unwrap_or_else(|never: std::convert::Infallible| match never {});
+        let gather = Gather::ArrangeFetch(arrange, Vec::new());
+        self.queue.push_front((id, Job::Ready { body, gather }));
+    }
+
+    /// The engine's own SORT or THREAD answer over fetched summaries.
+    fn arranged(
+        &mut self,
+        id: Option<CommandId>,
+        arrange: Arrange,
+        mut messages: Vec<MessageSummary>,
+    ) {
+        let Some(id) = id else { return };
+        let event = match arrange {
+            Arrange::Sort(order, _) => {
+                crate::sort::sort_summaries(&mut messages, &order);
+                let uids = messages.iter().map(|m| m.uid).collect();
+                Event::SortCompleted { id, uids }
+            }
+            Arrange::Thread => {
+                let threads = crate::thread::thread_by_references(&messages);
+                Event::ThreadsReceived { id, threads }
+            }
+        };
+        self.events.push_back(event);
     }
 
     /// SELECT/EXAMINE with QRESYNC data when enabled and cached, else CONDSTORE when offered so
@@ -1459,7 +1554,7 @@ impl Core {
             Data::Fetch { seq, items } => self.handle_fetch(seq.get(), items.as_ref()),
             Data::Search(found, ..) => {
                 if let Some(InFlight {
-                    gather: Gather::Search(uids),
+                    gather: Gather::Search(uids) | Gather::ArrangeSearch(_, uids),
                     ..
                 }) = self.in_flight.as_mut()
                 {
@@ -1564,6 +1659,10 @@ impl Core {
                 if slot.is_some() {
                     return;
                 }
+            }
+            Some(Gather::ArrangeFetch(_, messages)) => {
+                messages.extend(MessageSummary::from_fetch(seq, items, &self.list_parser));
+                return;
             }
             _ => {}
         }
@@ -1776,6 +1875,8 @@ impl Core {
                     self.events.push_back(Event::SearchCompleted { id, uids });
                 }
             }
+            Gather::ArrangeSearch(arrange, hits) => self.arrange_hits(id, arrange, hits),
+            Gather::ArrangeFetch(arrange, messages) => self.arranged(id, arrange, messages),
             Gather::Append(target) => {
                 let uid = match body.code {
                     Some(Code::AppendUid { uid, .. }) => Uid::new(uid.get()),
@@ -2274,26 +2375,11 @@ fn into_job(command: Command, hierarchy: &Hierarchy) -> Result<Job, SubmitError>
         }
         Command::Search { query } => (search_body(&query)?, Gather::Search(Vec::new())),
         Command::Sort { order, query } => {
-            let (charset, search_criteria) = search_criteria(&query)?;
-            let body = CommandBody::Sort {
-                sort_criteria: crate::sort::to_imap(&order)
-                    .ok_or(SubmitError::InvalidArgument { what: "sort order" })?,
-                charset: charset_or_ascii(charset)?,
-                search_criteria,
-                uid: true,
-            };
-            (body, Gather::Sort(Vec::new()))
+            let wire = crate::sort::to_imap(&order)
+                .ok_or(SubmitError::InvalidArgument { what: "sort order" })?;
+            return arrange_job(Arrange::Sort(order, wire), &query);
         }
-        Command::Thread { query } => {
-            let (charset, search_criteria) = search_criteria(&query)?;
-            let body = CommandBody::Thread {
-                algorithm: ThreadingAlgorithm::References,
-                charset: charset_or_ascii(charset)?,
-                search_criteria,
-                uid: true,
-            };
-            (body, Gather::Thread(Vec::new()))
-        }
+        Command::Thread { query } => return arrange_job(Arrange::Thread, &query),
         Command::Append {
             mailbox,
             flags,
@@ -2472,6 +2558,17 @@ fn user_named(
 fn search_body(query: &SearchQuery) -> Result<CommandBody<'static>, SubmitError> {
     let (charset, criteria) = search_criteria(query)?;
     Ok(CommandBody::search(charset, criteria, true))
+}
+
+/// A SORT or THREAD, decided when it is sent (the server's or the engine's).
+fn arrange_job(arrange: Arrange, query: &SearchQuery) -> Result<Job, SubmitError> {
+    let criteria = search_criteria(query)?;
+    let named_charset = charset_or_ascii(criteria.0.clone())?;
+    Ok(Job::Later(Deferred::Arrange {
+        arrange,
+        criteria,
+        named_charset,
+    }))
 }
 
 /// SORT and THREAD name a charset always: US-ASCII unless a key needs UTF-8.

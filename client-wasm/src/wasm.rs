@@ -666,8 +666,9 @@ impl ImapClient {
         }
     }
 
-    /// UID SORT (needs SORT): `order` is `[{key, reverse}]` with keys `arrival`, `date`,
-    /// `from`, `subject`, `size`; `query` as for `search`. Resolves to the UIDs in order.
+    /// UID SORT (the engine sorts itself without SORT): `order` is `[{key, reverse}]` with
+    /// keys `arrival`, `date`, `from`, `subject`, `size`; `query` as for `search`. Resolves to
+    /// the UIDs in order.
     pub fn sort(&self, order: JsValue, query: JsValue) -> js_sys::Promise {
         let order = serde_wasm_bindgen::from_value::<Vec<SortOrder>>(order);
         match (order, serde_wasm_bindgen::from_value::<SearchQuery>(query)) {
@@ -676,7 +677,8 @@ impl ImapClient {
         }
     }
 
-    /// UID THREAD REFERENCES (needs THREAD=REFERENCES); resolves to `[{uid, children}]`.
+    /// UID THREAD REFERENCES (the engine threads itself without it); resolves to
+    /// `[{uid, children}]`.
     pub fn threads(&self, query: JsValue) -> js_sys::Promise {
         match serde_wasm_bindgen::from_value::<SearchQuery>(query) {
             Ok(query) => self.request(Command::Thread { query }),

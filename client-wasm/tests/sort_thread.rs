@@ -132,7 +132,7 @@ fn fallback_sorts_by_sender_mailbox_base_subject_and_size() {
 }
 
 #[test]
-fn v0006_server_sort_is_used_when_advertised_and_refused_otherwise() {
+fn v0006_server_sort_is_used_when_advertised() {
     let by_date = || Command::Sort {
         order: vec![SortOrder {
             key: SortKey::Date,
@@ -159,13 +159,85 @@ fn v0006_server_sort_is_used_when_advertised_and_refused_otherwise() {
     };
     let uids: Vec<u32> = uids.iter().map(|u| u.get()).collect();
     assert_eq!(uids, [5, 3, 2], "the server's order is kept");
+}
 
+/// A server without SORT and THREAD: the engine searches, fetches the hits' summaries under
+/// the same command and answers `command` itself.
+fn without_extensions(command: Command) -> Vec<Event> {
+    let fetch_answer = String::from_utf8_lossy(FETCH_FIVE).replace("0002 OK", "0003 OK");
+    let fetch_answer: &'static [u8] = Box::leak(fetch_answer.into_bytes().into_boxed_slice());
     run(
         encrypted(),
         &script(
             WITHOUT_SORT,
-            vec![SubmitFails(by_date(), "not_supported"), Client(b"")],
+            vec![
+                Submit(command),
+                Client(b"0002 UID SEARCH ALL\r\n"),
+                Server(b"* SEARCH 5 3 1 2 4\r\n0002 OK Search completed.\r\n"),
+                Client(b"0003 UID FETCH 1:5 (UID FLAGS RFC822.SIZE INTERNALDATE BODY.PEEK[HEADER])\r\n"),
+                Server(fetch_answer),
+            ],
         ),
+    )
+}
+
+#[test]
+fn v0006_without_sort_the_engine_sorts_the_search_hits_itself() {
+    let by_subject = Command::Sort {
+        order: vec![SortOrder {
+            key: SortKey::Subject,
+            reverse: false,
+        }],
+        query: SearchQuery::default(),
+    };
+    let events = without_extensions(by_subject);
+    let [.., Event::SortCompleted { uids, .. }] = events.as_slice() else {
+        panic!("{events:?}")
+    };
+    let uids: Vec<u32> = uids.iter().map(|u| u.get()).collect();
+    assert_eq!(uids, sorted(SortKey::Subject, false));
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| matches!(e, Event::FetchReceived { .. }))
+            .count(),
+        0
+    );
+}
+
+#[test]
+fn without_thread_the_engine_threads_the_search_hits_itself() {
+    let events = without_extensions(Command::Thread {
+        query: SearchQuery::default(),
+    });
+    let [.., Event::ThreadsReceived { threads, .. }] = events.as_slice() else {
+        panic!("{events:?}")
+    };
+    assert_eq!(threads, &thread_by_references(&fetched()));
+}
+
+#[test]
+fn without_sort_no_hits_means_an_empty_answer_and_no_fetch() {
+    let events = run(
+        encrypted(),
+        &script(
+            WITHOUT_SORT,
+            vec![
+                Submit(Command::Thread {
+                    query: SearchQuery {
+                        unseen: true,
+                        ..SearchQuery::default()
+                    },
+                }),
+                Client(b"0002 UID SEARCH UNSEEN\r\n"),
+                Server(b"* SEARCH\r\n0002 OK Search completed.\r\n"),
+                Client(b""),
+            ],
+        ),
+    );
+    assert!(
+        matches!(events.as_slice(), [.., Event::ThreadsReceived { threads, .. }] if threads.is_empty()),
+        "{events:?}"
     );
 }
 
