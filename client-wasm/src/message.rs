@@ -1,5 +1,6 @@
 //! Messages as the list shows them: UIDs, flags and the summary built from a header fetch.
 
+use crate::codec::SummaryFetch;
 use imap_types::IntoStatic;
 use imap_types::fetch::MessageDataItem;
 use imap_types::flag::{Flag as ImapFlag, FlagFetch, FlagPerm};
@@ -322,20 +323,11 @@ impl MessageSummary {
         items: &[MessageDataItem<'_>],
         parser: &MessageParser,
     ) -> Option<Self> {
-        let mut summary = Self {
-            uid: items.iter().find_map(|item| match item {
-                MessageDataItem::Uid(uid) => Some(Uid(*uid)),
-                _ => None,
-            })?,
-            seq,
-            flags: Vec::new(),
-            size: None,
-            internal_date: None,
-            date: None,
-            from: None,
-            subject: None,
-            message_id: None,
-        };
+        let uid = items.iter().find_map(|item| match item {
+            MessageDataItem::Uid(uid) => Some(Uid(*uid)),
+            _ => None,
+        })?;
+        let mut summary = Self::empty(uid, seq);
         for item in items {
             match item {
                 MessageDataItem::Flags(flags) => {
@@ -356,8 +348,35 @@ impl MessageSummary {
         Some(summary)
     }
 
+    /// Builds a summary from the reader's fast path for the list's FETCH shape.
+    pub(crate) fn from_summary_fetch(fetch: &SummaryFetch<'_>, parser: &MessageParser) -> Self {
+        let mut summary = Self {
+            flags: fetch.flags(),
+            size: fetch.size,
+            internal_date: fetch.internal_date,
+            ..Self::empty(fetch.uid, fetch.seq)
+        };
+        summary.read_header(fetch.header, parser);
+        summary
+    }
+
+    fn empty(uid: Uid, seq: u32) -> Self {
+        Self {
+            uid,
+            seq,
+            flags: Vec::new(),
+            size: None,
+            internal_date: None,
+            date: None,
+            from: None,
+            subject: None,
+            message_id: None,
+        }
+    }
+
     fn read_header(&mut self, header: &[u8], parser: &MessageParser) {
-        let Some(parsed) = parser.parse_headers(header) else {
+        let fields = summary_fields(header);
+        let Some(parsed) = parser.parse_headers(&fields) else {
             return;
         };
         self.subject = parsed.subject().map(str::to_owned);
@@ -372,12 +391,72 @@ impl MessageSummary {
     }
 }
 
+/// The header fields [`MessageSummary::header_parser`] reads, as they are written and in
+/// their order (continuation lines included), so mail-parser does not walk the rest: the
+/// Received, List and X- lines are most of a header.
+fn summary_fields(header: &[u8]) -> Vec<u8> {
+    const NAMES: [&[u8]; 6] = [
+        b"From",
+        b"Subject",
+        b"Date",
+        b"Message-ID",
+        b"In-Reply-To",
+        b"References",
+    ];
+    let mut fields = Vec::with_capacity(header.len() / 2);
+    let mut keep = false;
+    for line in header.split_inclusive(|&b| b == b'\n') {
+        if !matches!(line.first(), Some(b' ' | b'\t')) {
+            keep = NAMES.iter().any(|name| {
+                line.get(..name.len())
+                    .is_some_and(|start| start.eq_ignore_ascii_case(name))
+                    && line[name.len()..]
+                        .iter()
+                        .find(|&&b| b != b' ' && b != b'\t')
+                        == Some(&b':')
+            });
+        }
+        if keep {
+            fields.extend_from_slice(line);
+        }
+    }
+    fields.extend_from_slice(b"\r\n");
+    fields
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn uids(values: &[u32]) -> Option<UidSet> {
         UidSet::from_uids(values.iter().filter_map(|&v| Uid::new(v)))
+    }
+
+    #[test]
+    fn summary_fields_read_as_the_whole_header_does() {
+        let header = b"Received: from a\r\n\tby b; Tue, 1 Jul 2025 10:00:00 +0000\r\n\
+            FROM: =?UTF-8?Q?J=C3=BCrgen?= <j@example.org>\r\n\
+            X-Subject: decoy\r\n\
+            Subject : =?ISO-8859-1?Q?caf=E9?=\r\n  folded\r\n\
+            Date: Tue, 1 Jul 2025 12:00:00 +0200\r\n\
+            References: <a@x>\r\n <b@x>\r\n\
+            Message-Id: <c@x>\r\n\r\n";
+        let read = |bytes: &[u8]| {
+            let parsed = MessageSummary::header_parser()
+                .parse_headers(bytes)
+                .unwrap();
+            (
+                parsed.subject().map(str::to_owned),
+                parsed.message_id().map(str::to_owned),
+                parsed.date().map(|d| d.to_timestamp()),
+                parsed.from().and_then(|f| f.first()).map(Sender::from_addr),
+                format!("{:?}", parsed.references()),
+            )
+        };
+        let fields = summary_fields(header);
+        assert!(!fields.windows(8).any(|w| w == b"Received"));
+        assert_eq!(read(&fields), read(header));
+        assert_eq!(read(&fields).0.as_deref(), Some("café folded"));
     }
 
     #[test]

@@ -7,7 +7,7 @@
 use crate::auth::{AuthMethod, Credentials};
 use crate::capability::Capabilities;
 use crate::clock::Instant;
-use crate::codec::{Frame, OutgoingCommand, ResponseReader};
+use crate::codec::{Frame, OutgoingCommand, ResponseReader, SummaryFetch};
 use crate::command::{Command, CommandId};
 use crate::command::{SearchQuery, StoreAction};
 use crate::error::{CommandError, Refusal, SessionError, SubmitError};
@@ -535,6 +535,7 @@ impl Core {
             Frame::Response(Response::CommandContinuationRequest(request)) => {
                 self.handle_continuation(&request);
             }
+            Frame::Summary(fetch) => self.handle_summary(&fetch),
             Frame::Skipped { reason, length } => self.handle_skipped(reason, length),
         }
         self.pump(now);
@@ -796,16 +797,27 @@ impl Core {
                 return;
             }
         }
-        let id = match &self.in_flight {
+        if let Some(message) = MessageSummary::from_fetch(seq, items, &self.list_parser) {
+            let id = self.fetch_id();
+            self.events.push_back(Event::FetchReceived { id, message });
+        }
+    }
+
+    fn handle_summary(&mut self, fetch: &SummaryFetch<'_>) {
+        let message = MessageSummary::from_summary_fetch(fetch, &self.list_parser);
+        let id = self.fetch_id();
+        self.events.push_back(Event::FetchReceived { id, message });
+    }
+
+    /// The command a FETCH response belongs to, if a FetchSummaries is in flight.
+    fn fetch_id(&self) -> Option<CommandId> {
+        match &self.in_flight {
             Some(InFlight {
                 gather: Gather::Fetch,
                 id,
                 ..
             }) => *id,
             _ => None,
-        };
-        if let Some(message) = MessageSummary::from_fetch(seq, items, &self.list_parser) {
-            self.events.push_back(Event::FetchReceived { id, message });
         }
     }
 
