@@ -17,6 +17,7 @@ mod lenient;
 pub mod mailbox;
 pub mod message;
 pub mod session;
+mod summary_header;
 pub mod tag;
 mod utf7;
 
@@ -35,3 +36,4 @@ pub use event::Event;
 pub use mailbox::{ListedMailbox, MailboxName, MailboxStatus, SelectedMailbox, SpecialUse};
 pub use message::{Attachment, Flag, FullMessage, MessageSummary, Sender, Uid, UidRange, UidSet};
 pub use session::{Config, Session, State, TransportSecurity};
+pub use summary_header::ThreadKeys;

@@ -1,6 +1,7 @@
 //! Messages as the list shows them: UIDs, flags and the summary built from a header fetch.
 
 use crate::codec::SummaryFetch;
+use crate::summary_header::{SummaryFields, ThreadKeys};
 use imap_types::IntoStatic;
 use imap_types::fetch::MessageDataItem;
 use imap_types::flag::{Flag as ImapFlag, FlagFetch, FlagPerm};
@@ -291,6 +292,9 @@ pub struct MessageSummary {
     pub from: Option<Sender>,
     pub subject: Option<String>,
     pub message_id: Option<String>,
+    /// For threading in the list model; not sent to the page.
+    #[serde(skip)]
+    pub thread: ThreadKeys,
 }
 
 impl Sender {
@@ -303,8 +307,8 @@ impl Sender {
 }
 
 impl MessageSummary {
-    /// A parser for the headers a summary uses (and the thread keys to come); every other
-    /// header, `Received:` above all, is skipped unparsed. Public for the benchmark.
+    /// mail-parser's whole-header parser configured for the fields a summary uses: what
+    /// the summary read before `summary_header` (the benchmark and a test compare the two).
     pub fn header_parser() -> MessageParser {
         MessageParser::new()
             .header_address(HeaderName::From)
@@ -318,11 +322,7 @@ impl MessageSummary {
 
     /// Builds a summary from one FETCH response; `None` when the server left out the UID,
     /// which a UID FETCH response must carry (RFC 3501 §6.4.8).
-    pub(crate) fn from_fetch(
-        seq: u32,
-        items: &[MessageDataItem<'_>],
-        parser: &MessageParser,
-    ) -> Option<Self> {
+    pub(crate) fn from_fetch(seq: u32, items: &[MessageDataItem<'_>]) -> Option<Self> {
         let uid = items.iter().find_map(|item| match item {
             MessageDataItem::Uid(uid) => Some(Uid(*uid)),
             _ => None,
@@ -339,7 +339,7 @@ impl MessageSummary {
                 }
                 MessageDataItem::BodyExt { data, .. } | MessageDataItem::Rfc822Header(data) => {
                     if let Some(header) = &data.0 {
-                        summary.read_header(header.as_ref(), parser);
+                        summary.read_header(header.as_ref());
                     }
                 }
                 _ => {}
@@ -349,14 +349,14 @@ impl MessageSummary {
     }
 
     /// Builds a summary from the reader's fast path for the list's FETCH shape.
-    pub(crate) fn from_summary_fetch(fetch: &SummaryFetch<'_>, parser: &MessageParser) -> Self {
+    pub(crate) fn from_summary_fetch(fetch: &SummaryFetch<'_>) -> Self {
         let mut summary = Self {
             flags: fetch.flags(),
             size: fetch.size,
             internal_date: fetch.internal_date,
             ..Self::empty(fetch.uid, fetch.seq)
         };
-        summary.read_header(fetch.header, parser);
+        summary.read_header(fetch.header);
         summary
     }
 
@@ -371,57 +371,18 @@ impl MessageSummary {
             from: None,
             subject: None,
             message_id: None,
+            thread: ThreadKeys::default(),
         }
     }
 
-    fn read_header(&mut self, header: &[u8], parser: &MessageParser) {
-        let fields = summary_fields(header);
-        let Some(parsed) = parser.parse_headers(&fields) else {
-            return;
-        };
-        self.subject = parsed.subject().map(str::to_owned);
-        self.message_id = parsed.message_id().map(str::to_owned);
-        self.date = parsed
-            .date()
-            .map(|date| date.to_timestamp().saturating_mul(1000));
-        self.from = parsed
-            .from()
-            .and_then(|from| from.first())
-            .map(Sender::from_addr);
+    fn read_header(&mut self, header: &[u8]) {
+        let fields = SummaryFields::find(header);
+        self.subject = fields.subject();
+        self.message_id = fields.message_id();
+        self.date = fields.date();
+        self.from = fields.from(Sender::from_addr);
+        self.thread = fields.thread_keys(self.message_id.as_deref());
     }
-}
-
-/// The header fields [`MessageSummary::header_parser`] reads, as they are written and in
-/// their order (continuation lines included), so mail-parser does not walk the rest: the
-/// Received, List and X- lines are most of a header.
-fn summary_fields(header: &[u8]) -> Vec<u8> {
-    const NAMES: [&[u8]; 6] = [
-        b"From",
-        b"Subject",
-        b"Date",
-        b"Message-ID",
-        b"In-Reply-To",
-        b"References",
-    ];
-    let mut fields = Vec::with_capacity(header.len() / 2);
-    let mut keep = false;
-    for line in header.split_inclusive(|&b| b == b'\n') {
-        if !matches!(line.first(), Some(b' ' | b'\t')) {
-            keep = NAMES.iter().any(|name| {
-                line.get(..name.len())
-                    .is_some_and(|start| start.eq_ignore_ascii_case(name))
-                    && line[name.len()..]
-                        .iter()
-                        .find(|&&b| b != b' ' && b != b'\t')
-                        == Some(&b':')
-            });
-        }
-        if keep {
-            fields.extend_from_slice(line);
-        }
-    }
-    fields.extend_from_slice(b"\r\n");
-    fields
 }
 
 #[cfg(test)]
@@ -430,33 +391,6 @@ mod tests {
 
     fn uids(values: &[u32]) -> Option<UidSet> {
         UidSet::from_uids(values.iter().filter_map(|&v| Uid::new(v)))
-    }
-
-    #[test]
-    fn summary_fields_read_as_the_whole_header_does() {
-        let header = b"Received: from a\r\n\tby b; Tue, 1 Jul 2025 10:00:00 +0000\r\n\
-            FROM: =?UTF-8?Q?J=C3=BCrgen?= <j@example.org>\r\n\
-            X-Subject: decoy\r\n\
-            Subject : =?ISO-8859-1?Q?caf=E9?=\r\n  folded\r\n\
-            Date: Tue, 1 Jul 2025 12:00:00 +0200\r\n\
-            References: <a@x>\r\n <b@x>\r\n\
-            Message-Id: <c@x>\r\n\r\n";
-        let read = |bytes: &[u8]| {
-            let parsed = MessageSummary::header_parser()
-                .parse_headers(bytes)
-                .unwrap();
-            (
-                parsed.subject().map(str::to_owned),
-                parsed.message_id().map(str::to_owned),
-                parsed.date().map(|d| d.to_timestamp()),
-                parsed.from().and_then(|f| f.first()).map(Sender::from_addr),
-                format!("{:?}", parsed.references()),
-            )
-        };
-        let fields = summary_fields(header);
-        assert!(!fields.windows(8).any(|w| w == b"Received"));
-        assert_eq!(read(&fields), read(header));
-        assert_eq!(read(&fields).0.as_deref(), Some("café folded"));
     }
 
     #[test]

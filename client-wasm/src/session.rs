@@ -269,8 +269,6 @@ struct Core {
     last_received: Instant,
     last_sent: Instant,
     bye: Option<String>,
-    /// Reads only the headers the list shows (about half the time of a full header parse).
-    list_parser: MessageParser,
     /// Full MIME parsing for the reader.
     message_parser: MessageParser,
 }
@@ -292,7 +290,6 @@ impl Core {
             last_received: now,
             last_sent: now,
             bye: None,
-            list_parser: MessageSummary::header_parser(),
             message_parser: MessageParser::new(),
         }
     }
@@ -797,14 +794,14 @@ impl Core {
                 return;
             }
         }
-        if let Some(message) = MessageSummary::from_fetch(seq, items, &self.list_parser) {
+        if let Some(message) = MessageSummary::from_fetch(seq, items) {
             let id = self.fetch_id();
             self.events.push_back(Event::FetchReceived { id, message });
         }
     }
 
     fn handle_summary(&mut self, fetch: &SummaryFetch<'_>) {
-        let message = MessageSummary::from_summary_fetch(fetch, &self.list_parser);
+        let message = MessageSummary::from_summary_fetch(fetch);
         let id = self.fetch_id();
         self.events.push_back(Event::FetchReceived { id, message });
     }
