@@ -5,7 +5,7 @@
 //! on: docs/benchmarks-engine.md. The stream is generated from a fixed seed: no files.
 //!
 //! Criterion cannot measure memory, so the bytes per message of the list model
-//! (`MessageSummary`) are computed once and printed before the timings.
+//! (`MessageList`) are computed once and printed before the timings.
 
 #[cfg(not(target_arch = "wasm32"))]
 fn main() {
@@ -20,7 +20,7 @@ fn main() {}
 #[cfg(not(target_arch = "wasm32"))]
 mod native {
     use client_wasm::{
-        AuthMethod, Command, Config, Credentials, Event, Flag, Instant, MailboxName,
+        AuthMethod, Command, Config, Credentials, Event, Instant, MailboxName, MessageList,
         MessageSummary, ResponseStream, Session, State, TransportSecurity, Uid, UidRange,
     };
     use criterion::{Criterion, SamplingMode, Throughput};
@@ -28,7 +28,6 @@ mod native {
     use imap_codec::{GreetingCodec, ResponseCodec};
     use mail_parser::MessageParser;
     use std::hint::black_box;
-    use std::mem::size_of;
     use std::ops::Range;
     use std::time::Duration;
 
@@ -399,8 +398,8 @@ mod native {
 
     /// The engine's full receive path: a session driven to Selected, `FetchSummaries`
     /// submitted, then the FETCH bytes in 64 KiB chunks with the events drained after each.
-    /// Returns the summaries when `keep` (for the memory count), else only counts them.
-    fn engine(stream: &Stream, keep: bool) -> (usize, Vec<MessageSummary>) {
+    /// Returns the list model when `keep` (for the memory count), else only counts them.
+    fn engine(stream: &Stream, keep: bool) -> (usize, MessageList) {
         let now = Instant::from_millis(1_000);
         let mut session = Session::new(Config::new(SEED, TransportSecurity::Encrypted), now);
         let bytes = &stream.all;
@@ -441,7 +440,7 @@ mod native {
 
         let mut received = 0;
         let mut completed = false;
-        let mut kept = Vec::new();
+        let mut kept = MessageList::new();
         for chunk in bytes[stream.fetch.clone()].chunks(CHUNK) {
             session.handle_input(now, chunk);
             while let Some(event) = session.poll_event() {
@@ -449,7 +448,7 @@ mod native {
                     Event::FetchReceived { message, .. } => {
                         received += 1;
                         if keep {
-                            kept.push(message);
+                            kept.push(&message);
                         } else {
                             black_box(&message);
                         }
@@ -535,73 +534,41 @@ mod native {
         parsed
     }
 
-    /// Heap and inline bytes of one summary. Allocator overhead (typically 8 to 16 bytes per
-    /// allocation) is not included; the allocation count is returned so it can be estimated.
-    fn summary_bytes(summary: &MessageSummary) -> (usize, usize) {
-        let mut heap = 0;
-        let mut allocations = 0;
-        let mut string = |s: &String| {
-            if s.capacity() > 0 {
-                heap += s.capacity();
-                allocations += 1;
-            }
-        };
-        for flag in &summary.flags {
-            if let Flag::Extension(name) | Flag::Keyword(name) = flag {
-                string(name);
-            }
-        }
-        if let Some(from) = &summary.from {
-            from.name.iter().for_each(&mut string);
-            from.address.iter().for_each(&mut string);
-        }
-        summary.subject.iter().for_each(&mut string);
-        summary.message_id.iter().for_each(&mut string);
-        if summary.flags.capacity() > 0 {
-            heap += summary.flags.capacity() * size_of::<Flag>();
-            allocations += 1;
-        }
-        (size_of::<MessageSummary>() + heap, allocations)
-    }
-
+    /// The list model's memory per message: the `MessageList` value, its heap capacity
+    /// (rows, text arena, sender and flag-list tables with their hash indexes), and an
+    /// estimate of the allocator's overhead (16 B per live allocation).
     fn report_memory(stream: &Stream) {
-        let (received, summaries) = engine(stream, true);
+        let (received, mut list) = engine(stream, true);
         assert_eq!(received, MESSAGES as usize);
-        let inline = size_of::<MessageSummary>();
-        let (total, allocations) = summaries
-            .iter()
-            .map(summary_bytes)
-            .fold((0, 0), |(b, a), (sb, sa)| (b + sb, a + sa));
-        let count = summaries.len() as f64;
-        let per_message = total as f64 / count;
-        let allocations_per_message = allocations as f64 / count;
-        let text: usize = summaries
+        assert_eq!(list.len(), MESSAGES as usize);
+        let count = list.len() as f64;
+        let text: usize = list
             .iter()
             .map(|s| {
                 s.subject.as_ref().map_or(0, String::len)
                     + s.message_id.as_ref().map_or(0, String::len)
-                    + s.from.as_ref().map_or(0, |f| {
-                        f.name.as_ref().map_or(0, String::len)
-                            + f.address.as_ref().map_or(0, String::len)
-                    })
             })
             .sum();
-        println!("list model: {} MessageSummary values", summaries.len());
         println!(
-            "  inline size_of::<MessageSummary>() = {inline} B, size_of::<Flag>() = {} B",
-            size_of::<Flag>()
-        );
-        println!(
-            "  inline + heap capacity = {per_message:.1} B per message (goal <= 150 B); \
-             heap {:.1} B in {allocations_per_message:.2} allocations per message; \
-             text (subject, message-id, sender) {:.1} B per message",
-            per_message - inline as f64,
+            "list model: MessageList of {} messages (goal <= 150 B per message, thread keys \
+             included); subject and message-id text {:.1} B per message",
+            list.len(),
             text as f64 / count
         );
-        println!(
-            "  with ~16 B allocator overhead per allocation: ~{:.1} B per message",
-            per_message + 16.0 * allocations_per_message
-        );
+        let report = |list: &MessageList, when: &str| {
+            let memory = list.memory();
+            let total = (memory.inline + memory.heap) as f64;
+            println!(
+                "  {when}: inline + heap capacity = {:.1} B per message; {} allocations; \
+                 with ~16 B allocator overhead each: ~{:.1} B per message",
+                total / count,
+                memory.allocations,
+                (total + 16.0 * memory.allocations as f64) / count
+            );
+        };
+        report(&list, "as grown");
+        list.shrink_to_fit();
+        report(&list, "after shrink_to_fit");
     }
 
     pub fn main() {
@@ -656,7 +623,7 @@ mod native {
         });
         // The same with the engine's list parser, which reads only the headers a summary uses
         // and skips the rest (Received, Content-Type, ...).
-        let minimal = client_wasm::MessageSummary::header_parser();
+        let minimal = MessageSummary::header_parser();
         group.bench_function("mail-parser-headers-minimal", |b| {
             b.iter(|| mail_parser_headers(black_box(&stream), &minimal));
         });

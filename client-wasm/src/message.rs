@@ -186,7 +186,7 @@ impl Serialize for Flag {
 }
 
 /// A sender as the list shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 pub struct Sender {
     pub name: Option<String>,
     pub address: Option<String>,

@@ -150,7 +150,7 @@ fn angle_ids(raw: &[u8]) -> impl Iterator<Item = &[u8]> {
 }
 
 /// FNV-1a, 64 bits: stable across builds and platforms, never 0 for an ID in practice.
-fn id_hash(id: &[u8]) -> u64 {
+pub(crate) fn id_hash(id: &[u8]) -> u64 {
     id.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &byte| {
         (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
     })

@@ -9,8 +9,9 @@ use crate::clock::Instant;
 use crate::command::{Command, CommandId, SearchQuery, StoreAction};
 use crate::error::SessionError;
 use crate::event::Event;
+use crate::listmodel::MessageList;
 use crate::mailbox::MailboxName;
-use crate::message::{Flag, MessageSummary, Uid, UidRange, UidSet};
+use crate::message::{Flag, Uid, UidRange, UidSet};
 use crate::session::{Config, Session, TransportSecurity};
 use futures_channel::oneshot;
 use js_sys::{Function, Reflect, Uint8Array};
@@ -75,7 +76,7 @@ type Reply = oneshot::Sender<Result<JsValue, JsValue>>;
 /// A pending JS promise and what it gathers until its command completes.
 struct Pending {
     reply: Reply,
-    fetched: Vec<MessageSummary>,
+    fetched: MessageList,
 }
 
 /// A JS timer that is cleared when dropped.
@@ -279,7 +280,7 @@ impl Driver {
                 message,
             } => {
                 if let Some(pending) = self.pending.get_mut(&id) {
-                    pending.fetched.push(message);
+                    pending.fetched.push(&message);
                 }
             }
             Event::FetchCompleted { id } => {
@@ -370,7 +371,7 @@ impl Driver {
             id,
             Pending {
                 reply,
-                fetched: Vec::new(),
+                fetched: MessageList::new(),
             },
         );
         self.drive(this);
