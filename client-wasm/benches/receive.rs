@@ -12,6 +12,9 @@ fn main() {
     native::main();
 }
 
+#[cfg(not(target_arch = "wasm32"))]
+mod drive;
+
 // Benches are never built for wasm32 by `cargo test`, but `cargo clippy --all-targets
 // --target wasm32-unknown-unknown` would: there this is an empty program.
 #[cfg(target_arch = "wasm32")]
@@ -19,10 +22,8 @@ fn main() {}
 
 #[cfg(not(target_arch = "wasm32"))]
 mod native {
-    use client_wasm::{
-        AuthMethod, Command, Config, Credentials, Event, Instant, MailboxName, MessageList,
-        MessageSummary, ResponseStream, Session, State, TransportSecurity, Uid, UidRange,
-    };
+    use crate::drive;
+    use client_wasm::{MessageList, MessageSummary, ResponseStream};
     use criterion::{Criterion, SamplingMode, Throughput};
     use imap_codec::decode::Decoder;
     use imap_codec::{GreetingCodec, ResponseCodec};
@@ -33,10 +34,9 @@ mod native {
 
     /// Messages in the generated FETCH response.
     const MESSAGES: u32 = 100_000;
-    /// Bytes per `handle_input` call, as a WebSocket driver would hand them over.
-    const CHUNK: usize = 64 * 1024;
-    /// The engine's tags with seed 0: LOGIN is `0000`, SELECT `0001`, UID FETCH `0002`.
-    const SEED: u32 = 0;
+    use crate::drive::CHUNK;
+    // The engine's tags with seed 0 (drive.rs): LOGIN is `0000`, SELECT `0001`, UID FETCH
+    // `0002`.
 
     const GREETING: &[u8] = b"* OK [CAPABILITY IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE LITERAL+ AUTH=PLAIN AUTH=LOGIN] Dovecot (Debian) ready.\r\n";
     const LOGIN_OK: &[u8] = b"0000 OK [CAPABILITY IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE SORT SORT=DISPLAY THREAD=REFERENCES THREAD=REFS THREAD=ORDEREDSUBJECT MULTIAPPEND URL-PARTIAL CATENATE UNSELECT CHILDREN NAMESPACE UIDPLUS LIST-EXTENDED I18NLEVEL=1 CONDSTORE QRESYNC ESEARCH ESORT SEARCHRES WITHIN CONTEXT=SEARCH LIST-STATUS BINARY MOVE SNIPPET=FUZZY PREVIEW=FUZZY PREVIEW STATUS=SIZE SAVEDATE LITERAL+ NOTIFY SPECIAL-USE COMPRESS=DEFLATE] Logged in\r\n";
@@ -396,70 +396,38 @@ mod native {
         }
     }
 
-    /// The engine's full receive path: a session driven to Selected, `FetchSummaries`
-    /// submitted, then the FETCH bytes in 64 KiB chunks with the events drained after each.
-    /// Returns the list model when `keep` (for the memory count), else only counts them.
+    /// The engine's full receive path (`drive::engine`) on this stream's sections.
     fn engine(stream: &Stream, keep: bool) -> (usize, MessageList) {
-        let now = Instant::from_millis(1_000);
-        let mut session = Session::new(Config::new(SEED, TransportSecurity::Encrypted), now);
         let bytes = &stream.all;
-        session.handle_input(now, &bytes[stream.greeting.clone()]);
-        session
-            .submit(
-                Command::LogIn {
-                    credentials: Credentials::new("alice", "alice-pass-1"),
-                    method: AuthMethod::Auto,
-                },
-                now,
-            )
-            .expect("LOGIN is allowed after the greeting");
-        session.handle_input(now, &bytes[stream.login.clone()]);
-        session
-            .submit(
-                Command::Select {
-                    mailbox: MailboxName::inbox(),
-                },
-                now,
-            )
-            .expect("SELECT is allowed once logged in");
-        session.handle_input(now, &bytes[stream.select.clone()]);
-        assert_eq!(session.state(), State::Selected);
-        session
-            .submit(
-                Command::FetchSummaries {
-                    uids: UidRange {
-                        first: Uid::new(1).expect("1 is a UID"),
-                        last: None,
-                    },
-                },
-                now,
-            )
-            .expect("UID FETCH is allowed in Selected");
-        while session.poll_transmit().is_some() {}
-        while session.poll_event().is_some() {}
+        drive::engine(
+            drive::Sections {
+                greeting: &bytes[stream.greeting.clone()],
+                login: &bytes[stream.login.clone()],
+                select: &bytes[stream.select.clone()],
+                fetch: &bytes[stream.fetch.clone()],
+            },
+            keep,
+        )
+    }
 
-        let mut received = 0;
-        let mut completed = false;
-        let mut kept = MessageList::new();
-        for chunk in bytes[stream.fetch.clone()].chunks(CHUNK) {
-            session.handle_input(now, chunk);
-            while let Some(event) = session.poll_event() {
-                match event {
-                    Event::FetchReceived { message, .. } => {
-                        received += 1;
-                        if keep {
-                            kept.push(&message);
-                        } else {
-                            black_box(&message);
-                        }
-                    }
-                    Event::FetchCompleted { .. } => completed = true,
-                    other => panic!("unexpected event {other:?}"),
-                }
-            }
+    /// With `RECEIVE_DUMP_DIR` set, writes the stream's sections there for the wasm
+    /// measurement (`tests/wasm_receive.rs`).
+    fn dump(stream: &Stream) {
+        let Some(dir) = std::env::var_os("RECEIVE_DUMP_DIR") else {
+            return;
+        };
+        let dir = std::path::PathBuf::from(dir);
+        std::fs::create_dir_all(&dir).expect("RECEIVE_DUMP_DIR can be created");
+        for (name, range) in [
+            ("greeting", &stream.greeting),
+            ("login", &stream.login),
+            ("select", &stream.select),
+            ("fetch", &stream.fetch),
+        ] {
+            std::fs::write(dir.join(format!("{name}.bin")), &stream.all[range.clone()])
+                .expect("RECEIVE_DUMP_DIR is writable");
         }
-        assert!(completed, "the UID FETCH's tagged OK was not seen");
-        (received, kept)
+        println!("stream sections written to {}", dir.display());
     }
 
     /// The engine's response reader alone (`ResponseStream`: framing with imap-codec's
@@ -581,6 +549,7 @@ mod native {
             header_bytes as f64 / f64::from(MESSAGES)
         );
         let responses = 1 + 1 + 8 + MESSAGES as usize + 1;
+        dump(&stream);
 
         // Every contender must read the whole stream before it is timed.
         assert_eq!(engine(&stream, false).0, MESSAGES as usize);
