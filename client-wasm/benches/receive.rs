@@ -502,6 +502,27 @@ mod native {
         parsed
     }
 
+    /// Every row's header fields equal what mail-parser's whole-header parse reads (the
+    /// engine reads them with a line scan and fast paths).
+    fn check_rows(stream: &Stream, list: &MessageList) {
+        let parser = MessageSummary::header_parser();
+        for (row, range) in list.iter().zip(&stream.headers) {
+            let whole = parser
+                .parse_headers(&stream.all[range.clone()])
+                .expect("the generated header parses");
+            let from = whole.from().and_then(|from| from.first());
+            assert_eq!(row.subject.as_deref(), whole.subject(), "UID {}", row.uid);
+            assert_eq!(row.message_id.as_deref(), whole.message_id());
+            assert_eq!(row.date, whole.date().map(|d| d.to_timestamp() * 1000));
+            assert_eq!(
+                row.from
+                    .as_ref()
+                    .map(|f| (f.name.as_deref(), f.address.as_deref())),
+                from.map(|f| (f.name(), f.address()))
+            );
+        }
+    }
+
     /// The list model's memory per message: the `MessageList` value, its heap capacity
     /// (rows, text arena, sender and flag-list tables with their hash indexes), and an
     /// estimate of the allocator's overhead (16 B per live allocation).
@@ -509,6 +530,7 @@ mod native {
         let (received, mut list) = engine(stream, true);
         assert_eq!(received, MESSAGES as usize);
         assert_eq!(list.len(), MESSAGES as usize);
+        check_rows(stream, &list);
         let count = list.len() as f64;
         let text: usize = list
             .iter()

@@ -6,6 +6,7 @@
 //! last occurrence of a field wins. Received, List and X- lines, most of a header, are never
 //! parsed.
 
+use crate::codec::fast_fetch::{clock_and_zone, digits_value, month as month_number, utc_seconds};
 use mail_parser::parsers::MessageStream;
 use mail_parser::{Addr, DateTime};
 
@@ -70,7 +71,11 @@ impl<'a> SummaryFields<'a> {
             .map(MessageStream::new)
     }
 
+    /// A one-line subject without encoded words is its trimmed text, as mail-parser reads it.
     pub(crate) fn subject(&self) -> Option<String> {
+        if let Some(subject) = self.values[SUBJECT].and_then(plain_text) {
+            return Some(subject);
+        }
         let value = self.stream(SUBJECT)?.parse_unstructured();
         value.as_text().map(str::to_owned)
     }
@@ -86,8 +91,12 @@ impl<'a> SummaryFields<'a> {
         value.as_text().map(str::to_owned)
     }
 
-    /// The Date field in milliseconds since the Unix epoch.
+    /// The Date field in milliseconds since the Unix epoch; the usual form directly, the
+    /// rest (comments, zone names, two-digit years) through mail-parser.
     pub(crate) fn date(&self) -> Option<i64> {
+        if let Some(seconds) = self.values[DATE].and_then(plain_date) {
+            return Some(seconds * 1000);
+        }
         let value = self.stream(DATE)?.parse_date();
         value
             .as_datetime()
@@ -128,6 +137,41 @@ fn field_start(line: &[u8]) -> Option<(usize, usize)> {
             .count();
         (rest.get(blanks) == Some(&b':')).then_some((field, name.len() + blanks + 1))
     })
+}
+
+/// `[Www, ]d Mon yyyy hh:mm:ss +zzzz` and blanks, in seconds since the Unix epoch.
+fn plain_date(raw: &[u8]) -> Option<i64> {
+    let text = raw.trim_ascii();
+    let text = match text.get(3) {
+        Some(b',') => text.get(4..)?.trim_ascii_start(),
+        _ => text,
+    };
+    let day_digits = if text.get(1) == Some(&b' ') { 1 } else { 2 };
+    let (day, rest) = text.split_at_checked(day_digits)?;
+    let rest = rest.strip_prefix(b" ")?;
+    let (month, rest) = rest.split_at_checked(3)?;
+    let rest = rest.strip_prefix(b" ")?;
+    let (year, rest) = rest.split_at_checked(4)?;
+    let rest = rest.strip_prefix(b" ")?;
+    utc_seconds(
+        digits_value(year)?,
+        month_number(month)?,
+        digits_value(day)?,
+        clock_and_zone(rest)?,
+    )
+}
+
+/// The value of a one-line field without encoded words (`=?`), trimmed; `None` when it
+/// needs mail-parser (or is empty, which mail-parser also reads as no text).
+fn plain_text(raw: &[u8]) -> Option<String> {
+    let line = raw.strip_suffix(b"\n")?;
+    if memchr::memchr(b'\n', line).is_some() || memchr::memmem::find(line, b"=?").is_some() {
+        return None;
+    }
+    let is_blank = |b: &u8| matches!(b, b' ' | b'\t' | b'\r');
+    let start = line.iter().position(|b| !is_blank(b))?;
+    let end = line.iter().rposition(|b| !is_blank(b))? + 1;
+    Some(String::from_utf8_lossy(line.get(start..end)?).into_owned())
 }
 
 /// `<id>` alone (blanks and line ends around it), the ID printable ASCII.
@@ -190,6 +234,40 @@ mod tests {
             whole.from().and_then(|f| f.first()).map(sender)
         );
         assert_eq!(fields.from(sender).unwrap().name.as_deref(), Some("Jürgen"));
+    }
+
+    #[test]
+    fn plain_dates_and_subjects_read_as_mail_parser_reads_them() {
+        for date in [
+            &b" Tue, 1 Jul 2025 12:00:00 +0200\r\n"[..],
+            b" 31 Dec 1999 23:59:59 -0730\r\n",
+            b"Sat,  29 Feb 2020 00:00:01 +0000 \r\n",
+            b" Mon, 17 Nov 2025 08:15:42 -0000\r\n",
+        ] {
+            let fast = plain_date(date);
+            assert!(fast.is_some(), "{date:?}");
+            let slow = MessageStream::new(date).parse_date();
+            assert_eq!(
+                fast,
+                slow.as_datetime().map(|d| d.to_timestamp()),
+                "{date:?}"
+            );
+        }
+        for date in [
+            &b" 30 Feb 2020 00:00:00 +0000\r\n"[..],
+            b" 1 Jul 2025 12:00 +0200\r\n",
+        ] {
+            assert_eq!(plain_date(date), None, "{date:?}");
+        }
+        for subject in [&b" Re: a  b\t\r\n"[..], b" x\r\n", b" caf\xc3\xa9 =x\r\n"] {
+            let fast = plain_text(subject);
+            assert!(fast.is_some(), "{subject:?}");
+            let slow = MessageStream::new(subject).parse_unstructured();
+            assert_eq!(fast.as_deref(), slow.as_text(), "{subject:?}");
+        }
+        for subject in [&b" =?utf-8?q?a?=\r\n"[..], b" a\r\n b\r\n", b" \r\n", b" a"] {
+            assert_eq!(plain_text(subject), None, "{subject:?}");
+        }
     }
 
     #[test]

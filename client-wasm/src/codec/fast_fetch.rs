@@ -143,37 +143,59 @@ impl<'a> Cursor<'a> {
         };
         let month = month(&text[3..6])?;
         let year = digits_value(&text[7..11])?;
-        let hour = digits_value(&text[12..14])?;
-        let minute = digits_value(&text[15..17])?;
-        let second = digits_value(&text[18..20])?;
-        let zone_hours = digits_value(&text[22..24])?;
-        let zone_minutes = digits_value(&text[24..26])?;
-        let separators = [(2, b'-'), (6, b'-'), (11, b' '), (14, b':'), (17, b':')];
-        let zone_sign = match text[21] {
-            b'+' => 1,
-            b'-' => -1,
-            _ => return None,
-        };
-        let valid = separators.iter().all(|&(at, byte)| text[at] == byte)
-            && text[20] == b' '
-            && text[26] == b'"'
-            && (1..=days_in_month(year, month)).contains(&day)
-            && hour < 24
-            && minute < 60
-            && second < 60
-            && zone_hours < 24
-            && zone_minutes < 60;
-        if !valid {
-            return None;
-        }
-        let days = days_from_civil(i64::from(year), month, day);
-        let local = days * 86_400 + i64::from(hour * 3600 + minute * 60 + second);
-        let offset = zone_sign * i64::from(zone_hours * 3600 + zone_minutes * 60);
-        Some((local - offset) * 1000)
+        let separators = [(2, b'-'), (6, b'-'), (11, b' ')];
+        let framed = separators.iter().all(|&(at, byte)| text[at] == byte) && text[26] == b'"';
+        let time = clock_and_zone(&text[12..26])?;
+        framed.then_some(())?;
+        Some(utc_seconds(year, month, day, time)? * 1000)
     }
 }
 
-fn digits_value(digits: &[u8]) -> Option<u32> {
+/// `hh:mm:ss +zzzz` (14 bytes) as ((hour, minute, second), zone sign, zone hours, zone
+/// minutes).
+type ClockAndZone = ((u32, u32, u32), i64, u32, u32);
+
+pub(crate) fn clock_and_zone(text: &[u8]) -> Option<ClockAndZone> {
+    let text: &[u8; 14] = text.try_into().ok()?;
+    if (text[2], text[5], text[8]) != (b':', b':', b' ') {
+        return None;
+    }
+    let sign = match text[9] {
+        b'+' => 1,
+        b'-' => -1,
+        _ => return None,
+    };
+    Some((
+        (
+            digits_value(&text[0..2])?,
+            digits_value(&text[3..5])?,
+            digits_value(&text[6..8])?,
+        ),
+        sign,
+        digits_value(&text[10..12])?,
+        digits_value(&text[12..14])?,
+    ))
+}
+
+/// Seconds since the Unix epoch of a local date and time with its zone, when every part is
+/// in range (no leap seconds, zones within a day).
+pub(crate) fn utc_seconds(year: u32, month: u32, day: u32, time: ClockAndZone) -> Option<i64> {
+    let ((hour, minute, second), sign, zone_hours, zone_minutes) = time;
+    let valid = (1..=days_in_month(year, month)).contains(&day)
+        && hour < 24
+        && minute < 60
+        && second < 60
+        && zone_hours < 24
+        && zone_minutes < 60;
+    if !valid {
+        return None;
+    }
+    let days = days_from_civil(i64::from(year), month, day);
+    let local = days * 86_400 + i64::from(hour * 3600 + minute * 60 + second);
+    Some(local - sign * i64::from(zone_hours * 3600 + zone_minutes * 60))
+}
+
+pub(crate) fn digits_value(digits: &[u8]) -> Option<u32> {
     if digits.is_empty() {
         return None;
     }
@@ -188,7 +210,7 @@ fn is_atom_char(byte: u8) -> bool {
     matches!(byte, 0x21..=0x7e) && !b"(){%*\"\\]".contains(&byte)
 }
 
-fn month(name: &[u8]) -> Option<u32> {
+pub(crate) fn month(name: &[u8]) -> Option<u32> {
     const MONTHS: [&[u8]; 12] = [
         b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov",
         b"Dec",
