@@ -380,7 +380,7 @@ impl MessageSummary {
         self.subject = fields.subject();
         self.message_id = fields.message_id();
         self.date = fields.date();
-        self.from = fields.from(Sender::from_addr);
+        self.from = fields.from();
         self.thread = fields.thread_keys(self.message_id.as_deref());
     }
 }

@@ -7,6 +7,7 @@
 //! parsed.
 
 use crate::codec::fast_fetch::{clock_and_zone, digits_value, month as month_number, utc_seconds};
+use crate::message::Sender;
 use mail_parser::parsers::MessageStream;
 use mail_parser::{Addr, DateTime};
 
@@ -103,10 +104,21 @@ impl<'a> SummaryFields<'a> {
             .map(|date: &DateTime| date.to_timestamp().saturating_mul(1000))
     }
 
-    /// The first From address, as `f(name, address)`.
-    pub(crate) fn from<T>(&self, f: impl FnOnce(&Addr<'_>) -> T) -> Option<T> {
+    /// The first From address; `Name <addr>`, `<addr>` and `addr` in plain ASCII directly,
+    /// the rest (quotes, comments, encoded words, lists, groups) through mail-parser.
+    pub(crate) fn from(&self) -> Option<Sender> {
+        let raw = self.values[FROM]?;
+        if let Some((name, address)) = plain_sender(raw) {
+            return Some(Sender {
+                name: name.map(str::to_owned),
+                address: Some(address.to_owned()),
+            });
+        }
         let value = self.stream(FROM)?.parse_address();
-        value.as_address()?.first().map(f)
+        value.as_address()?.first().map(|addr: &Addr<'_>| Sender {
+            name: addr.name().map(str::to_owned),
+            address: addr.address().map(str::to_owned),
+        })
     }
 
     /// The thread keys, given the message's own ID as [`Self::message_id`] read it.
@@ -174,6 +186,34 @@ fn plain_text(raw: &[u8]) -> Option<String> {
     Some(String::from_utf8_lossy(line.get(start..end)?).into_owned())
 }
 
+/// `Name <addr>`, `<addr>` or `addr` on one line: printable ASCII without the characters
+/// that start quotes, comments, lists, groups or encoded words; words single-spaced.
+fn plain_sender(raw: &[u8]) -> Option<(Option<&str>, &str)> {
+    let line = raw.strip_suffix(b"\n")?;
+    let line = line.strip_suffix(b"\r").unwrap_or(line).trim_ascii();
+    let plain = line
+        .iter()
+        .all(|&b| b.is_ascii_graphic() && !b"\"(),;:\\=[]".contains(&b) || b == b' ');
+    if !plain || memchr::memmem::find(line, b"  ").is_some() {
+        return None;
+    }
+    let text = std::str::from_utf8(line).ok()?;
+    let (name, address) = match text.strip_suffix('>') {
+        Some(head) => {
+            let (name, address) = head.rsplit_once('<')?;
+            let name = name.strip_suffix(' ').unwrap_or(name);
+            (Some(name).filter(|name| !name.is_empty()), address)
+        }
+        None => (None, text),
+    };
+    let simple = |part: &str| !part.contains(['<', '>']);
+    let valid = address.contains('@')
+        && !address.contains(' ')
+        && simple(address)
+        && name.is_none_or(simple);
+    valid.then_some((name, address))
+}
+
 /// `<id>` alone (blanks and line ends around it), the ID printable ASCII.
 fn plain_id(raw: &[u8]) -> Option<&str> {
     let id = raw.trim_ascii().strip_prefix(b"<")?.strip_suffix(b">")?;
@@ -203,7 +243,7 @@ pub(crate) fn id_hash(id: &[u8]) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::message::{MessageSummary, Sender};
+    use crate::message::MessageSummary;
 
     const HEADER: &[u8] = b"Received: from a\r\n\tby b; Tue, 1 Jul 2025 10:00:00 +0000\r\n\
         FROM: =?UTF-8?Q?J=C3=BCrgen?= <j@example.org>\r\n\
@@ -225,15 +265,43 @@ mod tests {
         assert_eq!(fields.subject().as_deref(), Some("café folded"));
         assert_eq!(fields.message_id().as_deref(), whole.message_id());
         assert_eq!(fields.date(), whole.date().map(|d| d.to_timestamp() * 1000));
-        let sender = |addr: &Addr<'_>| Sender {
-            name: addr.name().map(str::to_owned),
-            address: addr.address().map(str::to_owned),
-        };
+        let whole_from = whole.from().and_then(|f| f.first());
         assert_eq!(
-            fields.from(sender),
-            whole.from().and_then(|f| f.first()).map(sender)
+            fields.from().map(|s| (s.name, s.address)),
+            whole_from.map(|a| (a.name().map(str::to_owned), a.address().map(str::to_owned)))
         );
-        assert_eq!(fields.from(sender).unwrap().name.as_deref(), Some("Jürgen"));
+        assert_eq!(fields.from().unwrap().name.as_deref(), Some("Jürgen"));
+    }
+
+    #[test]
+    fn plain_senders_read_as_mail_parser_reads_them() {
+        for from in [
+            &b" Ann Lee <ann@example.org>\r\n"[..],
+            b" <ann@example.org>\r\n",
+            b" ann@example.org \r\n",
+            b" A.N. O'Neil-Smith <a+b@x.example>\n",
+        ] {
+            let fast = plain_sender(from);
+            assert!(fast.is_some(), "{from:?}");
+            let slow = MessageStream::new(from).parse_address();
+            let slow = slow.as_address().and_then(|a| a.first());
+            assert_eq!(
+                fast,
+                slow.map(|a| (a.name(), a.address().unwrap_or_default()))
+            );
+        }
+        for from in [
+            &b" \"Lee, Ann\" <ann@x>\r\n"[..],
+            b" Ann  Lee <ann@x>\r\n",
+            b" ann@x (Ann)\r\n",
+            b" =?utf-8?q?Ann?= <ann@x>\r\n",
+            b" a@x, b@x\r\n",
+            b" Ann <ann@x>\r\n <more>\r\n",
+            b" Ann Lee\r\n",
+            b" Ann <a <b@x>\r\n",
+        ] {
+            assert_eq!(plain_sender(from), None, "{from:?}");
+        }
     }
 
     #[test]
