@@ -177,7 +177,7 @@ fn plain_date(raw: &[u8]) -> Option<i64> {
 /// needs mail-parser (or is empty, which mail-parser also reads as no text).
 fn plain_text(raw: &[u8]) -> Option<String> {
     let line = raw.strip_suffix(b"\n")?;
-    if memchr::memchr(b'\n', line).is_some() || memchr::memmem::find(line, b"=?").is_some() {
+    if memchr::memchr(b'\n', line).is_some() || has_pair(line, *b"=?") {
         return None;
     }
     let is_blank = |b: &u8| matches!(b, b' ' | b'\t' | b'\r');
@@ -194,7 +194,7 @@ fn plain_sender(raw: &[u8]) -> Option<(Option<&str>, &str)> {
     let plain = line
         .iter()
         .all(|&b| b.is_ascii_graphic() && !b"\"(),;:\\=[]".contains(&b) || b == b' ');
-    if !plain || memchr::memmem::find(line, b"  ").is_some() {
+    if !plain || has_pair(line, *b"  ") {
         return None;
     }
     let text = std::str::from_utf8(line).ok()?;
@@ -212,6 +212,12 @@ fn plain_sender(raw: &[u8]) -> Option<(Option<&str>, &str)> {
         && simple(address)
         && name.is_none_or(simple);
     valid.then_some((name, address))
+}
+
+/// Whether `pair` occurs in `bytes` (memmem would build a searcher per call: too slow for
+/// one short field, in wasm above all).
+fn has_pair(bytes: &[u8], [first, second]: [u8; 2]) -> bool {
+    memchr::memchr_iter(first, bytes).any(|at| bytes.get(at + 1) == Some(&second))
 }
 
 /// `<id>` alone (blanks and line ends around it), the ID printable ASCII.
