@@ -30,6 +30,8 @@ pub(crate) struct Framer {
     line_start: usize,
     /// Literal bytes still to come before the current message's next line, if in a literal.
     literal_left: Option<usize>,
+    /// Whether the current message is over the limit.
+    too_long: bool,
     /// Bytes of the current (too long) message already dropped from `buffer`.
     dropped: usize,
     max_message_size: usize,
@@ -44,6 +46,7 @@ impl Framer {
             scanned: 0,
             line_start: 0,
             literal_left: None,
+            too_long: false,
             dropped: 0,
             max_message_size: usize::try_from(max_message_size).unwrap_or(usize::MAX),
         }
@@ -70,6 +73,7 @@ impl Framer {
         self.scanned = 0;
         self.line_start = 0;
         self.literal_left = None;
+        self.too_long = false;
         self.dropped = 0;
     }
 
@@ -113,6 +117,7 @@ impl Framer {
         if length <= self.max_message_size {
             return;
         }
+        self.too_long = true;
         let keep = if self.literal_left.is_some() {
             0
         } else {
@@ -132,7 +137,7 @@ impl Framer {
         self.start = end;
         self.line_start = end;
         self.consumed = end;
-        if dropped > 0 {
+        if std::mem::take(&mut self.too_long) {
             Framed::TooLong {
                 length: dropped + (end - start),
             }
@@ -208,6 +213,59 @@ mod tests {
             b"* OK {99999999999}\r\n",
         ] {
             assert_eq!(frames(100, &[line]), vec![Ok(line.to_vec())], "{line:?}");
+        }
+    }
+
+    /// What imap-codec's `Fragmentizer` (the framing this replaces) makes of the same bytes:
+    /// whole messages within the limit, the full length of longer ones.
+    fn fragmentizer_frames(max: u32, chunks: &[&[u8]]) -> Vec<Result<Vec<u8>, usize>> {
+        let mut fragmentizer = imap_codec::fragmentizer::Fragmentizer::new(max);
+        let mut out = Vec::new();
+        for chunk in chunks {
+            fragmentizer.enqueue_bytes(chunk);
+            while let Some(fragment) = fragmentizer.progress() {
+                let length = fragment.range().end;
+                if fragmentizer.is_message_complete() {
+                    out.push(if fragmentizer.is_max_message_size_exceeded() {
+                        Err(length)
+                    } else {
+                        Ok(fragmentizer.message_bytes().to_vec())
+                    });
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn frames_as_imap_codecs_fragmentizer_does_on_random_input() {
+        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let alphabet = b"{}{}+~0123\r\n\n\nab ";
+        for _ in 0..3000 {
+            let length = (next() % 60) as usize;
+            let bytes: Vec<u8> = (0..length)
+                .map(|_| alphabet[(next() % alphabet.len() as u64) as usize])
+                .collect();
+            let max = (next() % 24) as u32;
+            let mut chunks = Vec::new();
+            let mut rest = &bytes[..];
+            while !rest.is_empty() {
+                let (head, tail) = rest.split_at((1 + next() % 8).min(rest.len() as u64) as usize);
+                chunks.push(head);
+                rest = tail;
+            }
+            assert_eq!(
+                frames(max, &chunks),
+                fragmentizer_frames(max, &chunks),
+                "{:?} with limit {max}",
+                String::from_utf8_lossy(&bytes)
+            );
         }
     }
 
