@@ -245,11 +245,11 @@ mod tests {
     use super::*;
     use imap_codec::ResponseCodec;
     use imap_codec::decode::Decoder;
-    use imap_types::fetch::MessageDataItem;
+    use imap_types::fetch::{MessageDataItem, Section};
     use imap_types::response::{Data, Response};
 
-    /// Sequence number, UID, flags, size and INTERNALDATE.
-    type Read = (u32, u32, Vec<Flag>, Option<u32>, Option<i64>);
+    /// Sequence number, UID, flags, size, INTERNALDATE and the header's bytes.
+    type Read = (u32, u32, Vec<Flag>, Option<u32>, Option<i64>, Vec<u8>);
 
     /// What imap-codec reads from the same bytes, in the reader's terms.
     fn generic(message: &[u8]) -> Option<Read> {
@@ -259,6 +259,7 @@ mod tests {
             return None;
         };
         let (mut uid, mut flags, mut size, mut date) = (0, Vec::new(), None, None);
+        let mut header = Vec::new();
         for item in items.as_ref() {
             match item {
                 MessageDataItem::Uid(value) => uid = value.get(),
@@ -267,10 +268,15 @@ mod tests {
                 MessageDataItem::InternalDate(value) => {
                     date = Some(value.as_ref().timestamp_millis());
                 }
+                MessageDataItem::BodyExt {
+                    section: Some(Section::Header(None)),
+                    origin: None,
+                    data,
+                } => header = data.0.as_ref().map(|d| d.as_ref().to_vec())?,
                 _ => {}
             }
         }
-        Some((seq.get(), uid, flags, size, date))
+        Some((seq.get(), uid, flags, size, date, header))
     }
 
     fn fast(message: &[u8]) -> Option<Read> {
@@ -281,6 +287,7 @@ mod tests {
             fetch.flags(),
             fetch.size,
             fetch.internal_date,
+            fetch.header.to_vec(),
         ))
     }
 
@@ -295,6 +302,42 @@ mod tests {
             assert!(expected.is_some(), "imap-codec reads {message:?}");
             assert_eq!(fast(message), expected, "{message:?}");
         }
+    }
+
+    #[test]
+    fn what_the_fast_path_accepts_imap_codec_reads_the_same() {
+        let base: &[u8] = b"* 7 FETCH (UID 42 FLAGS (\\Seen $F) RFC822.SIZE 12 INTERNALDATE \"17-Jul-1996 02:44:25 -0700\" BODY[HEADER] {4}\r\nA: b)\r\n";
+        let alphabet = b" ()\\\"{}0123456789-:+\r\nAUIDSFLGeJj$*]";
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let mut accepted = 0;
+        for _ in 0..20_000 {
+            let mut message = base.to_vec();
+            for _ in 0..1 + next() % 3 {
+                let at = (next() % message.len() as u64) as usize;
+                let byte = alphabet[(next() % alphabet.len() as u64) as usize];
+                match next() % 3 {
+                    0 => message[at] = byte,
+                    1 => message.insert(at, byte),
+                    _ => drop(message.remove(at)),
+                }
+            }
+            if let Some(read) = fast(&message) {
+                accepted += 1;
+                assert_eq!(
+                    Some(read),
+                    generic(&message),
+                    "{:?}",
+                    String::from_utf8_lossy(&message)
+                );
+            }
+        }
+        assert!(accepted > 100, "only {accepted} mutations kept the shape");
     }
 
     #[test]
