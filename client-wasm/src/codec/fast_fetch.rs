@@ -243,6 +243,7 @@ fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::codec::framing::tests::xorshift;
     use imap_codec::ResponseCodec;
     use imap_codec::decode::Decoder;
     use imap_types::fetch::{MessageDataItem, Section};
@@ -308,13 +309,7 @@ mod tests {
     fn what_the_fast_path_accepts_imap_codec_reads_the_same() {
         let base: &[u8] = b"* 7 FETCH (UID 42 FLAGS (\\Seen $F) RFC822.SIZE 12 INTERNALDATE \"17-Jul-1996 02:44:25 -0700\" BODY[HEADER] {4}\r\nA: b)\r\n";
         let alphabet = b" ()\\\"{}0123456789-:+\r\nAUIDSFLGeJj$*]";
-        let mut state = 0x2545_f491_4f6c_dd1d_u64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut next = xorshift(0x2545_f491_4f6c_dd1d);
         let mut accepted = 0;
         for _ in 0..20_000 {
             let mut message = base.to_vec();

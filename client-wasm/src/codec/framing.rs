@@ -171,7 +171,7 @@ fn announced_literal(line: &[u8]) -> Option<usize> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
     fn frames(max: u32, chunks: &[&[u8]]) -> Vec<Result<Vec<u8>, usize>> {
@@ -216,6 +216,16 @@ mod tests {
         }
     }
 
+    /// Deterministic pseudo-random numbers for the codec's differential tests (xorshift64).
+    pub(in crate::codec) fn xorshift(mut state: u64) -> impl FnMut() -> u64 {
+        move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        }
+    }
+
     /// What imap-codec's `Fragmentizer` (the framing this replaces) makes of the same bytes:
     /// whole messages within the limit, the full length of longer ones.
     fn fragmentizer_frames(max: u32, chunks: &[&[u8]]) -> Vec<Result<Vec<u8>, usize>> {
@@ -239,13 +249,7 @@ mod tests {
 
     #[test]
     fn frames_as_imap_codecs_fragmentizer_does_on_random_input() {
-        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut next = xorshift(0x9e37_79b9_7f4a_7c15);
         let alphabet = b"{}{}+~0123\r\n\n\nab ";
         for _ in 0..3000 {
             let length = (next() % 60) as usize;
