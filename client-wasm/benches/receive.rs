@@ -5,12 +5,15 @@
 //! on: docs/benchmarks-engine.md. The stream is generated from a fixed seed: no files.
 //!
 //! Criterion cannot measure memory, so the bytes per message of the list model
-//! (`MessageSummary`) are computed once and printed before the timings.
+//! (`MessageList`) are computed once and printed before the timings.
 
 #[cfg(not(target_arch = "wasm32"))]
 fn main() {
     native::main();
 }
+
+#[cfg(not(target_arch = "wasm32"))]
+mod drive;
 
 // Benches are never built for wasm32 by `cargo test`, but `cargo clippy --all-targets
 // --target wasm32-unknown-unknown` would: there this is an empty program.
@@ -19,25 +22,21 @@ fn main() {}
 
 #[cfg(not(target_arch = "wasm32"))]
 mod native {
-    use client_wasm::{
-        AuthMethod, Command, Config, Credentials, Event, Flag, Instant, MailboxName,
-        MessageSummary, ResponseStream, Session, State, TransportSecurity, Uid, UidRange,
-    };
+    use crate::drive;
+    use client_wasm::{MessageList, MessageSummary, ResponseStream};
     use criterion::{Criterion, SamplingMode, Throughput};
     use imap_codec::decode::Decoder;
     use imap_codec::{GreetingCodec, ResponseCodec};
     use mail_parser::MessageParser;
     use std::hint::black_box;
-    use std::mem::size_of;
     use std::ops::Range;
     use std::time::Duration;
 
     /// Messages in the generated FETCH response.
     const MESSAGES: u32 = 100_000;
-    /// Bytes per `handle_input` call, as a WebSocket driver would hand them over.
-    const CHUNK: usize = 64 * 1024;
-    /// The engine's tags with seed 0: LOGIN is `0000`, SELECT `0001`, UID FETCH `0002`.
-    const SEED: u32 = 0;
+    use crate::drive::CHUNK;
+    // The engine's tags with seed 0 (drive.rs): LOGIN is `0000`, SELECT `0001`, UID FETCH
+    // `0002`.
 
     const GREETING: &[u8] = b"* OK [CAPABILITY IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE LITERAL+ AUTH=PLAIN AUTH=LOGIN] Dovecot (Debian) ready.\r\n";
     const LOGIN_OK: &[u8] = b"0000 OK [CAPABILITY IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE SORT SORT=DISPLAY THREAD=REFERENCES THREAD=REFS THREAD=ORDEREDSUBJECT MULTIAPPEND URL-PARTIAL CATENATE UNSELECT CHILDREN NAMESPACE UIDPLUS LIST-EXTENDED I18NLEVEL=1 CONDSTORE QRESYNC ESEARCH ESORT SEARCHRES WITHIN CONTEXT=SEARCH LIST-STATUS BINARY MOVE SNIPPET=FUZZY PREVIEW=FUZZY PREVIEW STATUS=SIZE SAVEDATE LITERAL+ NOTIFY SPECIAL-USE COMPRESS=DEFLATE] Logged in\r\n";
@@ -397,70 +396,38 @@ mod native {
         }
     }
 
-    /// The engine's full receive path: a session driven to Selected, `FetchSummaries`
-    /// submitted, then the FETCH bytes in 64 KiB chunks with the events drained after each.
-    /// Returns the summaries when `keep` (for the memory count), else only counts them.
-    fn engine(stream: &Stream, keep: bool) -> (usize, Vec<MessageSummary>) {
-        let now = Instant::from_millis(1_000);
-        let mut session = Session::new(Config::new(SEED, TransportSecurity::Encrypted), now);
+    /// The engine's full receive path (`drive::engine`) on this stream's sections.
+    fn engine(stream: &Stream, keep: bool) -> (usize, MessageList) {
         let bytes = &stream.all;
-        session.handle_input(now, &bytes[stream.greeting.clone()]);
-        session
-            .submit(
-                Command::LogIn {
-                    credentials: Credentials::new("alice", "alice-pass-1"),
-                    method: AuthMethod::Auto,
-                },
-                now,
-            )
-            .expect("LOGIN is allowed after the greeting");
-        session.handle_input(now, &bytes[stream.login.clone()]);
-        session
-            .submit(
-                Command::Select {
-                    mailbox: MailboxName::inbox(),
-                },
-                now,
-            )
-            .expect("SELECT is allowed once logged in");
-        session.handle_input(now, &bytes[stream.select.clone()]);
-        assert_eq!(session.state(), State::Selected);
-        session
-            .submit(
-                Command::FetchSummaries {
-                    uids: UidRange {
-                        first: Uid::new(1).expect("1 is a UID"),
-                        last: None,
-                    },
-                },
-                now,
-            )
-            .expect("UID FETCH is allowed in Selected");
-        while session.poll_transmit().is_some() {}
-        while session.poll_event().is_some() {}
+        drive::engine(
+            drive::Sections {
+                greeting: &bytes[stream.greeting.clone()],
+                login: &bytes[stream.login.clone()],
+                select: &bytes[stream.select.clone()],
+                fetch: &bytes[stream.fetch.clone()],
+            },
+            keep,
+        )
+    }
 
-        let mut received = 0;
-        let mut completed = false;
-        let mut kept = Vec::new();
-        for chunk in bytes[stream.fetch.clone()].chunks(CHUNK) {
-            session.handle_input(now, chunk);
-            while let Some(event) = session.poll_event() {
-                match event {
-                    Event::FetchReceived { message, .. } => {
-                        received += 1;
-                        if keep {
-                            kept.push(message);
-                        } else {
-                            black_box(&message);
-                        }
-                    }
-                    Event::FetchCompleted { .. } => completed = true,
-                    other => panic!("unexpected event {other:?}"),
-                }
-            }
+    /// With `RECEIVE_DUMP_DIR` set, writes the stream's sections there for the wasm
+    /// measurement (`tests/wasm_receive.rs`).
+    fn dump(stream: &Stream) {
+        let Some(dir) = std::env::var_os("RECEIVE_DUMP_DIR") else {
+            return;
+        };
+        let dir = std::path::PathBuf::from(dir);
+        std::fs::create_dir_all(&dir).expect("RECEIVE_DUMP_DIR can be created");
+        for (name, range) in [
+            ("greeting", &stream.greeting),
+            ("login", &stream.login),
+            ("select", &stream.select),
+            ("fetch", &stream.fetch),
+        ] {
+            std::fs::write(dir.join(format!("{name}.bin")), &stream.all[range.clone()])
+                .expect("RECEIVE_DUMP_DIR is writable");
         }
-        assert!(completed, "the UID FETCH's tagged OK was not seen");
-        (received, kept)
+        println!("stream sections written to {}", dir.display());
     }
 
     /// The engine's response reader alone (`ResponseStream`: framing with imap-codec's
@@ -535,73 +502,63 @@ mod native {
         parsed
     }
 
-    /// Heap and inline bytes of one summary. Allocator overhead (typically 8 to 16 bytes per
-    /// allocation) is not included; the allocation count is returned so it can be estimated.
-    fn summary_bytes(summary: &MessageSummary) -> (usize, usize) {
-        let mut heap = 0;
-        let mut allocations = 0;
-        let mut string = |s: &String| {
-            if s.capacity() > 0 {
-                heap += s.capacity();
-                allocations += 1;
-            }
-        };
-        for flag in &summary.flags {
-            if let Flag::Extension(name) | Flag::Keyword(name) = flag {
-                string(name);
-            }
+    /// Every row's header fields equal what mail-parser's whole-header parse reads (the
+    /// engine reads them with a line scan and fast paths).
+    fn check_rows(stream: &Stream, list: &MessageList) {
+        let parser = MessageSummary::header_parser();
+        for (row, range) in list.iter().zip(&stream.headers) {
+            let whole = parser
+                .parse_headers(&stream.all[range.clone()])
+                .expect("the generated header parses");
+            let from = whole.from().and_then(|from| from.first());
+            assert_eq!(row.subject.as_deref(), whole.subject(), "UID {}", row.uid);
+            assert_eq!(row.message_id.as_deref(), whole.message_id());
+            assert_eq!(row.date, whole.date().map(|d| d.to_timestamp() * 1000));
+            assert_eq!(
+                row.from
+                    .as_ref()
+                    .map(|f| (f.name.as_deref(), f.address.as_deref())),
+                from.map(|f| (f.name(), f.address()))
+            );
         }
-        if let Some(from) = &summary.from {
-            from.name.iter().for_each(&mut string);
-            from.address.iter().for_each(&mut string);
-        }
-        summary.subject.iter().for_each(&mut string);
-        summary.message_id.iter().for_each(&mut string);
-        if summary.flags.capacity() > 0 {
-            heap += summary.flags.capacity() * size_of::<Flag>();
-            allocations += 1;
-        }
-        (size_of::<MessageSummary>() + heap, allocations)
     }
 
+    /// The list model's memory per message: the `MessageList` value, its heap capacity
+    /// (rows, text arena, sender and flag-list tables with their hash indexes), and an
+    /// estimate of the allocator's overhead (16 B per live allocation).
     fn report_memory(stream: &Stream) {
-        let (received, summaries) = engine(stream, true);
+        let (received, mut list) = engine(stream, true);
         assert_eq!(received, MESSAGES as usize);
-        let inline = size_of::<MessageSummary>();
-        let (total, allocations) = summaries
-            .iter()
-            .map(summary_bytes)
-            .fold((0, 0), |(b, a), (sb, sa)| (b + sb, a + sa));
-        let count = summaries.len() as f64;
-        let per_message = total as f64 / count;
-        let allocations_per_message = allocations as f64 / count;
-        let text: usize = summaries
+        assert_eq!(list.len(), MESSAGES as usize);
+        check_rows(stream, &list);
+        let count = list.len() as f64;
+        let text: usize = list
             .iter()
             .map(|s| {
                 s.subject.as_ref().map_or(0, String::len)
                     + s.message_id.as_ref().map_or(0, String::len)
-                    + s.from.as_ref().map_or(0, |f| {
-                        f.name.as_ref().map_or(0, String::len)
-                            + f.address.as_ref().map_or(0, String::len)
-                    })
             })
             .sum();
-        println!("list model: {} MessageSummary values", summaries.len());
         println!(
-            "  inline size_of::<MessageSummary>() = {inline} B, size_of::<Flag>() = {} B",
-            size_of::<Flag>()
-        );
-        println!(
-            "  inline + heap capacity = {per_message:.1} B per message (goal <= 150 B); \
-             heap {:.1} B in {allocations_per_message:.2} allocations per message; \
-             text (subject, message-id, sender) {:.1} B per message",
-            per_message - inline as f64,
+            "list model: MessageList of {} messages (goal <= 150 B per message, thread keys \
+             included); subject and message-id text {:.1} B per message",
+            list.len(),
             text as f64 / count
         );
-        println!(
-            "  with ~16 B allocator overhead per allocation: ~{:.1} B per message",
-            per_message + 16.0 * allocations_per_message
-        );
+        let report = |list: &MessageList, when: &str| {
+            let memory = list.memory();
+            let total = (memory.inline + memory.heap) as f64;
+            println!(
+                "  {when}: inline + heap capacity = {:.1} B per message; {} allocations; \
+                 with ~16 B allocator overhead each: ~{:.1} B per message",
+                total / count,
+                memory.allocations,
+                (total + 16.0 * memory.allocations as f64) / count
+            );
+        };
+        report(&list, "as grown");
+        list.shrink_to_fit();
+        report(&list, "after shrink_to_fit");
     }
 
     pub fn main() {
@@ -614,6 +571,7 @@ mod native {
             header_bytes as f64 / f64::from(MESSAGES)
         );
         let responses = 1 + 1 + 8 + MESSAGES as usize + 1;
+        dump(&stream);
 
         // Every contender must read the whole stream before it is timed.
         assert_eq!(engine(&stream, false).0, MESSAGES as usize);
@@ -656,7 +614,7 @@ mod native {
         });
         // The same with the engine's list parser, which reads only the headers a summary uses
         // and skips the rest (Received, Content-Type, ...).
-        let minimal = client_wasm::MessageSummary::header_parser();
+        let minimal = MessageSummary::header_parser();
         group.bench_function("mail-parser-headers-minimal", |b| {
             b.iter(|| mail_parser_headers(black_box(&stream), &minimal));
         });

@@ -3,10 +3,14 @@
 //! Framing (lines and literals) comes first and is independent of parsing, so a response the
 //! parser rejects is skipped whole and the stream stays in sync.
 
+pub(crate) mod fast_fetch;
+mod framing;
+
 use crate::lenient::{normalize_spacing, xlist_as_list};
 use crate::lenient_fetch::rewrite_fetch;
+pub(crate) use fast_fetch::SummaryFetch;
+use framing::{Framed, Framer};
 use imap_codec::decode::Decoder;
-use imap_codec::fragmentizer::{DecodeMessageError, Fragmentizer};
 use imap_codec::{
     CommandCodec, GreetingCodec, ResponseCodec,
     encode::{Encoder, Fragment},
@@ -20,6 +24,9 @@ use std::collections::VecDeque;
 pub(crate) enum Frame<'a> {
     Greeting(Greeting<'a>),
     Response(Response<'a>),
+    /// A message-list FETCH read by the fast path (only from [`ResponseReader::next_frame`],
+    /// which the session uses).
+    Summary(SummaryFetch<'a>),
     /// Framed but not understood, or larger than the limit: skipped.
     Skipped {
         reason: &'static str,
@@ -39,14 +46,13 @@ enum FirstMessage {
 
 /// Splits the server's byte stream into complete messages and decodes each.
 pub(crate) struct ResponseReader {
-    fragmentizer: Fragmentizer,
-    max_message_size: u32,
+    framer: Framer,
     first: FirstMessage,
     greeted: bool,
-    /// Whether the message the fragmentizer holds is the stream's first.
+    /// Whether the message last framed is the stream's first.
     current_is_first: bool,
-    /// Length on the wire of the message being framed so far, bytes beyond the limit included.
-    current_length: usize,
+    /// The message last framed.
+    current: Framed,
     /// The lenient rewrite of a message the strict parser rejected.
     scratch: Vec<u8>,
 }
@@ -59,128 +65,124 @@ impl ResponseReader {
 
     fn with_first(max_message_size: u32, first: FirstMessage) -> Self {
         Self {
-            fragmentizer: Fragmentizer::new(max_message_size),
-            max_message_size,
+            framer: Framer::new(max_message_size),
             first,
             greeted: false,
             current_is_first: false,
-            current_length: 0,
+            current: Framed::TooLong { length: 0 },
             scratch: Vec::new(),
         }
     }
 
     /// Drops every byte received but not yet framed (after STARTTLS's OK).
     pub(crate) fn discard_buffered(&mut self) {
-        self.fragmentizer = Fragmentizer::new(self.max_message_size);
-        self.current_length = 0;
+        self.framer.clear();
     }
 
     pub(crate) fn push(&mut self, bytes: &[u8]) {
-        self.fragmentizer.enqueue_bytes(bytes);
+        self.framer.push(bytes);
     }
 
-    /// The next complete message, or `None` until more bytes arrive.
-    pub(crate) fn next_frame(&mut self) -> Option<Frame<'_>> {
+    /// The next complete message, or `None` until more bytes arrive. With `summaries` (a
+    /// list FETCH is in flight), message-list FETCH responses come out as [`Frame::Summary`].
+    pub(crate) fn next_frame(&mut self, summaries: bool) -> Option<Frame<'_>> {
         self.advance()?;
-        Some(self.decode_current())
+        Some(self.decode_current(summaries))
     }
 
-    /// Frames the next complete message and returns its length on the wire (which may exceed
-    /// what the fragmentizer kept of it), or `None` until more bytes arrive.
+    /// Frames the next complete message and returns its length on the wire, or `None` until
+    /// more bytes arrive.
     fn advance(&mut self) -> Option<usize> {
-        loop {
-            let fragment = self.fragmentizer.progress()?;
-            // Fragment ranges count every byte of the message, kept or dropped.
-            self.current_length = fragment.range().end;
-            if self.fragmentizer.is_message_complete() {
-                break;
-            }
-        }
+        self.current = self.framer.next()?;
         self.current_is_first = !self.greeted;
         self.greeted = true;
-        Some(std::mem::take(&mut self.current_length))
+        Some(match self.current {
+            Framed::Complete { start, end } => end - start,
+            Framed::TooLong { length } => length,
+        })
     }
 
-    /// Decodes the message `advance` framed.
-    fn decode_current(&mut self) -> Frame<'_> {
+    /// Decodes the message `advance` framed; with `summaries`, the list's FETCH shape through
+    /// the fast path.
+    fn decode_current(&mut self, summaries: bool) -> Frame<'_> {
+        let (start, end) = match self.current {
+            Framed::Complete { start, end } => (start, end),
+            Framed::TooLong { length } => {
+                return Frame::Skipped {
+                    reason: "response larger than the size limit",
+                    length,
+                };
+            }
+        };
+        let message = &self.framer.bytes()[start..end];
         let greeting = match (self.current_is_first, self.first) {
             (false, _) => None,
             (true, FirstMessage::Greeting) => Some(true),
             (true, FirstMessage::GreetingIfAny) => Some(false),
         };
-        decode(&self.fragmentizer, &mut self.scratch, greeting)
+        if summaries
+            && greeting.is_none()
+            && let Some(fetch) = fast_fetch::parse(message)
+        {
+            return Frame::Summary(fetch);
+        }
+        decode(message, &mut self.scratch, greeting)
     }
 }
 
 /// Decodes a framed message: strictly, then once more with its padding normalised.
 /// `greeting` is `Some(required)` for a stream's first message.
-fn decode<'a>(
-    fragmentizer: &'a Fragmentizer,
-    scratch: &'a mut Vec<u8>,
-    greeting: Option<bool>,
-) -> Frame<'a> {
-    let length = fragmentizer.message_bytes().len();
+fn decode<'a>(message: &'a [u8], scratch: &'a mut Vec<u8>, greeting: Option<bool>) -> Frame<'a> {
+    let skipped = |reason| Frame::Skipped {
+        reason,
+        length: message.len(),
+    };
     if let Some(required) = greeting {
-        match fragmentizer.decode_message(&GreetingCodec::default()) {
+        match strict(&GreetingCodec::default(), message) {
             Ok(greeting) => return Frame::Greeting(greeting),
-            Err(error) if required => {
-                return lenient(&GreetingCodec::default(), fragmentizer, scratch)
-                    .map(Frame::Greeting)
-                    .unwrap_or(Frame::Skipped {
-                        reason: skip_reason(&error),
-                        length,
-                    });
+            Err(reason) if required => {
+                return lenient(&GreetingCodec::default(), message, scratch)
+                    .map_or_else(|| skipped(reason), Frame::Greeting);
             }
             Err(_) => {}
         }
     }
-    match fragmentizer.decode_message(&ResponseCodec::default()) {
+    match strict(&ResponseCodec::default(), message) {
         Ok(response) => Frame::Response(response),
-        Err(error) => lenient(&ResponseCodec::default(), fragmentizer, scratch)
-            .map(Frame::Response)
-            .unwrap_or(Frame::Skipped {
-                reason: skip_reason(&error),
-                length,
-            }),
+        Err(reason) => lenient(&ResponseCodec::default(), message, scratch)
+            .map_or_else(|| skipped(reason), Frame::Response),
     }
 }
 
-/// The second try, only for complete messages within the limit: the padding normalised when
-/// that changed something, else (or when that still fails) a FETCH response's shape repaired.
+/// One complete message, decoded with nothing left over.
+fn strict<'a, C: Decoder>(codec: &C, message: &'a [u8]) -> Result<C::Message<'a>, &'static str> {
+    match codec.decode(message) {
+        Ok(([], decoded)) => Ok(decoded),
+        Ok(_) => Err("trailing bytes after a response"),
+        Err(_) => Err("response not understood"),
+    }
+}
+
+/// The second try: the padding normalised (and XLIST read as LIST) when that changed
+/// something, else (or when that still fails) a FETCH response's shape repaired.
 fn lenient<'a, C: Decoder>(
     codec: &C,
-    fragmentizer: &Fragmentizer,
+    message: &[u8],
     scratch: &'a mut Vec<u8>,
 ) -> Option<C::Message<'a>> {
-    if fragmentizer.is_max_message_size_exceeded() || fragmentizer.is_message_poisoned() {
-        return None;
-    }
-    let message = fragmentizer.message_bytes();
     let respaced = normalize_spacing(message, scratch);
     let normalized =
         (xlist_as_list(scratch) || respaced) && matches!(codec.decode(scratch), Ok(([], _)));
     if !normalized && !rewrite_fetch(message, scratch) {
         return None;
     }
-    match codec.decode(scratch) {
-        Ok(([], message)) => Some(message),
-        _ => None,
-    }
-}
-
-fn skip_reason<C: imap_codec::decode::Decoder>(error: &DecodeMessageError<'_, C>) -> &'static str {
-    match error {
-        DecodeMessageError::MessageTooLong { .. } => "response larger than the size limit",
-        DecodeMessageError::MessagePoisoned { .. } => "response poisoned",
-        DecodeMessageError::DecodingFailure(_) => "response not understood",
-        DecodeMessageError::DecodingRemainder { .. } => "trailing bytes after a response",
-    }
+    strict(codec, scratch).ok()
 }
 
 /// The engine's response reader on its own, for tools that look at a server's bytes without
 /// a session: the `replay` binary, the corpus test and the fuzz targets.
 ///
-/// Framing (lines and literals, imap-codec's `Fragmentizer`) comes first and is independent of
+/// Framing (lines and literals, by imap-codec's `Fragmentizer` rules) comes first and is independent of
 /// parsing, so a message the parser rejects is reported as [`Decoded::Skipped`] and the next
 /// one starts where it ended. Any chunking of the same bytes yields the same messages.
 ///
@@ -238,10 +240,13 @@ impl ResponseStream {
         let length = self.reader.advance()?;
         let offset = self.framed;
         self.framed = self.framed.saturating_add(length as u64);
-        let decoded = match self.reader.decode_current() {
+        let decoded = match self.reader.decode_current(false) {
             Frame::Greeting(greeting) => Decoded::Greeting(greeting),
             Frame::Response(response) => Decoded::Response(response),
             Frame::Skipped { reason, .. } => Decoded::Skipped { reason },
+            Frame::Summary(_) => Decoded::Skipped {
+                reason: "read by the summary fast path",
+            },
         };
         Some(StreamMessage {
             offset,
@@ -366,10 +371,13 @@ mod tests {
     fn framing_skips_an_unparseable_response_and_keeps_sync() {
         let mut reader = ResponseReader::new(1 << 20);
         reader.push(b"* OK hi\r\n* 1 FETCH (BOGUS {3}\r\nx\r\n)\r\n* 2 EXISTS\r\n");
-        assert!(matches!(reader.next_frame(), Some(Frame::Greeting(_))));
-        assert!(matches!(reader.next_frame(), Some(Frame::Skipped { .. })));
-        assert!(matches!(reader.next_frame(), Some(Frame::Response(_))));
-        assert!(reader.next_frame().is_none());
+        assert!(matches!(reader.next_frame(true), Some(Frame::Greeting(_))));
+        assert!(matches!(
+            reader.next_frame(true),
+            Some(Frame::Skipped { .. })
+        ));
+        assert!(matches!(reader.next_frame(true), Some(Frame::Response(_))));
+        assert!(reader.next_frame(true).is_none());
     }
 
     fn summarise(stream: &mut ResponseStream) -> Vec<(u64, usize, &'static str)> {

@@ -1,5 +1,7 @@
 //! Messages as the list shows them: UIDs, flags and the summary built from a header fetch.
 
+use crate::codec::SummaryFetch;
+use crate::summary_header::{SummaryFields, ThreadKeys};
 use imap_types::IntoStatic;
 use imap_types::fetch::MessageDataItem;
 use imap_types::flag::{Flag as ImapFlag, FlagFetch, FlagPerm};
@@ -218,7 +220,7 @@ impl Serialize for Flag {
 }
 
 /// A sender as the list shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 pub struct Sender {
     pub name: Option<String>,
     pub address: Option<String>,
@@ -327,9 +329,13 @@ pub struct MessageSummary {
     pub from: Option<Sender>,
     pub subject: Option<String>,
     pub message_id: Option<String>,
-    /// The Message-IDs this one follows, oldest first: References, else In-Reply-To (RFC 5256
-    /// threading).
+    /// The Message-IDs this one follows, oldest first: References, else In-Reply-To's first
+    /// (RFC 5256 threading); not sent to the page.
+    #[serde(skip)]
     pub references: Vec<String>,
+    /// For threading in the list model; not sent to the page.
+    #[serde(skip)]
+    pub thread: ThreadKeys,
 }
 
 impl Sender {
@@ -342,8 +348,8 @@ impl Sender {
 }
 
 impl MessageSummary {
-    /// A parser for the headers a summary uses (and the thread keys to come); every other
-    /// header, `Received:` above all, is skipped unparsed. Public for the benchmark.
+    /// mail-parser's whole-header parser configured for the fields a summary uses: what
+    /// the summary read before `summary_header` (the benchmark and a test compare the two).
     pub fn header_parser() -> MessageParser {
         MessageParser::new()
             .header_address(HeaderName::From)
@@ -357,26 +363,12 @@ impl MessageSummary {
 
     /// Builds a summary from one FETCH response; `None` when the server left out the UID,
     /// which a UID FETCH response must carry (RFC 3501 §6.4.8).
-    pub(crate) fn from_fetch(
-        seq: u32,
-        items: &[MessageDataItem<'_>],
-        parser: &MessageParser,
-    ) -> Option<Self> {
-        let mut summary = Self {
-            uid: items.iter().find_map(|item| match item {
-                MessageDataItem::Uid(uid) => Some(Uid(*uid)),
-                _ => None,
-            })?,
-            seq,
-            flags: Vec::new(),
-            size: None,
-            internal_date: None,
-            date: None,
-            from: None,
-            subject: None,
-            message_id: None,
-            references: Vec::new(),
-        };
+    pub(crate) fn from_fetch(seq: u32, items: &[MessageDataItem<'_>]) -> Option<Self> {
+        let uid = items.iter().find_map(|item| match item {
+            MessageDataItem::Uid(uid) => Some(Uid(*uid)),
+            _ => None,
+        })?;
+        let mut summary = Self::empty(uid, seq);
         for item in items {
             match item {
                 MessageDataItem::Flags(flags) => {
@@ -388,7 +380,7 @@ impl MessageSummary {
                 }
                 MessageDataItem::BodyExt { data, .. } | MessageDataItem::Rfc822Header(data) => {
                     if let Some(header) = &data.0 {
-                        summary.read_header(header.as_ref(), parser);
+                        summary.read_header(header.as_ref());
                     }
                 }
                 _ => {}
@@ -397,31 +389,42 @@ impl MessageSummary {
         Some(summary)
     }
 
-    fn read_header(&mut self, header: &[u8], parser: &MessageParser) {
-        let Some(parsed) = parser.parse_headers(header) else {
-            return;
+    /// Builds a summary from the reader's fast path for the list's FETCH shape.
+    pub(crate) fn from_summary_fetch(fetch: &SummaryFetch<'_>) -> Self {
+        let mut summary = Self {
+            flags: fetch.flags(),
+            size: fetch.size,
+            internal_date: fetch.internal_date,
+            ..Self::empty(fetch.uid, fetch.seq)
         };
-        self.subject = parsed.subject().map(str::to_owned);
-        self.message_id = parsed.message_id().map(str::to_owned);
-        let ids = |value: &mail_parser::HeaderValue<'_>| -> Vec<String> {
-            value
-                .as_text_list()
-                .unwrap_or_default()
-                .iter()
-                .map(|id| id.to_string())
-                .collect()
-        };
-        self.references = ids(parsed.references());
-        if self.references.is_empty() {
-            self.references = ids(parsed.in_reply_to()).into_iter().take(1).collect();
+        summary.read_header(fetch.header);
+        summary
+    }
+
+    fn empty(uid: Uid, seq: u32) -> Self {
+        Self {
+            uid,
+            seq,
+            flags: Vec::new(),
+            size: None,
+            internal_date: None,
+            date: None,
+            from: None,
+            subject: None,
+            message_id: None,
+            references: Vec::new(),
+            thread: ThreadKeys::default(),
         }
-        self.date = parsed
-            .date()
-            .map(|date| date.to_timestamp().saturating_mul(1000));
-        self.from = parsed
-            .from()
-            .and_then(|from| from.first())
-            .map(Sender::from_addr);
+    }
+
+    fn read_header(&mut self, header: &[u8]) {
+        let fields = SummaryFields::find(header);
+        self.subject = fields.subject();
+        self.message_id = fields.message_id();
+        self.date = fields.date();
+        self.from = fields.from();
+        self.references = fields.references();
+        self.thread = fields.thread_keys(self.message_id.as_deref());
     }
 }
 

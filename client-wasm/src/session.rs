@@ -7,7 +7,7 @@
 use crate::auth::{AuthMethod, Credentials};
 use crate::capability::Capabilities;
 use crate::clock::Instant;
-use crate::codec::{Frame, OutgoingCommand, ResponseReader};
+use crate::codec::{Frame, OutgoingCommand, ResponseReader, SummaryFetch};
 use crate::command::{Command, CommandId, FolderQuery};
 use crate::command::{SearchQuery, StoreAction};
 use crate::error::{CommandError, Refusal, SessionError, SubmitError};
@@ -153,7 +153,7 @@ impl Session {
         }
         self.core.last_received = now;
         self.reader.push(bytes);
-        while let Some(frame) = self.reader.next_frame() {
+        while let Some(frame) = self.reader.next_frame(self.core.wants_summaries()) {
             self.core.handle_frame(frame, now);
             match self.core.state {
                 State::Closed => return,
@@ -525,8 +525,6 @@ struct Core {
     last_received: Instant,
     last_sent: Instant,
     bye: Option<String>,
-    /// Reads only the headers the list shows (about half the time of a full header parse).
-    list_parser: MessageParser,
     /// Full MIME parsing for the reader.
     message_parser: MessageParser,
     qresync: Qresync,
@@ -555,7 +553,6 @@ impl Core {
             last_received: now,
             last_sent: now,
             bye: None,
-            list_parser: MessageSummary::header_parser(),
             message_parser: MessageParser::new(),
             qresync: Qresync::NotAsked,
             ever_opened: false,
@@ -1173,6 +1170,7 @@ impl Core {
             Frame::Response(Response::CommandContinuationRequest(request)) => {
                 self.handle_continuation(&request);
             }
+            Frame::Summary(fetch) => self.handle_summary(&fetch),
             Frame::Skipped { reason, length } => self.handle_skipped(reason, length),
         }
         self.pump(now);
@@ -1661,7 +1659,7 @@ impl Core {
                 }
             }
             Some(Gather::ArrangeFetch(_, messages)) => {
-                messages.extend(MessageSummary::from_fetch(seq, items, &self.list_parser));
+                messages.extend(MessageSummary::from_fetch(seq, items));
                 return;
             }
             _ => {}
@@ -1690,13 +1688,42 @@ impl Core {
             // Unasked: a FETCH of only UID and MODSEQ says nothing about flags.
             _ => (has_flags(items), None),
         };
-        if summaries
-            && let Some(message) = MessageSummary::from_fetch(seq, items, &self.list_parser)
-        {
+        if summaries && let Some(message) = MessageSummary::from_fetch(seq, items) {
             self.events.push_back(Event::FetchReceived { id, message });
             return;
         }
         self.report_flags(seq, uid, items);
+    }
+
+    /// A message-list FETCH read by the codec's fast path (only while a summary FETCH is in
+    /// flight, see [`Core::wants_summaries`]).
+    fn handle_summary(&mut self, fetch: &SummaryFetch<'_>) {
+        if let Some(mailbox) = self.mailbox_being_built() {
+            mailbox.record_fetch(fetch.seq, Some(fetch.uid));
+        }
+        let message = MessageSummary::from_summary_fetch(fetch);
+        match self.in_flight.as_mut() {
+            Some(InFlight {
+                gather: Gather::ArrangeFetch(_, messages),
+                ..
+            }) => messages.push(message),
+            flight => {
+                let id = flight.and_then(|flight| flight.id);
+                self.events.push_back(Event::FetchReceived { id, message });
+            }
+        }
+    }
+
+    /// Whether the FETCH in flight asks for list summaries: then the codec may read them by
+    /// its fast path.
+    fn wants_summaries(&self) -> bool {
+        matches!(
+            self.in_flight,
+            Some(InFlight {
+                gather: Gather::Fetch | Gather::ArrangeFetch(..),
+                ..
+            })
+        )
     }
 
     /// A FETCH with FLAGS that names no UID (another client's change, row V0023; the UID

@@ -311,6 +311,7 @@ mod tests {
             subject: None,
             message_id: Some(id.to_owned()),
             references: references.iter().map(|r| (*r).to_owned()).collect(),
+            thread: crate::summary_header::ThreadKeys::default(),
         }
     }
 

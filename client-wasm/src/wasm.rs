@@ -10,8 +10,9 @@ use crate::command::{Command, CommandId, FolderQuery, SearchQuery, StoreAction};
 use crate::compose::{Draft, compose};
 use crate::error::SessionError;
 use crate::event::Event;
+use crate::listmodel::MessageList;
 use crate::mailbox::MailboxName;
-use crate::message::{Flag, MessageSummary, Uid, UidRange, UidSet};
+use crate::message::{Flag, Uid, UidRange, UidSet};
 use crate::part::{PartSection, Partial, decode_content};
 use crate::session::{Config, MIN_SCRAM_RANDOM, Session, TransportSecurity};
 use crate::sort::SortOrder;
@@ -84,7 +85,7 @@ type Reply = oneshot::Sender<Result<JsValue, JsValue>>;
 /// A pending JS promise and what it gathers until its command completes.
 struct Pending {
     reply: Reply,
-    fetched: Vec<MessageSummary>,
+    fetched: MessageList,
 }
 
 /// A JS timer that is cleared when dropped.
@@ -296,7 +297,7 @@ impl Driver {
                 message,
             } => {
                 if let Some(pending) = self.pending.get_mut(&id) {
-                    pending.fetched.push(message);
+                    pending.fetched.push(&message);
                 }
             }
             Event::FetchCompleted { id } => {
@@ -395,7 +396,7 @@ impl Driver {
             id,
             Pending {
                 reply,
-                fetched: Vec::new(),
+                fetched: MessageList::new(),
             },
         );
         self.drive(this);

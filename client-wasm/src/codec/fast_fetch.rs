@@ -1,0 +1,359 @@
+//! A direct reader for the message list's FETCH shape, `* N FETCH (UID n FLAGS (…)
+//! RFC822.SIZE n INTERNALDATE "…" BODY[HEADER] {L}\r\n…)\r\n` with its items in any order,
+//! each at most once.
+//!
+//! One pass over borrowed bytes, no intermediate values and no UTF-8 checks of bytes that
+//! are ASCII by grammar. It accepts a subset of what imap-codec accepts and yields the same
+//! values; anything else (other items, extra spaces, quoted header, NIL) returns `None` and
+//! takes the generic path, lenient second parse included.
+
+use crate::message::{Flag, Uid};
+
+/// One summary FETCH, as borrowed from the framed message.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct SummaryFetch<'a> {
+    pub(crate) seq: u32,
+    pub(crate) uid: Uid,
+    /// The inside of the FLAGS parentheses, each flag checked to be an atom.
+    pub(crate) flags: Option<&'a [u8]>,
+    pub(crate) size: Option<u32>,
+    /// INTERNALDATE in milliseconds since the Unix epoch.
+    pub(crate) internal_date: Option<i64>,
+    pub(crate) header: &'a [u8],
+}
+
+impl SummaryFetch<'_> {
+    pub(crate) fn flags(&self) -> Vec<Flag> {
+        self.flags
+            .filter(|list| !list.is_empty())
+            .map(|list| list.split(|&b| b == b' ').map(flag).collect())
+            .unwrap_or_default()
+    }
+}
+
+/// A flag the reader checked to be `\`? atom: system flags by name, whatever the case.
+fn flag(bytes: &[u8]) -> Flag {
+    // Atom characters are ASCII: no UTF-8 check needed.
+    let text = || bytes.iter().copied().map(char::from).collect::<String>();
+    let Some(name) = bytes.strip_prefix(b"\\") else {
+        return Flag::Keyword(text());
+    };
+    const SYSTEM: [(&[u8], Flag); 6] = [
+        (b"Seen", Flag::Seen),
+        (b"Answered", Flag::Answered),
+        (b"Flagged", Flag::Flagged),
+        (b"Deleted", Flag::Deleted),
+        (b"Draft", Flag::Draft),
+        (b"Recent", Flag::Recent),
+    ];
+    SYSTEM
+        .into_iter()
+        .find(|(system, _)| system.eq_ignore_ascii_case(name))
+        .map_or_else(|| Flag::Extension(text()), |(_, flag)| flag)
+}
+
+/// Reads `message` (one complete framed response) if it has exactly the summary shape.
+pub(crate) fn parse(message: &[u8]) -> Option<SummaryFetch<'_>> {
+    let mut cursor = Cursor(message.strip_prefix(b"* ")?);
+    let seq = cursor.number().filter(|&n| n > 0)?;
+    cursor.tag(b" FETCH (")?;
+    let (mut uid, mut flags, mut size, mut internal_date, mut header) =
+        (None, None, None, None, None);
+    loop {
+        if cursor.tag(b"UID ").is_some() {
+            set_once(&mut uid, cursor.number().and_then(Uid::new)?)?;
+        } else if cursor.tag(b"FLAGS (").is_some() {
+            set_once(&mut flags, cursor.flag_list()?)?;
+        } else if cursor.tag(b"RFC822.SIZE ").is_some() {
+            set_once(&mut size, cursor.number()?)?;
+        } else if cursor.tag(b"INTERNALDATE \"").is_some() {
+            set_once(&mut internal_date, cursor.date_time()?)?;
+        } else if cursor.tag(b"BODY[HEADER] {").is_some() {
+            set_once(&mut header, cursor.literal()?)?;
+        } else {
+            return None;
+        }
+        if cursor.tag(b" ").is_none() {
+            break;
+        }
+    }
+    cursor.tag(b")\r\n")?;
+    cursor.0.is_empty().then_some(())?;
+    Some(SummaryFetch {
+        seq,
+        uid: uid?,
+        flags,
+        size,
+        internal_date,
+        header: header?,
+    })
+}
+
+fn set_once<T>(slot: &mut Option<T>, value: T) -> Option<()> {
+    slot.is_none().then(|| *slot = Some(value))
+}
+
+struct Cursor<'a>(&'a [u8]);
+
+impl<'a> Cursor<'a> {
+    fn tag(&mut self, tag: &[u8]) -> Option<()> {
+        self.0 = self.0.strip_prefix(tag)?;
+        Some(())
+    }
+
+    fn take(&mut self, count: usize) -> Option<&'a [u8]> {
+        let (head, tail) = self.0.split_at_checked(count)?;
+        self.0 = tail;
+        Some(head)
+    }
+
+    /// `1*DIGIT` as a u32, as imap-codec's `number`.
+    fn number(&mut self) -> Option<u32> {
+        let digits = self.0.iter().take_while(|b| b.is_ascii_digit()).count();
+        digits_value(self.take(digits)?)
+    }
+
+    /// Flags up to the closing parenthesis: `\`? atom, single spaces between.
+    fn flag_list(&mut self) -> Option<&'a [u8]> {
+        let end = memchr::memchr(b')', self.0)?;
+        let list = self.take(end)?;
+        self.tag(b")")?;
+        let valid = list.is_empty()
+            || list.split(|&b| b == b' ').all(|flag| {
+                let atom = flag.strip_prefix(b"\\").unwrap_or(flag);
+                !atom.is_empty() && atom.iter().all(|&b| is_atom_char(b))
+            });
+        valid.then_some(list)
+    }
+
+    /// `{L}\r\n` and the L bytes after it (the `{` already read); no NUL, as imap-codec.
+    fn literal(&mut self) -> Option<&'a [u8]> {
+        let length = self.number()?;
+        self.tag(b"}\r\n")?;
+        let bytes = self.take(usize::try_from(length).ok()?)?;
+        memchr::memchr(0, bytes).is_none().then_some(bytes)
+    }
+
+    /// `dd-Mon-yyyy hh:mm:ss +zzzz"` (the opening quote already read), in milliseconds.
+    fn date_time(&mut self) -> Option<i64> {
+        let text: &[u8; 27] = self.take(27)?.try_into().ok()?;
+        let day = match text[0] {
+            b' ' => digits_value(&text[1..2])?,
+            _ => digits_value(&text[0..2])?,
+        };
+        let month = month(&text[3..6])?;
+        let year = digits_value(&text[7..11])?;
+        let separators = [(2, b'-'), (6, b'-'), (11, b' ')];
+        let framed = separators.iter().all(|&(at, byte)| text[at] == byte) && text[26] == b'"';
+        let time = clock_and_zone(&text[12..26])?;
+        framed.then_some(())?;
+        Some(utc_seconds(year, month, day, time)? * 1000)
+    }
+}
+
+/// `hh:mm:ss +zzzz` (14 bytes) as ((hour, minute, second), zone sign, zone hours, zone
+/// minutes).
+type ClockAndZone = ((u32, u32, u32), i64, u32, u32);
+
+pub(crate) fn clock_and_zone(text: &[u8]) -> Option<ClockAndZone> {
+    let text: &[u8; 14] = text.try_into().ok()?;
+    if (text[2], text[5], text[8]) != (b':', b':', b' ') {
+        return None;
+    }
+    let sign = match text[9] {
+        b'+' => 1,
+        b'-' => -1,
+        _ => return None,
+    };
+    Some((
+        (
+            digits_value(&text[0..2])?,
+            digits_value(&text[3..5])?,
+            digits_value(&text[6..8])?,
+        ),
+        sign,
+        digits_value(&text[10..12])?,
+        digits_value(&text[12..14])?,
+    ))
+}
+
+/// Seconds since the Unix epoch of a local date and time with its zone, when every part is
+/// in range (no leap seconds, zones within a day).
+pub(crate) fn utc_seconds(year: u32, month: u32, day: u32, time: ClockAndZone) -> Option<i64> {
+    let ((hour, minute, second), sign, zone_hours, zone_minutes) = time;
+    let valid = (1..=days_in_month(year, month)).contains(&day)
+        && hour < 24
+        && minute < 60
+        && second < 60
+        && zone_hours < 24
+        && zone_minutes < 60;
+    if !valid {
+        return None;
+    }
+    let days = days_from_civil(i64::from(year), month, day);
+    let local = days * 86_400 + i64::from(hour * 3600 + minute * 60 + second);
+    Some(local - sign * i64::from(zone_hours * 3600 + zone_minutes * 60))
+}
+
+pub(crate) fn digits_value(digits: &[u8]) -> Option<u32> {
+    if digits.is_empty() {
+        return None;
+    }
+    digits.iter().try_fold(0u32, |value, &digit| {
+        let digit = digit.checked_sub(b'0').filter(|d| *d < 10)?;
+        value.checked_mul(10)?.checked_add(u32::from(digit))
+    })
+}
+
+/// RFC 3501 ATOM-CHAR: CHAR except atom-specials (`(){ %*"\]`, controls).
+fn is_atom_char(byte: u8) -> bool {
+    matches!(byte, 0x21..=0x7e) && !b"(){%*\"\\]".contains(&byte)
+}
+
+pub(crate) fn month(name: &[u8]) -> Option<u32> {
+    const MONTHS: [&[u8]; 12] = [
+        b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov",
+        b"Dec",
+    ];
+    let index = MONTHS.iter().position(|m| m.eq_ignore_ascii_case(name))?;
+    u32::try_from(index + 1).ok()
+}
+
+fn days_in_month(year: u32, month: u32) -> u32 {
+    let leap = year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400));
+    match month {
+        2 if leap => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = year.div_euclid(400);
+    let year_of_era = year - era * 400;
+    let month = i64::from(month);
+    let day_of_year = (153 * (month + if month > 2 { -3 } else { 9 }) + 2) / 5 + i64::from(day) - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    era * 146_097 + day_of_era - 719_468
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec::framing::tests::xorshift;
+    use imap_codec::ResponseCodec;
+    use imap_codec::decode::Decoder;
+    use imap_types::fetch::{MessageDataItem, Section};
+    use imap_types::response::{Data, Response};
+
+    /// Sequence number, UID, flags, size, INTERNALDATE and the header's bytes.
+    type Read = (u32, u32, Vec<Flag>, Option<u32>, Option<i64>, Vec<u8>);
+
+    /// What imap-codec reads from the same bytes, in the reader's terms.
+    fn generic(message: &[u8]) -> Option<Read> {
+        let Ok(([], Response::Data(Data::Fetch { seq, items }))) =
+            ResponseCodec::default().decode(message)
+        else {
+            return None;
+        };
+        let (mut uid, mut flags, mut size, mut date) = (0, Vec::new(), None, None);
+        let mut header = Vec::new();
+        for item in items.as_ref() {
+            match item {
+                MessageDataItem::Uid(value) => uid = value.get(),
+                MessageDataItem::Flags(list) => flags = list.iter().map(Flag::from_fetch).collect(),
+                MessageDataItem::Rfc822Size(value) => size = Some(*value),
+                MessageDataItem::InternalDate(value) => {
+                    date = Some(value.as_ref().timestamp_millis());
+                }
+                MessageDataItem::BodyExt {
+                    section: Some(Section::Header(None)),
+                    origin: None,
+                    data,
+                } => header = data.0.as_ref().map(|d| d.as_ref().to_vec())?,
+                _ => {}
+            }
+        }
+        Some((seq.get(), uid, flags, size, date, header))
+    }
+
+    fn fast(message: &[u8]) -> Option<Read> {
+        let fetch = parse(message)?;
+        Some((
+            fetch.seq,
+            fetch.uid.get(),
+            fetch.flags(),
+            fetch.size,
+            fetch.internal_date,
+            fetch.header.to_vec(),
+        ))
+    }
+
+    #[test]
+    fn the_summary_shape_reads_as_imap_codec_reads_it() {
+        for message in [
+            &b"* 7 FETCH (UID 42 FLAGS (\\Seen $Forwarded \\XExt \\RECENT) RFC822.SIZE 1234 INTERNALDATE \"17-Jul-1996 02:44:25 -0700\" BODY[HEADER] {4}\r\nA: b)\r\n"[..],
+            b"* 1 FETCH (BODY[HEADER] {0}\r\n INTERNALDATE \" 1-feb-2024 23:59:59 +1400\" UID 1 FLAGS ())\r\n",
+            b"* 2 FETCH (UID 4294967295 BODY[HEADER] {2}\r\n\r\n INTERNALDATE \"29-Feb-2000 00:00:00 +0000\")\r\n",
+        ] {
+            let expected = generic(message);
+            assert!(expected.is_some(), "imap-codec reads {message:?}");
+            assert_eq!(fast(message), expected, "{message:?}");
+        }
+    }
+
+    #[test]
+    fn what_the_fast_path_accepts_imap_codec_reads_the_same() {
+        let base: &[u8] = b"* 7 FETCH (UID 42 FLAGS (\\Seen $F) RFC822.SIZE 12 INTERNALDATE \"17-Jul-1996 02:44:25 -0700\" BODY[HEADER] {4}\r\nA: b)\r\n";
+        let alphabet = b" ()\\\"{}0123456789-:+\r\nAUIDSFLGeJj$*]";
+        let mut next = xorshift(0x2545_f491_4f6c_dd1d);
+        let mut accepted = 0;
+        for _ in 0..20_000 {
+            let mut message = base.to_vec();
+            for _ in 0..1 + next() % 3 {
+                let at = (next() % message.len() as u64) as usize;
+                let byte = alphabet[(next() % alphabet.len() as u64) as usize];
+                match next() % 3 {
+                    0 => message[at] = byte,
+                    1 => message.insert(at, byte),
+                    _ => drop(message.remove(at)),
+                }
+            }
+            if let Some(read) = fast(&message) {
+                accepted += 1;
+                assert_eq!(
+                    Some(read),
+                    generic(&message),
+                    "{:?}",
+                    String::from_utf8_lossy(&message)
+                );
+            }
+        }
+        assert!(accepted > 100, "only {accepted} mutations kept the shape");
+    }
+
+    #[test]
+    fn anything_else_takes_the_generic_path() {
+        for message in [
+            &b"* 1 FETCH (UID 1 FLAGS (\\Seen))\r\n"[..],
+            b"* 1 FETCH (UID 1  BODY[HEADER] {0}\r\n)\r\n",
+            b"* 1 FETCH (UID 1 UID 2 BODY[HEADER] {0}\r\n)\r\n",
+            b"* 1 FETCH (UID 1 BODY[HEADER] NIL)\r\n",
+            b"* 1 FETCH (UID 1 BODY[HEADER] {3}\r\na\0b)\r\n",
+            b"* 1 FETCH (UID 1 BODY[HEADER] {9}\r\nab)\r\n",
+            b"* 1 FETCH (UID 0 BODY[HEADER] {0}\r\n)\r\n",
+            b"* 0 FETCH (UID 1 BODY[HEADER] {0}\r\n)\r\n",
+            b"* 1 FETCH (UID 1 FLAGS (\\*) BODY[HEADER] {0}\r\n)\r\n",
+            b"* 1 FETCH (UID 1 FLAGS (a  b) BODY[HEADER] {0}\r\n)\r\n",
+            b"* 1 FETCH (UID 1 INTERNALDATE \"30-Feb-2000 00:00:00 +0000\" BODY[HEADER] {0}\r\n)\r\n",
+            b"* 1 FETCH (UID 1 INTERNALDATE \"01-Feb-2000 24:00:00 +0000\" BODY[HEADER] {0}\r\n)\r\n",
+            b"* 1 FETCH (UID 99999999999 BODY[HEADER] {0}\r\n)\r\n",
+            b"* 1 FETCH (UID 1 BODY[HEADER] {0}\r\n)\r\nx",
+        ] {
+            assert_eq!(parse(message), None, "{message:?}");
+        }
+    }
+}

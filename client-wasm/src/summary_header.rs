@@ -1,0 +1,378 @@
+//! The few header fields a message-list row shows, read straight from the header bytes.
+//!
+//! A line scan (memchr for line ends, one byte to rule out most lines) finds the fields; only
+//! their values go through mail-parser's field parsers, which decode RFC 2047 words, unfold
+//! and read addresses, dates and message IDs. As in mail-parser's whole-header parse, the
+//! last occurrence of a field wins. Received, List and X- lines, most of a header, are never
+//! parsed.
+
+use crate::codec::fast_fetch::{clock_and_zone, digits_value, month as month_number, utc_seconds};
+use crate::message::Sender;
+use mail_parser::parsers::MessageStream;
+use mail_parser::{Addr, DateTime};
+
+/// The fields, by their index in [`NAMES`].
+const NAMES: [&[u8]; 6] = [
+    b"From",
+    b"Subject",
+    b"Date",
+    b"Message-ID",
+    b"In-Reply-To",
+    b"References",
+];
+const FROM: usize = 0;
+const SUBJECT: usize = 1;
+const DATE: usize = 2;
+const MESSAGE_ID: usize = 3;
+const IN_REPLY_TO: usize = 4;
+const REFERENCES: usize = 5;
+
+/// Hashes of the IDs threading needs; 0 when the field is absent.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct ThreadKeys {
+    pub message_id: u64,
+    /// The parent: In-Reply-To's (last) ID.
+    pub in_reply_to: u64,
+    /// The thread's root: References' first ID.
+    pub references: u64,
+}
+
+/// The values of the summary fields, unparsed: each from after its colon to its end.
+pub(crate) struct SummaryFields<'a> {
+    values: [Option<&'a [u8]>; 6],
+}
+
+impl<'a> SummaryFields<'a> {
+    pub(crate) fn find(header: &'a [u8]) -> Self {
+        let mut values = [None; 6];
+        let mut current: Option<(usize, usize)> = None;
+        let mut start = 0;
+        let ends = memchr::memchr_iter(b'\n', header).map(|lf| lf + 1);
+        for end in ends.chain(std::iter::once(header.len())) {
+            let line = &header[start..end];
+            if !matches!(line.first(), Some(b' ' | b'\t')) {
+                if let Some((field, value_start)) = current.take() {
+                    values[field] = header.get(value_start..start);
+                }
+                current = field_start(line).map(|(field, value)| (field, start + value));
+            }
+            start = end;
+        }
+        if let Some((field, value_start)) = current {
+            values[field] = header.get(value_start..);
+        }
+        Self { values }
+    }
+
+    fn stream(&self, field: usize) -> Option<MessageStream<'a>> {
+        self.values
+            .get(field)
+            .copied()
+            .flatten()
+            .map(MessageStream::new)
+    }
+
+    /// A one-line subject without encoded words is its trimmed text, as mail-parser reads it.
+    pub(crate) fn subject(&self) -> Option<String> {
+        if let Some(subject) = self.values[SUBJECT].and_then(plain_text) {
+            return Some(subject);
+        }
+        let value = self.stream(SUBJECT)?.parse_unstructured();
+        value.as_text().map(str::to_owned)
+    }
+
+    /// A plain `<id>` is taken as it is; anything else (comments, several IDs, no angle
+    /// brackets) goes through mail-parser.
+    pub(crate) fn message_id(&self) -> Option<String> {
+        let raw = self.values[MESSAGE_ID]?;
+        if let Some(id) = plain_id(raw) {
+            return Some(id.to_owned());
+        }
+        let value = self.stream(MESSAGE_ID)?.parse_id();
+        value.as_text().map(str::to_owned)
+    }
+
+    /// The Date field in milliseconds since the Unix epoch; the usual form directly, the
+    /// rest (comments, zone names, two-digit years) through mail-parser.
+    pub(crate) fn date(&self) -> Option<i64> {
+        if let Some(seconds) = self.values[DATE].and_then(plain_date) {
+            return Some(seconds * 1000);
+        }
+        let value = self.stream(DATE)?.parse_date();
+        value
+            .as_datetime()
+            .map(|date: &DateTime| date.to_timestamp().saturating_mul(1000))
+    }
+
+    /// The first From address; `Name <addr>`, `<addr>` and `addr` in plain ASCII directly,
+    /// the rest (quotes, comments, encoded words, lists, groups) through mail-parser.
+    pub(crate) fn from(&self) -> Option<Sender> {
+        let raw = self.values[FROM]?;
+        if let Some((name, address)) = plain_sender(raw) {
+            return Some(Sender {
+                name: name.map(str::to_owned),
+                address: Some(address.to_owned()),
+            });
+        }
+        let value = self.stream(FROM)?.parse_address();
+        value.as_address()?.first().map(|addr: &Addr<'_>| Sender {
+            name: addr.name().map(str::to_owned),
+            address: addr.address().map(str::to_owned),
+        })
+    }
+
+    /// The thread keys, given the message's own ID as [`Self::message_id`] read it.
+    /// The IDs the message follows, oldest first: References, else In-Reply-To's first (RFC
+    /// 5256's REFERENCES threading).
+    pub(crate) fn references(&self) -> Vec<String> {
+        let ids = |field: usize| {
+            angle_ids(self.values[field].unwrap_or_default())
+                .map(|id| String::from_utf8_lossy(id).into_owned())
+        };
+        let references: Vec<String> = ids(REFERENCES).collect();
+        if references.is_empty() {
+            ids(IN_REPLY_TO).take(1).collect()
+        } else {
+            references
+        }
+    }
+
+    pub(crate) fn thread_keys(&self, message_id: Option<&str>) -> ThreadKeys {
+        let ids = |field: usize| angle_ids(self.values[field].unwrap_or_default());
+        ThreadKeys {
+            message_id: message_id.map_or(0, |id| id_hash(id.as_bytes())),
+            in_reply_to: ids(IN_REPLY_TO).last().map_or(0, id_hash),
+            references: ids(REFERENCES).next().map_or(0, id_hash),
+        }
+    }
+}
+
+/// Which summary field a line starts, and where its value starts in the line.
+fn field_start(line: &[u8]) -> Option<(usize, usize)> {
+    // Most lines are other fields: their first byte tells.
+    if !b"fsdmirFSDMIR".contains(line.first()?) {
+        return None;
+    }
+    NAMES.iter().enumerate().find_map(|(field, name)| {
+        let rest = line
+            .get(..name.len())
+            .filter(|start| start.eq_ignore_ascii_case(name))
+            .map(|_| &line[name.len()..])?;
+        let blanks = rest
+            .iter()
+            .take_while(|&&b| b == b' ' || b == b'\t')
+            .count();
+        (rest.get(blanks) == Some(&b':')).then_some((field, name.len() + blanks + 1))
+    })
+}
+
+/// `[Www, ]d Mon yyyy hh:mm:ss +zzzz` and blanks, in seconds since the Unix epoch.
+fn plain_date(raw: &[u8]) -> Option<i64> {
+    let text = raw.trim_ascii();
+    let text = match text.get(3) {
+        Some(b',') => text.get(4..)?.trim_ascii_start(),
+        _ => text,
+    };
+    let day_digits = if text.get(1) == Some(&b' ') { 1 } else { 2 };
+    let (day, rest) = text.split_at_checked(day_digits)?;
+    let rest = rest.strip_prefix(b" ")?;
+    let (month, rest) = rest.split_at_checked(3)?;
+    let rest = rest.strip_prefix(b" ")?;
+    let (year, rest) = rest.split_at_checked(4)?;
+    let rest = rest.strip_prefix(b" ")?;
+    utc_seconds(
+        digits_value(year)?,
+        month_number(month)?,
+        digits_value(day)?,
+        clock_and_zone(rest)?,
+    )
+}
+
+/// The value of a one-line field without encoded words (`=?`), trimmed; `None` when it
+/// needs mail-parser (or is empty, which mail-parser also reads as no text).
+fn plain_text(raw: &[u8]) -> Option<String> {
+    let line = raw.strip_suffix(b"\n")?;
+    if memchr::memchr(b'\n', line).is_some() || has_pair(line, *b"=?") {
+        return None;
+    }
+    let is_blank = |b: &u8| matches!(b, b' ' | b'\t' | b'\r');
+    let start = line.iter().position(|b| !is_blank(b))?;
+    let end = line.iter().rposition(|b| !is_blank(b))? + 1;
+    Some(String::from_utf8_lossy(line.get(start..end)?).into_owned())
+}
+
+/// `Name <addr>`, `<addr>` or `addr` on one line: printable ASCII without the characters
+/// that start quotes, comments, lists, groups or encoded words; words single-spaced.
+fn plain_sender(raw: &[u8]) -> Option<(Option<&str>, &str)> {
+    let line = raw.strip_suffix(b"\n")?;
+    let line = line.strip_suffix(b"\r").unwrap_or(line).trim_ascii();
+    let plain = line
+        .iter()
+        .all(|&b| b.is_ascii_graphic() && !b"\"(),;:\\=[]".contains(&b) || b == b' ');
+    if !plain || has_pair(line, *b"  ") {
+        return None;
+    }
+    let text = std::str::from_utf8(line).ok()?;
+    let (name, address) = match text.strip_suffix('>') {
+        Some(head) => {
+            let (name, address) = head.rsplit_once('<')?;
+            let name = name.strip_suffix(' ').unwrap_or(name);
+            (Some(name).filter(|name| !name.is_empty()), address)
+        }
+        None => (None, text),
+    };
+    let simple = |part: &str| !part.contains(['<', '>']);
+    let valid = address.contains('@')
+        && !address.contains(' ')
+        && simple(address)
+        && name.is_none_or(simple);
+    valid.then_some((name, address))
+}
+
+/// Whether `pair` occurs in `bytes` (memmem would build a searcher per call: too slow for
+/// one short field, in wasm above all).
+fn has_pair(bytes: &[u8], [first, second]: [u8; 2]) -> bool {
+    memchr::memchr_iter(first, bytes).any(|at| bytes.get(at + 1) == Some(&second))
+}
+
+/// `<id>` alone (blanks and line ends around it), the ID printable ASCII.
+fn plain_id(raw: &[u8]) -> Option<&str> {
+    let id = raw.trim_ascii().strip_prefix(b"<")?.strip_suffix(b">")?;
+    let plain = !id.is_empty()
+        && id
+            .iter()
+            .all(|&b| b.is_ascii_graphic() && b != b'<' && b != b'>');
+    plain.then(|| std::str::from_utf8(id).ok()).flatten()
+}
+
+/// The IDs between angle brackets, in order (what threading compares, hashed).
+fn angle_ids(raw: &[u8]) -> impl Iterator<Item = &[u8]> {
+    raw.split(|&b| b == b'<').skip(1).filter_map(|tail| {
+        tail.split(|&b| b == b'>')
+            .next()
+            .filter(|_| tail.contains(&b'>'))
+    })
+}
+
+/// FNV-1a, 64 bits: stable across builds and platforms, never 0 for an ID in practice.
+pub(crate) fn id_hash(id: &[u8]) -> u64 {
+    id.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::message::MessageSummary;
+
+    const HEADER: &[u8] = b"Received: from a\r\n\tby b; Tue, 1 Jul 2025 10:00:00 +0000\r\n\
+        FROM: =?UTF-8?Q?J=C3=BCrgen?= <j@example.org>\r\n\
+        X-Subject: decoy\r\n\
+        Subject: first\r\n\
+        Subject : =?ISO-8859-1?Q?caf=E9?=\r\n  folded\r\n\
+        Date: Tue, 1 Jul 2025 12:00:00 +0200\r\n\
+        In-Reply-To: <b@x>\r\n\
+        References: <a@x>\r\n <b@x>\r\n\
+        Message-Id: <c@x>\r\n\r\n";
+
+    #[test]
+    fn fields_read_as_mail_parser_reads_the_whole_header() {
+        let fields = SummaryFields::find(HEADER);
+        let whole = MessageSummary::header_parser()
+            .parse_headers(HEADER)
+            .unwrap();
+        assert_eq!(fields.subject().as_deref(), whole.subject());
+        assert_eq!(fields.subject().as_deref(), Some("café folded"));
+        assert_eq!(fields.message_id().as_deref(), whole.message_id());
+        assert_eq!(fields.date(), whole.date().map(|d| d.to_timestamp() * 1000));
+        let whole_from = whole.from().and_then(|f| f.first());
+        assert_eq!(
+            fields.from().map(|s| (s.name, s.address)),
+            whole_from.map(|a| (a.name().map(str::to_owned), a.address().map(str::to_owned)))
+        );
+        assert_eq!(fields.from().unwrap().name.as_deref(), Some("Jürgen"));
+    }
+
+    #[test]
+    fn plain_senders_read_as_mail_parser_reads_them() {
+        for from in [
+            &b" Ann Lee <ann@example.org>\r\n"[..],
+            b" <ann@example.org>\r\n",
+            b" ann@example.org \r\n",
+            b" A.N. O'Neil-Smith <a+b@x.example>\n",
+        ] {
+            let fast = plain_sender(from);
+            assert!(fast.is_some(), "{from:?}");
+            let slow = MessageStream::new(from).parse_address();
+            let slow = slow.as_address().and_then(|a| a.first());
+            assert_eq!(
+                fast,
+                slow.map(|a| (a.name(), a.address().unwrap_or_default()))
+            );
+        }
+        for from in [
+            &b" \"Lee, Ann\" <ann@x>\r\n"[..],
+            b" Ann  Lee <ann@x>\r\n",
+            b" ann@x (Ann)\r\n",
+            b" =?utf-8?q?Ann?= <ann@x>\r\n",
+            b" a@x, b@x\r\n",
+            b" Ann <ann@x>\r\n <more>\r\n",
+            b" Ann Lee\r\n",
+            b" Ann <a <b@x>\r\n",
+        ] {
+            assert_eq!(plain_sender(from), None, "{from:?}");
+        }
+    }
+
+    #[test]
+    fn plain_dates_and_subjects_read_as_mail_parser_reads_them() {
+        for date in [
+            &b" Tue, 1 Jul 2025 12:00:00 +0200\r\n"[..],
+            b" 31 Dec 1999 23:59:59 -0730\r\n",
+            b"Sat,  29 Feb 2020 00:00:01 +0000 \r\n",
+            b" Mon, 17 Nov 2025 08:15:42 -0000\r\n",
+        ] {
+            let fast = plain_date(date);
+            assert!(fast.is_some(), "{date:?}");
+            let slow = MessageStream::new(date).parse_date();
+            assert_eq!(
+                fast,
+                slow.as_datetime().map(|d| d.to_timestamp()),
+                "{date:?}"
+            );
+        }
+        for date in [
+            &b" 30 Feb 2020 00:00:00 +0000\r\n"[..],
+            b" 1 Jul 2025 12:00 +0200\r\n",
+        ] {
+            assert_eq!(plain_date(date), None, "{date:?}");
+        }
+        for subject in [&b" Re: a  b\t\r\n"[..], b" x\r\n", b" caf\xc3\xa9 =x\r\n"] {
+            let fast = plain_text(subject);
+            assert!(fast.is_some(), "{subject:?}");
+            let slow = MessageStream::new(subject).parse_unstructured();
+            assert_eq!(fast.as_deref(), slow.as_text(), "{subject:?}");
+        }
+        for subject in [&b" =?utf-8?q?a?=\r\n"[..], b" a\r\n b\r\n", b" \r\n", b" a"] {
+            assert_eq!(plain_text(subject), None, "{subject:?}");
+        }
+    }
+
+    #[test]
+    fn thread_keys_hash_the_parent_and_the_root() {
+        let fields = SummaryFields::find(HEADER);
+        let keys = fields.thread_keys(fields.message_id().as_deref());
+        assert_eq!(keys.message_id, id_hash(b"c@x"));
+        assert_eq!(keys.in_reply_to, id_hash(b"b@x"));
+        assert_eq!(keys.references, id_hash(b"a@x"));
+        assert_eq!(
+            SummaryFields::find(b"Subject: x\r\n\r\n").thread_keys(None),
+            ThreadKeys::default()
+        );
+        let odd = b"Message-ID: (comment) <d@x>\r\nReferences: <r1@x> junk <r2\r\n\r\n";
+        let fields = SummaryFields::find(odd);
+        assert_eq!(fields.message_id().as_deref(), Some("d@x"));
+        assert_eq!(fields.thread_keys(None).references, id_hash(b"r1@x"));
+    }
+}

@@ -1,0 +1,73 @@
+//! The benchmark's receive path (`benches/drive.rs`) compiled to wasm32 and timed in Node,
+//! to compare with imap-proto natively (docs/benchmarks-engine.md, "wasm"). The stream comes
+//! from the native bench: `RECEIVE_DUMP_DIR=/tmp/receive cargo bench -p client-wasm --bench
+//! receive -- imap-proto`, then build this test with the same `RECEIVE_DUMP_DIR` and run it
+//! with `wasm-bindgen-test-runner` (the doc has the command). Without it, the test does
+//! nothing.
+#![cfg(target_arch = "wasm32")]
+
+#[path = "../benches/drive.rs"]
+mod drive;
+
+use wasm_bindgen::prelude::wasm_bindgen;
+use wasm_bindgen_test::{console_log, wasm_bindgen_test};
+
+#[wasm_bindgen(module = "fs")]
+extern "C" {
+    #[wasm_bindgen(js_name = readFileSync)]
+    fn read_file(path: &str) -> Vec<u8>;
+}
+
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_namespace = performance)]
+    fn now() -> f64;
+}
+
+/// Timed runs after one warm-up run.
+const RUNS: usize = 10;
+
+#[wasm_bindgen_test]
+fn receive_100k_summaries_in_wasm() {
+    let Some(dir) = option_env!("RECEIVE_DUMP_DIR") else {
+        console_log!("RECEIVE_DUMP_DIR was not set at build time: nothing to time");
+        return;
+    };
+    let read = |name: &str| read_file(&format!("{dir}/{name}.bin"));
+    let (greeting, login, select, fetch) = (
+        read("greeting"),
+        read("login"),
+        read("select"),
+        read("fetch"),
+    );
+    let total = greeting.len() + login.len() + select.len() + fetch.len();
+    let run = || {
+        drive::engine(
+            drive::Sections {
+                greeting: &greeting,
+                login: &login,
+                select: &select,
+                fetch: &fetch,
+            },
+            false,
+        )
+        .0
+    };
+    assert_eq!(run(), 100_000);
+    let mut times: Vec<f64> = (0..RUNS)
+        .map(|_| {
+            let start = now();
+            assert_eq!(run(), 100_000);
+            now() - start
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    console_log!(
+        "wasm engine: {total} bytes; min {:.1} ms, median {:.1} ms, max {:.1} ms over {RUNS} runs \
+         (median {:.0} MB/s)",
+        times[0],
+        times[RUNS / 2],
+        times[RUNS - 1],
+        total as f64 / 1e3 / times[RUNS / 2]
+    );
+}
