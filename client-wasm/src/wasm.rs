@@ -96,11 +96,39 @@ struct ClosedNotice<'a> {
 
 /// Control messages from the bridge (text frames).
 #[derive(Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[serde(try_from = "BridgeFrame")]
 enum BridgeMessage {
     Connected { security: String },
     TlsEstablished,
     Error { code: String, message: String },
+}
+
+/// A [`BridgeMessage`] read flat: an internally tagged enum deserializes through serde's
+/// buffering of the whole value, which costs the wasm build kilobytes.
+#[derive(Deserialize)]
+struct BridgeFrame {
+    r#type: String,
+    security: Option<String>,
+    code: Option<String>,
+    message: Option<String>,
+}
+
+impl TryFrom<BridgeFrame> for BridgeMessage {
+    type Error = &'static str;
+
+    fn try_from(frame: BridgeFrame) -> Result<Self, &'static str> {
+        match (
+            frame.r#type.as_str(),
+            frame.security,
+            frame.code,
+            frame.message,
+        ) {
+            ("connected", Some(security), _, _) => Ok(Self::Connected { security }),
+            ("tls_established", ..) => Ok(Self::TlsEstablished),
+            ("error", _, Some(code), Some(message)) => Ok(Self::Error { code, message }),
+            _ => Err("unexpected message from the bridge"),
+        }
+    }
 }
 
 type Reply = oneshot::Sender<Result<JsValue, JsValue>>;
