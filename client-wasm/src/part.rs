@@ -60,7 +60,7 @@ impl fmt::Display for PartPath {
 
 /// What `BODY.PEEK[...]` asks for (row V0054). `part: None` means the message itself.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(tag = "kind", rename_all = "snake_case", try_from = "SectionFields")]
 pub enum PartSection {
     /// `[]`: the whole message, for a preview with `partial`.
     Whole,
@@ -77,6 +77,50 @@ pub enum PartSection {
     },
     /// `[TEXT]` or `[n.TEXT]`: the body after the header.
     Text { part: Option<PartPath> },
+}
+
+/// A [`PartSection`] as JavaScript writes it, read flat: serde reads an internally tagged
+/// enum by buffering the whole value first, which cost the wasm build ~4 KB gzip.
+#[derive(Deserialize)]
+struct SectionFields {
+    kind: SectionKind,
+    part: Option<PartPath>,
+    fields: Option<Vec<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum SectionKind {
+    Whole,
+    Content,
+    Mime,
+    Header,
+    HeaderFields,
+    Text,
+}
+
+impl TryFrom<SectionFields> for PartSection {
+    type Error = &'static str;
+
+    fn try_from(section: SectionFields) -> Result<Self, Self::Error> {
+        let SectionFields { kind, part, fields } = section;
+        let required = |part: Option<PartPath>| part.ok_or("missing field `part`");
+        Ok(match kind {
+            SectionKind::Whole => Self::Whole,
+            SectionKind::Content => Self::Content {
+                part: required(part)?,
+            },
+            SectionKind::Mime => Self::Mime {
+                part: required(part)?,
+            },
+            SectionKind::Header => Self::Header { part },
+            SectionKind::HeaderFields => Self::HeaderFields {
+                part,
+                fields: fields.ok_or("missing field `fields`")?,
+            },
+            SectionKind::Text => Self::Text { part },
+        })
+    }
 }
 
 impl PartSection {
@@ -259,6 +303,36 @@ mod tests {
     use super::*;
     use imap_types::body::{BasicFields, Body, BodyStructure, SpecificFields};
     use imap_types::core::{IString, NString};
+
+    /// The flat reading accepts exactly what the tagged writing produces, and refuses a
+    /// section without the part number or field list it needs.
+    #[test]
+    fn part_section_reads_back_what_it_writes() {
+        let path = || PartPath::parse("1.2").unwrap();
+        for section in [
+            PartSection::Whole,
+            PartSection::Content { part: path() },
+            PartSection::Mime { part: path() },
+            PartSection::Header { part: None },
+            PartSection::HeaderFields {
+                part: Some(path()),
+                fields: vec!["Subject".into()],
+            },
+            PartSection::Text { part: Some(path()) },
+        ] {
+            let json = serde_json::to_string(&section).unwrap();
+            assert_eq!(serde_json::from_str::<PartSection>(&json).unwrap(), section);
+        }
+        for bad in [
+            r#"{"kind":"content"}"#,
+            r#"{"kind":"mime","part":null}"#,
+            r#"{"kind":"header_fields"}"#,
+            r#"{"kind":"body"}"#,
+            r#"{"kind":"content","part":"0"}"#,
+        ] {
+            assert!(serde_json::from_str::<PartSection>(bad).is_err(), "{bad}");
+        }
+    }
 
     fn part(content_type: (&str, &str), charset: Option<&str>, encoding: &str) -> Part {
         let s = |v: &str| IString::try_from(v.to_owned()).unwrap();

@@ -71,13 +71,65 @@ fn to_js<T: Serialize>(value: &T) -> JsValue {
         .unwrap_or_else(|e| js_error("internal", &e.to_string()))
 }
 
+/// `{key: value}`, for the replies that wrap one value; a plain object built directly, so
+/// the wasm build needs no JSON library (serde_json added ~7 KB gzip).
+fn js_object<T: Serialize>(key: &str, value: &T) -> JsValue {
+    let object = js_sys::Object::new();
+    // Setting a property on a fresh plain object cannot fail.
+    let _ = Reflect::set(&object, &key.into(), &to_js(value));
+    object.into()
+}
+
+/// Control messages to the bridge (text frames).
+#[derive(Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum ToBridge<'a> {
+    Connect { server: &'a str },
+}
+
+/// The listener's notice that the client ended, with the reason when it failed.
+#[derive(Serialize)]
+#[serde(tag = "type", rename = "closed")]
+struct ClosedNotice<'a> {
+    code: Option<&'a str>,
+    message: Option<&'a str>,
+}
+
 /// Control messages from the bridge (text frames).
 #[derive(Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[serde(try_from = "BridgeFrame")]
 enum BridgeMessage {
     Connected { security: String },
     TlsEstablished,
     Error { code: String, message: String },
+}
+
+/// A [`BridgeMessage`] read flat: an internally tagged enum deserializes through serde's
+/// buffering of the whole value, which costs the wasm build kilobytes.
+#[derive(Deserialize)]
+struct BridgeFrame {
+    r#type: String,
+    security: Option<String>,
+    code: Option<String>,
+    message: Option<String>,
+}
+
+impl TryFrom<BridgeFrame> for BridgeMessage {
+    type Error = &'static str;
+
+    fn try_from(frame: BridgeFrame) -> Result<Self, &'static str> {
+        match (
+            frame.r#type.as_str(),
+            frame.security,
+            frame.code,
+            frame.message,
+        ) {
+            ("connected", Some(security), _, _) => Ok(Self::Connected { security }),
+            ("tls_established", ..) => Ok(Self::TlsEstablished),
+            ("error", _, Some(code), Some(message)) => Ok(Self::Error { code, message }),
+            _ => Err("unexpected message from the bridge"),
+        }
+    }
 }
 
 type Reply = oneshot::Sender<Result<JsValue, JsValue>>;
@@ -153,8 +205,13 @@ impl Drop for Driver {
 impl Driver {
     fn on_open(&mut self) {
         self.opened = true;
-        let hello = serde_json::json!({"type": "connect", "server": self.server_id});
-        if self.ws.send_with_str(&hello.to_string()).is_err() {
+        let hello = ToBridge::Connect {
+            server: &self.server_id,
+        };
+        let sent = js_sys::JSON::stringify(&to_js(&hello))
+            .map(String::from)
+            .is_ok_and(|text| self.ws.send_with_str(&text).is_ok());
+        if !sent {
             self.fail_connect("bridge_unreachable", "could not talk to the bridge");
         }
     }
@@ -171,8 +228,11 @@ impl Driver {
     }
 
     fn on_control(&mut self, text: &str) {
-        match serde_json::from_str::<BridgeMessage>(text) {
-            Ok(BridgeMessage::Connected { security }) if self.session.is_none() => {
+        let message = js_sys::JSON::parse(text)
+            .ok()
+            .and_then(|value| serde_wasm_bindgen::from_value::<BridgeMessage>(value).ok());
+        match message {
+            Some(BridgeMessage::Connected { security }) if self.session.is_none() => {
                 let transport = match security.as_str() {
                     "tls" => TransportSecurity::Encrypted,
                     "starttls" => TransportSecurity::StartTls,
@@ -187,12 +247,12 @@ impl Driver {
                 get_random_values(&mut config.sasl_random);
                 self.session = Some(Session::new(config, now()));
             }
-            Ok(BridgeMessage::TlsEstablished) => {
+            Some(BridgeMessage::TlsEstablished) => {
                 if let Some(session) = self.session.as_mut() {
                     session.handle_tls_established(now());
                 }
             }
-            Ok(BridgeMessage::Error { code, message }) => self.fail_connect(&code, &message),
+            Some(BridgeMessage::Error { code, message }) => self.fail_connect(&code, &message),
             _ => self.fail_connect("bridge_protocol", "unexpected message from the bridge"),
         }
     }
@@ -229,11 +289,10 @@ impl Driver {
                 "the connection ended before the command completed",
             )));
         }
-        let mut notice = serde_json::json!({"type": "closed", "code": null, "message": null});
-        if let Some((code, message)) = error {
-            notice["code"] = code.into();
-            notice["message"] = message.into();
-        }
+        let notice = ClosedNotice {
+            code: error.map(|(code, _)| code),
+            message: error.map(|(_, message)| message),
+        };
         self.notify(&notice);
     }
 
@@ -281,10 +340,7 @@ impl Driver {
                 }
             }
             Event::LoggedIn { id, capabilities } => {
-                self.settle(
-                    id,
-                    Ok(to_js(&serde_json::json!({ "capabilities": capabilities }))),
-                );
+                self.settle(id, Ok(js_object("capabilities", &capabilities)));
             }
             Event::MailboxesListed { id, mailboxes } => self.settle(id, Ok(to_js(&mailboxes))),
             Event::NamespacesReceived { id, namespaces } => {
@@ -319,10 +375,10 @@ impl Driver {
             }
             Event::ThreadsReceived { id, threads } => self.settle(id, Ok(to_js(&threads))),
             Event::Appended { id, uid } => {
-                self.settle(id, Ok(to_js(&serde_json::json!({ "uid": uid }))));
+                self.settle(id, Ok(js_object("uid", &uid)));
             }
             Event::StoreConflicted { id, uids } => {
-                self.settle(id, Ok(to_js(&serde_json::json!({ "conflicted": uids }))));
+                self.settle(id, Ok(js_object("conflicted", &uids)));
             }
             Event::CommandFailed { id, error } => {
                 self.settle(id, Err(js_error(error.code(), &error.to_string())));
