@@ -22,6 +22,7 @@ import {
 import { openMenu, menuKey, menuIsOpen } from './ui/menu.js';
 import { folderNameProblem, childWireName, renamedWireName } from './ui/folder-names.js';
 import { renderReader, clearReader, showLabels } from './ui/reader.js';
+import { cidKey } from './ui/sanitize.js';
 import { labelsOf, labelProblem } from './ui/labels.js';
 import { Composer, initialFields, loadOriginal, partBytes } from './ui/compose.js';
 import { renderAttachments, saveBytes } from './ui/attachments.js';
@@ -167,6 +168,8 @@ const state = {
   readerView: 'text',
   /** The reader chose to load the open message's remote images. */
   remoteImages: false,
+  /** The open message's `cid:` images: cidKey → data: URL. */
+  inline: new Map(),
   readerSeq: 0,
   /** The last move or delete, for Undo: {from, fromLabel, to, toLabel, uidNext, ids, count}. */
   undo: null,
@@ -908,6 +911,7 @@ function openMessage(uid) {
       ui.readerPlaceholder.hidden = true;
       ui.readerStatus.textContent = '';
       state.remoteImages = false;
+      state.inline = new Map();
       state.readerView = renderReader(readerEls, message, state.readerView);
       ui.readerMessage.hidden = false;
       ui.reader.setAttribute('aria-busy', 'false');
@@ -915,6 +919,12 @@ function openMessage(uid) {
       const structure = await client.fetchStructure(uid);
       if (stale()) return;
       renderAttachments(readerEls, structure ? structure.attachments : [], (part, button) => downloadPart(uid, part, button));
+      const inline = await inlineImages(client, uid, message, structure);
+      if (stale()) return;
+      if (inline.size > 0) {
+        state.inline = inline;
+        if (state.readerView === 'html') setReaderView('html');
+      }
 
       const row = messageByUid(uid);
       const flags = row ? row.flags : message.flags;
@@ -997,7 +1007,45 @@ function isNarrow() {
 
 function setReaderView(view) {
   if (!state.openMessage) return;
-  state.readerView = renderReader(readerEls, state.openMessage, view, state.remoteImages);
+  state.readerView = renderReader(readerEls, state.openMessage, view, state.remoteImages, state.inline);
+}
+
+/** Image types an inline part may be shown as (what the sanitizer lets through as data:). */
+const INLINE_TYPES = /^image\/(png|gif|jpeg|webp|bmp)$/;
+/** Limits on what one message's inline images may fetch. */
+const INLINE_MAX_PARTS = 20;
+const INLINE_MAX_BYTES = 4 * 1024 * 1024;
+
+/**
+ * The `cid:` images the HTML of `message` refers to, fetched as single parts: cidKey →
+ * data: URL. Parts of other types, or beyond the limits, are left out (shown as missing).
+ */
+async function inlineImages(client, uid, message, structure) {
+  const inline = new Map();
+  const html = typeof message.html === 'string' ? message.html.toLowerCase() : '';
+  if (!structure || !html.includes('cid:')) return inline;
+  const wanted = [];
+  const walk = (part) => {
+    if (!part) return;
+    const type = String(part.content_type || '').toLowerCase();
+    if (part.id && INLINE_TYPES.test(type) && html.includes(`cid:${cidKey(part.id)}`)) wanted.push([part, type]);
+    for (const child of part.children || []) walk(child);
+  };
+  walk(structure.body);
+  let budget = INLINE_MAX_BYTES;
+  for (const [part, type] of wanted.slice(0, INLINE_MAX_PARTS)) {
+    if (!(Number(part.size) <= budget)) continue;
+    budget -= Number(part.size);
+    const bytes = await partBytes(client, uid, part);
+    inline.set(cidKey(part.id), `data:${type};base64,${base64(bytes)}`);
+  }
+  return inline;
+}
+
+function base64(bytes) {
+  let binary = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(binary);
 }
 
 // ---------------------------------------------------------------- actions

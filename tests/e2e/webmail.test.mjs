@@ -1238,6 +1238,56 @@ describe('webmail page', () => {
     }
   });
 
+  test('x. cid: images in HTML mail show from the message\'s own parts; unknown cids show nothing', { timeout: 45_000 }, async () => {
+    requireImap();
+    const subject = uniqueWord('Inline logo ');
+    const gif = 'R0lGODlhAQABAAAAACH5BAEKAAEALAAAAAABAAEAAAICTAEAOw==';
+    const body = [
+      '--inline-b1',
+      'Content-Type: text/html; charset=utf-8',
+      '',
+      '<p>Logo:</p><img id="logo" src="cid:logo@e2e.test" alt="logo"><img id="missing" src="cid:nothere@e2e.test" alt="x">',
+      '--inline-b1',
+      'Content-Type: image/gif',
+      'Content-ID: <logo@e2e.test>',
+      'Content-Disposition: inline',
+      'Content-Transfer-Encoding: base64',
+      '',
+      gif,
+      '--inline-b1--',
+      '',
+    ].join('\n');
+    await appendMessage(imapConn(), SCRATCH, rfc822({
+      subject, contentType: 'multipart/related; boundary="inline-b1"', body,
+    }));
+    const { context, page, record } = await signedIn('x', SCRATCH);
+    try {
+      await shotOnFailure(page, 'webmail-x', async () => {
+        await openRow(page, subject);
+        const shown = async () => {
+          const frame = await (await page.$('#reader-html'))?.contentFrame();
+          if (!frame) return null;
+          return frame.evaluate(() => {
+            const logo = document.querySelector('#logo');
+            const missing = document.querySelector('#missing');
+            if (!logo || !logo.complete || logo.naturalWidth === 0) return null;
+            return { src: logo.getAttribute('src'), width: logo.naturalWidth, missing: missing && missing.hasAttribute('src') };
+          }).catch(() => null);
+        };
+        let seen = null;
+        const deadline = Date.now() + 10_000;
+        while (!(seen = await shown()) && Date.now() < deadline) await page.waitForTimeout(100);
+        assert.ok(seen, 'the cid: image never showed');
+        assert.equal(seen.src, `data:image/gif;base64,${gif}`);
+        assert.equal(seen.width, 1);
+        assert.equal(seen.missing, false, 'an unknown cid kept a src');
+        assert.deepEqual(record.pageErrors, [], 'uncaught errors in the page');
+      });
+    } finally {
+      await context.close();
+    }
+  });
+
   test('v. with "Opening marks read" off, an opened message stays unread, and the choice survives a reload', { timeout: 45_000 }, async () => {
     requireImap();
     const folder = await scratchFolder('Unread', [{ subject: 'Stay unread', body: 'still unread' }]);

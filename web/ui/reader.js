@@ -61,9 +61,9 @@ function showFrame(r, html, remote) {
 /**
  * Render `message` (from fetchMessage) into the reader elements `r`; `view`
  * is 'text' or 'html'; `remoteImages`: the reader chose to load this message's
- * remote images. Returns the view actually shown.
+ * remote images; `inline`: its `cid:` images (see sanitizeHtml). Returns the view shown.
  */
-export function renderReader(r, message, wanted, remoteImages = false) {
+export function renderReader(r, message, wanted, remoteImages = false, inline = new Map()) {
   const subject = typeof message.subject === 'string' && message.subject.trim() !== '' ? message.subject : '(no subject)';
   r.subject.textContent = subject;
   clear(r.headers);
@@ -87,7 +87,7 @@ export function renderReader(r, message, wanted, remoteImages = false) {
   r.loadRemote.hidden = true;
   r.noteText.textContent = '';
   if (view === 'html') {
-    const clean = sanitizeHtml(message.html, { remoteImages });
+    const clean = sanitizeHtml(message.html, { remoteImages, inline });
     showFrame(r, clean.html, remoteImages);
     r.text.hidden = true;
     if (clean.blockedRemote > 0 || clean.removedCss > 0) {

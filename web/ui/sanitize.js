@@ -27,8 +27,22 @@ let report = null;
 
 function isInlineImage(value) {
   const v = value.trim().toLowerCase();
-  return v.startsWith('cid:') || /^data:image\/(png|gif|jpeg|jpg|webp|bmp);/.test(v) ||
+  return /^data:image\/(png|gif|jpeg|jpg|webp|bmp);/.test(v) ||
     (report !== null && report.remoteImages && /^https?:/.test(v));
+}
+
+/** A Content-ID as `cid:` URLs and Content-ID headers both name it: no brackets, any case. */
+export function cidKey(id) {
+  return String(id).trim().replace(/^cid:/i, '').replace(/^<|>$/g, '').toLowerCase();
+}
+
+/** `<img src="cid:…">` becomes the inline part's data: URL, if the reader fetched it. */
+function resolveCid(node) {
+  const value = node.getAttribute('src') || '';
+  if (node.tagName !== 'IMG' || !/^\s*cid:/i.test(value)) return;
+  const url = report && report.inline.get(cidKey(value));
+  if (url) node.setAttribute('src', url);
+  else node.removeAttribute('src');
 }
 
 purifier.addHook('uponSanitizeElement', (node, data) => {
@@ -46,6 +60,7 @@ purifier.addHook('uponSanitizeAttribute', (node, data) => {
 });
 
 purifier.addHook('afterSanitizeAttributes', (node) => {
+  if (node.hasAttribute('src')) resolveCid(node);
   for (const name of LOADING_ATTRS) {
     if (!node.hasAttribute(name)) continue;
     const value = node.getAttribute(name) || '';
@@ -73,9 +88,10 @@ purifier.addHook('afterSanitizeAttributes', (node) => {
  * Sanitize untrusted HTML. Returns {html, blockedRemote, blockedImages, removedCss}:
  * `blockedRemote` counts remote loads that were removed (images etc.), `blockedImages`
  * the <img> among them. With `remoteImages`, http(s) <img src> stay (nothing else remote).
+ * `inline`: cidKey → data:image URL of the message's inline parts, for `cid:` images.
  */
-export function sanitizeHtml(dirty, { remoteImages = false } = {}) {
-  report = { blockedRemote: 0, blockedImages: 0, removedCss: 0, remoteImages };
+export function sanitizeHtml(dirty, { remoteImages = false, inline = new Map() } = {}) {
+  report = { blockedRemote: 0, blockedImages: 0, removedCss: 0, remoteImages, inline };
   try {
     const html = purifier.sanitize(typeof dirty === 'string' ? dirty : '', {
       USE_PROFILES: { html: true },
