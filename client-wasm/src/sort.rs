@@ -47,35 +47,62 @@ pub(crate) fn to_imap(order: &[SortOrder]) -> Option<Vec1<SortCriterion>> {
 }
 
 /// Sorts like a server's SORT would: each key in turn, then the sequence number (RFC 5256
-/// §3: the final tie-breaker), which `reverse` does not affect.
+/// §3: the final tie-breaker), which `reverse` does not affect. Each message's keys are
+/// computed once (a base subject costs a pass over the subject), not per comparison.
 pub fn sort_summaries(messages: &mut [MessageSummary], order: &[SortOrder]) {
-    messages.sort_by(|a, b| {
-        order
+    messages.sort_by_cached_key(|m| {
+        let keys: Vec<Directed> = order
             .iter()
-            .map(|o| {
-                let ordering = compare(a, b, o.key);
-                if o.reverse {
-                    ordering.reverse()
-                } else {
-                    ordering
-                }
+            .map(|o| Directed {
+                value: key_of(m, o.key),
+                reverse: o.reverse,
             })
-            .find(|ordering| ordering.is_ne())
-            .unwrap_or_else(|| a.seq.cmp(&b.seq))
+            .collect();
+        (keys, m.seq)
     });
 }
 
-fn compare(a: &MessageSummary, b: &MessageSummary, key: SortKey) -> Ordering {
-    match key {
-        SortKey::Arrival => a.internal_date.cmp(&b.internal_date),
-        SortKey::Date => sent_date(a).cmp(&sent_date(b)),
-        SortKey::From => from_mailbox(a).cmp(&from_mailbox(b)),
-        SortKey::Subject => {
-            let subject =
-                |m: &MessageSummary| base_subject(m.subject.as_deref().unwrap_or_default()).0;
-            subject(a).cmp(&subject(b))
+/// One message's value for one sort key.
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+enum KeyValue {
+    Time(Option<i64>),
+    Text(String),
+    Size(Option<u32>),
+}
+
+/// A key value in its key's direction.
+#[derive(PartialEq, Eq)]
+struct Directed {
+    value: KeyValue,
+    reverse: bool,
+}
+
+impl Ord for Directed {
+    fn cmp(&self, other: &Self) -> Ordering {
+        let ordering = self.value.cmp(&other.value);
+        if self.reverse {
+            ordering.reverse()
+        } else {
+            ordering
         }
-        SortKey::Size => a.size.cmp(&b.size),
+    }
+}
+
+impl PartialOrd for Directed {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+fn key_of(message: &MessageSummary, key: SortKey) -> KeyValue {
+    match key {
+        SortKey::Arrival => KeyValue::Time(message.internal_date),
+        SortKey::Date => KeyValue::Time(sent_date(message)),
+        SortKey::From => KeyValue::Text(from_mailbox(message)),
+        SortKey::Subject => {
+            KeyValue::Text(base_subject(message.subject.as_deref().unwrap_or_default()).0)
+        }
+        SortKey::Size => KeyValue::Size(message.size),
     }
 }
 
@@ -95,35 +122,38 @@ fn from_mailbox(message: &MessageSummary) -> String {
 }
 
 /// RFC 5256 §2.1's base subject, lower-cased for comparison, and whether the subject was
-/// a reply or forward (`Re:`, `Fwd:`, a trailing `(fwd)`), which threading needs.
+/// a reply or forward (`Re:`, `Fwd:`, a trailing `(fwd)`), which threading needs. Works on
+/// slices of one normalised copy: the subject comes from the server, and a long run of
+/// leaders must cost one pass, not one copy per leader.
 pub(crate) fn base_subject(subject: &str) -> (String, bool) {
-    let mut text = subject.split_whitespace().collect::<Vec<_>>().join(" ");
+    let normalised = subject.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut text = normalised.as_str();
     let mut reply = false;
     loop {
         let before = text.len();
         // (2) trailing "(fwd)" and blanks.
-        while let Some(rest) = strip_suffix_ignore_case(&text, "(fwd)") {
-            text = rest.trim_end().to_owned();
+        while let Some(rest) = strip_suffix_ignore_case(text, "(fwd)") {
+            text = rest.trim_end();
             reply = true;
         }
         // (3) leading "[blob]" and "re:"/"fw:"/"fwd:" leaders, a blob only when text remains.
         loop {
             let trimmed = text.trim_start();
             if let Some(rest) = strip_leader(trimmed) {
-                text = rest.to_owned();
+                text = rest;
                 reply = true;
             } else if let Some(rest) = strip_blob(trimmed).filter(|rest| !rest.trim().is_empty()) {
-                text = rest.to_owned();
+                text = rest;
             } else {
-                text = trimmed.to_owned();
+                text = trimmed;
                 break;
             }
         }
         // (4) "[fwd: ... ]" wrapping the whole subject.
         if let Some(inner) =
-            strip_prefix_ignore_case(&text, "[fwd:").and_then(|t| t.strip_suffix(']'))
+            strip_prefix_ignore_case(text, "[fwd:").and_then(|t| t.strip_suffix(']'))
         {
-            text = inner.trim().to_owned();
+            text = inner.trim();
             reply = true;
         }
         if text.len() == before {
@@ -135,10 +165,9 @@ pub(crate) fn base_subject(subject: &str) -> (String, bool) {
 
 /// `re:`, `fw:` or `fwd:`, optionally with `[blob]`s before the colon.
 fn strip_leader(text: &str) -> Option<&str> {
-    let lower = text.to_ascii_lowercase();
     let word = ["fwd", "fw", "re"]
         .into_iter()
-        .find(|word| lower.starts_with(word))?;
+        .find(|word| strip_prefix_ignore_case(text, word).is_some())?;
     let mut rest = text.get(word.len()..)?.trim_start();
     while let Some(after) = strip_blob(rest) {
         rest = after.trim_start();
@@ -168,6 +197,13 @@ fn strip_suffix_ignore_case<'a>(text: &'a str, suffix: &str) -> Option<&'a str> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_hostile_run_of_leaders_costs_one_pass() {
+        // 100,000 leaders: one copy of the subject per leader would move about 30 GB.
+        let subject = format!("{}Lunch (fwd)", "Re: [a] ".repeat(100_000));
+        assert_eq!(base_subject(&subject), ("lunch".to_owned(), true));
+    }
 
     #[test]
     fn base_subject_strips_rfc_5256_leaders_blobs_and_trailers() {
