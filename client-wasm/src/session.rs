@@ -1658,7 +1658,9 @@ impl Core {
                     return;
                 }
             }
-            Some(Gather::ArrangeFetch(_, messages)) => {
+            // Only the asked-for summaries (they carry the header); another client's flag
+            // change meanwhile goes on to be reported as one.
+            Some(Gather::ArrangeFetch(_, messages)) if has_header(items) => {
                 messages.extend(MessageSummary::from_fetch(seq, items));
                 return;
             }
@@ -2217,6 +2219,18 @@ fn summary_items() -> Vec<MessageDataItemName<'static>> {
             peek: true,
         },
     ]
+}
+
+fn has_header(items: &[MessageDataItem<'_>]) -> bool {
+    items.iter().any(|item| {
+        matches!(
+            item,
+            MessageDataItem::BodyExt {
+                section: Some(Section::Header(None)),
+                ..
+            }
+        )
+    })
 }
 
 fn has_flags(items: &[MessageDataItem<'_>]) -> bool {

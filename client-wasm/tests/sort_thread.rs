@@ -164,7 +164,13 @@ fn v0006_server_sort_is_used_when_advertised() {
 /// A server without SORT and THREAD: the engine searches, fetches the hits' summaries under
 /// the same command and answers `command` itself.
 fn without_extensions(command: Command) -> Vec<Event> {
-    let fetch_answer = String::from_utf8_lossy(FETCH_FIVE).replace("0002 OK", "0003 OK");
+    without_extensions_meanwhile(command, "")
+}
+
+/// As `without_extensions`, with `meanwhile` (unasked responses) before the FETCH answer.
+fn without_extensions_meanwhile(command: Command, meanwhile: &str) -> Vec<Event> {
+    let fetch_answer =
+        meanwhile.to_owned() + &String::from_utf8_lossy(FETCH_FIVE).replace("0002 OK", "0003 OK");
     let fetch_answer: &'static [u8] = Box::leak(fetch_answer.into_bytes().into_boxed_slice());
     run(
         encrypted(),
@@ -202,6 +208,33 @@ fn v0006_without_sort_the_engine_sorts_the_search_hits_itself() {
             .filter(|e| matches!(e, Event::FetchReceived { .. }))
             .count(),
         0
+    );
+}
+
+#[test]
+fn another_clients_flag_change_during_the_fallback_is_reported_not_sorted() {
+    let by_size = Command::Sort {
+        order: vec![SortOrder {
+            key: SortKey::Size,
+            reverse: false,
+        }],
+        query: SearchQuery::default(),
+    };
+    let events = without_extensions_meanwhile(by_size, "* 5 FETCH (UID 5 FLAGS (\\Seen))\r\n");
+    let [.., Event::SortCompleted { uids, .. }] = events.as_slice() else {
+        panic!("{events:?}")
+    };
+    let uids: Vec<u32> = uids.iter().map(|u| u.get()).collect();
+    assert_eq!(
+        uids,
+        sorted(SortKey::Size, false),
+        "the flag change was taken for a hit"
+    );
+    assert!(
+        events.iter().any(
+            |e| matches!(e, Event::FetchReceived { id: None, message } if message.uid.get() == 5)
+        ),
+        "the flag change was lost: {events:?}"
     );
 }
 
