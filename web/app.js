@@ -1012,9 +1012,12 @@ function setReaderView(view) {
 
 /** Image types an inline part may be shown as (what the sanitizer lets through as data:). */
 const INLINE_TYPES = /^image\/(png|gif|jpeg|webp|bmp)$/;
-/** Limits on what one message's inline images may fetch. */
+/**
+ * Limits on what one message's inline images may fetch. As base64 in the posted form they
+ * grow by about 40 %, and the bridge's /frame takes at most 8 MB with the HTML.
+ */
 const INLINE_MAX_PARTS = 20;
-const INLINE_MAX_BYTES = 4 * 1024 * 1024;
+const INLINE_MAX_BYTES = 2 * 1024 * 1024;
 
 /**
  * The `cid:` images the HTML of `message` refers to, fetched as single parts: cidKey →
