@@ -169,21 +169,21 @@ impl Flag {
     /// Reads a flag as it is written (`\Seen`, `$Forwarded`): system flags by name,
     /// other backslash names as extensions, the rest as keywords.
     pub fn parse(text: &str) -> Self {
-        let system = [
-            Self::Seen,
-            Self::Answered,
-            Self::Flagged,
-            Self::Deleted,
-            Self::Draft,
-            Self::Recent,
+        let Some(name) = text.strip_prefix('\\') else {
+            return Self::Keyword(text.to_owned());
+        };
+        const SYSTEM: [(&str, Flag); 6] = [
+            ("Seen", Flag::Seen),
+            ("Answered", Flag::Answered),
+            ("Flagged", Flag::Flagged),
+            ("Deleted", Flag::Deleted),
+            ("Draft", Flag::Draft),
+            ("Recent", Flag::Recent),
         ];
-        system
+        SYSTEM
             .into_iter()
-            .find(|flag| flag.to_string().eq_ignore_ascii_case(text))
-            .unwrap_or_else(|| match text.strip_prefix('\\') {
-                Some(_) => Self::Extension(text.to_owned()),
-                None => Self::Keyword(text.to_owned()),
-            })
+            .find(|(system, _)| system.eq_ignore_ascii_case(name))
+            .map_or_else(|| Self::Extension(text.to_owned()), |(_, flag)| flag)
     }
 
     /// The flag as the server takes it in STORE or APPEND. Keywords must be atoms (row

@@ -31,25 +31,9 @@ impl SummaryFetch<'_> {
     }
 }
 
-/// A flag the reader checked to be `\`? atom: system flags by name, whatever the case.
+/// A flag the reader checked to be `\`? atom, hence ASCII: the lossy decoding borrows.
 fn flag(bytes: &[u8]) -> Flag {
-    // Atom characters are ASCII: no UTF-8 check needed.
-    let text = || bytes.iter().copied().map(char::from).collect::<String>();
-    let Some(name) = bytes.strip_prefix(b"\\") else {
-        return Flag::Keyword(text());
-    };
-    const SYSTEM: [(&[u8], Flag); 6] = [
-        (b"Seen", Flag::Seen),
-        (b"Answered", Flag::Answered),
-        (b"Flagged", Flag::Flagged),
-        (b"Deleted", Flag::Deleted),
-        (b"Draft", Flag::Draft),
-        (b"Recent", Flag::Recent),
-    ];
-    SYSTEM
-        .into_iter()
-        .find(|(system, _)| system.eq_ignore_ascii_case(name))
-        .map_or_else(|| Flag::Extension(text()), |(_, flag)| flag)
+    Flag::parse(&String::from_utf8_lossy(bytes))
 }
 
 /// Reads `message` (one complete framed response) if it has exactly the summary shape.
