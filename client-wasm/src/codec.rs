@@ -79,6 +79,11 @@ impl ResponseReader {
         self.framer.clear();
     }
 
+    /// Everything after the responses already returned, which then starts afresh.
+    pub(crate) fn take_buffered(&mut self) -> Vec<u8> {
+        self.framer.take_rest()
+    }
+
     pub(crate) fn push(&mut self, bytes: &[u8]) {
         self.framer.push(bytes);
     }

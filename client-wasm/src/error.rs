@@ -30,6 +30,8 @@ pub enum SessionError {
     UnsupportedServer,
     #[error("the server could not prove it knows the password (SCRAM signature mismatch)")]
     ServerNotVerified,
+    #[error("the server's compressed stream could not be read: {reason}")]
+    Decompression { reason: String },
 }
 
 impl SessionError {
@@ -38,7 +40,7 @@ impl SessionError {
             Self::GreetingTimedOut | Self::TimedOut { .. } => "timeout",
             Self::GreetingRejected { .. } | Self::ServerBye { .. } => "server_bye",
             Self::ConnectionLost => "connection_lost",
-            Self::ProtocolViolation { .. } => "protocol_error",
+            Self::ProtocolViolation { .. } | Self::Decompression { .. } => "protocol_error",
             Self::UnsupportedServer => "unsupported_server",
             Self::TagsExhausted => "tags_exhausted",
             Self::ServerNotVerified => "server_not_verified",

@@ -13,6 +13,7 @@ pub mod clock;
 mod codec;
 pub mod command;
 pub mod compose;
+mod compress;
 pub mod envelope;
 pub mod error;
 pub mod event;

@@ -77,6 +77,13 @@ impl Framer {
         self.dropped = 0;
     }
 
+    /// The bytes after the messages already returned; the framer then starts afresh.
+    pub(crate) fn take_rest(&mut self) -> Vec<u8> {
+        let rest = self.buffer.split_off(self.consumed.min(self.buffer.len()));
+        self.clear();
+        rest
+    }
+
     pub(crate) fn bytes(&self) -> &[u8] {
         &self.buffer
     }

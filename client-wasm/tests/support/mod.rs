@@ -26,8 +26,12 @@ pub enum Step {
 /// Tag seed used by every script: tags read `0000`, `0001`, ...
 pub const SEED: u32 = 0;
 
+/// Transcripts are read as text, so COMPRESS stays off even where the server offers it;
+/// tests/compress.rs replays a compressed session.
 pub fn encrypted() -> Config {
-    Config::new(SEED, TransportSecurity::Encrypted)
+    let mut config = Config::new(SEED, TransportSecurity::Encrypted);
+    config.compress = false;
+    config
 }
 
 /// alice logged in with AUTHENTICATE PLAIN (tag `0000`); `ok` is the server's tagged OK,
