@@ -283,6 +283,29 @@ impl Default for ResponseStream {
     }
 }
 
+/// Which literals may go without waiting for the server's `+` (RFC 7888, row V0017).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum NonSyncLiterals {
+    #[default]
+    Never,
+    /// LITERAL- (and IMAP4rev2): up to 4096 octets.
+    Small,
+    /// LITERAL+: any size.
+    Any,
+}
+
+impl NonSyncLiterals {
+    const SMALL_MAX: usize = 4096;
+
+    fn allow(self, length: usize) -> bool {
+        match self {
+            Self::Never => false,
+            Self::Small => length <= Self::SMALL_MAX,
+            Self::Any => true,
+        }
+    }
+}
+
 /// A command ready to send: pieces separated where the server must first say `+`.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct OutgoingCommand {
@@ -292,8 +315,8 @@ pub(crate) struct OutgoingCommand {
 impl OutgoingCommand {
     /// Encodes with imap-codec's strict encoder, which picks atom, quoted or literal by
     /// content, so nothing caller-supplied can end the command line early.
-    pub(crate) fn encode(command: &WireCommand<'_>) -> Self {
-        Self::from_fragments(CommandCodec::default().encode(command))
+    pub(crate) fn encode(command: &WireCommand<'_>, non_sync: NonSyncLiterals) -> Self {
+        Self::from_fragments(CommandCodec::default().encode(command), non_sync)
     }
 
     /// Turns an encoded `<tag> LIST ...` into syntax imap-types cannot express: another
@@ -314,14 +337,19 @@ impl OutgoingCommand {
         }
     }
 
-    fn from_fragments(fragments: impl Iterator<Item = Fragment>) -> Self {
+    fn from_fragments(
+        fragments: impl Iterator<Item = Fragment>,
+        non_sync: NonSyncLiterals,
+    ) -> Self {
         let mut pieces = VecDeque::new();
         let mut current = Vec::new();
         for fragment in fragments {
             match fragment {
                 Fragment::Line { data } => current.extend_from_slice(&data),
                 Fragment::Literal { data, mode } => {
-                    if mode == LiteralMode::Sync {
+                    let waits = mode == LiteralMode::Sync
+                        && !(non_sync.allow(data.len()) && make_non_sync(&mut current, data.len()));
+                    if waits {
                         pieces.push_back(std::mem::take(&mut current));
                     }
                     current.extend_from_slice(&data);
@@ -342,14 +370,58 @@ impl OutgoingCommand {
     }
 }
 
+/// Turns the `{N}` announcement ending `line` into `{N+}`; false if it is not there.
+fn make_non_sync(line: &mut Vec<u8>, length: usize) -> bool {
+    let announcement = format!("{{{length}}}\r\n");
+    if !line.ends_with(announcement.as_bytes()) {
+        return false;
+    }
+    line.insert(line.len() - 3, b'+');
+    true
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use imap_types::command::CommandBody;
 
     fn pieces(command: &WireCommand<'_>) -> Vec<Vec<u8>> {
-        let mut out = OutgoingCommand::encode(command);
+        pieces_with(command, NonSyncLiterals::Never)
+    }
+
+    fn pieces_with(command: &WireCommand<'_>, non_sync: NonSyncLiterals) -> Vec<Vec<u8>> {
+        let mut out = OutgoingCommand::encode(command, non_sync);
         std::iter::from_fn(|| out.next_piece()).collect()
+    }
+
+    #[test]
+    fn v0017_non_synchronizing_literals_only_as_literal_plus_or_minus_allow() {
+        let append = |size: usize| {
+            let body = CommandBody::append("Drafts", vec![], None, vec![b'x'; size]).unwrap();
+            WireCommand::new("a001", body).unwrap()
+        };
+        let small = append(4096);
+        let large = append(4097);
+        assert_eq!(
+            pieces_with(&small, NonSyncLiterals::Small)[0],
+            b"a001 APPEND Drafts {4096+}\r\n"
+                .iter()
+                .chain(&[b'x'; 4096])
+                .chain(b"\r\n")
+                .copied()
+                .collect::<Vec<u8>>()
+        );
+        let minus = pieces_with(&large, NonSyncLiterals::Small);
+        assert_eq!(
+            minus.len(),
+            2,
+            "LITERAL- allows at most 4096 octets without '+'"
+        );
+        assert_eq!(minus[0], b"a001 APPEND Drafts {4097}\r\n");
+        let plus = pieces_with(&large, NonSyncLiterals::Any);
+        assert_eq!(plus.len(), 1);
+        assert!(plus[0].starts_with(b"a001 APPEND Drafts {4097+}\r\nxxx"));
+        assert_eq!(pieces_with(&small, NonSyncLiterals::Never).len(), 2);
     }
 
     #[test]

@@ -7,7 +7,7 @@
 use crate::auth::{AuthMethod, Credentials};
 use crate::capability::Capabilities;
 use crate::clock::Instant;
-use crate::codec::{Frame, OutgoingCommand, ResponseReader, SummaryFetch};
+use crate::codec::{Frame, NonSyncLiterals, OutgoingCommand, ResponseReader, SummaryFetch};
 use crate::command::{Command, CommandId, FolderQuery};
 use crate::command::{SearchQuery, StoreAction};
 use crate::compress::Deflate;
@@ -1191,7 +1191,7 @@ impl Core {
         };
         let wire = WireCommand::new(tag.as_str(), body)
             .expect("four characters of [a-z0-9] are always a valid IMAP tag");
-        let mut rest = OutgoingCommand::encode(&wire);
+        let mut rest = OutgoingCommand::encode(&wire, self.non_sync_literals());
         if let Gather::List(list) = &gather
             && let Some(syntax) = &list.syntax
         {
@@ -1212,6 +1212,17 @@ impl Core {
             gather,
             retry,
         });
+    }
+
+    fn non_sync_literals(&self) -> NonSyncLiterals {
+        let caps = &self.capabilities;
+        if caps.has("LITERAL+") {
+            NonSyncLiterals::Any
+        } else if caps.has("LITERAL-") || caps.has("IMAP4rev2") {
+            NonSyncLiterals::Small
+        } else {
+            NonSyncLiterals::Never
+        }
     }
 
     /// Sends DONE if an IDLE is running; its tagged OK then lets the queue move.
