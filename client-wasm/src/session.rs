@@ -1313,13 +1313,11 @@ impl Core {
                 return;
             }
         };
-        self.state = if self.state == State::LoggingOut {
-            State::LoggingOut
-        } else if preauthenticated {
+        self.enter(if preauthenticated {
             State::Authenticated
         } else {
             State::NotAuthenticated
-        };
+        });
         let then = AfterCapability::Greeted { preauthenticated };
         match greeting.code {
             Some(Code::Capability(caps)) => {
@@ -1327,6 +1325,14 @@ impl Core {
                 self.after_capability(then, None);
             }
             _ => self.queue.push_front((None, Job::Capability { then })),
+        }
+    }
+
+    /// The state a greeting or a completed command leads to, unless a LOGOUT is already
+    /// submitted: then the session stays logging out, and the server's BYE is expected.
+    fn enter(&mut self, state: State) {
+        if self.state != State::LoggingOut {
+            self.state = state;
         }
     }
 
@@ -1928,7 +1934,7 @@ impl Core {
             }
             Gather::LogIn(_) => {
                 let Some(id) = id else { return };
-                self.state = State::Authenticated;
+                self.enter(State::Authenticated);
                 let caps_in_ok = matches!(body.code, Some(Code::Capability(_)));
                 if caps_in_ok {
                     self.after_capability(AfterCapability::LoggedIn, Some(id));
@@ -2048,7 +2054,7 @@ impl Core {
                 }
             }
             Gather::Leave => {
-                self.state = State::Authenticated;
+                self.enter(State::Authenticated);
                 self.selected = None;
                 if let Some(id) = id {
                     self.events.push_back(Event::CommandCompleted { id });
@@ -2071,7 +2077,7 @@ impl Core {
             _ => {}
         }
         mailbox.apply_defaults();
-        self.state = State::Selected;
+        self.enter(State::Selected);
         if let Some(cached) = cached
             && mailbox.uid_validity != Some(cached.uid_validity)
         {
@@ -2129,7 +2135,7 @@ impl Core {
             },
             Gather::Select(_) => {
                 // A failed SELECT leaves no mailbox selected (RFC 3501 §6.3.1).
-                self.state = State::Authenticated;
+                self.enter(State::Authenticated);
                 self.selected = None;
                 CommandError::Rejected { refusal, text }
             }

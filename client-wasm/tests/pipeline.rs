@@ -375,10 +375,12 @@ fn v0026_nothing_goes_out_behind_starttls_or_authenticate() {
             Client(b"AGFsaWNlAGFsaWNlLXBhc3MtMQ==\r\n"),
             Server(b"0002 OK [CAPABILITY IMAP4rev1 IDLE] Logged in\r\n"),
             Client(b"0003 LOGOUT\r\n"),
+            // The LOGOUT submitted during the login is still what the session is doing.
+            Server(b"* BYE Logging out\r\n0003 OK Logout completed.\r\n"),
         ],
     );
     let described: Vec<String> = events.iter().map(describe).collect();
-    assert_eq!(described[2..], ["logged in 0"], "{events:?}");
+    assert_eq!(described[2..], ["logged in 0", "closed None"], "{events:?}");
 }
 
 #[test]
@@ -453,4 +455,19 @@ fn v0026_v0047_trycreate_creates_alone_then_retries() {
         Server(b"0005 OK [COPYUID 5 3 1] Copy completed.\r\n"),
     ]);
     assert_eq!(events, ["status 3 Sent Some(2)", "completed 2"]);
+}
+
+#[test]
+fn v0026_a_logout_behind_a_select_is_still_a_logout_when_the_select_completes() {
+    let events = replay(vec![
+        Submit(Command::Select {
+            mailbox: MailboxName::from_wire("Drafts"),
+        }),
+        Submit(Command::Logout),
+        Client(b"0002 SELECT Drafts\r\n"),
+        Server(b"* 1 EXISTS\r\n* OK [UIDVALIDITY 1764090004] UIDs valid\r\n0002 OK [READ-WRITE] Select completed.\r\n"),
+        Client(b"0003 LOGOUT\r\n"),
+        Server(b"* BYE Logging out\r\n0003 OK Logout completed.\r\n"),
+    ]);
+    assert_eq!(events, ["selected 2 Drafts", "closed None"]);
 }
