@@ -1807,11 +1807,13 @@ impl Core {
             }
         }
         let (summaries, id) = match self.in_flight.gatherer() {
+            // Only the asked-for summaries carry the header; a change a pipelined STORE or
+            // another client made meanwhile is not one of them.
             Some(InFlight {
                 gather: Gather::Fetch,
                 id,
                 ..
-            }) => (true, *id),
+            }) if has_header(items) => (true, *id),
             Some(InFlight {
                 gather: Gather::Flags | Gather::Select(_),
                 ..

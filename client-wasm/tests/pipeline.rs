@@ -471,3 +471,30 @@ fn v0026_a_logout_behind_a_select_is_still_a_logout_when_the_select_completes() 
     ]);
     assert_eq!(events, ["selected 2 Drafts", "closed None"]);
 }
+
+#[test]
+fn v0026_a_flag_change_during_a_summary_fetch_is_not_one_of_its_summaries() {
+    let events = replay(vec![
+        Submit(Command::FetchSummaries {
+            uids: UidRange {
+                first: Uid::new(3).unwrap(),
+                last: Uid::new(5),
+            },
+        }),
+        Submit(store(&[8], StoreAction::Add, Flag::Seen)),
+        Client(b"0002 UID FETCH 3:5 (UID FLAGS RFC822.SIZE INTERNALDATE BODY.PEEK[HEADER])\r\n0003 UID STORE 8 +FLAGS.SILENT (\\Seen)\r\n"),
+        // The STORE's change echoed with its UID (.SILENT only asks), amid the FETCH.
+        Server(b"* 1 FETCH (UID 3 FLAGS () RFC822.SIZE 10 INTERNALDATE \"24-Nov-2026 10:00:00 +0100\" BODY[HEADER] {2}\r\n\r\n)\r\n* 3 FETCH (UID 8 FLAGS (\\Seen))\r\n0003 OK Store completed.\r\n"),
+        Server(b"* 2 FETCH (UID 5 FLAGS () RFC822.SIZE 10 INTERNALDATE \"24-Nov-2026 10:00:00 +0100\" BODY[HEADER] {2}\r\n\r\n)\r\n0002 OK Fetch completed.\r\n"),
+    ]);
+    assert_eq!(
+        events,
+        [
+            "fetched Some(2) 3",
+            "fetched None 8",
+            "completed 3",
+            "fetched Some(2) 5",
+            "fetch done 2",
+        ]
+    );
+}
