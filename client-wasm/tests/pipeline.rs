@@ -498,3 +498,30 @@ fn v0026_a_flag_change_during_a_summary_fetch_is_not_one_of_its_summaries() {
         ]
     );
 }
+
+/// `STATUS` command lines as sent, one per `(tag, mailbox)`.
+fn status_lines(sent: &[(&str, &str)]) -> &'static [u8] {
+    let lines: String = sent
+        .iter()
+        .map(|(tag, name)| format!("{tag} STATUS {name} (MESSAGES UNSEEN UIDNEXT UIDVALIDITY)\r\n"))
+        .collect();
+    Box::leak(lines.into_bytes().into_boxed_slice())
+}
+
+#[test]
+fn v0026_v0044_at_most_eight_commands_are_in_flight() {
+    let names = ["F0", "F1", "F2", "F3", "F4", "F5", "F6", "F7", "F8", "F9"];
+    let tags = [
+        "0002", "0003", "0004", "0005", "0006", "0007", "0008", "0009",
+    ];
+    let mut tail: Vec<Step> = names.iter().map(|name| Submit(status(name))).collect();
+    let first: Vec<(&str, &str)> = tags.into_iter().zip(names).collect();
+    tail.extend([
+        Client(status_lines(&first)),
+        Server(b"* STATUS F1 (MESSAGES 1)\r\n0003 OK Status completed.\r\n"),
+        Client(status_lines(&[("000a", "F8")])),
+        Server(b"* STATUS F0 (MESSAGES 0)\r\n0002 OK Status completed.\r\n"),
+        Client(status_lines(&[("000b", "F9")])),
+    ]);
+    assert_eq!(replay(tail), ["status 3 F1 Some(1)", "status 2 F0 Some(0)"]);
+}
