@@ -24,6 +24,7 @@ pub mod mailbox;
 pub mod message;
 pub mod namespace;
 pub mod part;
+mod pipeline;
 mod sasl;
 mod scram;
 pub mod session;

@@ -52,6 +52,11 @@ impl MailboxName {
     }
 }
 
+/// Names one mailbox; only INBOX ignores case (row V0016).
+pub(crate) fn same_mailbox(a: &MailboxName, b: &MailboxName) -> bool {
+    a == b || (a.is_inbox() && b.is_inbox())
+}
+
 impl Serialize for MailboxName {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(&String::from_utf8_lossy(&self.0))

@@ -88,6 +88,23 @@ impl UidSet {
         after > 0 && self.0.get(after - 1).is_some_and(|(_, last)| uid <= *last)
     }
 
+    /// Whether some UID is in both sets: one walk over both sorted range lists.
+    pub fn intersects(&self, other: &Self) -> bool {
+        let (mut ours, mut theirs) = (self.0.iter().peekable(), other.0.iter().peekable());
+        while let (Some((our_first, our_last)), Some((their_first, their_last))) =
+            (ours.peek(), theirs.peek())
+        {
+            if our_last < their_first {
+                ours.next();
+            } else if their_last < our_first {
+                theirs.next();
+            } else {
+                return true;
+            }
+        }
+        false
+    }
+
     /// How many UIDs the set names (up to 2^32, so not a `u32`).
     pub fn count(&self) -> u64 {
         self.0
@@ -444,6 +461,15 @@ mod tests {
         );
         assert_eq!(uids(&[1]).unwrap().to_string(), "1");
         assert_eq!(uids(&[]), None);
+    }
+
+    #[test]
+    fn uid_sets_intersect_only_where_a_range_overlaps() {
+        let set = uids(&[3, 4, 5, 9]).unwrap();
+        assert!(set.intersects(&uids(&[1, 5]).unwrap()));
+        assert!(set.intersects(&uids(&[9, 20]).unwrap()));
+        assert!(!set.intersects(&uids(&[1, 2, 6, 7, 8, 10]).unwrap()));
+        assert!(!uids(&[10]).unwrap().intersects(&set));
     }
 
     #[test]

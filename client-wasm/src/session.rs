@@ -1,8 +1,9 @@
 //! The connection state machine: RFC 3501's states, the command queue, and timers.
 //!
 //! Sans-IO: the driver feeds server bytes to `handle_input`, sends what `poll_transmit`
-//! returns, acts on `poll_event`, and calls `handle_timeout` at `poll_timeout`. Commands are
-//! sent one at a time; each waits for its tagged completion before the next goes out.
+//! returns, acts on `poll_event`, and calls `handle_timeout` at `poll_timeout`. Commands go
+//! out in the order submitted, several at a time where `pipeline` allows it; each is settled
+//! by its own tagged completion.
 
 use crate::auth::{AuthMethod, Credentials};
 use crate::capability::Capabilities;
@@ -13,10 +14,11 @@ use crate::command::{SearchQuery, StoreAction};
 use crate::compress::Deflate;
 use crate::error::{CommandError, Refusal, SessionError, SubmitError};
 use crate::event::Event;
-use crate::mailbox::{ListedMailbox, MailboxName, MailboxStatus, SelectedMailbox};
+use crate::mailbox::{ListedMailbox, MailboxName, MailboxStatus, SelectedMailbox, same_mailbox};
 use crate::message::{Flag, FullMessage, MessageSummary, Uid, UidSet};
 use crate::namespace::{Hierarchy, Namespaces};
 use crate::part::FetchedPart;
+use crate::pipeline::{Lane, Pipelining, WINDOW};
 use crate::sasl::{self, Answer, Exchange, Mechanism, Verdict};
 use crate::sort::SortOrder;
 use crate::structure::MessageStructure;
@@ -313,6 +315,26 @@ impl Job {
         }
     }
 
+    /// How the command will share the wire, known before it is encoded: the commands a
+    /// deferred job may turn into (ENABLE before a SELECT, EXAMINE before a CLOSE) go alone too.
+    fn pipelining(&self) -> Pipelining {
+        match self {
+            Self::Ready { body, gather } | Self::Retry { body, gather } => {
+                Pipelining::of(body, gather.lane())
+            }
+            Self::Folders(_) => Pipelining::in_lane(Lane::Lists),
+            Self::Namespace => Pipelining::in_lane(Lane::Gathers),
+            Self::Later(Deferred::Status { mailbox }) => {
+                Pipelining::status(MailboxName::from_imap(mailbox))
+            }
+            Self::Later(Deferred::FetchFlags { set, .. }) => Pipelining::reads(Some(set)),
+            Self::Later(Deferred::Arrange { .. }) => Pipelining::reads(None),
+            Self::Capability { .. }
+            | Self::LogIn(_)
+            | Self::Later(Deferred::Open { .. } | Deferred::Unselect) => Pipelining::alone(),
+        }
+    }
+
     /// Selects another mailbox or leaves this one: what follows is about another mailbox.
     fn switches_mailbox(&self) -> bool {
         match self {
@@ -427,6 +449,61 @@ struct InFlight {
     gather: Gather,
     /// The destination and the command itself, to create it and send it again on TRYCREATE.
     retry: Option<(Mailbox<'static>, CommandBody<'static>)>,
+    pipelining: Pipelining,
+    /// Whether an EXISTS arrived while it ran (row V0048).
+    exists_seen: bool,
+}
+
+/// The commands on the wire, oldest first; `pipeline` keeps each untagged response's owner
+/// unambiguous.
+#[derive(Default)]
+struct Window(VecDeque<InFlight>);
+
+impl Window {
+    fn iter(&self) -> impl Iterator<Item = &InFlight> {
+        self.0.iter()
+    }
+
+    fn any(&self, gather: impl Fn(&Gather) -> bool) -> bool {
+        self.0.iter().any(|flight| gather(&flight.gather))
+    }
+
+    /// The one command untagged data naming no command belongs to: the only one in flight
+    /// outside `Lane::Tagged`.
+    fn gatherer(&mut self) -> Option<&mut InFlight> {
+        self.0
+            .iter_mut()
+            .find(|flight| flight.pipelining.lane != Lane::Tagged)
+    }
+
+    /// The STATUS in flight for `mailbox`: STATUS replies name their mailbox (row V0044).
+    fn status_of(&mut self, mailbox: &MailboxName) -> Option<&mut MailboxStatus> {
+        self.0
+            .iter_mut()
+            .find_map(|flight| match &mut flight.gather {
+                Gather::Status(status) if flight.pipelining.names(mailbox) => Some(status),
+                _ => None,
+            })
+    }
+
+    /// Whether `next` may go out now: the window has room, no command in it still waits for
+    /// `+` (RFC 3501 §5.5: continuations are negotiated before another command starts), and
+    /// it shares the wire with each of them.
+    fn admits(&self, next: &Pipelining) -> bool {
+        self.0.len() < WINDOW
+            && self.0.iter().all(|flight| {
+                !flight.rest.waits_for_continuation() && flight.pipelining.shares_with(next)
+            })
+    }
+
+    /// Takes the command `tag` settles.
+    fn settle(&mut self, tag: &str) -> Option<InFlight> {
+        let at = self
+            .0
+            .iter()
+            .position(|flight| flight.tag.as_str() == tag)?;
+        self.0.remove(at)
+    }
 }
 
 /// A SELECT or EXAMINE under way: the mailbox it builds, what the cache knew, and the news
@@ -505,6 +582,42 @@ enum Gather {
     Compress,
 }
 
+impl Gather {
+    /// Which untagged data the command claims, hence its lane. Untagged FETCH, SEARCH, SORT,
+    /// THREAD, NAMESPACE, ID and LIST replies name no command, so one gatherer at a time gets
+    /// them; state changes later commands depend on (login, TLS, SELECT and leaving it,
+    /// ENABLE, COMPRESS, LOGOUT) and mid-command dialogues (AUTHENTICATE, IDLE) run alone; the rest
+    /// need only their tagged status (a STATUS reply names its mailbox).
+    fn lane(&self) -> Lane {
+        match self {
+            Self::Capability(_)
+            | Self::StartTls
+            | Self::LogIn(_)
+            | Self::Select(_)
+            | Self::Idle(_)
+            | Self::Logout
+            | Self::Enable
+            | Self::Leave
+            | Self::Compress => Lane::Alone,
+            Self::List(_) => Lane::Lists,
+            Self::Namespace(_)
+            | Self::Id(_)
+            | Self::Fetch
+            | Self::Message(_)
+            | Self::Structure(_)
+            | Self::Part(_)
+            | Self::Search(_)
+            | Self::Sort(_)
+            | Self::Thread(_)
+            | Self::ArrangeSearch(..)
+            | Self::ArrangeFetch(..)
+            | Self::Flags
+            | Self::ConditionalStore => Lane::Gathers,
+            Self::Noop | Self::Done | Self::Status(_) | Self::Append(_) => Lane::Tagged,
+        }
+    }
+}
+
 /// A LIST in flight: its replies, and how its command differs from plain LIST.
 #[derive(Default)]
 struct ListGather {
@@ -571,7 +684,7 @@ struct Core {
     selected: Option<SelectedMailbox>,
     hierarchy: Hierarchy,
     queue: VecDeque<(Option<CommandId>, Job)>,
-    in_flight: Option<InFlight>,
+    in_flight: Window,
     transmit: VecDeque<Vec<u8>>,
     events: VecDeque<Event>,
     next_id: u64,
@@ -586,8 +699,6 @@ struct Core {
     qresync: Qresync,
     /// Whether a SELECT or EXAMINE was ever sent; ENABLE must come before the first.
     ever_opened: bool,
-    /// Whether an EXISTS arrived while the command in flight ran (row V0048).
-    exists_seen: bool,
     /// COMPRESS was queued; it is never asked twice.
     compress_asked: bool,
     /// COMPRESS's OK was just handled: the `Session` switches its streams. Holds how many
@@ -605,7 +716,7 @@ impl Core {
             selected: None,
             hierarchy: Hierarchy::default(),
             queue: VecDeque::new(),
-            in_flight: None,
+            in_flight: Window::default(),
             transmit: VecDeque::new(),
             events: VecDeque::new(),
             next_id: 0,
@@ -617,7 +728,6 @@ impl Core {
             message_parser: MessageParser::new(),
             qresync: Qresync::NotAsked,
             ever_opened: false,
-            exists_seen: false,
             compress_asked: false,
             compress_accepted: None,
         }
@@ -659,13 +769,9 @@ impl Core {
         };
         let selected = self.selected.as_ref()?;
         let switching = self.queue.iter().any(|(_, job)| job.switches_mailbox())
-            || matches!(
-                self.in_flight,
-                Some(InFlight {
-                    gather: Gather::Select(_) | Gather::Leave,
-                    ..
-                })
-            );
+            || self
+                .in_flight
+                .any(|gather| matches!(gather, Gather::Select(_) | Gather::Leave));
         if switching || !same_mailbox(&selected.name, mailbox) {
             return None;
         }
@@ -686,8 +792,7 @@ impl Core {
             .any(|(_, job)| matches!(job, Job::LogIn(_)))
             || self
                 .in_flight
-                .as_ref()
-                .is_some_and(|f| matches!(f.gather, Gather::LogIn(_)));
+                .any(|gather| matches!(gather, Gather::LogIn(_)));
         let allowed = match (command, self.state) {
             (_, State::Closed) => return Err(SubmitError::Closed),
             (_, State::LoggingOut) => false,
@@ -779,14 +884,20 @@ impl Core {
         }
     }
 
-    /// Sends the next queued command when nothing is in flight; ends an IDLE first.
+    /// Sends queued commands in order while the window admits the next (see `pipeline`);
+    /// ends an IDLE first.
     fn pump(&mut self, now: Instant) {
         if !self.queue.is_empty() {
             self.end_idle(now);
         }
-        while self.in_flight.is_none()
-            && !matches!(self.state, State::AwaitingGreeting | State::AwaitingTls)
-        {
+        while !matches!(self.state, State::AwaitingGreeting | State::AwaitingTls) {
+            let admitted = self
+                .queue
+                .front()
+                .is_some_and(|(_, job)| self.in_flight.admits(&job.pipelining()));
+            if !admitted {
+                return;
+            }
             let Some((mut id, job)) = self.queue.pop_front() else {
                 return;
             };
@@ -1189,6 +1300,7 @@ impl Core {
             self.close(Some(SessionError::TagsExhausted));
             return;
         };
+        let pipelining = Pipelining::of(&body, gather.lane());
         let wire = WireCommand::new(tag.as_str(), body)
             .expect("four characters of [a-z0-9] are always a valid IMAP tag");
         let mut rest = OutgoingCommand::encode(&wire, self.non_sync_literals());
@@ -1201,9 +1313,8 @@ impl Core {
             self.transmit.push_back(first);
         }
         self.last_sent = now;
-        self.exists_seen = false;
         self.ever_opened |= matches!(gather, Gather::Select(_));
-        self.in_flight = Some(InFlight {
+        self.in_flight.0.push_back(InFlight {
             tag,
             id,
             rest,
@@ -1211,6 +1322,8 @@ impl Core {
             sent_at: now,
             gather,
             retry,
+            pipelining,
+            exists_seen: false,
         });
     }
 
@@ -1227,7 +1340,7 @@ impl Core {
 
     /// Sends DONE if an IDLE is running; its tagged OK then lets the queue move.
     fn end_idle(&mut self, now: Instant) {
-        if let Some(flight) = self.in_flight.as_mut()
+        if let Some(flight) = self.in_flight.gatherer()
             && let Gather::Idle(phase @ IdlePhase::Idling) = &mut flight.gather
         {
             *phase = IdlePhase::DoneSent;
@@ -1275,13 +1388,11 @@ impl Core {
                 return;
             }
         };
-        self.state = if self.state == State::LoggingOut {
-            State::LoggingOut
-        } else if preauthenticated {
+        self.enter(if preauthenticated {
             State::Authenticated
         } else {
             State::NotAuthenticated
-        };
+        });
         let then = AfterCapability::Greeted { preauthenticated };
         match greeting.code {
             Some(Code::Capability(caps)) => {
@@ -1289,6 +1400,14 @@ impl Core {
                 self.after_capability(then, None);
             }
             _ => self.queue.push_front((None, Job::Capability { then })),
+        }
+    }
+
+    /// The state a greeting or a completed command leads to, unless a LOGOUT is already
+    /// submitted: then the session stays logging out, and the server's BYE is expected.
+    fn enter(&mut self, state: State) {
+        if self.state != State::LoggingOut {
+            self.state = state;
         }
     }
 
@@ -1378,8 +1497,9 @@ impl Core {
         self.pump(now);
     }
 
+    /// The newest command gets `+`: nothing is sent behind one that may wait for it.
     fn handle_continuation(&mut self, request: &CommandContinuationRequest<'_>) {
-        let Some(flight) = self.in_flight.as_mut() else {
+        let Some(flight) = self.in_flight.0.back_mut() else {
             self.events.push_back(Event::ResponseSkipped {
                 reason: "continuation request with no command waiting",
                 length: 0,
@@ -1528,7 +1648,7 @@ impl Core {
 
     /// The SELECT or EXAMINE in flight, if any.
     fn opening(&mut self) -> Option<&mut Opening> {
-        match self.in_flight.as_mut() {
+        match self.in_flight.gatherer() {
             Some(InFlight {
                 gather: Gather::Select(opening),
                 ..
@@ -1539,7 +1659,7 @@ impl Core {
 
     /// The mailbox a SELECT in flight is gathering, else the selected one.
     fn mailbox_being_built(&mut self) -> Option<&mut SelectedMailbox> {
-        match self.in_flight.as_mut() {
+        match self.in_flight.gatherer() {
             Some(InFlight {
                 gather: Gather::Select(opening),
                 ..
@@ -1589,7 +1709,7 @@ impl Core {
                 if let Some(InFlight {
                     gather: Gather::Namespace(slot),
                     ..
-                }) = self.in_flight.as_mut()
+                }) = self.in_flight.gatherer()
                 {
                     *slot = Some(Namespaces::from_wire(&personal, &other, &shared));
                 }
@@ -1598,7 +1718,7 @@ impl Core {
                 if let Some(InFlight {
                     gather: Gather::Id(fields),
                     ..
-                }) = self.in_flight.as_mut()
+                }) = self.in_flight.gatherer()
                 {
                     fields.extend(parameters.into_iter().flatten().map(|(key, value)| {
                         let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
@@ -1620,7 +1740,9 @@ impl Core {
                 }
             }
             Data::Exists(count) => {
-                self.exists_seen = true;
+                for flight in &mut self.in_flight.0 {
+                    flight.exists_seen = true;
+                }
                 self.update_counts(|m| {
                     m.record_exists(count);
                     None
@@ -1657,7 +1779,7 @@ impl Core {
                 if let Some(InFlight {
                     gather: Gather::Search(uids) | Gather::ArrangeSearch(_, uids),
                     ..
-                }) = self.in_flight.as_mut()
+                }) = self.in_flight.gatherer()
                 {
                     uids.extend(found.iter().filter_map(|n| Uid::new(n.get())));
                 }
@@ -1666,7 +1788,7 @@ impl Core {
                 if let Some(InFlight {
                     gather: Gather::Sort(uids),
                     ..
-                }) = self.in_flight.as_mut()
+                }) = self.in_flight.gatherer()
                 {
                     uids.extend(found.iter().filter_map(|n| Uid::new(n.get())));
                 }
@@ -1675,32 +1797,40 @@ impl Core {
                 if let Some(InFlight {
                     gather: Gather::Thread(found),
                     ..
-                }) = self.in_flight.as_mut()
+                }) = self.in_flight.gatherer()
                 {
                     found.extend(crate::thread::from_wire(&threads));
                 }
             }
-            Data::Status { mailbox, items } => match self.in_flight.as_mut() {
-                Some(InFlight {
-                    gather: Gather::Status(status),
-                    ..
-                }) => *status = MailboxStatus::from_status(&mailbox, &items),
-                Some(InFlight {
-                    gather: Gather::List(list),
-                    ..
-                }) => list
-                    .statuses
-                    .push(MailboxStatus::from_status(&mailbox, &items)),
-                _ => {}
-            },
+            Data::Status { mailbox, items } => self.handle_status_data(&mailbox, &items),
             _ => {}
+        }
+    }
+
+    /// A STATUS reply goes to the STATUS that asked about its mailbox, else to a LIST with
+    /// LIST-STATUS.
+    fn handle_status_data(
+        &mut self,
+        mailbox: &Mailbox<'_>,
+        items: &[imap_types::status::StatusDataItem],
+    ) {
+        let status = MailboxStatus::from_status(mailbox, items);
+        let asked = (status.name.as_ref()).and_then(|name| self.in_flight.status_of(name));
+        if let Some(asked) = asked {
+            *asked = status;
+        } else if let Some(InFlight {
+            gather: Gather::List(list),
+            ..
+        }) = self.in_flight.gatherer()
+        {
+            list.statuses.push(status);
         }
     }
 
     /// A LIST or LSUB reply: its delimiter is remembered for new names (row V0020).
     fn handle_listed(&mut self, listed: ListedMailbox) {
         self.hierarchy.record_listed(&listed);
-        match self.in_flight.as_mut().map(|flight| &mut flight.gather) {
+        match self.in_flight.gatherer().map(|flight| &mut flight.gather) {
             Some(Gather::List(list)) => list.found.push(listed),
             Some(Gather::Namespace(slot)) if slot.is_none() => {
                 *slot = Some(Namespaces::root(listed.delimiter));
@@ -1747,7 +1877,7 @@ impl Core {
             Some(mailbox) => mailbox.record_fetch(seq, named),
             None => named,
         };
-        match self.in_flight.as_mut().map(|flight| &mut flight.gather) {
+        match self.in_flight.gatherer().map(|flight| &mut flight.gather) {
             Some(Gather::Structure(slot @ None)) => {
                 let limit = self.config.whole_message_limit;
                 *slot = MessageStructure::from_fetch(items, limit).map(Box::new);
@@ -1772,7 +1902,7 @@ impl Core {
         if let Some(InFlight {
             gather: Gather::Message(slot),
             ..
-        }) = self.in_flight.as_mut()
+        }) = self.in_flight.gatherer()
             && slot.is_none()
         {
             *slot = FullMessage::from_fetch(items, &self.message_parser).map(Box::new);
@@ -1780,12 +1910,14 @@ impl Core {
                 return;
             }
         }
-        let (summaries, id) = match &self.in_flight {
+        let (summaries, id) = match self.in_flight.gatherer() {
+            // Only the asked-for summaries carry the header; a change a pipelined STORE or
+            // another client made meanwhile is not one of them.
             Some(InFlight {
                 gather: Gather::Fetch,
                 id,
                 ..
-            }) => (true, *id),
+            }) if has_header(items) => (true, *id),
             Some(InFlight {
                 gather: Gather::Flags | Gather::Select(_),
                 ..
@@ -1807,7 +1939,7 @@ impl Core {
             mailbox.record_fetch(fetch.seq, Some(fetch.uid));
         }
         let message = MessageSummary::from_summary_fetch(fetch);
-        match self.in_flight.as_mut() {
+        match self.in_flight.gatherer() {
             Some(InFlight {
                 gather: Gather::ArrangeFetch(_, messages),
                 ..
@@ -1819,16 +1951,11 @@ impl Core {
         }
     }
 
-    /// Whether the FETCH in flight asks for list summaries: then the codec may read them by
+    /// Whether a FETCH in flight asks for list summaries: then the codec may read them by
     /// its fast path.
     fn wants_summaries(&self) -> bool {
-        matches!(
-            self.in_flight,
-            Some(InFlight {
-                gather: Gather::Fetch | Gather::ArrangeFetch(..),
-                ..
-            })
-        )
+        self.in_flight
+            .any(|gather| matches!(gather, Gather::Fetch | Gather::ArrangeFetch(..)))
     }
 
     /// A FETCH with FLAGS that names no UID (another client's change, row V0023; the UID
@@ -1861,18 +1988,11 @@ impl Core {
     }
 
     fn handle_tagged(&mut self, tagged: Tagged<'_>) {
-        let matches = self
-            .in_flight
-            .as_ref()
-            .is_some_and(|flight| flight.tag.as_str() == tagged.tag.inner());
-        if !matches {
+        let Some(flight) = self.in_flight.settle(tagged.tag.inner()) else {
             self.events.push_back(Event::ResponseSkipped {
                 reason: "tagged response for no command in flight",
                 length: 0,
             });
-            return;
-        }
-        let Some(flight) = self.in_flight.take() else {
             return;
         };
         let body = tagged.body;
@@ -1904,11 +2024,12 @@ impl Core {
         {
             // A SCRAM OK without the server's proof (row E0002): the login fails with the
             // session.
-            self.in_flight = Some(flight);
+            self.in_flight.0.push_back(flight);
             self.close(Some(SessionError::ServerNotVerified));
             return;
         }
         let id = flight.id;
+        let exists_seen = flight.exists_seen;
         match flight.gather {
             Gather::Capability(then) => self.after_capability(then, id),
             Gather::StartTls => {
@@ -1919,7 +2040,7 @@ impl Core {
             }
             Gather::LogIn(_) => {
                 let Some(id) = id else { return };
-                self.state = State::Authenticated;
+                self.enter(State::Authenticated);
                 let caps_in_ok = matches!(body.code, Some(Code::Capability(_)));
                 if caps_in_ok {
                     self.after_capability(AfterCapability::LoggedIn, Some(id));
@@ -2017,7 +2138,7 @@ impl Core {
                 if let Some(id) = id {
                     self.events.push_back(Event::Appended { id, uid });
                 }
-                self.after_append(&target);
+                self.after_append(&target, exists_seen);
             }
             Gather::Logout => self.close(None),
             Gather::Enable => {}
@@ -2040,7 +2161,7 @@ impl Core {
                 }
             }
             Gather::Leave => {
-                self.state = State::Authenticated;
+                self.enter(State::Authenticated);
                 self.selected = None;
                 if let Some(id) = id {
                     self.events.push_back(Event::CommandCompleted { id });
@@ -2063,7 +2184,7 @@ impl Core {
             _ => {}
         }
         mailbox.apply_defaults();
-        self.state = State::Selected;
+        self.enter(State::Selected);
         if let Some(cached) = cached
             && mailbox.uid_validity != Some(cached.uid_validity)
         {
@@ -2084,12 +2205,12 @@ impl Core {
 
     /// A message appended to the selected mailbox shows up by EXISTS; if none came with the
     /// OK, a NOOP asks for it (row V0048). Never CHECK (row V0049).
-    fn after_append(&mut self, target: &MailboxName) {
+    fn after_append(&mut self, target: &MailboxName, exists_seen: bool) {
         let here = self
             .selected
             .as_ref()
             .is_some_and(|m| same_mailbox(&m.name, target));
-        if here && !self.exists_seen {
+        if here && !exists_seen {
             let noop = Job::Ready {
                 body: CommandBody::Noop,
                 gather: Gather::Noop,
@@ -2121,7 +2242,7 @@ impl Core {
             },
             Gather::Select(_) => {
                 // A failed SELECT leaves no mailbox selected (RFC 3501 §6.3.1).
-                self.state = State::Authenticated;
+                self.enter(State::Authenticated);
                 self.selected = None;
                 CommandError::Rejected { refusal, text }
             }
@@ -2203,18 +2324,26 @@ impl Core {
             State::Closed => None,
             State::AwaitingGreeting => Some(self.created + self.config.greeting_timeout),
             State::AwaitingTls => Some(self.last_received + self.config.response_timeout),
-            _ => Some(match &self.in_flight {
-                // An idling server may stay silent: only the re-IDLE interval applies.
-                Some(flight) if matches!(flight.gather, Gather::Idle(IdlePhase::Idling)) => {
-                    flight.sent_at + self.config.idle_interval
-                }
-                Some(flight) => {
-                    let since = flight.sent_at.max(self.last_received);
-                    since + self.flight_timeout(flight)
-                }
+            _ => Some(match self.due_flight() {
+                Some(flight) => self.flight_deadline(flight),
                 None => self.last_sent + self.quiet_interval(),
             }),
         }
+    }
+
+    /// The command in flight whose deadline comes first.
+    fn due_flight(&self) -> Option<&InFlight> {
+        self.in_flight
+            .iter()
+            .min_by_key(|flight| self.flight_deadline(flight))
+    }
+
+    fn flight_deadline(&self, flight: &InFlight) -> Instant {
+        // An idling server may stay silent: only the re-IDLE interval applies.
+        if matches!(flight.gather, Gather::Idle(IdlePhase::Idling)) {
+            return flight.sent_at + self.config.idle_interval;
+        }
+        flight.sent_at.max(self.last_received) + self.flight_timeout(flight)
     }
 
     /// How long the connection may stay without a command: the poll interval while a mailbox
@@ -2243,7 +2372,7 @@ impl Core {
         if now < deadline {
             return;
         }
-        match (&self.state, &self.in_flight) {
+        match (&self.state, self.due_flight()) {
             (State::AwaitingGreeting, _) => self.close(Some(SessionError::GreetingTimedOut)),
             (State::AwaitingTls, _) => {
                 let seconds = self.config.response_timeout.as_secs();
@@ -2290,9 +2419,7 @@ impl Core {
         }
         self.state = State::Closed;
         let ended = error.clone().unwrap_or(SessionError::ConnectionLost);
-        let pending = self
-            .in_flight
-            .take()
+        let pending = std::mem::take(&mut self.in_flight.0)
             .into_iter()
             .filter(|flight| !matches!(flight.gather, Gather::Logout))
             .map(|flight| flight.id)
@@ -2651,11 +2778,6 @@ fn trycreate_destination(body: &CommandBody<'static>) -> Option<Mailbox<'static>
         | CommandBody::Append { mailbox, .. } => Some(mailbox.clone()),
         _ => None,
     }
-}
-
-/// Names one mailbox; only INBOX ignores case (row V0016).
-fn same_mailbox(a: &MailboxName, b: &MailboxName) -> bool {
-    a == b || (a.is_inbox() && b.is_inbox())
 }
 
 /// `UID FETCH <uid> (<items>)` for one message.
