@@ -154,7 +154,9 @@ const MIN_READ: usize = 4 * 1024;
 /// Dovecot's send a few KiB per record; relaying each as its own frame costs
 /// the browser and the bridge a wake-up per record, which on a busy machine
 /// slowed a 100k-message header sync by a third. A quiet session (read size
-/// [`MIN_READ`]) never waits, so a small reply goes out at once.
+/// [`MIN_READ`]) never waits, so a small reply goes out at once. Once the engine
+/// has turned on COMPRESS=DEFLATE the bridge cannot see tagged lines, so the last
+/// chunk of a large compressed response may wait the whole [`COALESCE`].
 #[derive(Debug)]
 struct ChunkReader {
     buf: BytesMut,
