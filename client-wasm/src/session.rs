@@ -919,12 +919,7 @@ impl Core {
                 }
             };
             match prepared {
-                Ok((body, gather, sasl)) => {
-                    let retry = retryable
-                        .then(|| trycreate_destination(&body).map(|to| (to, body.clone())))
-                        .flatten();
-                    self.send(id, body, gather, sasl, retry, now);
-                }
+                Ok((body, gather, sasl)) => self.send(id, body, gather, sasl, retryable, now),
                 Err(error) => {
                     if let Some(id) = id {
                         self.events.push_back(Event::CommandFailed { id, error });
@@ -1293,7 +1288,7 @@ impl Core {
         body: CommandBody<'static>,
         gather: Gather,
         sasl: Option<Exchange>,
-        retry: Option<(Mailbox<'static>, CommandBody<'static>)>,
+        retryable: bool,
         now: Instant,
     ) {
         let Some(tag) = self.tags.next_tag() else {
@@ -1312,6 +1307,10 @@ impl Core {
         if let Some(first) = rest.next_piece() {
             self.transmit.push_back(first);
         }
+        // Kept for a TRYCREATE retry, moved rather than copied: an APPEND's body may be large.
+        let retry = retryable
+            .then(|| trycreate_destination(&wire.body).map(|to| (to, wire.body.into_static())))
+            .flatten();
         self.last_sent = now;
         self.ever_opened |= matches!(gather, Gather::Select(_));
         self.in_flight.0.push_back(InFlight {
@@ -2771,11 +2770,11 @@ fn enable_qresync() -> CommandBody<'static> {
 }
 
 /// The mailbox a COPY, MOVE or APPEND writes to: created on TRYCREATE (row V0047).
-fn trycreate_destination(body: &CommandBody<'static>) -> Option<Mailbox<'static>> {
+fn trycreate_destination(body: &CommandBody<'_>) -> Option<Mailbox<'static>> {
     match body {
         CommandBody::Copy { mailbox, .. }
         | CommandBody::Move { mailbox, .. }
-        | CommandBody::Append { mailbox, .. } => Some(mailbox.clone()),
+        | CommandBody::Append { mailbox, .. } => Some(mailbox.clone().into_static()),
         _ => None,
     }
 }
