@@ -6,7 +6,7 @@
 pub(crate) mod fast_fetch;
 mod framing;
 
-use crate::lenient::{normalize_spacing, xlist_as_list};
+use crate::lenient::{normalize_spacing, repair_line, xlist_as_list};
 use crate::lenient_fetch::rewrite_fetch;
 pub(crate) use fast_fetch::SummaryFetch;
 use framing::{Framed, Framer};
@@ -164,7 +164,8 @@ fn strict<'a, C: Decoder>(codec: &C, message: &'a [u8]) -> Result<C::Message<'a>
 }
 
 /// The second try: the padding normalised (and XLIST read as LIST) when that changed
-/// something, else (or when that still fails) a FETCH response's shape repaired.
+/// something, else (or when that still fails) a FETCH response's shape repaired, else a
+/// one-line shape of a particular server's (`lenient::repair_line`).
 fn lenient<'a, C: Decoder>(
     codec: &C,
     message: &[u8],
@@ -173,10 +174,16 @@ fn lenient<'a, C: Decoder>(
     let respaced = normalize_spacing(message, scratch);
     let normalized =
         (xlist_as_list(scratch) || respaced) && matches!(codec.decode(scratch), Ok(([], _)));
-    if !normalized && !rewrite_fetch(message, scratch) {
+    if !normalized && !rewrite_fetch(message, scratch) && !repair(message, scratch) {
         return None;
     }
     strict(codec, scratch).ok()
+}
+
+/// The one-line repairs, on the message with its padding normalised.
+fn repair(message: &[u8], scratch: &mut Vec<u8>) -> bool {
+    let respaced = normalize_spacing(message, scratch).then(|| std::mem::take(scratch));
+    repair_line(respaced.as_deref().unwrap_or(message), scratch)
 }
 
 /// The engine's response reader on its own, for tools that look at a server's bytes without
