@@ -11,6 +11,7 @@ use crate::codec::{Frame, OutgoingCommand, ResponseReader, SummaryFetch};
 use crate::command::{Command, CommandId, FolderQuery};
 use crate::command::{SearchQuery, StoreAction};
 use crate::error::{CommandError, Refusal, SessionError, SubmitError};
+use crate::esearch::Esearch;
 use crate::event::Event;
 use crate::mailbox::{ListedMailbox, MailboxName, MailboxStatus, SelectedMailbox};
 use crate::message::{Flag, FullMessage, MessageSummary, Uid, UidSet};
@@ -1134,6 +1135,7 @@ impl Core {
         {
             rest.extend_list(syntax.name, syntax.selection, &syntax.returns);
         }
+        self.ask_esearch(&gather, &mut rest);
         if let Some(first) = rest.next_piece() {
             self.transmit.push_back(first);
         }
@@ -1149,6 +1151,28 @@ impl Core {
             gather,
             retry,
         });
+    }
+
+    /// With ESEARCH, a search asks for `RETURN (ALL)`: the reply names the command's tag, so
+    /// it cannot be taken for another command's (RFC 4731, row V0067).
+    fn ask_esearch(&self, gather: &Gather, command: &mut OutgoingCommand) {
+        if matches!(gather, Gather::Search(_)) && self.capabilities.has("ESEARCH") {
+            command.extend_search("ALL");
+        }
+    }
+
+    /// An ESEARCH adds its UIDs to the search whose tag it names; any other is ignored.
+    fn handle_esearch(&mut self, esearch: Esearch) {
+        if let Some(InFlight {
+            tag,
+            gather: Gather::Search(uids),
+            ..
+        }) = self.in_flight.as_mut()
+            && esearch.uid
+            && esearch.tag.as_deref() == Some(tag.as_str())
+        {
+            uids.extend(esearch.all.iter().filter_map(|n| Uid::new(n.get())));
+        }
     }
 
     /// Sends DONE if an IDLE is running; its tagged OK then lets the queue move.
@@ -1171,6 +1195,7 @@ impl Core {
                 self.handle_continuation(&request);
             }
             Frame::Summary(fetch) => self.handle_summary(&fetch),
+            Frame::Esearch(esearch) => self.handle_esearch(esearch),
             Frame::Skipped { reason, length } => self.handle_skipped(reason, length),
         }
         self.pump(now);

@@ -122,6 +122,7 @@ fn read_stream(pieces: &[&[u8]]) -> StreamResult {
             let decoded = match &message.decoded {
                 Decoded::Greeting(greeting) => format!("{greeting:?}"),
                 Decoded::Response(response) => format!("{response:?}"),
+                Decoded::Esearch(esearch) => format!("{esearch:?}"),
                 Decoded::Skipped { reason } => {
                     skipped += 1;
                     format!("skipped: {reason}")
