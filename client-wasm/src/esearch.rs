@@ -6,6 +6,7 @@
 //!                    *(SP search-return-data)
 //! ```
 
+use crate::lenient::split_word;
 use serde::Serialize;
 use std::num::NonZeroU32;
 
@@ -86,7 +87,7 @@ impl Reader {
             rest = after;
         }
         while !rest.is_empty() {
-            let (name, after) = split_space(rest);
+            let (name, after) = split_word(rest);
             let (value, after) = value(after).ok_or(MALFORMED)?;
             self.item(name, value)?;
             rest = after;
@@ -134,7 +135,7 @@ impl Reader {
     /// `(first:last set-or-NIL)`.
     fn partial(&mut self, value: &[u8]) -> Result<PartialResult, &'static str> {
         let inner = value.strip_prefix(b"(").and_then(|v| v.strip_suffix(b")"));
-        let (range, set) = split_space(inner.ok_or(MALFORMED)?);
+        let (range, set) = split_word(inner.ok_or(MALFORMED)?);
         let (first, last) = split_at_colon(range).ok_or(MALFORMED)?;
         let mut found = Vec::new();
         if !set.eq_ignore_ascii_case(b"NIL") {
@@ -171,13 +172,6 @@ impl Reader {
     }
 }
 
-fn split_space(bytes: &[u8]) -> (&[u8], &[u8]) {
-    match bytes.iter().position(|&b| b == b' ') {
-        Some(at) => (&bytes[..at], &bytes[at + 1..]),
-        None => (bytes, &[]),
-    }
-}
-
 fn split_at_colon(bytes: &[u8]) -> Option<(&[u8], &[u8])> {
     let at = bytes.iter().position(|&b| b == b':')?;
     Some((&bytes[..at], &bytes[at + 1..]))
@@ -191,7 +185,7 @@ fn value(bytes: &[u8]) -> Option<(&[u8], &[u8])> {
         let (group, after) = bytes.split_at(close + 1);
         Some((group, separated(after)?))
     } else {
-        let (word, after) = split_space(bytes);
+        let (word, after) = split_word(bytes);
         (!word.is_empty()).then_some((word, after))
     }
 }

@@ -70,17 +70,21 @@ pub(crate) fn repair_line(message: &[u8], out: &mut Vec<u8>) -> bool {
             _ => false,
         },
         b"+" => false,
+        // Exchange during MOVE: `[COPYUID 55 31 6]` alone, where RFC 6851 has `* OK [...]`.
         _ if first.starts_with(b"[") => {
             out.extend_from_slice(b"* OK ");
             out.extend_from_slice(line);
             true
         }
+        // ppops.net: `A6 OK`, where RFC 3501's resp-text is required.
         _ if is_status_word(second) && after.is_empty() => {
             out.extend_from_slice(line);
             out.extend_from_slice(MISSING_TEXT);
             true
         }
         _ if is_status_word(second) => ascii_line(line, out),
+        // Exchange's `Server Unavailable. 15`: neither tag and status nor `*`. Read as what
+        // it is, a server error no command can be blamed for (an untagged BAD).
         _ => {
             out.extend_from_slice(b"* BAD ");
             ascii_text(line, out);
@@ -103,7 +107,7 @@ fn is_status_word(word: &[u8]) -> bool {
 }
 
 /// The first space-separated word and what follows its space.
-fn split_word(line: &[u8]) -> (&[u8], &[u8]) {
+pub(crate) fn split_word(line: &[u8]) -> (&[u8], &[u8]) {
     match line.iter().position(|&b| b == b' ') {
         Some(at) => (&line[..at], &line[at + 1..]),
         None => (line, &[]),
