@@ -6,7 +6,7 @@
 mod support;
 
 use client_wasm::{
-    AuthMethod, Command, CommandError, Credentials, Event, Flag, MailboxName, SearchDate,
+    AuthMethod, Command, CommandError, Credentials, Event, Flag, MailboxName, Refusal, SearchDate,
     SearchQuery, SessionError, SpecialUse, StoreAction, TransportSecurity, Uid, UidRange, UidSet,
 };
 use support::{Step::*, encrypted, run};
@@ -1080,6 +1080,51 @@ fn v0067_esearch_results_are_matched_by_their_tag_correlator() {
             .iter()
             .any(|e| matches!(e, Event::ResponseSkipped { .. })),
         "{events:?}"
+    );
+}
+
+/// Lines no grammar allows, each from the corpus: Exchange's bare `[COPYUID ...]` during MOVE,
+/// ppops.net's `OK` without text, Exchange's `Server Unavailable. 15`. The commands still
+/// complete in order, the expunge still counts, and the bare line is a server warning.
+#[test]
+fn n0003_odd_lines_from_real_servers_keep_the_session_in_step() {
+    let events = run(
+        encrypted(),
+        &with(
+            selected(),
+            vec![
+                Submit(Command::Move {
+                    uids: uids(&[1]),
+                    to: MailboxName::from_wire("Deleted Items"),
+                }),
+                Client(b"0002 UID MOVE 1 \"Deleted Items\"\r\n"),
+                Server(b"[COPYUID 55 1 6]\r\n* 1 EXPUNGE\r\n0002 OK MOVE completed.\r\n"),
+                Submit(Command::Copy {
+                    uids: uids(&[2]),
+                    to: MailboxName::from_wire("Archive"),
+                }),
+                Client(b"0003 UID COPY 2 Archive\r\n"),
+                Server(b"0003 OK\r\n"),
+                Submit(Command::Noop),
+                Client(b"0004 NOOP\r\n"),
+                Server(b"Server Unavailable. 15\r\n0004 OK NOOP completed.\r\n"),
+            ],
+        ),
+    );
+    let tail = &events[3..];
+    assert!(
+        matches!(
+            tail,
+            [
+                Event::MessageExpunged { seq: 1, .. },
+                Event::MailboxChanged { exists: 2, .. },
+                Event::CommandCompleted { .. },
+                Event::CommandCompleted { .. },
+                Event::WarningReceived { refusal: Refusal::Bad, text },
+                Event::NoopCompleted { .. },
+            ] if text == "Server Unavailable. 15"
+        ),
+        "{tail:?}"
     );
 }
 
