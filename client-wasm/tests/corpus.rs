@@ -426,10 +426,15 @@ use imap_types::response::{Data, Response};
 
 type Items = Vec<MessageDataItem<'static>>;
 
+/// The capture whose name starts with `prefix`; `None` when the corpus is absent.
+fn capture(prefix: &str) -> Option<Case> {
+    cases()?.into_iter().find(|c| c.name.starts_with(prefix))
+}
+
 /// What `pick` takes from each message the reader decoded in the capture whose name starts
 /// with `prefix`; `None` when the corpus is absent.
 fn decoded<T>(prefix: &str, mut pick: impl FnMut(Decoded<'_>) -> Option<T>) -> Option<Vec<T>> {
-    let case = cases()?.into_iter().find(|c| c.name.starts_with(prefix))?;
+    let case = capture(prefix)?;
     let mut stream = ResponseStream::default();
     stream.push(&case.bytes);
     let mut out = Vec::new();
@@ -980,7 +985,7 @@ fn n0003_cut_or_mangled_repaired_captures_are_incomplete_or_skipped_never_a_pani
 // The captures' `expected` values for the one-line shapes the lenient reader repairs, for
 // ESEARCH and for the rest of the SEARCH / SORT / THREAD capture (rows N0003, V0067).
 
-use client_wasm::{Esearch, MailboxName, Refusal, esearch::PartialResult};
+use client_wasm::{Esearch, MailboxName, Refusal, SpecialUse, esearch::PartialResult};
 use imap_types::mailbox::Mailbox as WireMailbox;
 use imap_types::response::{Status, StatusBody, StatusKind, Tagged};
 use std::num::NonZeroU32;
@@ -1172,10 +1177,7 @@ fn n0003_corpus_odd_lines_reach_their_expected_values() {
 /// command is blamed for.
 #[test]
 fn n0003_corpus_line_without_tag_is_a_server_warning() {
-    let Some(case) = cases().and_then(|all| all.into_iter().find(|c| c.name.starts_with("101")))
-    else {
-        return;
-    };
+    let Some(case) = capture("101") else { return };
     let session = run_session(&[&with_greeting(&case.bytes)]);
     assert!(
         session.events.iter().any(|event| matches!(event,
@@ -1250,4 +1252,390 @@ fn v0067_corpus_esearch_esort_sort_and_thread_reach_their_expected_values() {
         .find(|response| matches!(response, Response::Data(Data::Thread(_))))
         .expect("a THREAD");
     assert_eq!(encoded(thread), "* THREAD (1 (2 (3 5)(6))(4))(7)\r\n");
+}
+
+// The captures' `expected` values for everything else (greetings, capabilities, LIST and
+// XLIST, SELECT data, STATUS, SEARCH / SORT / THREAD, errors, ID, QUOTA; row N0003), read
+// through the `replay` tool's JSON, the engine reader's public rendering.
+
+use serde_json::{Value, json};
+
+/// The `replay` tool's JSON lines, its summary left out, for the capture `prefix`.
+fn replayed(prefix: &str) -> Option<Vec<Value>> {
+    let case = capture(prefix)?;
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_replay"))
+        .arg(corpus_dir().join(format!("{}.txt", case.name)))
+        .output()
+        .expect("replay runs");
+    let lines = String::from_utf8(output.stdout)
+        .expect("UTF-8")
+        .lines()
+        .map(|line| serde_json::from_str::<Value>(line).expect("one JSON object per line"))
+        .filter(|line| line["type"] != "summary")
+        .collect();
+    Some(lines)
+}
+
+/// Each field of `expected` has that value in `actual`; other fields are not compared.
+fn assert_fields(capture: &str, actual: &Value, expected: Value) {
+    for (key, value) in expected.as_object().expect("an object") {
+        assert_eq!(&actual[key], value, "{capture}, field {key}: {actual}");
+    }
+}
+
+/// The capabilities a session learns from the capture's greeting.
+fn greeted(prefix: &str) -> client_wasm::Capabilities {
+    let case = capture(prefix).expect("corpus");
+    let session = run_session(&[&case.bytes]);
+    match session.events.first() {
+        Some(Event::Greeted { capabilities, .. }) => capabilities.clone(),
+        other => panic!("{prefix}: {other:?}"),
+    }
+}
+
+/// Whether the JSON list `list` holds each of `items`.
+fn holds(list: &Value, items: &[&str]) -> bool {
+    let list = list.as_array().map(Vec::as_slice).unwrap_or_default();
+    items.iter().all(|item| list.iter().any(|v| v == item))
+}
+
+#[test]
+fn n0003_corpus_greetings_and_capabilities_reach_their_expected_values() {
+    let Some(courier) = replayed("003") else {
+        return;
+    };
+    let courier_caps = [
+        "IMAP4REV1",
+        "UIDPLUS",
+        "CHILDREN",
+        "NAMESPACE",
+        "THREAD=ORDEREDSUBJECT",
+        "THREAD=REFERENCES",
+        "SORT",
+        "QUOTA",
+        "IDLE",
+        "ACL",
+        "ACL2=UNION",
+    ];
+    assert_fields(
+        "003",
+        &courier[0],
+        json!({"type": "greeting", "kind": "ok",
+            "text": "Courier-IMAP ready. Copyright 1998-2011 Double Precision, Inc.  See COPYING for distribution information."}),
+    );
+    assert!(holds(&courier[0]["code"]["capabilities"], &courier_caps));
+    assert!(holds(&courier[0]["code"]["capabilities"], &["STARTTLS"]));
+    assert!(holds(&courier[1]["capabilities"], &courier_caps));
+    assert!(holds(&courier[1]["capabilities"], &["AUTH=PLAIN"]));
+    assert!(!holds(&courier[1]["capabilities"], &["STARTTLS"]));
+
+    let cyrus = replayed("004").expect("corpus");
+    let greeting_caps = [
+        "IMAP4",
+        "IMAP4REV1",
+        "LITERAL+",
+        "ID",
+        "STARTTLS",
+        "AUTH=PLAIN",
+        "SASL-IR",
+    ];
+    assert_eq!(cyrus[0]["code"]["capabilities"], json!(greeting_caps));
+    assert_fields(
+        "004",
+        &cyrus[3],
+        json!({"tag": "A00000001", "kind": "ok", "text": "Success (no protection)"}),
+    );
+    assert!(holds(
+        &cyrus[3]["code"]["capabilities"],
+        &["LOGINDISABLED", "CONDSTORE", "SORT=MODSEQ"]
+    ));
+
+    let dovecot = replayed("005").expect("corpus");
+    assert_fields(
+        "005",
+        &dovecot[0],
+        json!({"type": "greeting", "kind": "preauth", "text": "Logged in as user"}),
+    );
+    assert!(holds(
+        &dovecot[0]["code"]["capabilities"],
+        &[
+            "CONDSTORE",
+            "QRESYNC",
+            "ESEARCH",
+            "ESORT",
+            "LIST-STATUS",
+            "BINARY",
+            "MOVE",
+            "SPECIAL-USE",
+            "NOTIFY"
+        ]
+    ));
+
+    // IMAP4REV1 upper case: capabilities compare case-insensitively in the engine.
+    let uw = replayed("006").expect("corpus");
+    assert_eq!(
+        uw[0]["code"]["capabilities"],
+        json!([
+            "IMAP4REV1",
+            "I18NLEVEL=1",
+            "LITERAL+",
+            "SASL-IR",
+            "LOGIN-REFERRALS",
+            "AUTH=PLAIN",
+            "AUTH=LOGIN"
+        ])
+    );
+    let caps = greeted("006");
+    assert!(
+        caps.has("IMAP4rev1") && caps.supports_auth("plain"),
+        "{caps:?}"
+    );
+    let caps = greeted("030");
+    assert!(caps.has("imap4rev1") && caps.has("special-use"), "{caps:?}");
+
+    let yandex = replayed("007").expect("corpus");
+    assert_fields(
+        "007",
+        &yandex[0],
+        json!({"type": "greeting", "kind": "ok", "code": null}),
+    );
+    assert!(holds(
+        &yandex[1]["capabilities"],
+        &["XLIST", "MOVE", "IDLE", "ENABLE", "AUTH=XOAUTH2"]
+    ));
+
+    let zoho = replayed("010").expect("corpus");
+    assert!(holds(
+        &zoho[1]["capabilities"],
+        &["LITERAL-", "APPENDLIMIT=10485760", "CONDSTORE", "ESEARCH"]
+    ));
+    assert!(holds(&zoho[3]["capabilities"], &["APPENDLIMIT=26214400"]));
+
+    let aliyun = replayed("012").expect("corpus");
+    assert_fields(
+        "012",
+        &aliyun[0],
+        json!({"kind": "ok", "code": null, "text": "AliYun IMAP Server Ready(10.147.40.164)"}),
+    );
+
+    let proton = replayed("016").expect("corpus");
+    assert!(holds(
+        &proton[1]["capabilities"],
+        &["APPENDLIMIT", "XSTOP", "AUTH=LOGIN"]
+    ));
+
+    let strato = replayed("017").expect("corpus");
+    assert!(holds(
+        &strato[2]["capabilities"],
+        &[
+            "PREVIEW=FUZZY",
+            "SNIPPET=FUZZY",
+            "STATUS=SIZE",
+            "QUOTA=RES-MAILBOX"
+        ]
+    ));
+
+    let lower = replayed("030").expect("corpus");
+    assert_eq!(
+        lower[1]["capabilities"],
+        json!(["IMAP4REV1", "STARTTLS", "login", "special-use"])
+    );
+}
+
+/// The mailboxes a session's `LIST "" *` reports when the server answers with the capture's
+/// bytes, then the tagged OK (the capture's own tagged responses answer no command here).
+fn listed(prefix: &str) -> Vec<client_wasm::ListedMailbox> {
+    let case = capture(prefix).expect("corpus");
+    let now = Instant::from_millis(1_000);
+    let mut session = Session::new(Config::new(0, TransportSecurity::Encrypted), now);
+    session.handle_input(now, b"* PREAUTH [CAPABILITY IMAP4rev1] ready\r\n");
+    let list = client_wasm::Command::List {
+        reference: MailboxName::from_wire(""),
+        pattern: "*".into(),
+    };
+    session.submit(list, now).expect("LIST accepted");
+    let sent = session.poll_transmit().expect("LIST sent");
+    assert!(sent.ends_with(b" LIST \"\" *\r\n"), "{sent:?}");
+    session.handle_input(now, &case.bytes);
+    session.handle_input(now, &[&sent[..4], b" OK done\r\n"].concat());
+    std::iter::from_fn(|| session.poll_event())
+        .find_map(|event| match event {
+            Event::MailboxesListed { mailboxes, .. } => Some(mailboxes),
+            _ => None,
+        })
+        .expect("LIST answered")
+}
+
+/// `(display name, delimiter, special use, selectable)` of each listed mailbox.
+fn roles(
+    mailboxes: &[client_wasm::ListedMailbox],
+) -> Vec<(String, Option<char>, Option<SpecialUse>, bool)> {
+    mailboxes
+        .iter()
+        .map(|m| (m.display.clone(), m.delimiter, m.special_use, m.selectable))
+        .collect()
+}
+
+fn role(
+    name: &str,
+    delimiter: char,
+    special_use: Option<SpecialUse>,
+) -> (String, Option<char>, Option<SpecialUse>, bool) {
+    (name.to_owned(), Some(delimiter), special_use, true)
+}
+
+#[test]
+fn n0003_v0061_corpus_lists_and_namespaces_reach_their_expected_values() {
+    use SpecialUse::{All, Drafts, Flagged, Junk, Sent, Trash};
+    let Some(yandex) = replayed("007") else {
+        return;
+    };
+    assert_eq!(
+        yandex[5]["value"]["content"]["personal"][0],
+        json!({"prefix": {"type": "Quoted", "content": ""}, "delimiter": "|", "extensions": []})
+    );
+    let inbox = &listed("007")[0];
+    assert_eq!((inbox.name.is_inbox(), inbox.delimiter), (true, Some('|')));
+    assert_eq!(
+        inbox.attributes,
+        ["\\HasNoChildren", "\\Marked", "\\Noinferiors"]
+    );
+
+    let domino = replayed("009").expect("corpus");
+    let namespace = &domino[3]["value"]["content"];
+    let prefix = |kind: &str| namespace[kind][0]["prefix"]["content"].clone();
+    assert_eq!(
+        (prefix("personal"), prefix("other"), prefix("shared")),
+        (json!(""), json!("Other\\"), json!("Shared\\"))
+    );
+    assert_eq!(namespace["personal"][0]["delimiter"], "\\");
+    let inbox = &listed("009")[0];
+    assert_eq!((inbox.name.is_inbox(), inbox.delimiter), (true, Some('\\')));
+
+    let zoho = &listed("010")[0];
+    assert!(zoho.name.is_inbox() && zoho.subscribed && zoho.delimiter == Some('/'));
+
+    let strato = listed("017");
+    assert_eq!(roles(&strato), [role("INBOX", '.', None)]);
+    assert!(strato[0].attributes == ["\\HasChildren"]);
+    let xlist = replayed("017").expect("corpus");
+    assert_fields("017", &xlist[8], json!({"tag": "A00000005", "kind": "ok"}));
+
+    assert_eq!(
+        roles(&listed("030")),
+        [role("INBOX", '/', None), role("Trash", '/', Some(Trash))]
+    );
+
+    let gmail = listed("031");
+    assert_eq!(gmail.len(), 9);
+    assert!(gmail[0].name.is_inbox());
+    assert_eq!(
+        (gmail[1].display.as_str(), gmail[1].selectable),
+        ("[Gmail]", false)
+    );
+    let uses: Vec<_> = gmail
+        .iter()
+        .map(|m| (m.display.as_str(), m.special_use))
+        .collect();
+    for expected in [
+        ("[Gmail]/All Mail", Some(All)),
+        ("[Gmail]/Spam", Some(Junk)),
+        ("[Gmail]/Starred", Some(Flagged)),
+    ] {
+        assert!(uses.contains(&expected), "{expected:?} in {uses:?}");
+    }
+
+    let yandex = listed("032");
+    assert_eq!(
+        roles(&yandex),
+        [
+            role("Drafts", '|', Some(Drafts)),
+            role("Drafts|template", '|', None),
+            role("INBOX", '|', None),
+            role("Outbox", '|', None),
+            role("Sent", '|', Some(Sent)),
+            role("Spam", '|', Some(Junk)),
+            role("Trash", '|', Some(Trash)),
+        ]
+    );
+    assert_eq!(
+        yandex[0].attributes,
+        ["\\HasChildren", "\\Unmarked", "\\Drafts"]
+    );
+    assert!(yandex[1].attributes.contains(&"\\Templates".to_owned()));
+
+    let zoho = listed("033");
+    assert_eq!(
+        roles(&zoho),
+        [
+            role("Posteingang", '/', None),
+            role("Entw\u{fc}rfe", '/', Some(Drafts)),
+            role("Vorlagen", '/', None),
+            role("Gesendet", '/', Some(Sent)),
+            role("Spam", '/', Some(Junk)),
+            role("Papierkorb", '/', Some(Trash)),
+        ]
+    );
+    assert!(zoho[0].attributes.contains(&"\\Inbox".to_owned()));
+    assert!(zoho[2].attributes.contains(&"\\Templates".to_owned()));
+
+    let literal = replayed("035").expect("corpus");
+    assert_fields(
+        "035",
+        &literal[1],
+        json!({"kind": "list", "attributes": ["\\HasNoChildren"], "delimiter": "/", "mailbox": "Literal Folder Name"}),
+    );
+    assert_fields(
+        "035",
+        &literal[3],
+        json!({"kind": "status", "mailbox": "Literal Folder Name", "items": {"MESSAGES": 60}}),
+    );
+
+    // UTF-8 in a literal (UTF8=ACCEPT) is the name as is, not modified UTF-7.
+    let utf8 = &listed("036")[0];
+    assert_eq!(
+        utf8.display,
+        "\u{418}\u{441}\u{445}\u{43e}\u{434}\u{44f}\u{449}\u{438}\u{435}"
+    );
+    assert_eq!(utf8.name.as_wire(), utf8.display.as_bytes());
+    assert_eq!(utf8.delimiter, Some('/'));
+    assert!(utf8.attributes[0].eq_ignore_ascii_case("\\HasNoChildren"));
+
+    assert_eq!(roles(&listed("039")), [role("[FolderName]", '.', None)]);
+    let airmail = listed("040");
+    assert_eq!(roles(&airmail), [role("INBOX.[Airmail].Snooze", '.', None)]);
+    assert!(airmail[0].attributes[0].eq_ignore_ascii_case("\\Unmarked"));
+
+    let dovecot = listed("042");
+    let names: Vec<&str> = dovecot.iter().map(|m| m.display.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "Archives",
+            "Drafts",
+            "Junk",
+            "Sent Messages",
+            "Trash",
+            "INBOX",
+            "NIL"
+        ]
+    );
+    let status = |index: usize| {
+        let s = dovecot[index].status.clone().expect("LIST-STATUS");
+        (
+            s.messages,
+            s.uid_next.map(|u| u.get()),
+            s.uid_validity,
+            s.highest_modseq,
+        )
+    };
+    assert_eq!(status(6), (Some(0), Some(1), Some(1_436_832_057), Some(1)));
+    assert_eq!(status(5), (Some(4), Some(5), Some(1_436_832_057), Some(15)));
+
+    let empty = replayed("051").expect("corpus");
+    assert_fields(
+        "051",
+        &empty[0],
+        json!({"kind": "status", "mailbox": "INBOX", "items": {}}),
+    );
 }
