@@ -1442,28 +1442,37 @@ fn n0003_corpus_greetings_and_capabilities_reach_their_expected_values() {
     );
 }
 
-/// The mailboxes a session's `LIST "" *` reports when the server answers with the capture's
-/// bytes, then the tagged OK (the capture's own tagged responses answer no command here).
-fn listed(prefix: &str) -> Vec<client_wasm::ListedMailbox> {
+/// What `pick` takes from the events of a session that sends `command` and gets the
+/// capture's bytes, then the tagged OK, as the answer (the capture's own tagged responses
+/// answer no command here).
+fn answered<T>(
+    prefix: &str,
+    command: client_wasm::Command,
+    pick: impl FnMut(Event) -> Option<T>,
+) -> T {
     let case = capture(prefix).expect("corpus");
     let now = Instant::from_millis(1_000);
     let mut session = Session::new(Config::new(0, TransportSecurity::Encrypted), now);
     session.handle_input(now, b"* PREAUTH [CAPABILITY IMAP4rev1] ready\r\n");
+    session.submit(command, now).expect("command accepted");
+    let sent = session.poll_transmit().expect("command sent");
+    session.handle_input(now, &case.bytes);
+    session.handle_input(now, &[&sent[..4], b" OK done\r\n"].concat());
+    std::iter::from_fn(|| session.poll_event())
+        .find_map(pick)
+        .expect("the command answered")
+}
+
+/// The mailboxes a session's `LIST "" *` reports when the capture answers it.
+fn listed(prefix: &str) -> Vec<client_wasm::ListedMailbox> {
     let list = client_wasm::Command::List {
         reference: MailboxName::from_wire(""),
         pattern: "*".into(),
     };
-    session.submit(list, now).expect("LIST accepted");
-    let sent = session.poll_transmit().expect("LIST sent");
-    assert!(sent.ends_with(b" LIST \"\" *\r\n"), "{sent:?}");
-    session.handle_input(now, &case.bytes);
-    session.handle_input(now, &[&sent[..4], b" OK done\r\n"].concat());
-    std::iter::from_fn(|| session.poll_event())
-        .find_map(|event| match event {
-            Event::MailboxesListed { mailboxes, .. } => Some(mailboxes),
-            _ => None,
-        })
-        .expect("LIST answered")
+    answered(prefix, list, |event| match event {
+        Event::MailboxesListed { mailboxes, .. } => Some(mailboxes),
+        _ => None,
+    })
 }
 
 /// `(display name, delimiter, special use, selectable)` of each listed mailbox.
@@ -1637,5 +1646,251 @@ fn n0003_v0061_corpus_lists_and_namespaces_reach_their_expected_values() {
         "051",
         &empty[0],
         json!({"kind": "status", "mailbox": "INBOX", "items": {}}),
+    );
+}
+
+/// The mailbox a session's `SELECT INBOX` reports when the capture answers it.
+fn selected(prefix: &str) -> client_wasm::SelectedMailbox {
+    let select = client_wasm::Command::Select {
+        mailbox: MailboxName::inbox(),
+    };
+    answered(prefix, select, |event| match event {
+        Event::MailboxSelected { mailbox, .. } => Some(mailbox),
+        _ => None,
+    })
+}
+
+/// `(exists, recent, unseen, uid_validity, uid_next, highest_modseq)`.
+fn counts(
+    mailbox: &client_wasm::SelectedMailbox,
+) -> (u32, u32, Option<u32>, Option<u32>, Option<u32>, Option<u64>) {
+    (
+        mailbox.exists,
+        mailbox.recent,
+        mailbox.unseen,
+        mailbox.uid_validity,
+        mailbox.uid_next.map(|u| u.get()),
+        mailbox.highest_modseq,
+    )
+}
+
+fn flag_texts(flags: &[client_wasm::Flag]) -> Vec<String> {
+    flags.iter().map(ToString::to_string).collect()
+}
+
+#[test]
+fn n0003_corpus_select_data_reaches_its_expected_values() {
+    let Some(gmail) = capture("043").map(|_| selected("043")) else {
+        return;
+    };
+    assert_eq!(
+        counts(&gmail),
+        (0, 0, None, Some(23), Some(1), Some(25_742))
+    );
+    assert!(holds(
+        &json!(flag_texts(&gmail.flags)),
+        &["$Phishing", "$NotPhishing"]
+    ));
+    assert_fields(
+        "043",
+        &replayed("043").expect("corpus")[7],
+        json!({"code": {"name": "READ-WRITE"}}),
+    );
+
+    let yandex = selected("045");
+    assert_eq!(
+        counts(&yandex),
+        (49, 1, Some(8), Some(1_679_853_140), Some(3065), None)
+    );
+    assert_eq!(
+        flag_texts(&yandex.flags),
+        ["\\Answered", "\\Seen", "\\Draft", "\\Deleted", "$Forwarded"]
+    );
+    assert!(flag_texts(&yandex.permanent_flags).contains(&"\\Flagged".to_owned()));
+    assert!(yandex.can_create_keywords, "\\* in PERMANENTFLAGS");
+
+    let zoho = selected("046");
+    assert_eq!(
+        counts(&zoho),
+        (
+            5348,
+            5333,
+            None,
+            Some(2),
+            Some(6212),
+            Some(1_706_092_971_947_030_001)
+        )
+    );
+    assert!(zoho.permanent_flags.is_empty() && !zoho.can_create_keywords);
+    assert_fields(
+        "046",
+        &replayed("046").expect("corpus")[7],
+        json!({"code": {"name": "READ-ONLY"}}),
+    );
+
+    let surgemail = selected("048");
+    assert_eq!(
+        flag_texts(&surgemail.flags),
+        [
+            "\\Answered",
+            "\\Flagged",
+            "\\Deleted",
+            "\\Draft",
+            "\\Seen",
+            "$Forwarded"
+        ]
+    );
+
+    // QRESYNC: the reopening's VANISHED (EARLIER) and FETCH updates, then EXPUNGE's VANISHED.
+    let dovecot = replayed("052").expect("corpus");
+    let kinds = |kind: &str| dovecot.iter().filter(|l| l["kind"] == kind).count();
+    assert_eq!(kinds("fetch"), 7);
+    assert!(dovecot.iter().filter(|l| l["kind"] == "fetch").all(|l| {
+        let modseq = &l["items"][2];
+        modseq["name"] == "MODSEQ" && (modseq["value"] == 3 || modseq["value"] == 4)
+    }));
+    assert_fields("052", &dovecot[2], json!({"kind": "exists", "count": 7}));
+    assert_fields(
+        "052",
+        &dovecot[4],
+        json!({"code": {"name": "UIDVALIDITY", "value": 1_436_832_084_u32}}),
+    );
+    assert_fields(
+        "052",
+        &dovecot[5],
+        json!({"code": {"name": "UIDNEXT", "value": 9}}),
+    );
+    assert_fields(
+        "052",
+        &dovecot[6],
+        json!({"code": {"name": "HIGHESTMODSEQ", "value": 6}}),
+    );
+    assert_fields(
+        "052",
+        &dovecot[7],
+        json!({"kind": "vanished", "earlier": true, "uids": [{"type": "Single", "content": {"type": "Value", "content": 8}}]}),
+    );
+    assert_fields(
+        "052",
+        &dovecot[16],
+        json!({"kind": "vanished", "earlier": false}),
+    );
+    assert_fields("052", &dovecot[17], json!({"kind": "recent", "count": 0}));
+    assert_fields(
+        "052",
+        &dovecot[18],
+        json!({"tag": "A00000018", "code": {"name": "HIGHESTMODSEQ", "value": 7}}),
+    );
+
+    // The RFC's sample session ends with BYE, so it is read response by response.
+    let rfc = replayed("112").expect("corpus");
+    assert_fields("112", &rfc[2], json!({"kind": "exists", "count": 18}));
+    assert_fields("112", &rfc[4], json!({"kind": "recent", "count": 2}));
+    assert_fields(
+        "112",
+        &rfc[5],
+        json!({"code": {"name": "UNSEEN", "value": 17}}),
+    );
+    assert_fields(
+        "112",
+        &rfc[6],
+        json!({"code": {"name": "UIDVALIDITY", "value": 3_857_529_045_u32}}),
+    );
+    assert_fields("112", &rfc[14], json!({"kind": "bye"}));
+    assert_fields("112", &rfc[15], json!({"tag": "a006", "kind": "ok"}));
+}
+
+#[test]
+fn n0003_corpus_search_sort_thread_and_errors_reach_their_expected_values() {
+    let Some(empty) = replayed("093") else {
+        return;
+    };
+    assert_fields("093", &empty[0], json!({"kind": "search", "numbers": []}));
+    let modseq = replayed("094").expect("corpus");
+    assert_fields(
+        "094",
+        &modseq[0],
+        json!({"kind": "search", "numbers": (1..=14).collect::<Vec<u32>>(), "modseq": 12_345_678}),
+    );
+
+    let rfc = replayed("114").expect("corpus");
+    let sorts: Vec<&Value> = rfc
+        .iter()
+        .filter(|l| l["kind"] == "sort")
+        .map(|l| &l["numbers"])
+        .collect();
+    assert_eq!(
+        sorts,
+        [&json!([2, 84, 882]), &json!([5, 3, 4, 1, 2]), &json!([])]
+    );
+    let threads: Vec<usize> = rfc
+        .iter()
+        .filter(|l| l["kind"] == "thread")
+        .map(|l| l["value"]["content"].as_array().map_or(0, Vec::len))
+        .collect();
+    assert_eq!(threads, [25, 0, 23], "ORDEREDSUBJECT, empty, REFERENCES");
+    let references = responses("114")
+        .expect("corpus")
+        .into_iter()
+        .rfind(|r| matches!(r, Response::Data(Data::Thread(_))))
+        .map(|r| encoded(&r))
+        .unwrap_or_default();
+    assert!(references.contains("((170)(179))"), "{references}");
+
+    // imap-types' `Text` cannot be empty: the bare `+` reads with imap-codec's "...".
+    let plus = replayed("098").expect("corpus");
+    assert_fields(
+        "098",
+        &plus[0],
+        json!({"type": "continuation", "code": null, "text": "..."}),
+    );
+
+    let throttled = replayed("102").expect("corpus");
+    assert_fields(
+        "102",
+        &throttled[0],
+        json!({"tag": "X", "kind": "bad", "text": "Request is throttled. Suggested Backoff Time: 92415 milliseconds"}),
+    );
+
+    let gmail = replayed("104").expect("corpus");
+    let webalert = gmail[0]["code"]["raw"].as_str().unwrap_or_default();
+    assert!(
+        webalert.starts_with(
+            "WEBALERT https://accounts.google.com/signin/continue?sarp=1&scc=1&plt=AKgnsbsNd6RU3"
+        ),
+        "{webalert}"
+    );
+    assert_fields(
+        "104",
+        &gmail[1],
+        json!({"tag": "A00000001", "kind": "no", "code": {"name": "ALERT"},
+            "text": "Please log in via your web browser: https://support.google.com/mail/accounts/answer/78754 (Failure)"}),
+    );
+
+    let geary = replayed("106").expect("corpus");
+    assert_fields(
+        "106",
+        &geary[0],
+        json!({"tag": "a008", "kind": "bad", "text": "Missing ] in: header.fields"}),
+    );
+
+    let id = replayed("107").expect("corpus");
+    assert_fields(
+        "107",
+        &id[0],
+        json!({"kind": "id", "parameters": {"name": "GImap", "vendor": "Google, Inc.",
+            "support-url": "http://support.google.com/mail", "version": "gmail_imap_150623.03_p1",
+            "remote-host": "127.0.0.1"}}),
+    );
+
+    let quota = replayed("108").expect("corpus");
+    let content = &quota[0]["value"]["content"];
+    assert_eq!(content["root"]["content"]["content"], "");
+    assert_eq!(
+        content["quotas"],
+        json!([
+            {"resource": {"type": "Storage"}, "usage": 0, "limit": 2_147_483_647},
+            {"resource": {"type": "Message"}, "usage": 0, "limit": 2_147_483_647},
+        ])
     );
 }
