@@ -118,8 +118,7 @@ impl Reader {
             }
             b"PARTIAL" => self.esearch.partial = Some(self.partial(value)?),
             b"RELEVANCY" => {
-                let scores = value.strip_prefix(b"(").and_then(|v| v.strip_suffix(b")"));
-                esearch.relevancy = scores
+                esearch.relevancy = parenthesized(value)
                     .ok_or(MALFORMED)?
                     .split(|&b| b == b' ')
                     .filter(|score| !score.is_empty())
@@ -134,8 +133,7 @@ impl Reader {
 
     /// `(first:last set-or-NIL)`.
     fn partial(&mut self, value: &[u8]) -> Result<PartialResult, &'static str> {
-        let inner = value.strip_prefix(b"(").and_then(|v| v.strip_suffix(b")"));
-        let (range, set) = split_word(inner.ok_or(MALFORMED)?);
+        let (range, set) = split_word(parenthesized(value).ok_or(MALFORMED)?);
         let (first, last) = split_at_colon(range).ok_or(MALFORMED)?;
         let mut found = Vec::new();
         if !set.eq_ignore_ascii_case(b"NIL") {
@@ -177,11 +175,23 @@ fn split_at_colon(bytes: &[u8]) -> Option<(&[u8], &[u8])> {
     Some((&bytes[..at], &bytes[at + 1..]))
 }
 
-/// One search-return-value: a parenthesised group (no nesting in the forms read here) or
-/// a single word; returns it and what follows its space.
+fn parenthesized(value: &[u8]) -> Option<&[u8]> {
+    value.strip_prefix(b"(")?.strip_suffix(b")")
+}
+
+/// One search-return-value: a parenthesised group (nested groups included) or a single
+/// word; returns it and what follows its space.
 fn value(bytes: &[u8]) -> Option<(&[u8], &[u8])> {
     if bytes.starts_with(b"(") {
-        let close = bytes.iter().position(|&b| b == b')')?;
+        let mut depth = 0usize;
+        let close = bytes.iter().position(|&b| {
+            match b {
+                b'(' => depth += 1,
+                b')' => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+            depth == 0
+        })?;
         let (group, after) = bytes.split_at(close + 1);
         Some((group, separated(after)?))
     } else {
@@ -209,7 +219,7 @@ mod tests {
 
     #[test]
     fn v0067_esearch_reads_tag_uid_and_every_return_item() {
-        let line = b"* ESEARCH (TAG \"a1\") UID MIN 2 MAX 13 ALL 2:4,9,13:12 COUNT 6 RELEVANCY (2 3 4 9 13 12) MODSEQ 7 X-FUTURE (1 2)\r\n";
+        let line = b"* ESEARCH (TAG \"a1\") UID MIN 2 MAX 13 ALL 2:4,9,13:12 COUNT 6 RELEVANCY (2 3 4 9 13 12) X-FUTURE (1 (2 3) 4) MODSEQ 7\r\n";
         let Some(Ok(read)) = parse(line) else {
             panic!("not read")
         };
