@@ -6,7 +6,8 @@
 pub(crate) mod fast_fetch;
 mod framing;
 
-use crate::lenient::{normalize_spacing, xlist_as_list};
+use crate::esearch::{self, Esearch};
+use crate::lenient::{normalize_spacing, repair_line, xlist_as_list};
 use crate::lenient_fetch::rewrite_fetch;
 pub(crate) use fast_fetch::SummaryFetch;
 use framing::{Framed, Framer};
@@ -27,6 +28,8 @@ pub(crate) enum Frame<'a> {
     /// A message-list FETCH read by the fast path (only from [`ResponseReader::next_frame`],
     /// which the session uses).
     Summary(SummaryFetch<'a>),
+    /// `* ESEARCH`, which imap-codec does not parse.
+    Esearch(Esearch),
     /// Framed but not understood, or larger than the limit: skipped.
     Skipped {
         reason: &'static str,
@@ -142,6 +145,11 @@ fn decode<'a>(message: &'a [u8], scratch: &'a mut Vec<u8>, greeting: Option<bool
         reason,
         length: message.len(),
     };
+    if greeting != Some(true)
+        && let Some(esearch) = esearch::parse(message)
+    {
+        return esearch.map_or_else(skipped, Frame::Esearch);
+    }
     if let Some(required) = greeting {
         match strict(&GreetingCodec::default(), message) {
             Ok(greeting) => return Frame::Greeting(greeting),
@@ -169,7 +177,8 @@ fn strict<'a, C: Decoder>(codec: &C, message: &'a [u8]) -> Result<C::Message<'a>
 }
 
 /// The second try: the padding normalised (and XLIST read as LIST) when that changed
-/// something, else (or when that still fails) a FETCH response's shape repaired.
+/// something, else (or when that still fails) a FETCH response's shape repaired, else a
+/// one-line shape of a particular server's (`lenient::repair_line`).
 fn lenient<'a, C: Decoder>(
     codec: &C,
     message: &[u8],
@@ -178,10 +187,16 @@ fn lenient<'a, C: Decoder>(
     let respaced = normalize_spacing(message, scratch);
     let normalized =
         (xlist_as_list(scratch) || respaced) && matches!(codec.decode(scratch), Ok(([], _)));
-    if !normalized && !rewrite_fetch(message, scratch) {
+    if !normalized && !rewrite_fetch(message, scratch) && !repair(message, scratch) {
         return None;
     }
     strict(codec, scratch).ok()
+}
+
+/// The one-line repairs, on the message with its padding normalised.
+fn repair(message: &[u8], scratch: &mut Vec<u8>) -> bool {
+    let respaced = normalize_spacing(message, scratch).then(|| std::mem::take(scratch));
+    repair_line(respaced.as_deref().unwrap_or(message), scratch)
 }
 
 /// The engine's response reader on its own, for tools that look at a server's bytes without
@@ -214,6 +229,7 @@ pub struct StreamMessage<'a> {
 pub enum Decoded<'a> {
     Greeting(Greeting<'a>),
     Response(Response<'a>),
+    Esearch(Esearch),
     /// Framed but not understood, or larger than the size limit: skipped whole.
     Skipped {
         reason: &'static str,
@@ -248,6 +264,7 @@ impl ResponseStream {
         let decoded = match self.reader.decode_current(false) {
             Frame::Greeting(greeting) => Decoded::Greeting(greeting),
             Frame::Response(response) => Decoded::Response(response),
+            Frame::Esearch(esearch) => Decoded::Esearch(esearch),
             Frame::Skipped { reason, .. } => Decoded::Skipped { reason },
             Frame::Summary(_) => Decoded::Skipped {
                 reason: "read by the summary fast path",
@@ -323,17 +340,29 @@ impl OutgoingCommand {
     /// command `name` (XLIST), RFC 5258 selection options after it, return options at the end.
     /// The engine passes constants only, so nothing caller-supplied is spliced in.
     pub(crate) fn extend_list(&mut self, name: &str, selection: &str, returns: &str) {
-        if let Some(first) = self.pieces.front_mut()
-            && let Some(at) = first.windows(6).position(|w| w == b" LIST ")
-        {
-            let replacement = format!(" {name}{selection} ");
-            first.splice(at..at + 6, replacement.into_bytes());
-        }
+        self.replace_first(b" LIST ", format!(" {name}{selection} ").as_bytes());
         if let Some(last) = self.pieces.back_mut()
             && last.ends_with(b"\r\n")
         {
             let end = last.len() - 2;
             last.splice(end..end, returns.bytes());
+        }
+    }
+
+    /// Turns an encoded `<tag> UID SEARCH ...` into RFC 4731's `<tag> UID SEARCH RETURN
+    /// (options) ...`, which imap-types cannot express. `options` is an engine constant.
+    pub(crate) fn extend_search(&mut self, options: &str) {
+        let with_return = format!(" UID SEARCH RETURN ({options}) ");
+        self.replace_first(b" UID SEARCH ", with_return.as_bytes());
+    }
+
+    /// Replaces the first `from` in the line before any literal; the command's name comes
+    /// right after the engine's tag, before anything caller-supplied.
+    fn replace_first(&mut self, from: &[u8], to: &[u8]) {
+        if let Some(first) = self.pieces.front_mut()
+            && let Some(at) = first.windows(from.len()).position(|w| w == from)
+        {
+            first.splice(at..at + from.len(), to.iter().copied());
         }
     }
 
@@ -462,7 +491,7 @@ mod tests {
         while let Some(message) = stream.next_message() {
             let kind = match message.decoded {
                 Decoded::Greeting(_) => "greeting",
-                Decoded::Response(_) => "response",
+                Decoded::Response(_) | Decoded::Esearch(_) => "response",
                 Decoded::Skipped { .. } => "skipped",
             };
             out.push((message.offset, message.length, kind));

@@ -16,6 +16,7 @@ pub mod compose;
 mod compress;
 pub mod envelope;
 pub mod error;
+pub mod esearch;
 pub mod event;
 mod lenient;
 mod lenient_fetch;
@@ -50,6 +51,7 @@ pub use command::{Command, CommandId, FolderQuery, SearchDate, SearchQuery, Stor
 pub use compose::{ComposeError, Draft, DraftAddress, DraftAttachment, compose};
 pub use envelope::{Envelope, Recipient};
 pub use error::{CommandError, LoginRefusal, Refusal, SessionError, SubmitError};
+pub use esearch::Esearch;
 pub use event::Event;
 pub use listmodel::MessageList;
 pub use mailbox::{ListedMailbox, MailboxName, MailboxStatus, SelectedMailbox, SpecialUse};

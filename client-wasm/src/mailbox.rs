@@ -114,7 +114,7 @@ impl ListedMailbox {
         mailbox: &Mailbox<'_>,
     ) -> Self {
         let name = MailboxName::from_imap(mailbox);
-        let attributes: Vec<String> = attributes.iter().map(ToString::to_string).collect();
+        let attributes = distinct(attributes);
         let is = |wanted: &str| attributes.iter().any(|a| a.eq_ignore_ascii_case(wanted));
         Self {
             display: name.display(),
@@ -129,6 +129,16 @@ impl ListedMailbox {
             name,
         }
     }
+}
+
+/// The attributes as text, each once: Yandex's XLIST repeats them (`\Drafts \Drafts`).
+fn distinct(attributes: &[FlagNameAttribute<'_>]) -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
+    attributes
+        .iter()
+        .map(ToString::to_string)
+        .filter(|a| seen.insert(a.to_ascii_lowercase()))
+        .collect()
 }
 
 /// What the client knows about the selected mailbox (row C0002 records these).

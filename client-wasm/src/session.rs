@@ -13,6 +13,7 @@ use crate::command::{Command, CommandId, FolderQuery};
 use crate::command::{SearchQuery, StoreAction};
 use crate::compress::Deflate;
 use crate::error::{CommandError, Refusal, SessionError, SubmitError};
+use crate::esearch::Esearch;
 use crate::event::Event;
 use crate::mailbox::{ListedMailbox, MailboxName, MailboxStatus, SelectedMailbox, same_mailbox};
 use crate::message::{Flag, FullMessage, MessageSummary, Uid, UidSet};
@@ -1304,6 +1305,7 @@ impl Core {
         {
             rest.extend_list(syntax.name, syntax.selection, &syntax.returns);
         }
+        self.ask_esearch(&gather, &mut rest);
         if let Some(first) = rest.next_piece() {
             self.transmit.push_back(first);
         }
@@ -1337,6 +1339,32 @@ impl Core {
         }
     }
 
+    /// With ESEARCH, a search asks for `RETURN (ALL)`: the reply names the command's tag, so
+    /// it cannot be taken for another command's (RFC 4731, row V0067).
+    fn ask_esearch(&self, gather: &Gather, command: &mut OutgoingCommand) {
+        if matches!(gather, Gather::Search(_)) && self.capabilities.has("ESEARCH") {
+            command.extend_search("ALL");
+        }
+    }
+
+    /// An ESEARCH adds its UIDs to the search whose tag it names; any other is ignored.
+    fn handle_esearch(&mut self, esearch: Esearch) {
+        let Some(correlator) = esearch.tag.as_deref().filter(|_| esearch.uid) else {
+            return;
+        };
+        if let Some(InFlight {
+            gather: Gather::Search(uids),
+            ..
+        }) = self
+            .in_flight
+            .0
+            .iter_mut()
+            .find(|flight| flight.tag.as_str() == correlator)
+        {
+            uids.extend(esearch.all.iter().filter_map(|n| Uid::new(n.get())));
+        }
+    }
+
     /// Sends DONE if an IDLE is running; its tagged OK then lets the queue move.
     fn end_idle(&mut self, now: Instant) {
         if let Some(flight) = self.in_flight.gatherer()
@@ -1357,6 +1385,7 @@ impl Core {
                 self.handle_continuation(&request);
             }
             Frame::Summary(fetch) => self.handle_summary(&fetch),
+            Frame::Esearch(esearch) => self.handle_esearch(esearch),
             Frame::Skipped { reason, length } => self.handle_skipped(reason, length),
         }
         self.pump(now);

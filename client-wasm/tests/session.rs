@@ -6,7 +6,7 @@
 mod support;
 
 use client_wasm::{
-    AuthMethod, Command, CommandError, Credentials, Event, Flag, MailboxName, SearchDate,
+    AuthMethod, Command, CommandError, Credentials, Event, Flag, MailboxName, Refusal, SearchDate,
     SearchQuery, SessionError, SpecialUse, StoreAction, TransportSecurity, Uid, UidRange, UidSet,
 };
 use support::{Step::*, encrypted, run};
@@ -991,8 +991,8 @@ fn search_by_sent_day_sends_sentsince_and_sentbefore() {
                         ..SearchQuery::default()
                     },
                 }),
-                Client(b"0002 UID SEARCH UNSEEN SENTSINCE \"01-Jan-2021\" SENTBEFORE \"31-Dec-2021\"\r\n"),
-                Server(b"* SEARCH 7\r\n0002 OK Search completed.\r\n"),
+                Client(b"0002 UID SEARCH RETURN (ALL) UNSEEN SENTSINCE \"01-Jan-2021\" SENTBEFORE \"31-Dec-2021\"\r\n"),
+                Server(b"* ESEARCH (TAG \"0002\") UID ALL 7\r\n0002 OK Search completed.\r\n"),
             ],
         ),
     );
@@ -1005,6 +1005,17 @@ fn search_by_sent_day_sends_sentsince_and_sentbefore() {
     for bad in ["2021-02-30", "21-01-01", "2021-1-1x", "10000-01-01", ""] {
         assert!(bad.parse::<SearchDate>().is_err(), "{bad:?}");
     }
+}
+
+/// Each search's UIDs, in the order the searches completed.
+fn searched(events: &[Event]) -> Vec<Vec<u32>> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            Event::SearchCompleted { uids, .. } => Some(uids.iter().map(|u| u.get()).collect()),
+            _ => None,
+        })
+        .collect()
 }
 
 #[test]
@@ -1021,27 +1032,98 @@ fn v0051_uid_search_uses_charset_only_for_non_ascii_text() {
                         ..SearchQuery::default()
                     },
                 }),
-                Client(b"0002 UID SEARCH FROM alice UNSEEN\r\n"),
-                Server(b"* SEARCH 12 4 9\r\n0002 OK Search completed (0.001 + 0.000 secs).\r\n"),
+                Client(b"0002 UID SEARCH RETURN (ALL) FROM alice UNSEEN\r\n"),
+                Server(b"* ESEARCH (TAG \"0002\") UID ALL 12,4,9\r\n0002 OK Search completed (0.001 + 0.000 secs).\r\n"),
                 Submit(Command::Search {
                     query: SearchQuery {
                         subject: Some("Grüße".into()),
                         ..SearchQuery::default()
                     },
                 }),
-                Client("0003 UID SEARCH CHARSET UTF-8 SUBJECT {7+}\r\nGrüße\r\n".as_bytes()),
-                Server(b"* SEARCH\r\n0003 OK Search completed.\r\n"),
+                Client("0003 UID SEARCH RETURN (ALL) CHARSET UTF-8 SUBJECT {7+}\r\nGrüße\r\n".as_bytes()),
+                Server(b"* ESEARCH (TAG \"0003\") UID\r\n0003 OK Search completed.\r\n"),
             ],
         ),
     );
-    let found: Vec<Vec<u32>> = events
-        .iter()
-        .filter_map(|e| match e {
-            Event::SearchCompleted { uids, .. } => Some(uids.iter().map(|u| u.get()).collect()),
-            _ => None,
-        })
-        .collect();
-    assert_eq!(found, vec![vec![4, 9, 12], vec![]]);
+    assert_eq!(searched(&events), vec![vec![4, 9, 12], vec![]]);
+}
+
+/// Dovecot 2.3 advertises ESEARCH: the search asks for `RETURN (ALL)` and takes only the
+/// ESEARCH carrying its own tag; one for another tag, one without a tag and one with sequence
+/// numbers instead of UIDs are ignored.
+#[test]
+fn v0067_esearch_results_are_matched_by_their_tag_correlator() {
+    let events = run(
+        encrypted(),
+        &with(
+            selected(),
+            vec![
+                Submit(Command::Search {
+                    query: SearchQuery {
+                        from: Some("alice".into()),
+                        ..SearchQuery::default()
+                    },
+                }),
+                Client(b"0002 UID SEARCH RETURN (ALL) FROM alice\r\n"),
+                Server(b"* ESEARCH (TAG \"0001\") UID ALL 99\r\n"),
+                Server(b"* ESEARCH UID ALL 98\r\n"),
+                Server(b"* ESEARCH (TAG \"0002\") ALL 97\r\n"),
+                Server(b"* ESEARCH (TAG \"0002\") UID ALL 7:5,12\r\n0002 OK Search completed (0.001 + 0.000 secs).\r\n"),
+            ],
+        ),
+    );
+    assert_eq!(searched(&events), vec![vec![5, 6, 7, 12]]);
+    assert!(
+        !events
+            .iter()
+            .any(|e| matches!(e, Event::ResponseSkipped { .. })),
+        "{events:?}"
+    );
+}
+
+/// Lines no grammar allows, each from the corpus: Exchange's bare `[COPYUID ...]` during MOVE,
+/// ppops.net's `OK` without text, Exchange's `Server Unavailable. 15`. The commands still
+/// complete in order, the expunge still counts, and the bare line is a server warning.
+#[test]
+fn n0003_odd_lines_from_real_servers_keep_the_session_in_step() {
+    let events = run(
+        encrypted(),
+        &with(
+            selected(),
+            vec![
+                Submit(Command::Move {
+                    uids: uids(&[1]),
+                    to: MailboxName::from_wire("Deleted Items"),
+                }),
+                Client(b"0002 UID MOVE 1 \"Deleted Items\"\r\n"),
+                Server(b"[COPYUID 55 1 6]\r\n* 1 EXPUNGE\r\n0002 OK MOVE completed.\r\n"),
+                Submit(Command::Copy {
+                    uids: uids(&[2]),
+                    to: MailboxName::from_wire("Archive"),
+                }),
+                Client(b"0003 UID COPY 2 Archive\r\n"),
+                Server(b"0003 OK\r\n"),
+                Submit(Command::Noop),
+                Client(b"0004 NOOP\r\n"),
+                Server(b"Server Unavailable. 15\r\n0004 OK NOOP completed.\r\n"),
+            ],
+        ),
+    );
+    let tail = &events[3..];
+    assert!(
+        matches!(
+            tail,
+            [
+                Event::MessageExpunged { seq: 1, .. },
+                Event::MailboxChanged { exists: 2, .. },
+                Event::CommandCompleted { .. },
+                Event::CommandCompleted { .. },
+                Event::WarningReceived { refusal: Refusal::Bad, text },
+                Event::NoopCompleted { .. },
+            ] if text == "Server Unavailable. 15"
+        ),
+        "{tail:?}"
+    );
 }
 
 #[test]

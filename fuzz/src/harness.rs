@@ -65,6 +65,7 @@ fn drain(stream: &mut ResponseStream, seen: &mut Seen) {
         let decoded = match &message.decoded {
             Decoded::Greeting(greeting) => format!("{greeting:?}"),
             Decoded::Response(response) => format!("{response:?}"),
+            Decoded::Esearch(esearch) => format!("{esearch:?}"),
             Decoded::Skipped { reason } => format!("skipped: {reason}"),
         };
         seen.push((message.offset, message.length, decoded));

@@ -230,6 +230,13 @@ mod native {
                     ("data", lossy(data).into()),
                 ]),
             },
+            Decoded::Esearch(esearch) => {
+                let mut map = object(vec![("type", "esearch".into())]);
+                if let Value::Object(fields) = raw(esearch) {
+                    map.extend(fields);
+                }
+                map
+            }
             Decoded::Skipped { .. } => Map::new(),
         }
     }
