@@ -329,6 +329,10 @@ pub struct MessageSummary {
     pub from: Option<Sender>,
     pub subject: Option<String>,
     pub message_id: Option<String>,
+    /// The top-level type is multipart/mixed: the list's attachment marker. Sent only when
+    /// true (most messages have none).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub has_attachments: bool,
     /// The Message-IDs this one follows, oldest first: References, else In-Reply-To's first
     /// (RFC 5256 threading); not sent to the page.
     #[serde(skip)]
@@ -412,6 +416,7 @@ impl MessageSummary {
             from: None,
             subject: None,
             message_id: None,
+            has_attachments: false,
             references: Vec::new(),
             thread: ThreadKeys::default(),
         }
@@ -423,6 +428,7 @@ impl MessageSummary {
         self.message_id = fields.message_id();
         self.date = fields.date();
         self.from = fields.from();
+        self.has_attachments = fields.is_mixed();
         self.references = fields.references();
         self.thread = fields.thread_keys(self.message_id.as_deref());
     }

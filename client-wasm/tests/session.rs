@@ -6,8 +6,9 @@
 mod support;
 
 use client_wasm::{
-    AuthMethod, Command, CommandError, Credentials, Event, Flag, MailboxName, SearchDate,
-    SearchQuery, SessionError, SpecialUse, StoreAction, TransportSecurity, Uid, UidRange, UidSet,
+    AuthMethod, Command, CommandError, Credentials, Event, Flag, MailboxName, MessageSummary,
+    SearchDate, SearchQuery, SessionError, SpecialUse, StoreAction, TransportSecurity, Uid,
+    UidRange, UidSet,
 };
 use support::{Step::*, encrypted, run};
 
@@ -281,9 +282,9 @@ fn v0036_select_works_without_uidvalidity_and_read_only_is_recorded() {
 
 const FETCH_TWO: &[u8] = b"* 1 FETCH (UID 1 FLAGS (\\Seen) RFC822.SIZE 1234 INTERNALDATE \"24-Nov-2026 10:00:00 +0100\" BODY[HEADER] {156}\r\nFrom: =?ISO-8859-1?Q?J=F6rg_M=FCller?= <joerg@example.test>\r\nSubject: =?UTF-8?B?R3LDvMOfZQ==?=\r\nDate: Tue, 24 Nov 2026 10:00:00 +0100\r\nMessage-ID: <1@x>\r\n\r\n)\r\n* 3 FETCH (UID 7 FLAGS () RFC822.SIZE 99 INTERNALDATE \"25-Nov-2026 08:30:00 +0000\" BODY[HEADER] {42}\r\nFrom: bob@example.test\r\nSubject: plain\r\n\r\n)\r\n0002 OK Fetch completed (0.001 + 0.000 secs).\r\n";
 
-#[test]
-fn c0003_v0052_fetch_sends_the_documented_item_list_and_decodes_headers() {
-    let events = run(
+/// The events of `UID FETCH 1:*` for list summaries answered by `reply`, in INBOX.
+fn summaries_fetched(reply: &'static [u8]) -> Vec<Event> {
+    run(
         encrypted(),
         &with(
             selected(),
@@ -295,11 +296,15 @@ fn c0003_v0052_fetch_sends_the_documented_item_list_and_decodes_headers() {
                     },
                 }),
                 Client(b"0002 UID FETCH 1:* (UID FLAGS RFC822.SIZE INTERNALDATE BODY.PEEK[HEADER])\r\n"),
-                Server(FETCH_TWO),
+                Server(reply),
             ],
         ),
-    );
-    let fetched: Vec<_> = events
+    )
+}
+
+/// The summaries the command asked for.
+fn fetched(events: &[Event]) -> Vec<&MessageSummary> {
+    events
         .iter()
         .filter_map(|e| match e {
             Event::FetchReceived {
@@ -308,7 +313,13 @@ fn c0003_v0052_fetch_sends_the_documented_item_list_and_decodes_headers() {
             } => Some(message),
             _ => None,
         })
-        .collect();
+        .collect()
+}
+
+#[test]
+fn c0003_v0052_fetch_sends_the_documented_item_list_and_decodes_headers() {
+    let events = summaries_fetched(FETCH_TWO);
+    let fetched = fetched(&events);
     assert_eq!(fetched.len(), 2);
     let first = fetched[0];
     assert_eq!((first.uid.get(), first.seq, first.size), (1, 1, Some(1234)));
@@ -323,6 +334,16 @@ fn c0003_v0052_fetch_sends_the_documented_item_list_and_decodes_headers() {
     assert_eq!(fetched[1].uid.get(), 7);
     assert!(fetched[1].flags.is_empty());
     assert!(matches!(events.last(), Some(Event::FetchCompleted { .. })));
+}
+
+#[test]
+fn summaries_mark_a_multipart_mixed_message_as_having_attachments() {
+    let events = summaries_fetched(b"* 1 FETCH (UID 4 FLAGS () RFC822.SIZE 4096 INTERNALDATE \"24-Nov-2026 10:00:00 +0100\" BODY[HEADER] {160}\r\nMessage-ID: <4@example.test>\r\nFrom: Bob Builder <bob@example.test>\r\nSubject: Report\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed;\r\n boundary=\"=_rig_4m\"\r\n\r\n)\r\n* 2 FETCH (UID 5 FLAGS () RFC822.SIZE 900 INTERNALDATE \"24-Nov-2026 11:00:00 +0100\" BODY[HEADER] {95}\r\nSubject: Notes\r\nMIME-Version: 1.0\r\nContent-Type: multipart/alternative; boundary=\"=_rig_5a\"\r\n\r\n)\r\n0002 OK Fetch completed (0.001 + 0.000 secs).\r\n");
+    let marked: Vec<_> = fetched(&events)
+        .iter()
+        .map(|m| (m.uid.get(), m.has_attachments))
+        .collect();
+    assert_eq!(marked, vec![(4, true), (5, false)]);
 }
 
 #[test]

@@ -177,6 +177,8 @@ test('messages: flags toggled, row markers, UID runs for fetches', () => {
   assert.deepEqual(rowMarkers(['\\Seen', '\\answered', '\\Flagged']).map(([, , words]) => words),
     ['Flagged', 'Answered']);
   assert.deepEqual(rowMarkers(['\\Seen']), []);
+  assert.deepEqual(rowMarkers(['\\Seen', '\\Flagged'], true).map(([cls, , words]) => [cls, words]),
+    [['mark-flagged', 'Flagged'], ['mark-attachment', 'Has attachments']]);
   assert.deepEqual(uidRuns([50, 1, 2, 3, 30, 200], 20), [[1, 3], [30, 50], [200, 200]]);
   assert.deepEqual(uidRuns([9, 1, 500], Infinity), [[1, 500]]);
   assert.deepEqual(uidRuns([]), []);

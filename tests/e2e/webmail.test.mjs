@@ -1288,6 +1288,66 @@ describe('webmail page', () => {
     }
   });
 
+  test('y. rows of multipart/mixed messages carry a labelled paperclip; others do not', { timeout: 45_000 }, async () => {
+    requireImap();
+    const subject = uniqueWord('With attachment ');
+    const plain = `${subject} alternative`;
+    const body = [
+      '--mixed-b1',
+      'Content-Type: text/plain; charset=utf-8',
+      '',
+      'See the file.',
+      '--mixed-b1',
+      'Content-Type: application/pdf; name="notes.pdf"',
+      'Content-Disposition: attachment; filename="notes.pdf"',
+      'Content-Transfer-Encoding: base64',
+      '',
+      'JVBERi0xLjQKJSVFT0YK',
+      '--mixed-b1--',
+      '',
+    ].join('\n');
+    await appendMessage(imapConn(), SCRATCH, rfc822({ subject, contentType: 'multipart/mixed; boundary="mixed-b1"', body }));
+    await appendMessage(imapConn(), SCRATCH, rfc822({
+      subject: plain, contentType: 'multipart/alternative; boundary="alt-b1"',
+      body: '--alt-b1\nContent-Type: text/plain\n\nHello\n--alt-b1--\n',
+    }));
+    // The rig's INBOX: the rows the server finds multipart/mixed, to compare the shown rows with.
+    const found = await withImap(imapConn(), async (send) => {
+      await send('EXAMINE INBOX');
+      return send('UID SEARCH HEADER Content-Type "multipart/mixed"');
+    });
+    const mixedUids = new Set((found.match(/^\* SEARCH([ \d]*)/m)?.[1] || '').trim().split(/\s+/).filter(Boolean).map(Number));
+    const { context, page, record } = await signedIn('y');
+    try {
+      await shotOnFailure(page, 'webmail-y', async () => {
+        const marked = () => page.$$eval('#message-list .msg-row[data-uid]', (rows) => rows.map((r) => ({
+          uid: Number(r.dataset.uid),
+          clip: Boolean(r.querySelector('.mark-attachment')),
+          label: r.querySelector('.col-status').textContent,
+        })));
+        const inbox = await marked();
+        assert.ok(inbox.length > 5, 'INBOX shows rows');
+        for (const row of inbox) assert.equal(row.clip, mixedUids.has(row.uid), `INBOX UID ${row.uid}`);
+
+        await openFolder(page, SCRATCH);
+        await page.waitForFunction((want) => [...document.querySelectorAll('#message-list .msg-row .col-subject')]
+          .some((c) => c.textContent.trim() === want), subject);
+        const status = (s) => rowFor(page, s).locator('.col-status');
+        assert.equal(await status(subject).locator('.mark-attachment[aria-hidden="true"]').count(), 1);
+        assert.match(await status(subject).locator('.sr-only').textContent(), /Has attachments/);
+        assert.equal(await status(plain).locator('.mark-attachment').count(), 0);
+        assert.doesNotMatch(await status(plain).textContent(), /attachment/i);
+        // The reader agrees: the marked message lists its file.
+        await openRow(page, subject);
+        await page.waitForSelector('#reader-attachments:not([hidden])');
+        assert.match(await page.textContent('#attachment-list'), /notes\.pdf/);
+        assert.deepEqual(record.pageErrors, [], 'uncaught errors in the page');
+      });
+    } finally {
+      await context.close();
+    }
+  });
+
   test('v. with "Opening marks read" off, an opened message stays unread, and the choice survives a reload', { timeout: 45_000 }, async () => {
     requireImap();
     const folder = await scratchFolder('Unread', [{ subject: 'Stay unread', body: 'still unread' }]);
