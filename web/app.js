@@ -171,7 +171,7 @@ const state = {
   /** The open message's `cid:` images: cidKey → data: URL. */
   inline: new Map(),
   readerSeq: 0,
-  /** The last move or delete, for Undo: {from, fromLabel, to, toLabel, uidNext, ids, count}. */
+  /** The last move, delete or copy, for Undo: {from, fromLabel, to, toLabel, count} and {uidNext, ids} (a move) or {copies} (a copy). */
   undo: null,
   /** IDLE in progress, IDLE unavailable (poll instead), timers. */
   idling: false,
@@ -1192,8 +1192,9 @@ function deleteForGood(uids) {
 
 /**
  * Move (or copy) `uids` to the folder `to`. A move is remembered for Undo with
- * the destination's UIDNEXT from before and the Message-IDs: the engine does
- * not report the new UIDs (COPYUID), so Undo finds the messages by those.
+ * the destination's UIDNEXT from before and the Message-IDs, by which Undo
+ * finds the messages; a copy with the copies' UIDs the server reported
+ * (COPYUID), which Undo expunges. Without them a copy cannot be undone.
  */
 function moveMessages(uids, to, { copy }) {
   const box = state.box;
@@ -1205,6 +1206,7 @@ function moveMessages(uids, to, { copy }) {
     if (stale()) return;
     try {
       let uidNext = null;
+      let copies = null;
       if (!copy) {
         try {
           uidNext = num((await client.status(to)).uid_next) || null;
@@ -1213,7 +1215,7 @@ function moveMessages(uids, to, { copy }) {
         }
       }
       if (copy) {
-        await client.copy(uids, to);
+        copies = await client.copy(uids, to);
       } else {
         state.exists = Math.max(0, state.exists - uids.length);
         try {
@@ -1227,13 +1229,19 @@ function moveMessages(uids, to, { copy }) {
       }
       if (stale()) return;
       const what = plural(uids.length, 'message');
-      if (copy) {
+      const last = { from: box.name, fromLabel: box.label, to, toLabel, count: uids.length };
+      if (copy && !copies) {
+        state.undo = null;
+        setListStatus(`Copied ${what} to ${toLabel}. The server does not say which messages are the copies, so this cannot be undone.`);
+      } else if (copy) {
         setListStatus(`Copied ${what} to ${toLabel}.`);
+        state.undo = { ...last, copies };
+        ui.undo.hidden = false;
       } else {
         removeRows(uids);
         const verb = to === specialFolder('trash') ? 'Moved to Trash' : `Moved to ${toLabel}`;
         setListStatus(uids.length === 1 ? `${verb}.` : `${verb}: ${what}.`);
-        state.undo = { from: box.name, fromLabel: box.label, to, toLabel, uidNext, ids, count: uids.length };
+        state.undo = { ...last, uidNext, ids };
         ui.undo.hidden = false;
       }
       refreshCounts(to);
@@ -1276,7 +1284,28 @@ async function findMoved(client, { ids, uidNext, count }) {
   return [...found];
 }
 
-/** Undo the last move or delete: find the messages in the destination and move them back. */
+/** Undo a move or delete: find the messages in the destination and move them back. */
+async function moveBack(client, last) {
+  const uids = await findMoved(client, last);
+  if (uids.length) await client.moveMessages(uids, last.from);
+  const missed = last.count - uids.length;
+  const text = `Moved ${plural(uids.length, 'message')} back to ${last.fromLabel}.` +
+    (missed > 0 ? ` ${plural(missed, 'message')} could not be found in ${last.toLabel}.` : '');
+  return { text, isError: missed > 0 };
+}
+
+/** Undo a copy: expunge the copies, by the UIDs the server gave them, from the selected destination. */
+async function removeCopies(client, { copies, toLabel }, box) {
+  if (num(box.uid_validity) !== num(copies.uid_validity)) {
+    return { text: `Could not undo: ${toLabel} was recreated since the copy.`, isError: true };
+  }
+  const uids = copies.uids.flatMap(([first, last]) => Array.from({ length: num(last) - num(first) + 1 }, (_, i) => num(first) + i));
+  await client.store(uids, 'add', ['\\Deleted']);
+  await client.expunge(uids);
+  return { text: `Removed ${plural(uids.length, 'copied message')} from ${toLabel}.`, isError: false };
+}
+
+/** Undo the last move, delete or copy. */
 function undo() {
   const last = state.undo;
   if (!last || state.phase !== 'mail') return Promise.resolve();
@@ -1293,15 +1322,10 @@ function undo() {
   return enqueue(async () => {
     if (session !== state.session) return;
     let text;
-    let isError = false;
+    let isError;
     try {
-      await client.select(last.to);
-      const uids = await findMoved(client, last);
-      if (uids.length) await client.moveMessages(uids, last.from);
-      const missed = last.count - uids.length;
-      text = `Moved ${plural(uids.length, 'message')} back to ${last.fromLabel}.` +
-        (missed > 0 ? ` ${plural(missed, 'message')} could not be found in ${last.toLabel}.` : '');
-      isError = missed > 0;
+      const box = await client.select(last.to);
+      ({ text, isError } = last.copies ? await removeCopies(client, last, box) : await moveBack(client, last));
     } catch (err) {
       text = `Could not undo: ${describeError(err)}`;
       isError = true;

@@ -51,7 +51,9 @@ pub use error::{CommandError, LoginRefusal, Refusal, SessionError, SubmitError};
 pub use event::Event;
 pub use listmodel::MessageList;
 pub use mailbox::{ListedMailbox, MailboxName, MailboxStatus, SelectedMailbox, SpecialUse};
-pub use message::{Attachment, Flag, FullMessage, MessageSummary, Sender, Uid, UidRange, UidSet};
+pub use message::{
+    Attachment, Copies, Flag, FullMessage, MessageSummary, Sender, Uid, UidRange, UidSet,
+};
 pub use namespace::{Namespace, Namespaces};
 pub use part::{
     DecodedContent, FetchedPart, PartContent, PartPath, PartSection, Partial, decode_content,

@@ -84,8 +84,18 @@ impl UidSet {
     }
 
     pub fn contains(&self, uid: Uid) -> bool {
-        let after = self.0.partition_point(|(first, _)| *first <= uid);
-        after > 0 && self.0.get(after - 1).is_some_and(|(_, last)| uid <= *last)
+        self.holds(uid, uid)
+    }
+
+    /// Whether every UID of `other` is in this set.
+    pub fn covers(&self, other: &UidSet) -> bool {
+        other.0.iter().all(|&(first, last)| self.holds(first, last))
+    }
+
+    /// Whether `first..=last` is in the set: in one range, as ranges are never adjacent.
+    fn holds(&self, first: Uid, last: Uid) -> bool {
+        let after = self.0.partition_point(|(start, _)| *start <= first);
+        after > 0 && self.0.get(after - 1).is_some_and(|(_, end)| last <= *end)
     }
 
     /// How many UIDs the set names (up to 2^32, so not a `u32`).
@@ -95,6 +105,15 @@ impl UidSet {
             .map(|(first, last)| u64::from(last.get() - first.get()) + 1)
             .sum()
     }
+}
+
+/// Where a COPY put its copies (RFC 4315 COPYUID): what undoing it expunges.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Copies {
+    /// The destination's UIDVALIDITY: the UIDs mean nothing under another one.
+    pub uid_validity: u32,
+    /// The copies' UIDs in the destination; never more than the UIDs copied.
+    pub uids: UidSet,
 }
 
 /// `[[first, last], ...]`: ranges, because a VANISHED set may name billions of UIDs.
@@ -450,6 +469,18 @@ mod tests {
         );
         assert_eq!(uids(&[1]).unwrap().to_string(), "1");
         assert_eq!(uids(&[]), None);
+    }
+
+    #[test]
+    fn uid_sets_cover_only_uids_they_hold() {
+        let set = uids(&[3, 4, 5, 9]).unwrap();
+        assert!(set.covers(&uids(&[4, 5, 9]).unwrap()));
+        assert!(!set.covers(&uids(&[5, 6]).unwrap()));
+        assert!(!set.covers(&uids(&[2]).unwrap()));
+        assert!(
+            !set.covers(&uids(&[5, 6, 7, 8, 9]).unwrap()),
+            "a range across a gap"
+        );
     }
 
     #[test]

@@ -6,9 +6,9 @@
 mod support;
 
 use client_wasm::{
-    AuthMethod, Command, CommandError, Credentials, Event, Flag, MailboxName, MessageSummary,
-    SearchDate, SearchQuery, SessionError, SpecialUse, StoreAction, TransportSecurity, Uid,
-    UidRange, UidSet,
+    AuthMethod, Command, CommandError, Copies, Credentials, Event, Flag, MailboxName,
+    MessageSummary, SearchDate, SearchQuery, SessionError, SpecialUse, StoreAction,
+    TransportSecurity, Uid, UidRange, UidSet,
 };
 use support::{Step::*, encrypted, run};
 
@@ -940,7 +940,8 @@ fn v0057_v0059_move_by_uid_reports_the_expunge_and_needs_the_capability() {
         })
         .collect();
     assert_eq!(exists, vec![2, 1, 0]);
-    assert_eq!(completed(&events), 3);
+    assert_eq!(completed(&events), 2);
+    assert_eq!(copied(&events).len(), 1);
 
     run(
         encrypted(),
@@ -965,6 +966,62 @@ fn v0057_v0059_move_by_uid_reports_the_expunge_and_needs_the_capability() {
             SubmitFails(Command::Idle, "not_supported"),
         ],
     );
+}
+
+/// What each `Copied` said, in order.
+fn copied(events: &[Event]) -> Vec<Option<Copies>> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Copied { copies, .. } => Some(copies.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn v0057_v0062_copy_reports_the_copies_from_copyuid_when_it_is_consistent() {
+    let copy = |values: &[u32]| Command::Copy {
+        uids: uids(values),
+        to: MailboxName::from_wire("Archive"),
+    };
+    let events = run(
+        encrypted(),
+        &with(
+            selected(),
+            vec![
+                Submit(copy(&[3, 4, 9])),
+                Client(b"0002 UID COPY 3:4,9 Archive\r\n"),
+                Server(b"0002 OK [COPYUID 1764090005 3:4,9 12:14] Copy completed (0.003 + 0.000 secs).\r\n"),
+                // UID 3 was expunged meanwhile: the source names only what was copied.
+                Submit(copy(&[3, 5])),
+                Client(b"0003 UID COPY 3,5 Archive\r\n"),
+                Server(b"0003 OK [COPYUID 1764090005 5 15] Copy completed (0.001 + 0.000 secs).\r\n"),
+                // No UIDPLUS: nothing to go by.
+                Submit(copy(&[5])),
+                Client(b"0004 UID COPY 5 Archive\r\n"),
+                Server(b"0004 OK Copy completed.\r\n"),
+                // A source that was not copied, and one destination UID for two sources.
+                Submit(copy(&[6])),
+                Client(b"0005 UID COPY 6 Archive\r\n"),
+                Server(b"0005 OK [COPYUID 1764090005 6:7 20:21] Copy completed.\r\n"),
+                Submit(copy(&[6, 7])),
+                Client(b"0006 UID COPY 6:7 Archive\r\n"),
+                Server(b"0006 OK [COPYUID 1764090005 6:7 20] Copy completed.\r\n"),
+            ],
+        ),
+    );
+    let copies = |values: &[u32]| {
+        Some(Copies {
+            uid_validity: 1_764_090_005,
+            uids: uids(values),
+        })
+    };
+    assert_eq!(
+        copied(&events),
+        vec![copies(&[12, 13, 14]), copies(&[15]), None, None, None]
+    );
+    assert_eq!(completed(&events), 0);
 }
 
 #[test]

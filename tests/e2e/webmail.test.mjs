@@ -877,6 +877,52 @@ describe('webmail page', () => {
     }
   });
 
+  test('z. copy with Shift+C; undo removes exactly the copies (COPYUID) and keeps the originals', { timeout: 45_000 }, async () => {
+    requireImap();
+    const subjects = [uniqueWord('Copy one '), uniqueWord('Copy two ')];
+    for (const subject of subjects) await appendPlain(subject, 'Copy test.');
+    const dest = await scratchFolder('CopyDest', [{ subject: 'Already there', body: 'stays' }]);
+    const count = async (box, subject) => {
+      const text = await withImap(imapConn(), async (send) => {
+        await send(`EXAMINE ${box}`);
+        return send(subject ? `UID SEARCH SUBJECT "${subject}"` : 'UID SEARCH ALL');
+      });
+      return (text.match(/^\* SEARCH([ \d]*)/m)?.[1] || '').trim().split(/\s+/).filter(Boolean).length;
+    };
+    const { context, page, record } = await signedIn('z', SCRATCH);
+    try {
+      await shotOnFailure(page, 'webmail-z', async () => {
+        await rowFor(page, subjects[1]).click();
+        await rowFor(page, subjects[0]).click({ modifiers: ['Shift'] });
+        await page.focus('#message-list');
+        await page.keyboard.press('Shift+C');
+        await page.waitForSelector('#menu:not([hidden])');
+        await page.click(`#menu [role="menuitem"][data-value="${dest}"]`);
+        await page.waitForFunction(() => /^Copied/.test(document.getElementById('list-status').textContent));
+        assert.equal((await page.textContent('#list-status')).trim(), `Copied 2 messages to ${dest}.`);
+        assert.equal(await page.isVisible('#undo'), true);
+        assert.equal(await count(dest), 3);
+
+        await page.focus('#message-list');
+        await page.keyboard.press('z');
+        await page.waitForFunction(() => /^Removed/.test(document.getElementById('list-status').textContent));
+        assert.equal((await page.textContent('#list-status')).trim(), `Removed 2 copied messages from ${dest}.`);
+        await waitForMailbox(page, SCRATCH);
+        for (const subject of subjects) {
+          await rowFor(page, subject).waitFor();
+          assert.equal(await count(dest, subject), 0, 'a copy is left');
+          assert.equal(await count(SCRATCH, subject), 1, 'the original is gone');
+        }
+        assert.equal(await count(dest), 1, 'undo took more than the copies');
+        assert.equal(await page.isVisible('#undo'), false);
+        assert.deepEqual(record.pageErrors, [], 'uncaught errors in the page');
+      });
+    } finally {
+      await context.close();
+      await dropFolder(dest);
+    }
+  });
+
   async function folderAction(page, label) {
     await page.click('#folder-menu-button');
     await page.locator('#menu [role="menuitem"]', { hasText: label }).click();
