@@ -20,7 +20,7 @@ import {
   emptySelection, selectOne, toggle, extendTo, selectAll, prune, selectedInOrder, focusAfterRemoval,
 } from './ui/selection.js';
 import { openMenu, menuKey, menuIsOpen } from './ui/menu.js';
-import { folderNameProblem, childWireName, renamedWireName } from './ui/folder-names.js';
+import { folderNameProblem } from './ui/folder-names.js';
 import { renderReader, clearReader, showLabels } from './ui/reader.js';
 import { cidKey } from './ui/sanitize.js';
 import { labelsOf, labelProblem } from './ui/labels.js';
@@ -1598,15 +1598,21 @@ function folderDelimiter(row) {
   return any ? any.folder.delimiter : null;
 }
 
-/** The labels of the folders directly under `parent` (null: top level). */
-function siblingLabels(parent, delimiter) {
-  return state.folders.filter((r) => {
-    const cut = delimiter ? r.name.lastIndexOf(delimiter) : -1;
-    return parent === null ? cut < 0 : r.name.slice(0, cut) === parent;
-  }).map((r) => r.label);
+/** The wire name of the folder above `name` (null: top level). */
+function parentOf(name, delimiter) {
+  const cut = delimiter ? name.lastIndexOf(delimiter) : -1;
+  return cut < 0 ? null : name.slice(0, cut);
 }
 
-/** Ask for a name in the dialog; `check(name)` returns a problem or null. Resolves to the name or null. */
+/** The rows of the folders directly under `parent` (null: top level). */
+function childRows(parent, delimiter) {
+  return state.folders.filter((r) => parentOf(r.name, delimiter) === parent);
+}
+
+/**
+ * Ask for a name in the dialog; `check(name)` returns (or resolves to) a problem or null,
+ * and may do the work the name is for. Resolves to the name or null.
+ */
 function askName(title, initial, check) {
   return new Promise((resolve) => {
     ui.nameTitle.textContent = title;
@@ -1620,9 +1626,13 @@ function askName(title, initial, check) {
       if (ui.nameDialog.open) ui.nameDialog.close();
       resolve(value);
     };
-    ui.nameForm.onsubmit = (event) => {
+    ui.nameForm.onsubmit = async (event) => {
       event.preventDefault();
-      const problem = check(ui.nameInput.value);
+      if (ui.nameForm.getAttribute('aria-busy') === 'true') return;
+      ui.nameForm.setAttribute('aria-busy', 'true');
+      const problem = await check(ui.nameInput.value);
+      ui.nameForm.setAttribute('aria-busy', 'false');
+      if (!ui.nameDialog.open) return;
       if (problem) {
         ui.nameError.textContent = problem;
         ui.nameInput.setAttribute('aria-invalid', 'true');
@@ -1639,7 +1649,10 @@ function askName(title, initial, check) {
   });
 }
 
-/** Run a folder command, then list the folders again; `then(folders)` after the list. */
+/**
+ * Run a folder command, then list the folders again; `then()` after the list.
+ * Resolves to null, or to why the command failed (also shown in the status line).
+ */
 function folderCommand(describe, run, then = () => {}) {
   const { client } = guarded();
   const session = state.session;
@@ -1647,42 +1660,51 @@ function folderCommand(describe, run, then = () => {}) {
     try {
       await run(client);
       const folders = await client.listMailboxes();
-      if (session !== state.session) return;
+      if (session !== state.session) return null;
       showFolders(folders);
       setListStatus(`${describe}.`);
-      then(folders);
+      then();
+      return null;
     } catch (err) {
-      if (session === state.session) setListStatus(`Could not ${describe[0].toLowerCase()}${describe.slice(1)}: ${describeError(err)}`, true);
+      const why = describeError(err);
+      if (session === state.session) setListStatus(`Could not ${describe[0].toLowerCase()}${describe.slice(1)}: ${why}`, true);
+      return why.charAt(0).toUpperCase() + why.slice(1);
     }
   });
 }
 
-async function createFolder(underCurrent) {
+/**
+ * A new folder, named by the engine from what was typed: under the open folder, or at the top of
+ * the personal namespace (NAMESPACE, asked first, gives its prefix and delimiter).
+ */
+function createFolder(underCurrent) {
   const row = underCurrent ? currentFolderRow() : null;
-  const delimiter = folderDelimiter(row);
   const parent = row ? row.name : null;
-  const siblings = siblingLabels(parent, delimiter);
+  const siblings = childRows(parent, folderDelimiter(row)).map((r) => r.label);
   const where = row ? ` in ${row.label}` : '';
-  const label = await askName(`New folder${where}`, '', (name) => folderNameProblem(name, { delimiter, siblings }));
-  if (label === null) return;
-  const wire = childWireName(parent, delimiter, label);
-  await folderCommand(`Created “${label}”`, (client) => client.createMailbox(wire));
+  return askName(`New folder${where}`, '', (name) => folderNameProblem(name, { siblings }) ||
+    folderCommand(`Created “${name}”`, async (client) => {
+      if (parent === null) await client.namespaces();
+      await client.createChild(parent, name);
+    }));
 }
 
-async function renameFolder() {
+/** Rename the open folder's last level; the engine builds the new wire name, found again in the new list. */
+function renameFolder() {
   const row = currentFolderRow();
   if (!row || row.name.toUpperCase() === 'INBOX') {
     setListStatus('INBOX cannot be renamed here.');
-    return;
+    return Promise.resolve();
   }
   const delimiter = folderDelimiter(row);
-  const cut = delimiter ? row.name.lastIndexOf(delimiter) : -1;
-  const siblings = siblingLabels(cut < 0 ? null : row.name.slice(0, cut), delimiter).filter((l) => l !== row.label);
-  const label = await askName(`Rename “${row.label}”`, row.label, (name) => folderNameProblem(name, { delimiter, siblings }));
-  if (label === null || label === row.label) return;
-  const wire = renamedWireName(row.name, delimiter, label);
-  await folderCommand(`Renamed “${row.label}” to “${label}”`, (client) => client.renameMailbox(row.name, wire),
-    () => openMailbox(wire, label));
+  const parent = parentOf(row.name, delimiter);
+  const siblings = childRows(parent, delimiter).map((r) => r.label).filter((l) => l !== row.label);
+  return askName(`Rename “${row.label}”`, row.label, (name) => (name === row.label ? null
+    : folderNameProblem(name, { siblings }) || folderCommand(`Renamed “${row.label}” to “${name}”`,
+      (client) => client.renameLeaf(row.name, name), () => {
+        const renamed = childRows(parent, delimiter).find((r) => r.label === name && r.selectable);
+        if (renamed) openMailbox(renamed.name, renamed.label);
+      })));
 }
 
 async function deleteFolder() {

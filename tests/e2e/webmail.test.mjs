@@ -959,7 +959,7 @@ describe('webmail page', () => {
         await folderAction(page, 'New folder…');
         await page.fill('#name-input', `bad/${word}`);
         await page.click('#name-ok');
-        assert.match(await page.textContent('#name-error'), /cannot contain “\/”/);
+        assert.match(await page.textContent('#name-error'), /^A folder name cannot contain the hierarchy separator '\/'$/);
         await page.fill('#name-input', label);
         await page.click('#name-ok');
         const created = page.locator('#folder-list .folder', { has: page.locator('.folder-label', { hasText: label }) });
@@ -999,6 +999,34 @@ describe('webmail page', () => {
       });
     } finally {
       await context.close();
+    }
+  });
+
+  test('ob. a subfolder gets its name from the engine: the parent\'s wire name, its delimiter, modified UTF-7', { timeout: 45_000 }, async () => {
+    requireImap();
+    const parent = await scratchFolder('Parent', []);
+    const child = `${parent}/Kid &- &AMk-t&AOk-`;
+    const { context, page, record } = await signedIn('ob', parent);
+    try {
+      await shotOnFailure(page, 'webmail-ob', async () => {
+        await folderAction(page, `New folder in “${parent}”`);
+        await page.fill('#name-input', 'Kid/Two');
+        await page.click('#name-ok');
+        await page.waitForFunction(() => document.getElementById('name-error').textContent !== '');
+        assert.match(await page.textContent('#name-error'), /separator '\/'/);
+        await page.fill('#name-input', 'Kid & Été');
+        await page.click('#name-ok');
+        const created = page.locator(`#folder-list .folder[data-name="${child}"]`);
+        await created.waitFor();
+        assert.equal((await created.locator('.folder-label').textContent()).trim(), 'Kid & Été');
+        const listed = await withImap(imapConn(), (send) => send(`LIST "" "${parent}/*"`));
+        assert.ok(listed.includes(`"${child}"`), listed);
+        assert.deepEqual(record.pageErrors, [], 'uncaught errors in the page');
+      });
+    } finally {
+      await context.close();
+      await dropFolder(`"${child}"`);
+      await dropFolder(parent);
     }
   });
 
