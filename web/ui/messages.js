@@ -106,7 +106,8 @@ export function rowMarkers(flags, attachments = false) {
   if (!hasFlag(flags, '\\Seen')) marks.push(['mark-unread', '●', 'Unread']);
   if (hasFlag(flags, '\\Flagged')) marks.push(['mark-flagged', '★', 'Flagged']);
   if (hasFlag(flags, '\\Answered')) marks.push(['mark-answered', '↩', 'Answered']);
-  if (attachments) marks.push(['mark-attachment', '📎\uFE0E', 'Has attachments']);
+  // A paperclip drawn by style.css: no emoji font needed.
+  if (attachments) marks.push(['mark-attachment', '', 'Has attachments']);
   return marks;
 }
 
