@@ -564,6 +564,15 @@ function rowCount() {
   return Math.max(state.exists, state.firstUids.length);
 }
 
+/**
+ * Select `name` through the engine's open: it enables QRESYNC before the session's first open
+ * and asks CONDSTORE where offered, so expunges arrive as VANISHED and flag changes with MODSEQ.
+ * The page keeps no cache between opens, so there is nothing to resync from.
+ */
+function selectFolder(client, name) {
+  return client.open(name, false, null);
+}
+
 function openMailbox(name, label) {
   if (state.phase !== 'mail') return Promise.resolve();
   const seq = ++state.loadSeq;
@@ -584,7 +593,7 @@ function openMailbox(name, label) {
   return enqueue(async () => {
     if (stale()) return;
     try {
-      const box = await client.select(name);
+      const box = await selectFolder(client, name);
       if (stale()) return;
       const row = state.folders.find((r) => r.name === name);
       state.box = {
@@ -955,7 +964,7 @@ async function inMailbox(name, fn) {
   const client = state.client;
   const box = state.box;
   const uid = state.openUid;
-  if (!box || box.name !== name) await client.select(name);
+  if (!box || box.name !== name) await selectFolder(client, name);
   await fn(client);
   if (!box || state.box !== box) return;
   const seq = state.loadSeq + 1;
@@ -1324,7 +1333,7 @@ function undo() {
     let text;
     let isError;
     try {
-      const box = await client.select(last.to);
+      const box = await selectFolder(client, last.to);
       ({ text, isError } = last.copies ? await removeCopies(client, last, box) : await moveBack(client, last));
     } catch (err) {
       text = `Could not undo: ${describeError(err)}`;

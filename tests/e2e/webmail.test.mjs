@@ -703,6 +703,47 @@ describe('webmail page', () => {
     }
   });
 
+  test('kb. folders open with QRESYNC enabled: an expunge and a flag change by another connection show live', { timeout: 45_000 }, async () => {
+    requireImap();
+    const gone = uniqueWord('Expunged elsewhere ');
+    const kept = uniqueWord('Flagged elsewhere ');
+    for (const subject of [gone, kept]) await appendPlain(subject, 'Changed by another connection.');
+    const opened = await openPage('kb');
+    const { context, page, record } = opened;
+    const sent = [];
+    page.on('websocket', (ws) => ws.on('framesent', (frame) => sent.push(Buffer.from(frame.payload).toString('latin1'))));
+    try {
+      await shotOnFailure(page, 'webmail-kb', async () => {
+        await page.setViewportSize({ width: 1400, height: 860 });
+        await openLoginForm(page);
+        await submitLogin(page, PASS);
+        await waitForMailView(page);
+        await waitForMailbox(page, 'INBOX');
+        await openFolder(page, SCRATCH);
+        const wire = sent.join('');
+        const enable = wire.search(/^\S+ ENABLE QRESYNC\r$/m);
+        const select = wire.search(/^\S+ SELECT /m);
+        assert.ok(enable >= 0 && enable < select, `QRESYNC not enabled before the first SELECT:\n${wire.slice(0, 2000)}`);
+        assert.match(wire, new RegExp(`^\\S+ SELECT ${SCRATCH}\\r$`, 'm'));
+        await rowFor(page, gone).waitFor();
+        await page.waitForTimeout(500); // IDLE starts once the page is quiet
+        await withImap(imapConn(), async (send) => {
+          await send(`SELECT ${SCRATCH}`);
+          const uidOf = async (subject) => (await send(`UID SEARCH SUBJECT "${subject}"`)).match(/^\* SEARCH (\d+)/m)[1];
+          const [goneUid, keptUid] = [await uidOf(gone), await uidOf(kept)];
+          await send(`UID STORE ${keptUid} +FLAGS.SILENT (\\Flagged)`);
+          await send(`UID STORE ${goneUid} +FLAGS.SILENT (\\Deleted)`);
+          await send(`UID EXPUNGE ${goneUid}`);
+        });
+        await rowFor(page, gone).waitFor({ state: 'detached', timeout: 10_000 });
+        await waitRowClass(page, kept, 'flagged', true);
+        assert.deepEqual(record.pageErrors, [], 'uncaught errors in the page');
+      });
+    } finally {
+      await context.close();
+    }
+  });
+
   // ------------------------------------------------------------ big folder, selection, undo, folders, narrow
 
   /** Rows of the list in the DOM (the list is virtual). */
