@@ -1241,6 +1241,7 @@ function moveMessages(uids, to, { copy }) {
       const last = { from: box.name, fromLabel: box.label, to, toLabel, count: uids.length };
       if (copy && !copies) {
         state.undo = null;
+        ui.undo.hidden = true;
         setListStatus(`Copied ${what} to ${toLabel}. The server does not say which messages are the copies, so this cannot be undone.`);
       } else if (copy) {
         setListStatus(`Copied ${what} to ${toLabel}.`);

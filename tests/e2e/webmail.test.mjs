@@ -407,10 +407,11 @@ describe('webmail page', () => {
     await appendMessage(imapConn(), SCRATCH, rfc822({ subject, body }), flags);
   }
 
-  /** A new page, signed in, with the folder `name` (default INBOX) open. */
-  async function signedIn(label, name = null) {
+  /** A new page, signed in, with the folder `name` (default INBOX) open; `prepare(page)` runs before it loads. */
+  async function signedIn(label, name = null, prepare = null) {
     const opened = await openPage(label);
     const { page } = opened;
+    if (prepare) await prepare(page);
     await page.setViewportSize({ width: 1400, height: 860 });
     await openLoginForm(page);
     await submitLogin(page, PASS);
@@ -708,18 +709,11 @@ describe('webmail page', () => {
     const gone = uniqueWord('Expunged elsewhere ');
     const kept = uniqueWord('Flagged elsewhere ');
     for (const subject of [gone, kept]) await appendPlain(subject, 'Changed by another connection.');
-    const opened = await openPage('kb');
-    const { context, page, record } = opened;
     const sent = [];
-    page.on('websocket', (ws) => ws.on('framesent', (frame) => sent.push(Buffer.from(frame.payload).toString('latin1'))));
+    const { context, page, record } = await signedIn('kb', SCRATCH, (page) => page.on('websocket',
+      (ws) => ws.on('framesent', (frame) => sent.push(Buffer.from(frame.payload).toString('latin1')))));
     try {
       await shotOnFailure(page, 'webmail-kb', async () => {
-        await page.setViewportSize({ width: 1400, height: 860 });
-        await openLoginForm(page);
-        await submitLogin(page, PASS);
-        await waitForMailView(page);
-        await waitForMailbox(page, 'INBOX');
-        await openFolder(page, SCRATCH);
         const wire = sent.join('');
         const enable = wire.search(/^\S+ ENABLE QRESYNC\r$/m);
         const select = wire.search(/^\S+ SELECT /m);
@@ -956,6 +950,49 @@ describe('webmail page', () => {
         }
         assert.equal(await count(dest), 1, 'undo took more than the copies');
         assert.equal(await page.isVisible('#undo'), false);
+        assert.deepEqual(record.pageErrors, [], 'uncaught errors in the page');
+      });
+    } finally {
+      await context.close();
+      await dropFolder(dest);
+    }
+  });
+
+  test('za. without COPYUID a copy says it cannot be undone, and z then undoes nothing', { timeout: 45_000 }, async () => {
+    requireImap();
+    const [archived, copied] = [uniqueWord('Archived before '), uniqueWord('Copy without COPYUID ')];
+    for (const subject of [archived, copied]) await appendPlain(subject, 'Copy test.');
+    const dest = await scratchFolder('CopyBare', []);
+    // The server's answers reach the page without their COPYUID codes, as from a server without UIDPLUS.
+    const withoutCopyUid = (page) => page.routeWebSocket(/\/imap$/, (ws) => {
+      const server = ws.connectToServer();
+      server.onMessage((message) => ws.send(typeof message === 'string' ? message
+        : Buffer.from(message.toString('latin1').replace(/\[COPYUID [^\]]*\] /g, ''), 'latin1')));
+    });
+    const found = async (box, subject) => withImap(imapConn(), async (send) => {
+      await send(`EXAMINE ${box}`);
+      return /^\* SEARCH \d/m.test(await send(`UID SEARCH SUBJECT "${subject}"`));
+    });
+    const { context, page, record } = await signedIn('za', SCRATCH, withoutCopyUid);
+    try {
+      await shotOnFailure(page, 'webmail-za', async () => {
+        // A move leaves Undo ready; the copy after it must not leave that Undo behind.
+        await rowFor(page, archived).click();
+        await page.click('#act-archive');
+        await rowFor(page, archived).waitFor({ state: 'detached' });
+        assert.equal(await page.isVisible('#undo'), true);
+        await rowFor(page, copied).click();
+        await page.keyboard.press('Shift+C');
+        await page.click(`#menu [role="menuitem"][data-value="${dest}"]`);
+        await page.waitForFunction(() => /^Copied/.test(document.getElementById('list-status').textContent));
+        assert.match(await page.textContent('#list-status'), /cannot be undone/);
+        assert.equal(await page.isVisible('#undo'), false);
+        await page.focus('#message-list');
+        await page.keyboard.press('z');
+        await page.waitForTimeout(1000);
+        assert.match(await page.textContent('#list-status'), /cannot be undone/);
+        assert.equal(await found(dest, copied), true, 'the copy was removed');
+        assert.equal(await found(SCRATCH, archived), false, 'z undid the earlier move');
         assert.deepEqual(record.pageErrors, [], 'uncaught errors in the page');
       });
     } finally {
