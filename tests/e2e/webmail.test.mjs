@@ -1037,6 +1037,7 @@ describe('webmail page', () => {
         await folderAction(page, 'New folder…');
         await page.fill('#name-input', `bad/${word}`);
         await page.click('#name-ok');
+        await page.waitForFunction(() => document.getElementById('name-error').textContent !== '');
         assert.match(await page.textContent('#name-error'), /^A folder name cannot contain the hierarchy separator '\/'$/);
         await page.fill('#name-input', label);
         await page.click('#name-ok');
