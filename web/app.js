@@ -20,7 +20,7 @@ import {
   emptySelection, selectOne, toggle, extendTo, selectAll, prune, selectedInOrder, focusAfterRemoval,
 } from './ui/selection.js';
 import { openMenu, menuKey, menuIsOpen } from './ui/menu.js';
-import { folderNameProblem, childWireName, renamedWireName } from './ui/folder-names.js';
+import { folderNameProblem } from './ui/folder-names.js';
 import { renderReader, clearReader, showLabels } from './ui/reader.js';
 import { cidKey } from './ui/sanitize.js';
 import { labelsOf, labelProblem } from './ui/labels.js';
@@ -171,7 +171,7 @@ const state = {
   /** The open message's `cid:` images: cidKey → data: URL. */
   inline: new Map(),
   readerSeq: 0,
-  /** The last move or delete, for Undo: {from, fromLabel, to, toLabel, uidNext, ids, count}. */
+  /** The last move, delete or copy, for Undo: {from, fromLabel, to, toLabel, count} and {uidNext, ids} (a move) or {copies} (a copy). */
   undo: null,
   /** IDLE in progress, IDLE unavailable (poll instead), timers. */
   idling: false,
@@ -564,6 +564,15 @@ function rowCount() {
   return Math.max(state.exists, state.firstUids.length);
 }
 
+/**
+ * Select `name` through the engine's open: it enables QRESYNC before the session's first open
+ * and asks CONDSTORE where offered, so expunges arrive as VANISHED and flag changes with MODSEQ.
+ * The page keeps no cache between opens, so there is nothing to resync from.
+ */
+function selectFolder(client, name) {
+  return client.open(name, false, null);
+}
+
 function openMailbox(name, label) {
   if (state.phase !== 'mail') return Promise.resolve();
   const seq = ++state.loadSeq;
@@ -584,7 +593,7 @@ function openMailbox(name, label) {
   return enqueue(async () => {
     if (stale()) return;
     try {
-      const box = await client.select(name);
+      const box = await selectFolder(client, name);
       if (stale()) return;
       const row = state.folders.find((r) => r.name === name);
       state.box = {
@@ -955,7 +964,7 @@ async function inMailbox(name, fn) {
   const client = state.client;
   const box = state.box;
   const uid = state.openUid;
-  if (!box || box.name !== name) await client.select(name);
+  if (!box || box.name !== name) await selectFolder(client, name);
   await fn(client);
   if (!box || state.box !== box) return;
   const seq = state.loadSeq + 1;
@@ -1192,8 +1201,9 @@ function deleteForGood(uids) {
 
 /**
  * Move (or copy) `uids` to the folder `to`. A move is remembered for Undo with
- * the destination's UIDNEXT from before and the Message-IDs: the engine does
- * not report the new UIDs (COPYUID), so Undo finds the messages by those.
+ * the destination's UIDNEXT from before and the Message-IDs, by which Undo
+ * finds the messages; a copy with the copies' UIDs the server reported
+ * (COPYUID), which Undo expunges. Without them a copy cannot be undone.
  */
 function moveMessages(uids, to, { copy }) {
   const box = state.box;
@@ -1205,6 +1215,7 @@ function moveMessages(uids, to, { copy }) {
     if (stale()) return;
     try {
       let uidNext = null;
+      let copies = null;
       if (!copy) {
         try {
           uidNext = num((await client.status(to)).uid_next) || null;
@@ -1213,7 +1224,7 @@ function moveMessages(uids, to, { copy }) {
         }
       }
       if (copy) {
-        await client.copy(uids, to);
+        copies = await client.copy(uids, to);
       } else {
         state.exists = Math.max(0, state.exists - uids.length);
         try {
@@ -1227,13 +1238,20 @@ function moveMessages(uids, to, { copy }) {
       }
       if (stale()) return;
       const what = plural(uids.length, 'message');
-      if (copy) {
+      const last = { from: box.name, fromLabel: box.label, to, toLabel, count: uids.length };
+      if (copy && !copies) {
+        state.undo = null;
+        ui.undo.hidden = true;
+        setListStatus(`Copied ${what} to ${toLabel}. The server does not say which messages are the copies, so this cannot be undone.`);
+      } else if (copy) {
         setListStatus(`Copied ${what} to ${toLabel}.`);
+        state.undo = { ...last, copies };
+        ui.undo.hidden = false;
       } else {
         removeRows(uids);
         const verb = to === specialFolder('trash') ? 'Moved to Trash' : `Moved to ${toLabel}`;
         setListStatus(uids.length === 1 ? `${verb}.` : `${verb}: ${what}.`);
-        state.undo = { from: box.name, fromLabel: box.label, to, toLabel, uidNext, ids, count: uids.length };
+        state.undo = { ...last, uidNext, ids };
         ui.undo.hidden = false;
       }
       refreshCounts(to);
@@ -1276,7 +1294,28 @@ async function findMoved(client, { ids, uidNext, count }) {
   return [...found];
 }
 
-/** Undo the last move or delete: find the messages in the destination and move them back. */
+/** Undo a move or delete: find the messages in the destination and move them back. */
+async function moveBack(client, last) {
+  const uids = await findMoved(client, last);
+  if (uids.length) await client.moveMessages(uids, last.from);
+  const missed = last.count - uids.length;
+  const text = `Moved ${plural(uids.length, 'message')} back to ${last.fromLabel}.` +
+    (missed > 0 ? ` ${plural(missed, 'message')} could not be found in ${last.toLabel}.` : '');
+  return { text, isError: missed > 0 };
+}
+
+/** Undo a copy: expunge the copies, by the UIDs the server gave them, from the selected destination. */
+async function removeCopies(client, { copies, toLabel }, box) {
+  if (num(box.uid_validity) !== num(copies.uid_validity)) {
+    return { text: `Could not undo: ${toLabel} was recreated since the copy.`, isError: true };
+  }
+  const uids = copies.uids.flatMap(([first, last]) => Array.from({ length: num(last) - num(first) + 1 }, (_, i) => num(first) + i));
+  await client.store(uids, 'add', ['\\Deleted']);
+  await client.expunge(uids);
+  return { text: `Removed ${plural(uids.length, 'copied message')} from ${toLabel}.`, isError: false };
+}
+
+/** Undo the last move, delete or copy. */
 function undo() {
   const last = state.undo;
   if (!last || state.phase !== 'mail') return Promise.resolve();
@@ -1293,15 +1332,10 @@ function undo() {
   return enqueue(async () => {
     if (session !== state.session) return;
     let text;
-    let isError = false;
+    let isError;
     try {
-      await client.select(last.to);
-      const uids = await findMoved(client, last);
-      if (uids.length) await client.moveMessages(uids, last.from);
-      const missed = last.count - uids.length;
-      text = `Moved ${plural(uids.length, 'message')} back to ${last.fromLabel}.` +
-        (missed > 0 ? ` ${plural(missed, 'message')} could not be found in ${last.toLabel}.` : '');
-      isError = missed > 0;
+      const box = await selectFolder(client, last.to);
+      ({ text, isError } = last.copies ? await removeCopies(client, last, box) : await moveBack(client, last));
     } catch (err) {
       text = `Could not undo: ${describeError(err)}`;
       isError = true;
@@ -1574,15 +1608,21 @@ function folderDelimiter(row) {
   return any ? any.folder.delimiter : null;
 }
 
-/** The labels of the folders directly under `parent` (null: top level). */
-function siblingLabels(parent, delimiter) {
-  return state.folders.filter((r) => {
-    const cut = delimiter ? r.name.lastIndexOf(delimiter) : -1;
-    return parent === null ? cut < 0 : r.name.slice(0, cut) === parent;
-  }).map((r) => r.label);
+/** The wire name of the folder above `name` (null: top level). */
+function parentOf(name, delimiter) {
+  const cut = delimiter ? name.lastIndexOf(delimiter) : -1;
+  return cut < 0 ? null : name.slice(0, cut);
 }
 
-/** Ask for a name in the dialog; `check(name)` returns a problem or null. Resolves to the name or null. */
+/** The rows of the folders directly under `parent` (null: top level). */
+function childRows(parent, delimiter) {
+  return state.folders.filter((r) => parentOf(r.name, delimiter) === parent);
+}
+
+/**
+ * Ask for a name in the dialog; `check(name)` returns (or resolves to) a problem or null,
+ * and may do the work the name is for. Resolves to the name or null.
+ */
 function askName(title, initial, check) {
   return new Promise((resolve) => {
     ui.nameTitle.textContent = title;
@@ -1596,9 +1636,13 @@ function askName(title, initial, check) {
       if (ui.nameDialog.open) ui.nameDialog.close();
       resolve(value);
     };
-    ui.nameForm.onsubmit = (event) => {
+    ui.nameForm.onsubmit = async (event) => {
       event.preventDefault();
-      const problem = check(ui.nameInput.value);
+      if (ui.nameForm.getAttribute('aria-busy') === 'true') return;
+      ui.nameForm.setAttribute('aria-busy', 'true');
+      const problem = await check(ui.nameInput.value);
+      ui.nameForm.setAttribute('aria-busy', 'false');
+      if (!ui.nameDialog.open) return;
       if (problem) {
         ui.nameError.textContent = problem;
         ui.nameInput.setAttribute('aria-invalid', 'true');
@@ -1615,7 +1659,10 @@ function askName(title, initial, check) {
   });
 }
 
-/** Run a folder command, then list the folders again; `then(folders)` after the list. */
+/**
+ * Run a folder command, then list the folders again; `then()` after the list.
+ * Resolves to null, or to why the command failed (also shown in the status line).
+ */
 function folderCommand(describe, run, then = () => {}) {
   const { client } = guarded();
   const session = state.session;
@@ -1623,42 +1670,51 @@ function folderCommand(describe, run, then = () => {}) {
     try {
       await run(client);
       const folders = await client.listMailboxes();
-      if (session !== state.session) return;
+      if (session !== state.session) return null;
       showFolders(folders);
       setListStatus(`${describe}.`);
-      then(folders);
+      then();
+      return null;
     } catch (err) {
-      if (session === state.session) setListStatus(`Could not ${describe[0].toLowerCase()}${describe.slice(1)}: ${describeError(err)}`, true);
+      const why = describeError(err);
+      if (session === state.session) setListStatus(`Could not ${describe[0].toLowerCase()}${describe.slice(1)}: ${why}`, true);
+      return why.charAt(0).toUpperCase() + why.slice(1);
     }
   });
 }
 
-async function createFolder(underCurrent) {
+/**
+ * A new folder, named by the engine from what was typed: under the open folder, or at the top of
+ * the personal namespace (NAMESPACE, asked first, gives its prefix and delimiter).
+ */
+function createFolder(underCurrent) {
   const row = underCurrent ? currentFolderRow() : null;
-  const delimiter = folderDelimiter(row);
   const parent = row ? row.name : null;
-  const siblings = siblingLabels(parent, delimiter);
+  const siblings = childRows(parent, folderDelimiter(row)).map((r) => r.label);
   const where = row ? ` in ${row.label}` : '';
-  const label = await askName(`New folder${where}`, '', (name) => folderNameProblem(name, { delimiter, siblings }));
-  if (label === null) return;
-  const wire = childWireName(parent, delimiter, label);
-  await folderCommand(`Created “${label}”`, (client) => client.createMailbox(wire));
+  return askName(`New folder${where}`, '', (name) => folderNameProblem(name, { siblings }) ||
+    folderCommand(`Created “${name}”`, async (client) => {
+      if (parent === null) await client.namespaces();
+      await client.createChild(parent, name);
+    }));
 }
 
-async function renameFolder() {
+/** Rename the open folder's last level; the engine builds the new wire name, found again in the new list. */
+function renameFolder() {
   const row = currentFolderRow();
   if (!row || row.name.toUpperCase() === 'INBOX') {
     setListStatus('INBOX cannot be renamed here.');
-    return;
+    return Promise.resolve();
   }
   const delimiter = folderDelimiter(row);
-  const cut = delimiter ? row.name.lastIndexOf(delimiter) : -1;
-  const siblings = siblingLabels(cut < 0 ? null : row.name.slice(0, cut), delimiter).filter((l) => l !== row.label);
-  const label = await askName(`Rename “${row.label}”`, row.label, (name) => folderNameProblem(name, { delimiter, siblings }));
-  if (label === null || label === row.label) return;
-  const wire = renamedWireName(row.name, delimiter, label);
-  await folderCommand(`Renamed “${row.label}” to “${label}”`, (client) => client.renameMailbox(row.name, wire),
-    () => openMailbox(wire, label));
+  const parent = parentOf(row.name, delimiter);
+  const siblings = childRows(parent, delimiter).map((r) => r.label).filter((l) => l !== row.label);
+  return askName(`Rename “${row.label}”`, row.label, (name) => (name === row.label ? null
+    : folderNameProblem(name, { siblings }) || folderCommand(`Renamed “${row.label}” to “${name}”`,
+      (client) => client.renameLeaf(row.name, name), () => {
+        const renamed = childRows(parent, delimiter).find((r) => r.label === name && r.selectable);
+        if (renamed) openMailbox(renamed.name, renamed.label);
+      })));
 }
 
 async function deleteFolder() {

@@ -54,7 +54,7 @@ pub enum Command {
         action: StoreAction,
         flags: Vec<Flag>,
     },
-    /// UID COPY; answered by `CommandCompleted`.
+    /// UID COPY; answered by `Copied`.
     Copy {
         uids: UidSet,
         to: MailboxName,

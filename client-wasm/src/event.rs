@@ -5,7 +5,7 @@ use crate::command::CommandId;
 use crate::error::{CommandError, Refusal, SessionError};
 use crate::mailbox::MailboxStatus;
 use crate::mailbox::{ListedMailbox, MailboxName, SelectedMailbox};
-use crate::message::{Flag, FullMessage, MessageSummary, Uid, UidSet};
+use crate::message::{Copies, Flag, FullMessage, MessageSummary, Uid, UidSet};
 use crate::namespace::Namespaces;
 use crate::part::FetchedPart;
 use crate::structure::MessageStructure;
@@ -64,6 +64,13 @@ pub enum Event {
     StatusReceived {
         id: CommandId,
         status: MailboxStatus,
+    },
+    /// The COPY completed; `copies` from COPYUID when the server has UIDPLUS and its answer
+    /// is consistent with what was copied.
+    #[serde(skip_serializing)]
+    Copied {
+        id: CommandId,
+        copies: Option<Copies>,
     },
     /// UIDs matching a search, ascending.
     #[serde(skip_serializing)]

@@ -55,7 +55,9 @@ pub use esearch::Esearch;
 pub use event::Event;
 pub use listmodel::MessageList;
 pub use mailbox::{ListedMailbox, MailboxName, MailboxStatus, SelectedMailbox, SpecialUse};
-pub use message::{Attachment, Flag, FullMessage, MessageSummary, Sender, Uid, UidRange, UidSet};
+pub use message::{
+    Attachment, Copies, Flag, FullMessage, MessageSummary, Sender, Uid, UidRange, UidSet,
+};
 pub use namespace::{Namespace, Namespaces};
 pub use part::{
     DecodedContent, FetchedPart, PartContent, PartPath, PartSection, Partial, decode_content,

@@ -10,15 +10,17 @@ use std::collections::HashMap;
 
 /// Which optional values a row holds.
 mod present {
-    pub(super) const SIZE: u8 = 1;
-    pub(super) const INTERNAL_DATE: u8 = 1 << 1;
-    pub(super) const DATE: u8 = 1 << 2;
-    pub(super) const SUBJECT: u8 = 1 << 3;
-    pub(super) const MESSAGE_ID: u8 = 1 << 4;
-    pub(super) const FROM: u8 = 1 << 5;
+    pub(super) const SIZE: u16 = 1;
+    pub(super) const INTERNAL_DATE: u16 = 1 << 1;
+    pub(super) const DATE: u16 = 1 << 2;
+    pub(super) const SUBJECT: u16 = 1 << 3;
+    pub(super) const MESSAGE_ID: u16 = 1 << 4;
+    pub(super) const FROM: u16 = 1 << 5;
     /// The date is outside u32 seconds (before 1970 or after 2106): see `wide_dates`.
-    pub(super) const WIDE_INTERNAL_DATE: u8 = 1 << 6;
-    pub(super) const WIDE_DATE: u8 = 1 << 7;
+    pub(super) const WIDE_INTERNAL_DATE: u16 = 1 << 6;
+    pub(super) const WIDE_DATE: u16 = 1 << 7;
+    /// Not a value but the summary's `has_attachments` (the row's padding has room).
+    pub(super) const ATTACHMENTS: u16 = 1 << 8;
 }
 
 /// One message in 64 bytes. Dates are in seconds (IMAP and RFC 5322 dates have no finer
@@ -38,7 +40,7 @@ struct Row {
     date: u32,
     in_reply_to: u64,
     references: u64,
-    present: u8,
+    present: u16,
 }
 
 /// A sender's name and address, one after the other in the senders' arena.
@@ -220,6 +222,7 @@ impl MessageList {
             .and_then(|from| self.senders.intern(from));
         mark(present::FROM, sender.map(drop));
         mark(present::SIZE, summary.size.map(drop));
+        mark(present::ATTACHMENTS, summary.has_attachments.then_some(()));
         let mut seconds = |millis: Option<i64>, bit, wide_bit, is_date| {
             let seconds = millis?.div_euclid(1000);
             present |= bit;
@@ -330,6 +333,7 @@ impl MessageList {
             },
             subject,
             message_id,
+            has_attachments: has(present::ATTACHMENTS),
         }
     }
 
@@ -396,6 +400,7 @@ mod tests {
             }),
             subject: Some(format!("café {uid}")),
             message_id: Some(format!("{uid}@example.org")),
+            has_attachments: uid.is_multiple_of(2),
             references: Vec::new(),
             thread: ThreadKeys {
                 message_id: id_hash(format!("{uid}@example.org").as_bytes()),
@@ -437,6 +442,7 @@ mod tests {
             "one copy per distinct sender"
         );
         assert_eq!(list.flag_lists.values.len(), 2);
+        assert_eq!(size_of::<Row>(), 64);
     }
 
     #[test]

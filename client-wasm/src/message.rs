@@ -84,8 +84,18 @@ impl UidSet {
     }
 
     pub fn contains(&self, uid: Uid) -> bool {
-        let after = self.0.partition_point(|(first, _)| *first <= uid);
-        after > 0 && self.0.get(after - 1).is_some_and(|(_, last)| uid <= *last)
+        self.holds(uid, uid)
+    }
+
+    /// Whether every UID of `other` is in this set.
+    pub fn covers(&self, other: &UidSet) -> bool {
+        other.0.iter().all(|&(first, last)| self.holds(first, last))
+    }
+
+    /// Whether `first..=last` is in the set: in one range, as ranges are never adjacent.
+    fn holds(&self, first: Uid, last: Uid) -> bool {
+        let after = self.0.partition_point(|(start, _)| *start <= first);
+        after > 0 && self.0.get(after - 1).is_some_and(|(_, end)| last <= *end)
     }
 
     /// Whether some UID is in both sets: one walk over both sorted range lists.
@@ -112,6 +122,15 @@ impl UidSet {
             .map(|(first, last)| u64::from(last.get() - first.get()) + 1)
             .sum()
     }
+}
+
+/// Where a COPY put its copies (RFC 4315 COPYUID): what undoing it expunges.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Copies {
+    /// The destination's UIDVALIDITY: the UIDs mean nothing under another one.
+    pub uid_validity: u32,
+    /// The copies' UIDs in the destination; never more than the UIDs copied.
+    pub uids: UidSet,
 }
 
 /// `[[first, last], ...]`: ranges, because a VANISHED set may name billions of UIDs.
@@ -346,6 +365,10 @@ pub struct MessageSummary {
     pub from: Option<Sender>,
     pub subject: Option<String>,
     pub message_id: Option<String>,
+    /// The top-level type is multipart/mixed: the list's attachment marker. Sent only when
+    /// true (most messages have none).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub has_attachments: bool,
     /// The Message-IDs this one follows, oldest first: References, else In-Reply-To's first
     /// (RFC 5256 threading); not sent to the page.
     #[serde(skip)]
@@ -429,6 +452,7 @@ impl MessageSummary {
             from: None,
             subject: None,
             message_id: None,
+            has_attachments: false,
             references: Vec::new(),
             thread: ThreadKeys::default(),
         }
@@ -440,6 +464,7 @@ impl MessageSummary {
         self.message_id = fields.message_id();
         self.date = fields.date();
         self.from = fields.from();
+        self.has_attachments = fields.is_mixed();
         self.references = fields.references();
         self.thread = fields.thread_keys(self.message_id.as_deref());
     }
@@ -470,6 +495,18 @@ mod tests {
         assert!(set.intersects(&uids(&[9, 20]).unwrap()));
         assert!(!set.intersects(&uids(&[1, 2, 6, 7, 8, 10]).unwrap()));
         assert!(!uids(&[10]).unwrap().intersects(&set));
+    }
+
+    #[test]
+    fn uid_sets_cover_only_uids_they_hold() {
+        let set = uids(&[3, 4, 5, 9]).unwrap();
+        assert!(set.covers(&uids(&[4, 5, 9]).unwrap()));
+        assert!(!set.covers(&uids(&[5, 6]).unwrap()));
+        assert!(!set.covers(&uids(&[2]).unwrap()));
+        assert!(
+            !set.covers(&uids(&[5, 6, 7, 8, 9]).unwrap()),
+            "a range across a gap"
+        );
     }
 
     #[test]

@@ -16,7 +16,7 @@ use crate::error::{CommandError, Refusal, SessionError, SubmitError};
 use crate::esearch::Esearch;
 use crate::event::Event;
 use crate::mailbox::{ListedMailbox, MailboxName, MailboxStatus, SelectedMailbox, same_mailbox};
-use crate::message::{Flag, FullMessage, MessageSummary, Uid, UidSet};
+use crate::message::{Copies, Flag, FullMessage, MessageSummary, Uid, UidSet};
 use crate::namespace::{Hierarchy, Namespaces};
 use crate::part::FetchedPart;
 use crate::pipeline::{Lane, Pipelining, WINDOW};
@@ -570,6 +570,8 @@ enum Gather {
     ArrangeSearch(Arrange, Vec<Uid>),
     ArrangeFetch(Arrange, Vec<MessageSummary>),
     Append(MailboxName),
+    /// UID COPY of these UIDs: COPYUID, if any, must stay within them.
+    Copy(UidSet),
     Idle(IdlePhase),
     Logout,
     Enable,
@@ -614,7 +616,9 @@ impl Gather {
             | Self::ArrangeFetch(..)
             | Self::Flags
             | Self::ConditionalStore => Lane::Gathers,
-            Self::Noop | Self::Done | Self::Status(_) | Self::Append(_) => Lane::Tagged,
+            Self::Noop | Self::Done | Self::Status(_) | Self::Append(_) | Self::Copy(_) => {
+                Lane::Tagged
+            }
         }
     }
 }
@@ -2168,6 +2172,12 @@ impl Core {
                 }
                 self.after_append(&target, exists_seen);
             }
+            Gather::Copy(copied) => {
+                if let Some(id) = id {
+                    let copies = copies(body.code.as_ref(), &copied);
+                    self.events.push_back(Event::Copied { id, copies });
+                }
+            }
             Gather::Logout => self.close(None),
             Gather::Enable => {}
             Gather::Compress => self.compress_accepted = Some(self.transmit.len()),
@@ -2625,7 +2635,7 @@ fn into_job(command: Command, hierarchy: &Hierarchy) -> Result<Job, SubmitError>
         Command::Copy { uids, to } => {
             let body = CommandBody::copy(uid_set(&uids)?, to.to_imap()?.into_static(), true)
                 .map_err(invalid("COPY arguments"))?;
-            (body, Gather::Done)
+            (body, Gather::Copy(uids))
         }
         Command::Move { uids, to } => {
             let body = CommandBody::Move {
@@ -2824,6 +2834,37 @@ fn invalid<E>(what: &'static str) -> impl FnOnce(E) -> SubmitError {
 
 fn uid_set(uids: &UidSet) -> Result<SequenceSet, SubmitError> {
     SequenceSet::try_from(uids.to_string().as_str()).map_err(invalid("UID set"))
+}
+
+/// The copies COPYUID names, when it is consistent: its source within the UIDs copied (it
+/// leaves out those already expunged) and one destination UID per source UID (RFC 4315).
+/// Anything else is not trusted for an undo that expunges.
+fn copies(code: Option<&Code<'_>>, copied: &UidSet) -> Option<Copies> {
+    let Some(Code::CopyUid {
+        uid_validity,
+        source,
+        destination,
+    }) = code
+    else {
+        return None;
+    };
+    let (source, uids) = (
+        uid_set_from_uidplus(source)?,
+        uid_set_from_uidplus(destination)?,
+    );
+    (copied.covers(&source) && source.count() == uids.count()).then(|| Copies {
+        uid_validity: uid_validity.get(),
+        uids,
+    })
+}
+
+fn uid_set_from_uidplus(set: &imap_types::extensions::uidplus::UidSet) -> Option<UidSet> {
+    use imap_types::extensions::uidplus::UidElement;
+    let uid = |value: &NonZeroU32| Uid::new(value.get());
+    UidSet::from_ranges(set.0.as_ref().iter().filter_map(|element| match element {
+        UidElement::Single(value) => uid(value).map(|uid| (uid, uid)),
+        UidElement::Range(from, to) => Some((uid(from)?, uid(to)?)),
+    }))
 }
 
 fn imap_flags(flags: &[Flag]) -> Result<Vec<ImapFlag<'static>>, SubmitError> {

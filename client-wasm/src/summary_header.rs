@@ -12,13 +12,14 @@ use mail_parser::parsers::MessageStream;
 use mail_parser::{Addr, DateTime};
 
 /// The fields, by their index in [`NAMES`].
-const NAMES: [&[u8]; 6] = [
+const NAMES: [&[u8]; 7] = [
     b"From",
     b"Subject",
     b"Date",
     b"Message-ID",
     b"In-Reply-To",
     b"References",
+    b"Content-Type",
 ];
 const FROM: usize = 0;
 const SUBJECT: usize = 1;
@@ -26,6 +27,7 @@ const DATE: usize = 2;
 const MESSAGE_ID: usize = 3;
 const IN_REPLY_TO: usize = 4;
 const REFERENCES: usize = 5;
+const CONTENT_TYPE: usize = 6;
 
 /// Hashes of the IDs threading needs; 0 when the field is absent.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
@@ -39,12 +41,12 @@ pub struct ThreadKeys {
 
 /// The values of the summary fields, unparsed: each from after its colon to its end.
 pub(crate) struct SummaryFields<'a> {
-    values: [Option<&'a [u8]>; 6],
+    values: [Option<&'a [u8]>; NAMES.len()],
 }
 
 impl<'a> SummaryFields<'a> {
     pub(crate) fn find(header: &'a [u8]) -> Self {
-        let mut values = [None; 6];
+        let mut values = [None; NAMES.len()];
         let mut current: Option<(usize, usize)> = None;
         let mut start = 0;
         let ends = memchr::memchr_iter(b'\n', header).map(|lf| lf + 1);
@@ -121,6 +123,30 @@ impl<'a> SummaryFields<'a> {
         })
     }
 
+    /// Whether the top-level type is multipart/mixed: the hint of attachments that needs no
+    /// body structure, as Thunderbird and Apple Mail take it. A plain `type/subtype` is
+    /// compared directly, anything else (comments, blanks) goes through mail-parser.
+    pub(crate) fn is_mixed(&self) -> bool {
+        let Some(raw) = self.values[CONTENT_TYPE] else {
+            return false;
+        };
+        let media = raw.split(|&b| b == b';').next().unwrap_or_default();
+        let media = media.trim_ascii();
+        let plain = media
+            .iter()
+            .all(|&b| b.is_ascii_graphic() && !b"()<>@,:\\\"[]?=".contains(&b));
+        if plain {
+            return media.eq_ignore_ascii_case(b"multipart/mixed");
+        }
+        let value = MessageStream::new(raw).parse_content_type();
+        value.as_content_type().is_some_and(|ct| {
+            ct.ctype().eq_ignore_ascii_case("multipart")
+                && ct
+                    .subtype()
+                    .is_some_and(|sub| sub.eq_ignore_ascii_case("mixed"))
+        })
+    }
+
     /// The thread keys, given the message's own ID as [`Self::message_id`] read it.
     /// The IDs the message follows, oldest first: References, else In-Reply-To's first (RFC
     /// 5256's REFERENCES threading).
@@ -150,7 +176,7 @@ impl<'a> SummaryFields<'a> {
 /// Which summary field a line starts, and where its value starts in the line.
 fn field_start(line: &[u8]) -> Option<(usize, usize)> {
     // Most lines are other fields: their first byte tells.
-    if !b"fsdmirFSDMIR".contains(line.first()?) {
+    if !b"fsdmircFSDMIRC".contains(line.first()?) {
         return None;
     }
     NAMES.iter().enumerate().find_map(|(field, name)| {
@@ -265,6 +291,7 @@ pub(crate) fn id_hash(id: &[u8]) -> u64 {
 mod tests {
     use super::*;
     use crate::message::MessageSummary;
+    use mail_parser::{MessageParser, MimeHeaders};
 
     const HEADER: &[u8] = b"Received: from a\r\n\tby b; Tue, 1 Jul 2025 10:00:00 +0000\r\n\
         FROM: =?UTF-8?Q?J=C3=BCrgen?= <j@example.org>\r\n\
@@ -356,6 +383,41 @@ mod tests {
         }
         for subject in [&b" =?utf-8?q?a?=\r\n"[..], b" a\r\n b\r\n", b" \r\n", b" a"] {
             assert_eq!(plain_text(subject), None, "{subject:?}");
+        }
+    }
+
+    #[test]
+    fn multipart_mixed_reads_as_mail_parser_reads_the_content_type() {
+        let mixed = |header: &[u8]| {
+            let whole = MessageParser::new().parse_headers(header).unwrap();
+            let expected = whole.content_type().is_some_and(|ct| {
+                ct.ctype().eq_ignore_ascii_case("multipart")
+                    && ct
+                        .subtype()
+                        .is_some_and(|s| s.eq_ignore_ascii_case("mixed"))
+            });
+            let found = SummaryFields::find(header).is_mixed();
+            assert_eq!(found, expected, "{:?}", String::from_utf8_lossy(header));
+            found
+        };
+        for header in [
+            &b"Subject: x\r\nContent-Type: multipart/mixed;\r\n boundary=\"=_b\"\r\n\r\n"[..],
+            b"content-type : Multipart/MIXED; boundary=b\r\n\r\n",
+            b"Content-Type: multipart/mixed\r\n\r\n",
+            b"Content-Type: multipart/mixed (with a comment); boundary=b\r\n\r\n",
+            b"Content-Type: text/plain\r\nContent-Type:\r\n\tmultipart/mixed; boundary=b\r\n\r\n",
+        ] {
+            assert!(mixed(header));
+        }
+        for header in [
+            &b"Subject: x\r\n\r\n"[..],
+            b"Content-Type: multipart/alternative; boundary=b\r\n\r\n",
+            b"Content-Type: text/plain; name=\"multipart/mixed\"\r\n\r\n",
+            b"Content-Type: multipart/mixed\r\nContent-Type: text/plain\r\n\r\n",
+            b"Content-Transfer-Encoding: 7bit\r\nX-Content-Type: multipart/mixed\r\n\r\n",
+            b"Content-Type: multipart/mixedup\r\n\r\n",
+        ] {
+            assert!(!mixed(header));
         }
     }
 

@@ -310,6 +310,7 @@ mod tests {
             from: None,
             subject: None,
             message_id: Some(id.to_owned()),
+            has_attachments: false,
             references: references.iter().map(|r| (*r).to_owned()).collect(),
             thread: crate::summary_header::ThreadKeys::default(),
         }

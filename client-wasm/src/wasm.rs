@@ -374,6 +374,7 @@ impl Driver {
                 self.settle(id, Ok(to_js(&uids)));
             }
             Event::ThreadsReceived { id, threads } => self.settle(id, Ok(to_js(&threads))),
+            Event::Copied { id, copies } => self.settle(id, Ok(to_js(&copies))),
             Event::Appended { id, uid } => {
                 self.settle(id, Ok(js_object("uid", &uid)));
             }
@@ -651,7 +652,8 @@ impl ImapClient {
         })
     }
 
-    /// Copies messages to another mailbox (by its wire name).
+    /// Copies messages to another mailbox (by its wire name); resolves to `{uid_validity,
+    /// uids: [[first, last], ...]}`, the copies there, or null when the server does not say.
     pub fn copy(&self, uids: Vec<u32>, to: String) -> js_sys::Promise {
         self.with_uids(uids, |uids| Command::Copy {
             uids,

@@ -99,6 +99,11 @@ fn describe(event: &Event) -> String {
         }
         Event::FetchCompleted { id } => format!("fetch done {}", id.get()),
         Event::Appended { id, uid } => format!("appended {} {uid:?}", id.get()),
+        Event::Copied { id, copies } => format!(
+            "copied {} {:?}",
+            id.get(),
+            copies.as_ref().map(|c| c.uids.to_string())
+        ),
         Event::MailboxSelected { id, mailbox } => {
             format!("selected {} {}", id.get(), mailbox.name.display())
         }
@@ -454,7 +459,7 @@ fn v0026_v0047_trycreate_creates_alone_then_retries() {
         Client(b"0005 UID COPY 3 Archive\r\n"),
         Server(b"0005 OK [COPYUID 5 3 1] Copy completed.\r\n"),
     ]);
-    assert_eq!(events, ["status 3 Sent Some(2)", "completed 2"]);
+    assert_eq!(events, ["status 3 Sent Some(2)", "copied 2 Some(\"1\")"]);
 }
 
 #[test]

@@ -6,8 +6,9 @@
 mod support;
 
 use client_wasm::{
-    AuthMethod, Command, CommandError, Credentials, Event, Flag, MailboxName, Refusal, SearchDate,
-    SearchQuery, SessionError, SpecialUse, StoreAction, TransportSecurity, Uid, UidRange, UidSet,
+    AuthMethod, Command, CommandError, Copies, Credentials, Event, Flag, MailboxName,
+    MessageSummary, Refusal, SearchDate, SearchQuery, SessionError, SpecialUse, StoreAction,
+    TransportSecurity, Uid, UidRange, UidSet,
 };
 use support::{Step::*, encrypted, run};
 
@@ -281,9 +282,9 @@ fn v0036_select_works_without_uidvalidity_and_read_only_is_recorded() {
 
 const FETCH_TWO: &[u8] = b"* 1 FETCH (UID 1 FLAGS (\\Seen) RFC822.SIZE 1234 INTERNALDATE \"24-Nov-2026 10:00:00 +0100\" BODY[HEADER] {156}\r\nFrom: =?ISO-8859-1?Q?J=F6rg_M=FCller?= <joerg@example.test>\r\nSubject: =?UTF-8?B?R3LDvMOfZQ==?=\r\nDate: Tue, 24 Nov 2026 10:00:00 +0100\r\nMessage-ID: <1@x>\r\n\r\n)\r\n* 3 FETCH (UID 7 FLAGS () RFC822.SIZE 99 INTERNALDATE \"25-Nov-2026 08:30:00 +0000\" BODY[HEADER] {42}\r\nFrom: bob@example.test\r\nSubject: plain\r\n\r\n)\r\n0002 OK Fetch completed (0.001 + 0.000 secs).\r\n";
 
-#[test]
-fn c0003_v0052_fetch_sends_the_documented_item_list_and_decodes_headers() {
-    let events = run(
+/// The events of `UID FETCH 1:*` for list summaries answered by `reply`, in INBOX.
+fn summaries_fetched(reply: &'static [u8]) -> Vec<Event> {
+    run(
         encrypted(),
         &with(
             selected(),
@@ -295,11 +296,15 @@ fn c0003_v0052_fetch_sends_the_documented_item_list_and_decodes_headers() {
                     },
                 }),
                 Client(b"0002 UID FETCH 1:* (UID FLAGS RFC822.SIZE INTERNALDATE BODY.PEEK[HEADER])\r\n"),
-                Server(FETCH_TWO),
+                Server(reply),
             ],
         ),
-    );
-    let fetched: Vec<_> = events
+    )
+}
+
+/// The summaries the command asked for.
+fn fetched(events: &[Event]) -> Vec<&MessageSummary> {
+    events
         .iter()
         .filter_map(|e| match e {
             Event::FetchReceived {
@@ -308,7 +313,13 @@ fn c0003_v0052_fetch_sends_the_documented_item_list_and_decodes_headers() {
             } => Some(message),
             _ => None,
         })
-        .collect();
+        .collect()
+}
+
+#[test]
+fn c0003_v0052_fetch_sends_the_documented_item_list_and_decodes_headers() {
+    let events = summaries_fetched(FETCH_TWO);
+    let fetched = fetched(&events);
     assert_eq!(fetched.len(), 2);
     let first = fetched[0];
     assert_eq!((first.uid.get(), first.seq, first.size), (1, 1, Some(1234)));
@@ -323,6 +334,16 @@ fn c0003_v0052_fetch_sends_the_documented_item_list_and_decodes_headers() {
     assert_eq!(fetched[1].uid.get(), 7);
     assert!(fetched[1].flags.is_empty());
     assert!(matches!(events.last(), Some(Event::FetchCompleted { .. })));
+}
+
+#[test]
+fn summaries_mark_a_multipart_mixed_message_as_having_attachments() {
+    let events = summaries_fetched(b"* 1 FETCH (UID 4 FLAGS () RFC822.SIZE 4096 INTERNALDATE \"24-Nov-2026 10:00:00 +0100\" BODY[HEADER] {160}\r\nMessage-ID: <4@example.test>\r\nFrom: Bob Builder <bob@example.test>\r\nSubject: Report\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed;\r\n boundary=\"=_rig_4m\"\r\n\r\n)\r\n* 2 FETCH (UID 5 FLAGS () RFC822.SIZE 900 INTERNALDATE \"24-Nov-2026 11:00:00 +0100\" BODY[HEADER] {95}\r\nSubject: Notes\r\nMIME-Version: 1.0\r\nContent-Type: multipart/alternative; boundary=\"=_rig_5a\"\r\n\r\n)\r\n0002 OK Fetch completed (0.001 + 0.000 secs).\r\n");
+    let marked: Vec<_> = fetched(&events)
+        .iter()
+        .map(|m| (m.uid.get(), m.has_attachments))
+        .collect();
+    assert_eq!(marked, vec![(4, true), (5, false)]);
 }
 
 #[test]
@@ -919,7 +940,8 @@ fn v0057_v0059_move_by_uid_reports_the_expunge_and_needs_the_capability() {
         })
         .collect();
     assert_eq!(exists, vec![2, 1, 0]);
-    assert_eq!(completed(&events), 3);
+    assert_eq!(completed(&events), 2);
+    assert_eq!(copied(&events).len(), 1);
 
     run(
         encrypted(),
@@ -944,6 +966,62 @@ fn v0057_v0059_move_by_uid_reports_the_expunge_and_needs_the_capability() {
             SubmitFails(Command::Idle, "not_supported"),
         ],
     );
+}
+
+/// What each `Copied` said, in order.
+fn copied(events: &[Event]) -> Vec<Option<Copies>> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Copied { copies, .. } => Some(copies.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn v0057_v0062_copy_reports_the_copies_from_copyuid_when_it_is_consistent() {
+    let copy = |values: &[u32]| Command::Copy {
+        uids: uids(values),
+        to: MailboxName::from_wire("Archive"),
+    };
+    let events = run(
+        encrypted(),
+        &with(
+            selected(),
+            vec![
+                Submit(copy(&[3, 4, 9])),
+                Client(b"0002 UID COPY 3:4,9 Archive\r\n"),
+                Server(b"0002 OK [COPYUID 1764090005 3:4,9 12:14] Copy completed (0.003 + 0.000 secs).\r\n"),
+                // UID 3 was expunged meanwhile: the source names only what was copied.
+                Submit(copy(&[3, 5])),
+                Client(b"0003 UID COPY 3,5 Archive\r\n"),
+                Server(b"0003 OK [COPYUID 1764090005 5 15] Copy completed (0.001 + 0.000 secs).\r\n"),
+                // No UIDPLUS: nothing to go by.
+                Submit(copy(&[5])),
+                Client(b"0004 UID COPY 5 Archive\r\n"),
+                Server(b"0004 OK Copy completed.\r\n"),
+                // A source that was not copied, and one destination UID for two sources.
+                Submit(copy(&[6])),
+                Client(b"0005 UID COPY 6 Archive\r\n"),
+                Server(b"0005 OK [COPYUID 1764090005 6:7 20:21] Copy completed.\r\n"),
+                Submit(copy(&[6, 7])),
+                Client(b"0006 UID COPY 6:7 Archive\r\n"),
+                Server(b"0006 OK [COPYUID 1764090005 6:7 20] Copy completed.\r\n"),
+            ],
+        ),
+    );
+    let copies = |values: &[u32]| {
+        Some(Copies {
+            uid_validity: 1_764_090_005,
+            uids: uids(values),
+        })
+    };
+    assert_eq!(
+        copied(&events),
+        vec![copies(&[12, 13, 14]), copies(&[15]), None, None, None]
+    );
+    assert_eq!(completed(&events), 0);
 }
 
 #[test]
@@ -1117,7 +1195,7 @@ fn n0003_odd_lines_from_real_servers_keep_the_session_in_step() {
                 Event::MessageExpunged { seq: 1, .. },
                 Event::MailboxChanged { exists: 2, .. },
                 Event::CommandCompleted { .. },
-                Event::CommandCompleted { .. },
+                Event::Copied { copies: None, .. },
                 Event::WarningReceived { refusal: Refusal::Bad, text },
                 Event::NoopCompleted { .. },
             ] if text == "Server Unavailable. 15"

@@ -163,6 +163,7 @@ impl Checks {
                 | Event::FetchCompleted { id }
                 | Event::NoopCompleted { id }
                 | Event::CommandCompleted { id }
+                | Event::Copied { id, .. }
                 | Event::StatusReceived { id, .. }
                 | Event::StoreConflicted { id, .. }
                 | Event::StructureFetched { id, .. }

@@ -414,10 +414,11 @@ describe('webmail page', () => {
     await appendMessage(imapConn(), SCRATCH, rfc822({ subject, body }), flags);
   }
 
-  /** A new page, signed in, with the folder `name` (default INBOX) open. */
-  async function signedIn(label, name = null) {
+  /** A new page, signed in, with the folder `name` (default INBOX) open; `prepare(page)` runs before it loads. */
+  async function signedIn(label, name = null, prepare = null) {
     const opened = await openPage(label);
     const { page } = opened;
+    if (prepare) await prepare(page);
     await page.setViewportSize({ width: 1400, height: 860 });
     await openLoginForm(page);
     await submitLogin(page, PASS);
@@ -710,6 +711,40 @@ describe('webmail page', () => {
     }
   });
 
+  test('kb. folders open with QRESYNC enabled: an expunge and a flag change by another connection show live', { timeout: 45_000 }, async () => {
+    requireImap();
+    const gone = uniqueWord('Expunged elsewhere ');
+    const kept = uniqueWord('Flagged elsewhere ');
+    for (const subject of [gone, kept]) await appendPlain(subject, 'Changed by another connection.');
+    const sent = [];
+    const { context, page, record } = await signedIn('kb', SCRATCH, (page) => page.on('websocket',
+      (ws) => ws.on('framesent', (frame) => sent.push(Buffer.from(frame.payload).toString('latin1')))));
+    try {
+      await shotOnFailure(page, 'webmail-kb', async () => {
+        const wire = sent.join('');
+        const enable = wire.search(/^\S+ ENABLE QRESYNC\r$/m);
+        const select = wire.search(/^\S+ SELECT /m);
+        assert.ok(enable >= 0 && enable < select, `QRESYNC not enabled before the first SELECT:\n${wire.slice(0, 2000)}`);
+        assert.match(wire, new RegExp(`^\\S+ SELECT ${SCRATCH}\\r$`, 'm'));
+        await rowFor(page, gone).waitFor();
+        await page.waitForTimeout(500); // IDLE starts once the page is quiet
+        await withImap(imapConn(), async (send) => {
+          await send(`SELECT ${SCRATCH}`);
+          const uidOf = async (subject) => (await send(`UID SEARCH SUBJECT "${subject}"`)).match(/^\* SEARCH (\d+)/m)[1];
+          const [goneUid, keptUid] = [await uidOf(gone), await uidOf(kept)];
+          await send(`UID STORE ${keptUid} +FLAGS.SILENT (\\Flagged)`);
+          await send(`UID STORE ${goneUid} +FLAGS.SILENT (\\Deleted)`);
+          await send(`UID EXPUNGE ${goneUid}`);
+        });
+        await rowFor(page, gone).waitFor({ state: 'detached', timeout: 10_000 });
+        await waitRowClass(page, kept, 'flagged', true);
+        assert.deepEqual(record.pageErrors, [], 'uncaught errors in the page');
+      });
+    } finally {
+      await context.close();
+    }
+  });
+
   // ------------------------------------------------------------ big folder, selection, undo, folders, narrow
 
   /** Rows of the list in the DOM (the list is virtual). */
@@ -890,6 +925,95 @@ describe('webmail page', () => {
     }
   });
 
+  test('z. copy with Shift+C; undo removes exactly the copies (COPYUID) and keeps the originals', { timeout: 45_000 }, async () => {
+    requireImap();
+    const subjects = [uniqueWord('Copy one '), uniqueWord('Copy two ')];
+    for (const subject of subjects) await appendPlain(subject, 'Copy test.');
+    const dest = await scratchFolder('CopyDest', [{ subject: 'Already there', body: 'stays' }]);
+    const count = async (box, subject) => {
+      const text = await withImap(imapConn(), async (send) => {
+        await send(`EXAMINE ${box}`);
+        return send(subject ? `UID SEARCH SUBJECT "${subject}"` : 'UID SEARCH ALL');
+      });
+      return (text.match(/^\* SEARCH([ \d]*)/m)?.[1] || '').trim().split(/\s+/).filter(Boolean).length;
+    };
+    const { context, page, record } = await signedIn('z', SCRATCH);
+    try {
+      await shotOnFailure(page, 'webmail-z', async () => {
+        await rowFor(page, subjects[1]).click();
+        await rowFor(page, subjects[0]).click({ modifiers: ['Shift'] });
+        await page.focus('#message-list');
+        await page.keyboard.press('Shift+C');
+        await page.waitForSelector('#menu:not([hidden])');
+        await page.click(`#menu [role="menuitem"][data-value="${dest}"]`);
+        await page.waitForFunction(() => /^Copied/.test(document.getElementById('list-status').textContent));
+        assert.equal((await page.textContent('#list-status')).trim(), `Copied 2 messages to ${dest}.`);
+        assert.equal(await page.isVisible('#undo'), true);
+        assert.equal(await count(dest), 3);
+
+        await page.focus('#message-list');
+        await page.keyboard.press('z');
+        await page.waitForFunction(() => /^Removed/.test(document.getElementById('list-status').textContent));
+        assert.equal((await page.textContent('#list-status')).trim(), `Removed 2 copied messages from ${dest}.`);
+        await waitForMailbox(page, SCRATCH);
+        for (const subject of subjects) {
+          await rowFor(page, subject).waitFor();
+          assert.equal(await count(dest, subject), 0, 'a copy is left');
+          assert.equal(await count(SCRATCH, subject), 1, 'the original is gone');
+        }
+        assert.equal(await count(dest), 1, 'undo took more than the copies');
+        assert.equal(await page.isVisible('#undo'), false);
+        assert.deepEqual(record.pageErrors, [], 'uncaught errors in the page');
+      });
+    } finally {
+      await context.close();
+      await dropFolder(dest);
+    }
+  });
+
+  test('za. without COPYUID a copy says it cannot be undone, and z then undoes nothing', { timeout: 45_000 }, async () => {
+    requireImap();
+    const [archived, copied] = [uniqueWord('Archived before '), uniqueWord('Copy without COPYUID ')];
+    for (const subject of [archived, copied]) await appendPlain(subject, 'Copy test.');
+    const dest = await scratchFolder('CopyBare', []);
+    // The server's answers reach the page without their COPYUID codes, as from a server without UIDPLUS.
+    const withoutCopyUid = (page) => page.routeWebSocket(/\/imap$/, (ws) => {
+      const server = ws.connectToServer();
+      server.onMessage((message) => ws.send(typeof message === 'string' ? message
+        : Buffer.from(message.toString('latin1').replace(/\[COPYUID [^\]]*\] /g, ''), 'latin1')));
+    });
+    const found = async (box, subject) => withImap(imapConn(), async (send) => {
+      await send(`EXAMINE ${box}`);
+      return /^\* SEARCH \d/m.test(await send(`UID SEARCH SUBJECT "${subject}"`));
+    });
+    const { context, page, record } = await signedIn('za', SCRATCH, withoutCopyUid);
+    try {
+      await shotOnFailure(page, 'webmail-za', async () => {
+        // A move leaves Undo ready; the copy after it must not leave that Undo behind.
+        await rowFor(page, archived).click();
+        await page.click('#act-archive');
+        await rowFor(page, archived).waitFor({ state: 'detached' });
+        assert.equal(await page.isVisible('#undo'), true);
+        await rowFor(page, copied).click();
+        await page.keyboard.press('Shift+C');
+        await page.click(`#menu [role="menuitem"][data-value="${dest}"]`);
+        await page.waitForFunction(() => /^Copied/.test(document.getElementById('list-status').textContent));
+        assert.match(await page.textContent('#list-status'), /cannot be undone/);
+        assert.equal(await page.isVisible('#undo'), false);
+        await page.focus('#message-list');
+        await page.keyboard.press('z');
+        await page.waitForTimeout(1000);
+        assert.match(await page.textContent('#list-status'), /cannot be undone/);
+        assert.equal(await found(dest, copied), true, 'the copy was removed');
+        assert.equal(await found(SCRATCH, archived), false, 'z undid the earlier move');
+        assert.deepEqual(record.pageErrors, [], 'uncaught errors in the page');
+      });
+    } finally {
+      await context.close();
+      await dropFolder(dest);
+    }
+  });
+
   async function folderAction(page, label) {
     await page.click('#folder-menu-button');
     await page.locator('#menu [role="menuitem"]', { hasText: label }).click();
@@ -926,7 +1050,8 @@ describe('webmail page', () => {
         await folderAction(page, 'New folder…');
         await page.fill('#name-input', `bad/${word}`);
         await page.click('#name-ok');
-        assert.match(await page.textContent('#name-error'), /cannot contain “\/”/);
+        await page.waitForFunction(() => document.getElementById('name-error').textContent !== '');
+        assert.match(await page.textContent('#name-error'), /^A folder name cannot contain the hierarchy separator '\/'$/);
         await page.fill('#name-input', label);
         await page.click('#name-ok');
         const created = page.locator('#folder-list .folder', { has: page.locator('.folder-label', { hasText: label }) });
@@ -966,6 +1091,34 @@ describe('webmail page', () => {
       });
     } finally {
       await context.close();
+    }
+  });
+
+  test('ob. a subfolder gets its name from the engine: the parent\'s wire name, its delimiter, modified UTF-7', { timeout: 45_000 }, async () => {
+    requireImap();
+    const parent = await scratchFolder('Parent', []);
+    const child = `${parent}/Kid &- &AMk-t&AOk-`;
+    const { context, page, record } = await signedIn('ob', parent);
+    try {
+      await shotOnFailure(page, 'webmail-ob', async () => {
+        await folderAction(page, `New folder in “${parent}”`);
+        await page.fill('#name-input', 'Kid/Two');
+        await page.click('#name-ok');
+        await page.waitForFunction(() => document.getElementById('name-error').textContent !== '');
+        assert.match(await page.textContent('#name-error'), /separator '\/'/);
+        await page.fill('#name-input', 'Kid & Été');
+        await page.click('#name-ok');
+        const created = page.locator(`#folder-list .folder[data-name="${child}"]`);
+        await created.waitFor();
+        assert.equal((await created.locator('.folder-label').textContent()).trim(), 'Kid & Été');
+        const listed = await withImap(imapConn(), (send) => send(`LIST "" "${parent}/*"`));
+        assert.ok(listed.includes(`"${child}"`), listed);
+        assert.deepEqual(record.pageErrors, [], 'uncaught errors in the page');
+      });
+    } finally {
+      await context.close();
+      await dropFolder(`"${child}"`);
+      await dropFolder(parent);
     }
   });
 
@@ -1294,6 +1447,66 @@ describe('webmail page', () => {
         assert.equal(seen.src, `data:image/gif;base64,${gif}`);
         assert.equal(seen.width, 1);
         assert.equal(seen.missing, false, 'an unknown cid kept a src');
+        assert.deepEqual(record.pageErrors, [], 'uncaught errors in the page');
+      });
+    } finally {
+      await context.close();
+    }
+  });
+
+  test('y. rows of multipart/mixed messages carry a labelled paperclip; others do not', { timeout: 45_000 }, async () => {
+    requireImap();
+    const subject = uniqueWord('With attachment ');
+    const plain = `${subject} alternative`;
+    const body = [
+      '--mixed-b1',
+      'Content-Type: text/plain; charset=utf-8',
+      '',
+      'See the file.',
+      '--mixed-b1',
+      'Content-Type: application/pdf; name="notes.pdf"',
+      'Content-Disposition: attachment; filename="notes.pdf"',
+      'Content-Transfer-Encoding: base64',
+      '',
+      'JVBERi0xLjQKJSVFT0YK',
+      '--mixed-b1--',
+      '',
+    ].join('\n');
+    await appendMessage(imapConn(), SCRATCH, rfc822({ subject, contentType: 'multipart/mixed; boundary="mixed-b1"', body }));
+    await appendMessage(imapConn(), SCRATCH, rfc822({
+      subject: plain, contentType: 'multipart/alternative; boundary="alt-b1"',
+      body: '--alt-b1\nContent-Type: text/plain\n\nHello\n--alt-b1--\n',
+    }));
+    // The rig's INBOX: the rows the server finds multipart/mixed, to compare the shown rows with.
+    const found = await withImap(imapConn(), async (send) => {
+      await send('EXAMINE INBOX');
+      return send('UID SEARCH HEADER Content-Type "multipart/mixed"');
+    });
+    const mixedUids = new Set((found.match(/^\* SEARCH([ \d]*)/m)?.[1] || '').trim().split(/\s+/).filter(Boolean).map(Number));
+    const { context, page, record } = await signedIn('y');
+    try {
+      await shotOnFailure(page, 'webmail-y', async () => {
+        const marked = () => page.$$eval('#message-list .msg-row[data-uid]', (rows) => rows.map((r) => ({
+          uid: Number(r.dataset.uid),
+          clip: Boolean(r.querySelector('.mark-attachment')),
+          label: r.querySelector('.col-status').textContent,
+        })));
+        const inbox = await marked();
+        assert.ok(inbox.length > 5, 'INBOX shows rows');
+        for (const row of inbox) assert.equal(row.clip, mixedUids.has(row.uid), `INBOX UID ${row.uid}`);
+
+        await openFolder(page, SCRATCH);
+        await page.waitForFunction((want) => [...document.querySelectorAll('#message-list .msg-row .col-subject')]
+          .some((c) => c.textContent.trim() === want), subject);
+        const status = (s) => rowFor(page, s).locator('.col-status');
+        assert.equal(await status(subject).locator('.mark-attachment[aria-hidden="true"]').count(), 1);
+        assert.match(await status(subject).locator('.sr-only').textContent(), /Has attachments/);
+        assert.equal(await status(plain).locator('.mark-attachment').count(), 0);
+        assert.doesNotMatch(await status(plain).textContent(), /attachment/i);
+        // The reader agrees: the marked message lists its file.
+        await openRow(page, subject);
+        await page.waitForSelector('#reader-attachments:not([hidden])');
+        assert.match(await page.textContent('#attachment-list'), /notes\.pdf/);
         assert.deepEqual(record.pageErrors, [], 'uncaught errors in the page');
       });
     } finally {

@@ -97,12 +97,17 @@ export function uidRuns(uids, gap = 20) {
   return runs;
 }
 
-/** The markers a row shows, in order: [class, symbol, words for screen readers]. */
-export function rowMarkers(flags) {
+/**
+ * The markers a row shows, in order: [class, symbol, words for screen readers].
+ * `attachments`: the engine's header-only hint (a multipart/mixed message).
+ */
+export function rowMarkers(flags, attachments = false) {
   const marks = [];
   if (!hasFlag(flags, '\\Seen')) marks.push(['mark-unread', '●', 'Unread']);
   if (hasFlag(flags, '\\Flagged')) marks.push(['mark-flagged', '★', 'Flagged']);
   if (hasFlag(flags, '\\Answered')) marks.push(['mark-answered', '↩', 'Answered']);
+  // A paperclip drawn by style.css: no emoji font needed.
+  if (attachments) marks.push(['mark-attachment', '', 'Has attachments']);
   return marks;
 }
 
@@ -141,7 +146,7 @@ export function fillMessageRow(row, m, { index, count, selected, focused, depth 
   const uid = num(m.uid);
   row.dataset.uid = String(uid);
   row.id = `msg-${uid}`;
-  const marks = rowMarkers(m.flags);
+  const marks = rowMarkers(m.flags, m.has_attachments === true);
   row.classList.remove('placeholder');
   row.classList.toggle('unread', marks.some(([c]) => c === 'mark-unread'));
   row.classList.toggle('read', !row.classList.contains('unread'));
