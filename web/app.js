@@ -1660,10 +1660,11 @@ function askName(title, initial, check) {
 }
 
 /**
- * Run a folder command, then list the folders again; `then()` after the list.
+ * Run a folder command, then list the folders again; `then()` after the list. `done` and
+ * `attempt` say what happened and what was tried ("Created “x”", "create “x”").
  * Resolves to null, or to why the command failed (also shown in the status line).
  */
-function folderCommand(describe, run, then = () => {}) {
+function folderCommand([done, attempt], run, then = () => {}) {
   const { client } = guarded();
   const session = state.session;
   return enqueue(async () => {
@@ -1672,12 +1673,12 @@ function folderCommand(describe, run, then = () => {}) {
       const folders = await client.listMailboxes();
       if (session !== state.session) return null;
       showFolders(folders);
-      setListStatus(`${describe}.`);
+      setListStatus(`${done}.`);
       then();
       return null;
     } catch (err) {
       const why = describeError(err);
-      if (session === state.session) setListStatus(`Could not ${describe[0].toLowerCase()}${describe.slice(1)}: ${why}`, true);
+      if (session === state.session) setListStatus(`Could not ${attempt}: ${why}`, true);
       return why.charAt(0).toUpperCase() + why.slice(1);
     }
   });
@@ -1693,7 +1694,7 @@ function createFolder(underCurrent) {
   const siblings = childRows(parent, folderDelimiter(row)).map((r) => r.label);
   const where = row ? ` in ${row.label}` : '';
   return askName(`New folder${where}`, '', (name) => folderNameProblem(name, { siblings }) ||
-    folderCommand(`Created “${name}”`, async (client) => {
+    folderCommand([`Created “${name}”`, `create “${name}”`], async (client) => {
       if (parent === null) await client.namespaces();
       await client.createChild(parent, name);
     }));
@@ -1710,7 +1711,8 @@ function renameFolder() {
   const parent = parentOf(row.name, delimiter);
   const siblings = childRows(parent, delimiter).map((r) => r.label).filter((l) => l !== row.label);
   return askName(`Rename “${row.label}”`, row.label, (name) => (name === row.label ? null
-    : folderNameProblem(name, { siblings }) || folderCommand(`Renamed “${row.label}” to “${name}”`,
+    : folderNameProblem(name, { siblings }) || folderCommand(
+      [`Renamed “${row.label}” to “${name}”`, `rename “${row.label}” to “${name}”`],
       (client) => client.renameLeaf(row.name, name), () => {
         const renamed = childRows(parent, delimiter).find((r) => r.label === name && r.selectable);
         if (renamed) openMailbox(renamed.name, renamed.label);
@@ -1730,14 +1732,14 @@ async function deleteFolder() {
   // A folder cannot be deleted while selected on some servers: open INBOX first.
   if (inbox) await openMailbox(inbox.name, inbox.label);
   state.unseen.delete(row.name);
-  await folderCommand(`Deleted “${row.label}”`, (client) => client.deleteMailbox(row.name));
+  await folderCommand([`Deleted “${row.label}”`, `delete “${row.label}”`], (client) => client.deleteMailbox(row.name));
 }
 
 function subscription(on) {
   const row = currentFolderRow();
   if (!row) return Promise.resolve();
-  const verb = on ? 'Subscribed to' : 'Unsubscribed from';
-  return folderCommand(`${verb} “${row.label}”`, (client) => (on ? client.subscribe(row.name) : client.unsubscribe(row.name)));
+  const [done, attempt] = on ? ['Subscribed to', 'subscribe to'] : ['Unsubscribed from', 'unsubscribe from'];
+  return folderCommand([`${done} “${row.label}”`, `${attempt} “${row.label}”`], (client) => (on ? client.subscribe(row.name) : client.unsubscribe(row.name)));
 }
 
 function openFolderMenu() {
