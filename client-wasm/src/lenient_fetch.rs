@@ -13,12 +13,16 @@
 //! - a disposition `(NIL NIL)` (Exchange): NIL;
 //! - a multipart with no children: read as an empty single part of that type;
 //! - a negative body size: 0.
+//!
+//! Gmail's X-GM items, unknown to imap-codec, are taken out of the tree for `gmail` to read.
+
+use crate::gmail::GmailItems;
 
 /// Deeper nesting than any real message has; bounds the recursion.
 const MAX_DEPTH: usize = 64;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Value {
+pub(crate) enum Value {
     List(Vec<Value>),
     /// A quoted string's or literal's content; `binary` for a literal8 (`~{N}`).
     Str {
@@ -52,12 +56,48 @@ pub(crate) fn rewrite_fetch(message: &[u8], out: &mut Vec<u8>) -> bool {
     let Some((seq, items)) = read_fetch(message) else {
         return false;
     };
+    write_fetch(seq, repair_items(items), out);
+    true
+}
+
+/// Takes Gmail's X-GM items (which imap-codec does not know) out of a FETCH response and
+/// writes the others to `out` as `rewrite_fetch` does (`out` left empty when there are
+/// none). `None` when the message is no FETCH response, has no X-GM item, or one is
+/// malformed.
+pub(crate) fn split_gmail(message: &[u8], out: &mut Vec<u8>) -> Option<(u32, GmailItems)> {
+    out.clear();
+    let (seq, items) = read_fetch(message)?;
+    let number = std::str::from_utf8(seq)
+        .ok()?
+        .parse::<std::num::NonZeroU32>()
+        .ok()?;
+    let mut gmail = GmailItems::default();
+    let (mut found, mut others) = (false, Vec::new());
+    let mut items = repair_items(items).into_iter();
+    while let (Some(name), Some(value)) = (items.next(), items.next()) {
+        match &name {
+            Value::Atom(bytes) if GmailItems::claims(bytes) => {
+                gmail.read(bytes, &value)?;
+                found = true;
+            }
+            _ => others.extend([name, value]),
+        }
+    }
+    if !found {
+        return None;
+    }
+    if !others.is_empty() {
+        write_fetch(seq, others, out);
+    }
+    Some((number.get(), gmail))
+}
+
+fn write_fetch(seq: &[u8], items: Vec<Value>, out: &mut Vec<u8>) {
     out.extend_from_slice(b"* ");
     out.extend_from_slice(seq);
     out.extend_from_slice(b" FETCH ");
-    write(&Value::List(repair_items(items)), out);
+    write(&Value::List(items), out);
     out.extend_from_slice(b"\r\n");
-    true
 }
 
 /// The sequence number and the item list of a FETCH response.
@@ -358,6 +398,7 @@ fn write(value: &Value, out: &mut Vec<u8>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::gmail::Label;
 
     fn rewritten(input: &[u8]) -> Option<String> {
         let mut out = Vec::new();
@@ -407,6 +448,41 @@ mod tests {
             rewritten("* 1 FETCH (X \"\u{e9}\")\r\n".as_bytes()).as_deref(),
             Some("* 1 FETCH (X {2}\r\n\u{e9})\r\n")
         );
+    }
+
+    #[test]
+    fn n0003_gmail_items_are_taken_out_and_the_rest_written_strictly() {
+        let split = |input: &[u8]| {
+            let mut out = Vec::new();
+            split_gmail(input, &mut out).map(|(seq, gmail)| {
+                let labels = gmail.labels.map(|l| l.iter().map(Label::display).collect());
+                let rest = String::from_utf8_lossy(&out).into_owned();
+                (seq, gmail.message_id.map(|id| id.0), labels, rest)
+            })
+        };
+        assert_eq!(
+            split(b"* 4 FETCH (X-GM-MSGID 12 (X-GM-LABELS (\\Inbox \"a b\")) FLAGS (\\Seen) UID 9)\r\n"),
+            Some((
+                4,
+                Some(12),
+                Some(vec!["Inbox".to_owned(), "a b".to_owned()]),
+                "* 4 FETCH (FLAGS (\\Seen) UID 9)\r\n".to_owned()
+            ))
+        );
+        assert_eq!(
+            split(b"* 1 FETCH (x-gm-labels ())\r\n"),
+            Some((1, None, Some(Vec::new()), String::new()))
+        );
+        for input in [
+            b"* 1 FETCH (UID 3 FLAGS ())\r\n".as_slice(),
+            b"* 0 FETCH (X-GM-MSGID 1)\r\n",
+            b"* 1 FETCH (X-GM-MSGID 1x)\r\n",
+            b"* 1 FETCH (X-GM-LABELS ((nested)))\r\n",
+            b"* 1 FETCH (X-GM-LABELS (\"\"))\r\n",
+            b"* 1 EXISTS\r\n",
+        ] {
+            assert_eq!(split(input), None, "{input:?}");
+        }
     }
 
     #[test]
