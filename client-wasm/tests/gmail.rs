@@ -473,3 +473,31 @@ fn gmail_events_serialize_with_ids_as_decimal_strings() {
         })
     );
 }
+
+#[test]
+fn v0039_labels_are_not_stored_in_a_read_only_mailbox() {
+    let ok = format!("0000 OK [CAPABILITY {GMAIL}] alice@gmail.com authenticated (Success)\r\n");
+    let events = run(
+        encrypted(),
+        &then(
+            logged_in_with(Box::leak(ok.into_bytes().into_boxed_slice())),
+            vec![
+                Submit(Command::Open {
+                    mailbox: MailboxName::inbox(),
+                    read_only: true,
+                    cached: None,
+                }),
+                Client(b"0001 EXAMINE INBOX\r\n"),
+                Server(b"* FLAGS (\\Answered \\Flagged \\Draft \\Deleted \\Seen)\r\n* OK [PERMANENTFLAGS ()] Flags permitted.\r\n* OK [UIDVALIDITY 1] UIDs valid.\r\n* 3 EXISTS\r\n* 0 RECENT\r\n* OK [UIDNEXT 9] Predicted next UID.\r\n0001 OK [READ-ONLY] INBOX selected. (Success)\r\n"),
+                SubmitFails(
+                    store_labels(&[3], LabelAction::Add, &["\\Starred"]),
+                    "read_only",
+                ),
+                // Reading them is fine.
+                Submit(Command::FetchGmail { uids: uids(&[3]) }),
+                Client(b"0002 UID FETCH 3 (UID X-GM-MSGID X-GM-THRID X-GM-LABELS)\r\n"),
+            ],
+        ),
+    );
+    assert!(after_select(&events).is_empty(), "{events:?}");
+}
