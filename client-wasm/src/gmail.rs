@@ -18,9 +18,10 @@ use serde::{Deserialize, Serialize, Serializer};
 /// The capability that announces every item here.
 pub(crate) const CAPABILITY: &str = "X-GM-EXT-1";
 
-/// More labels on one message than Gmail allows an account: the reply is not believed.
-const MAX_LABELS: usize = 1000;
-/// Gmail caps a label name at 225 characters; modified UTF-7 may take four bytes for one.
+/// Gmail allows a mailbox 10,000 labels (its API's Label resource): a message listing more
+/// is not believed.
+const MAX_LABELS: usize = 10_000;
+/// Far above any real label name, with room for modified UTF-7's expansion.
 const MAX_LABEL_BYTES: usize = 1024;
 
 /// Gmail's 64-bit message or thread id. JavaScript numbers are exact only up to 2^53, so it

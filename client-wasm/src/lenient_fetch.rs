@@ -473,6 +473,14 @@ mod tests {
             split(b"* 1 FETCH (x-gm-labels ())\r\n"),
             Some((1, None, Some(Vec::new()), String::new()))
         );
+        // The limits themselves are allowed.
+        let widest = format!(
+            "* 1 FETCH (X-GM-LABELS ({} {}))\r\n",
+            vec!["L"; 9_999].join(" "),
+            "L".repeat(1024)
+        );
+        let labels = split(widest.as_bytes()).and_then(|(_, _, labels, _)| labels);
+        assert_eq!(labels.map(|labels| labels.len()), Some(10_000));
         for input in [
             b"* 1 FETCH (UID 3 FLAGS ())\r\n".as_slice(),
             b"* 0 FETCH (X-GM-MSGID 1)\r\n",

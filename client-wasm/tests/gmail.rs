@@ -327,7 +327,7 @@ fn c0004_unasked_labels_keep_the_sequence_map_and_flags_apart() {
 fn n0003_malformed_or_oversized_gmail_items_are_skipped_whole() {
     let too_many = format!(
         "* 1 FETCH (X-GM-LABELS ({}) UID 3)\r\n",
-        vec!["L"; 1001].join(" ")
+        vec!["L"; 10_001].join(" ")
     );
     let too_long = format!("* 1 FETCH (X-GM-LABELS ({}) UID 3)\r\n", "L".repeat(1025));
     let events = fetch_gmail_of_3(vec![
