@@ -357,12 +357,8 @@ impl OutgoingCommand {
     /// command `name` (XLIST), RFC 5258 selection options after it, return options at the end.
     /// The engine passes constants only, so nothing caller-supplied is spliced in.
     pub(crate) fn extend_list(&mut self, name: &str, selection: &str, returns: &str) {
-        if let Some(first) = self.pieces.front_mut()
-            && let Some(at) = first.windows(6).position(|w| w == b" LIST ")
-        {
-            let replacement = format!(" {name}{selection} ");
-            first.splice(at..at + 6, replacement.into_bytes());
-        }
+        let replacement = format!(" {name}{selection} ");
+        self.rename_first((b" LIST ", replacement.as_bytes()));
         if let Some(last) = self.pieces.back_mut()
             && last.ends_with(b"\r\n")
         {
@@ -389,7 +385,8 @@ impl OutgoingCommand {
     }
 
     /// Replaces the first `from` in the command's first piece with `to`, both engine
-    /// constants; the caller knows only constants come before the one it means.
+    /// constants; the caller knows only constants come before the one it means (a LIST's
+    /// name, Gmail's X-GM-RAW key).
     pub(crate) fn rename_first(&mut self, (from, to): (&[u8], &[u8])) {
         if let Some(first) = self.pieces.front_mut()
             && let Some(at) = first.windows(from.len()).position(|w| w == from)
