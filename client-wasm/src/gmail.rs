@@ -30,15 +30,14 @@ const MAX_LABEL_BYTES: usize = 1024;
 pub struct GmailId(pub u64);
 
 impl GmailId {
-    /// `1*DIGIT` that fits in 64 bits.
+    /// `1*DIGIT` that fits in 64 bits (`parse` alone would take a leading `+`).
     fn read(value: &Value) -> Option<Self> {
-        let Value::Atom(digits) = value else {
-            return None;
-        };
-        if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
-            return None;
+        match value {
+            Value::Atom(digits) if digits.iter().all(u8::is_ascii_digit) => {
+                std::str::from_utf8(digits).ok()?.parse().ok().map(Self)
+            }
+            _ => None,
         }
-        std::str::from_utf8(digits).ok()?.parse().ok().map(Self)
     }
 }
 

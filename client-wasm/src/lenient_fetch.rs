@@ -485,6 +485,8 @@ mod tests {
             b"* 1 FETCH (UID 3 FLAGS ())\r\n".as_slice(),
             b"* 0 FETCH (X-GM-MSGID 1)\r\n",
             b"* 1 FETCH (X-GM-MSGID 1x)\r\n",
+            b"* 1 FETCH (X-GM-MSGID +5)\r\n",
+            b"* 1 FETCH (X-GM-THRID \"5\")\r\n",
             b"* 1 FETCH (X-GM-LABELS ((nested)))\r\n",
             b"* 1 FETCH (X-GM-LABELS (\"\"))\r\n",
             b"* 1 EXISTS\r\n",
