@@ -8,7 +8,7 @@ mod framing;
 
 use crate::gmail::GmailItems;
 use crate::lenient::{normalize_spacing, xlist_as_list};
-use crate::lenient_fetch::{rewrite_fetch, split_gmail};
+use crate::lenient_fetch::rewrite_fetch;
 pub(crate) use fast_fetch::SummaryFetch;
 use framing::{Framed, Framer};
 use imap_codec::decode::Decoder;
@@ -166,7 +166,7 @@ fn decode<'a>(message: &'a [u8], scratch: &'a mut Vec<u8>, greeting: Option<bool
     }
     match strict(&ResponseCodec::default(), message) {
         Ok(response) => Frame::Response(response),
-        Err(reason) => match split_gmail(message, scratch) {
+        Err(reason) => match GmailItems::split(message, scratch) {
             Some((seq, gmail)) => gmail_fetch(seq, gmail, scratch).map_or_else(
                 || skipped("FETCH with Gmail items not understood"),
                 Frame::Gmail,
@@ -177,7 +177,7 @@ fn decode<'a>(message: &'a [u8], scratch: &'a mut Vec<u8>, greeting: Option<bool
     }
 }
 
-/// The Gmail items `split_gmail` took out, with the FETCH items it left in `rest` (none
+/// The Gmail items `GmailItems::split` took out, with the FETCH items it left in `rest` (none
 /// when `rest` is empty).
 fn gmail_fetch(seq: u32, gmail: GmailItems, rest: &[u8]) -> Option<GmailFetch<'_>> {
     let others = match rest {

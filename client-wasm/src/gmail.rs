@@ -6,7 +6,7 @@
 
 use crate::codec::CommandTail;
 use crate::error::SubmitError;
-use crate::lenient_fetch::Value;
+use crate::lenient_fetch::{Value, split_fetch};
 use crate::mailbox::MailboxName;
 use crate::session::invalid;
 use imap_types::command::CommandBody;
@@ -132,22 +132,32 @@ pub(crate) struct GmailItems {
 }
 
 impl GmailItems {
-    /// Whether `name` is one of Gmail's FETCH items.
-    pub(crate) fn claims(name: &[u8]) -> bool {
-        name.get(..5)
-            .is_some_and(|prefix| prefix.eq_ignore_ascii_case(b"X-GM-"))
+    /// Takes Gmail's items out of a FETCH response, which imap-codec would refuse whole, and
+    /// writes the others to `rest` for imap-codec (empty when none are left). `None` when
+    /// the message is no FETCH response, has no X-GM item, or one is malformed or over a
+    /// limit.
+    pub(crate) fn split(message: &[u8], rest: &mut Vec<u8>) -> Option<(u32, Self)> {
+        let mut gmail = Self::default();
+        let seq = split_fetch(message, rest, |name, value| gmail.take(name, value))?;
+        Some((seq, gmail))
     }
 
-    /// Reads one item `claims` accepted; `None` when it is malformed or over a limit. Items
-    /// this client does not know are ignored.
-    pub(crate) fn read(&mut self, name: &[u8], value: &Value) -> Option<()> {
+    /// Reads the item if it is Gmail's; items of Gmail's this client does not know are
+    /// claimed and ignored.
+    fn take(&mut self, name: &[u8], value: &Value) -> Option<bool> {
+        let gmail = name
+            .get(..5)
+            .is_some_and(|prefix| prefix.eq_ignore_ascii_case(b"X-GM-"));
+        if !gmail {
+            return Some(false);
+        }
         match name.to_ascii_uppercase().as_slice() {
             b"X-GM-MSGID" => self.message_id = Some(GmailId::read(value)?),
             b"X-GM-THRID" => self.thread_id = Some(GmailId::read(value)?),
             b"X-GM-LABELS" => self.labels = Some(read_labels(value)?),
             _ => {}
         }
-        Some(())
+        Some(true)
     }
 }
 
@@ -222,4 +232,54 @@ pub(crate) fn searches_raw(body: &CommandBody<'_>) -> bool {
         criteria.as_ref().first(),
         Some(SearchKey::Header(AString::Atom(field), _)) if field.inner() == "X-GM-RAW"
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn n0003_gmail_items_are_taken_out_and_the_rest_left_for_imap_codec() {
+        let split = |input: &[u8]| {
+            let mut out = Vec::new();
+            GmailItems::split(input, &mut out).map(|(seq, gmail)| {
+                let labels = gmail.labels.map(|l| l.iter().map(Label::display).collect());
+                let rest = String::from_utf8_lossy(&out).into_owned();
+                (seq, gmail.message_id.map(|id| id.0), labels, rest)
+            })
+        };
+        assert_eq!(
+            split(b"* 4 FETCH (X-GM-MSGID 12 (X-GM-LABELS (\\Inbox \"a b\")) FLAGS (\\Seen) UID 9)\r\n"),
+            Some((
+                4,
+                Some(12),
+                Some(vec!["Inbox".to_owned(), "a b".to_owned()]),
+                "* 4 FETCH (FLAGS (\\Seen) UID 9)\r\n".to_owned()
+            ))
+        );
+        assert_eq!(
+            split(b"* 1 FETCH (x-gm-labels ())\r\n"),
+            Some((1, None, Some(Vec::new()), String::new()))
+        );
+        // The limits themselves are allowed.
+        let widest = format!(
+            "* 1 FETCH (X-GM-LABELS ({} {}))\r\n",
+            vec!["L"; 9_999].join(" "),
+            "L".repeat(1024)
+        );
+        let labels = split(widest.as_bytes()).and_then(|(_, _, labels, _)| labels);
+        assert_eq!(labels.map(|labels| labels.len()), Some(10_000));
+        for input in [
+            b"* 1 FETCH (UID 3 FLAGS ())\r\n".as_slice(),
+            b"* 0 FETCH (X-GM-MSGID 1)\r\n",
+            b"* 1 FETCH (X-GM-MSGID 1x)\r\n",
+            b"* 1 FETCH (X-GM-MSGID +5)\r\n",
+            b"* 1 FETCH (X-GM-THRID \"5\")\r\n",
+            b"* 1 FETCH (X-GM-LABELS ((nested)))\r\n",
+            b"* 1 FETCH (X-GM-LABELS (\"\"))\r\n",
+            b"* 1 EXISTS\r\n",
+        ] {
+            assert_eq!(split(input), None, "{input:?}");
+        }
+    }
 }

@@ -14,9 +14,8 @@
 //! - a multipart with no children: read as an empty single part of that type;
 //! - a negative body size: 0.
 //!
-//! Gmail's X-GM items, unknown to imap-codec, are taken out of the tree for `gmail` to read.
-
-use crate::gmail::GmailItems;
+//! Items imap-codec does not know (Gmail's X-GM items) can be taken out of the tree for the
+//! caller to read (`split_fetch`).
 
 /// Deeper nesting than any real message has; bounds the recursion.
 const MAX_DEPTH: usize = 64;
@@ -60,36 +59,40 @@ pub(crate) fn rewrite_fetch(message: &[u8], out: &mut Vec<u8>) -> bool {
     true
 }
 
-/// Takes Gmail's X-GM items (which imap-codec does not know) out of a FETCH response and
-/// writes the others to `out` as `rewrite_fetch` does (`out` left empty when there are
-/// none). `None` when the message is no FETCH response, has no X-GM item, or one is
-/// malformed.
-pub(crate) fn split_gmail(message: &[u8], out: &mut Vec<u8>) -> Option<(u32, GmailItems)> {
+/// Takes the items `take` claims out of a FETCH response and writes the others to `out` as
+/// `rewrite_fetch` does (`out` left empty when none are left); returns the sequence number.
+/// `take` answers whether it claims an item, or `None` when it claims one it cannot read.
+/// `None` when the message is no FETCH response, an item was unreadable, or none claimed.
+pub(crate) fn split_fetch(
+    message: &[u8],
+    out: &mut Vec<u8>,
+    mut take: impl FnMut(&[u8], &Value) -> Option<bool>,
+) -> Option<u32> {
     out.clear();
     let (seq, items) = read_fetch(message)?;
     let number = std::str::from_utf8(seq)
         .ok()?
         .parse::<std::num::NonZeroU32>()
         .ok()?;
-    let mut gmail = GmailItems::default();
-    let (mut found, mut others) = (false, Vec::new());
+    let (mut claimed, mut others) = (false, Vec::new());
     let mut items = repair_items(items).into_iter();
     while let (Some(name), Some(value)) = (items.next(), items.next()) {
-        match &name {
-            Value::Atom(bytes) if GmailItems::claims(bytes) => {
-                gmail.read(bytes, &value)?;
-                found = true;
-            }
-            _ => others.extend([name, value]),
+        let taken = match &name {
+            Value::Atom(bytes) => take(bytes, &value)?,
+            _ => false,
+        };
+        claimed |= taken;
+        if !taken {
+            others.extend([name, value]);
         }
     }
-    if !found {
+    if !claimed {
         return None;
     }
     if !others.is_empty() {
         write_fetch(seq, others, out);
     }
-    Some((number.get(), gmail))
+    Some(number.get())
 }
 
 fn write_fetch(seq: &[u8], items: Vec<Value>, out: &mut Vec<u8>) {
@@ -398,7 +401,6 @@ fn write(value: &Value, out: &mut Vec<u8>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::gmail::Label;
 
     fn rewritten(input: &[u8]) -> Option<String> {
         let mut out = Vec::new();
@@ -451,47 +453,37 @@ mod tests {
     }
 
     #[test]
-    fn n0003_gmail_items_are_taken_out_and_the_rest_written_strictly() {
+    fn n0003_claimed_items_are_taken_out_and_the_rest_written_strictly() {
         let split = |input: &[u8]| {
-            let mut out = Vec::new();
-            split_gmail(input, &mut out).map(|(seq, gmail)| {
-                let labels = gmail.labels.map(|l| l.iter().map(Label::display).collect());
-                let rest = String::from_utf8_lossy(&out).into_owned();
-                (seq, gmail.message_id.map(|id| id.0), labels, rest)
-            })
+            let (mut out, mut taken) = (Vec::new(), Vec::new());
+            let seq = split_fetch(input, &mut out, |name, value| {
+                let claims = name.starts_with(b"X-");
+                if claims {
+                    taken.push(value.clone());
+                }
+                (!value.is_nil()).then_some(claims)
+            });
+            (seq, taken.len(), String::from_utf8_lossy(&out).into_owned())
         };
         assert_eq!(
-            split(b"* 4 FETCH (X-GM-MSGID 12 (X-GM-LABELS (\\Inbox \"a b\")) FLAGS (\\Seen) UID 9)\r\n"),
-            Some((
-                4,
-                Some(12),
-                Some(vec!["Inbox".to_owned(), "a b".to_owned()]),
+            split(b"* 4 FETCH (X-A 1 (X-B (a)) FLAGS (\\Seen) UID 9)\r\n"),
+            (
+                Some(4),
+                2,
                 "* 4 FETCH (FLAGS (\\Seen) UID 9)\r\n".to_owned()
-            ))
+            )
         );
         assert_eq!(
-            split(b"* 1 FETCH (x-gm-labels ())\r\n"),
-            Some((1, None, Some(Vec::new()), String::new()))
+            split(b"* 1 FETCH (X-A ())\r\n"),
+            (Some(1), 1, String::new())
         );
-        // The limits themselves are allowed.
-        let widest = format!(
-            "* 1 FETCH (X-GM-LABELS ({} {}))\r\n",
-            vec!["L"; 9_999].join(" "),
-            "L".repeat(1024)
-        );
-        let labels = split(widest.as_bytes()).and_then(|(_, _, labels, _)| labels);
-        assert_eq!(labels.map(|labels| labels.len()), Some(10_000));
         for input in [
             b"* 1 FETCH (UID 3 FLAGS ())\r\n".as_slice(),
-            b"* 0 FETCH (X-GM-MSGID 1)\r\n",
-            b"* 1 FETCH (X-GM-MSGID 1x)\r\n",
-            b"* 1 FETCH (X-GM-MSGID +5)\r\n",
-            b"* 1 FETCH (X-GM-THRID \"5\")\r\n",
-            b"* 1 FETCH (X-GM-LABELS ((nested)))\r\n",
-            b"* 1 FETCH (X-GM-LABELS (\"\"))\r\n",
+            b"* 0 FETCH (X-A 1)\r\n",
+            b"* 1 FETCH (X-A NIL UID 3)\r\n",
             b"* 1 EXISTS\r\n",
         ] {
-            assert_eq!(split(input), None, "{input:?}");
+            assert_eq!(split(input).0, None, "{input:?}");
         }
     }
 
