@@ -5,10 +5,9 @@
 //! replaced (`codec::CommandTail`), where caller strings keep the form imap-types chose.
 
 use crate::codec::CommandTail;
-use crate::error::SubmitError;
+use crate::error::{SubmitError, invalid};
 use crate::lenient_fetch::{Value, split_fetch};
 use crate::mailbox::MailboxName;
-use crate::session::invalid;
 use imap_types::command::CommandBody;
 use imap_types::core::{AString, Atom, IString};
 use imap_types::search::SearchKey;

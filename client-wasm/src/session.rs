@@ -14,7 +14,7 @@ use crate::codec::{
 use crate::command::{Command, CommandId, FolderQuery};
 use crate::command::{SearchQuery, StoreAction};
 use crate::compress::Deflate;
-use crate::error::{CommandError, Refusal, SessionError, SubmitError};
+use crate::error::{CommandError, Refusal, SessionError, SubmitError, invalid};
 use crate::event::Event;
 use crate::gmail::{self, GmailItems, Label, LabelAction};
 use crate::mailbox::{ListedMailbox, MailboxName, MailboxStatus, SelectedMailbox, same_mailbox};
@@ -2910,10 +2910,6 @@ fn uid_fetch(
     let set = SequenceSet::try_from(uid.to_string().as_str()).map_err(invalid("UID"))?;
     Ok(CommandBody::fetch(set, items, true)
         .unwrap_or_else(|never: std::convert::Infallible| match never {}))
-}
-
-pub(crate) fn invalid<E>(what: &'static str) -> impl FnOnce(E) -> SubmitError {
-    move |_| SubmitError::InvalidArgument { what }
 }
 
 fn uid_set(uids: &UidSet) -> Result<SequenceSet, SubmitError> {
