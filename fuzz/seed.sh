@@ -75,4 +75,17 @@ printf '%s\r\n' \
     '0003 NO [TRYCREATE] no such mailbox' \
     '* BYE bye' \
     > "$here/corpus/session/synthetic-qresync"
+# Gmail: X-GM-EXT-1 ids and labels (atoms, quoted, modified UTF-7, a literal).
+printf '%s\r\n' \
+    '* OK [CAPABILITY IMAP4rev1 X-GM-EXT-1 SASL-IR AUTH=PLAIN] Gimap ready' \
+    '0000 OK [CAPABILITY IMAP4rev1 X-GM-EXT-1 IDLE UIDPLUS] alice authenticated (Success)' \
+    '* LIST (\HasNoChildren) "/" INBOX' \
+    '0001 OK Success' \
+    '* 3 EXISTS' \
+    '* OK [UIDVALIDITY 1] UIDs valid.' \
+    '0002 OK [READ-WRITE] INBOX selected. (Success)' \
+    '* 1 FETCH (X-GM-THRID 1266894439832287888 X-GM-MSGID 1278455344230334865 X-GM-LABELS (\Inbox "\\Important" &AMk-t&AOk-) UID 1)' \
+    '* 1 FETCH (X-GM-LABELS ({3}' \
+    > "$here/corpus/session/synthetic-gmail"
+printf 'abc) UID 1)\r\n0003 OK Success\r\n* BYE bye\r\n' >> "$here/corpus/session/synthetic-gmail"
 echo "corpora: $(ls "$here/corpus/response_stream" | wc -l) response_stream, $(ls "$here/corpus/session" | wc -l) session"

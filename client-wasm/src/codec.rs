@@ -7,6 +7,7 @@ pub(crate) mod fast_fetch;
 mod framing;
 
 use crate::esearch::{self, Esearch};
+use crate::gmail::GmailItems;
 use crate::lenient::{normalize_spacing, repair_line, xlist_as_list};
 use crate::lenient_fetch::rewrite_fetch;
 pub(crate) use fast_fetch::SummaryFetch;
@@ -17,8 +18,10 @@ use imap_codec::{
     encode::{Encoder, Fragment},
 };
 use imap_types::command::Command as WireCommand;
-use imap_types::core::LiteralMode;
-use imap_types::response::{Greeting, Response};
+use imap_types::core::{AString, IString, LiteralMode};
+use imap_types::fetch::MessageDataItem;
+use imap_types::response::{Data, Greeting, Response};
+use imap_types::utils::escape_quoted;
 use std::collections::VecDeque;
 
 /// What one complete message from the server decoded to.
@@ -30,11 +33,20 @@ pub(crate) enum Frame<'a> {
     Summary(SummaryFetch<'a>),
     /// `* ESEARCH`, which imap-codec does not parse.
     Esearch(Esearch),
+    /// A FETCH response with Gmail's X-GM items, which imap-codec does not know.
+    Gmail(GmailFetch<'a>),
     /// Framed but not understood, or larger than the limit: skipped.
     Skipped {
         reason: &'static str,
         length: usize,
     },
+}
+
+/// A FETCH response's Gmail items, and its other items as imap-codec read them.
+pub(crate) struct GmailFetch<'a> {
+    pub(crate) seq: u32,
+    pub(crate) gmail: GmailItems,
+    pub(crate) others: Vec<MessageDataItem<'a>>,
 }
 
 /// How the first message of a stream is decoded.
@@ -162,9 +174,28 @@ fn decode<'a>(message: &'a [u8], scratch: &'a mut Vec<u8>, greeting: Option<bool
     }
     match strict(&ResponseCodec::default(), message) {
         Ok(response) => Frame::Response(response),
-        Err(reason) => lenient(&ResponseCodec::default(), message, scratch)
-            .map_or_else(|| skipped(reason), Frame::Response),
+        Err(reason) => match GmailItems::split(message, scratch) {
+            Some((seq, gmail)) => gmail_fetch(seq, gmail, scratch).map_or_else(
+                || skipped("FETCH with Gmail items not understood"),
+                Frame::Gmail,
+            ),
+            None => lenient(&ResponseCodec::default(), message, scratch)
+                .map_or_else(|| skipped(reason), Frame::Response),
+        },
     }
+}
+
+/// The Gmail items `GmailItems::split` took out, with the FETCH items it left in `rest` (none
+/// when `rest` is empty).
+fn gmail_fetch(seq: u32, gmail: GmailItems, rest: &[u8]) -> Option<GmailFetch<'_>> {
+    let others = match rest {
+        [] => Vec::new(),
+        _ => match strict(&ResponseCodec::default(), rest).ok()? {
+            Response::Data(Data::Fetch { items, .. }) => items.into_inner(),
+            _ => return None,
+        },
+    };
+    Some(GmailFetch { seq, gmail, others })
 }
 
 /// One complete message, decoded with nothing left over.
@@ -269,6 +300,9 @@ impl ResponseStream {
             Frame::Summary(_) => Decoded::Skipped {
                 reason: "read by the summary fast path",
             },
+            Frame::Gmail(_) => Decoded::Skipped {
+                reason: "Gmail's FETCH items, read by the session only",
+            },
         };
         Some(StreamMessage {
             offset,
@@ -356,9 +390,27 @@ impl OutgoingCommand {
         self.replace_first(b" UID SEARCH ", with_return.as_bytes());
     }
 
-    /// Replaces the first `from` in the line before any literal; the command's name comes
-    /// right after the engine's tag, before anything caller-supplied.
-    fn replace_first(&mut self, from: &[u8], to: &[u8]) {
+    /// Encodes as `encode` does, then replaces the end imap-codec wrote, `tail.cut` (an engine
+    /// constant), with `tail`: syntax imap-types cannot express.
+    pub(crate) fn encode_with_tail(
+        command: &WireCommand<'_>,
+        non_sync: NonSyncLiterals,
+        tail: &CommandTail,
+    ) -> Self {
+        let mut fragments: Vec<Fragment> = CommandCodec::default().encode(command).collect();
+        if let Some(Fragment::Line { data }) = fragments.last_mut()
+            && data.ends_with(tail.cut)
+        {
+            data.truncate(data.len() - tail.cut.len());
+            fragments.extend(tail.fragments.iter().cloned());
+        }
+        Self::from_fragments(fragments.into_iter(), non_sync)
+    }
+
+    /// Replaces the first `from` in the command's first piece with `to`, both engine
+    /// constants; the caller knows only constants come before the one it means (a LIST's or
+    /// SEARCH's name, Gmail's X-GM-RAW key), never anything caller-supplied.
+    pub(crate) fn replace_first(&mut self, from: &[u8], to: &[u8]) {
         if let Some(first) = self.pieces.front_mut()
             && let Some(at) = first.windows(from.len()).position(|w| w == from)
         {
@@ -396,6 +448,55 @@ impl OutgoingCommand {
 
     pub(crate) fn waits_for_continuation(&self) -> bool {
         !self.pieces.is_empty()
+    }
+}
+
+/// The end of a command in syntax imap-types has no type for (Gmail's X-GM items): what
+/// replaces `cut`, the constant end imap-codec wrote. Caller strings enter it only as
+/// imap-types values, in the form imap-types chose for their bytes.
+#[derive(Debug, Clone)]
+pub(crate) struct CommandTail {
+    cut: &'static [u8],
+    fragments: Vec<Fragment>,
+}
+
+impl CommandTail {
+    pub(crate) fn new(cut: &'static [u8]) -> Self {
+        Self {
+            cut,
+            fragments: Vec::new(),
+        }
+    }
+
+    /// Engine constants, or bytes imap-types validated (an atom).
+    pub(crate) fn push_line(&mut self, data: &[u8]) {
+        self.fragments.push(Fragment::Line {
+            data: data.to_vec(),
+        });
+    }
+
+    /// `value` written as imap-codec writes an astring: imap-codec does not encode values
+    /// outside whole commands.
+    pub(crate) fn push_astring(&mut self, value: &AString<'_>) {
+        match value {
+            AString::Atom(atom) => self.push_line(atom.inner().as_bytes()),
+            AString::String(IString::Quoted(quoted)) => {
+                self.push_line(format!("\"{}\"", escape_quoted(quoted.inner())).as_bytes());
+            }
+            AString::String(IString::Literal(literal)) => {
+                let plus = if literal.mode() == LiteralMode::NonSync {
+                    "+"
+                } else {
+                    ""
+                };
+                let announcement = format!("{{{}{plus}}}\r\n", literal.data().len());
+                self.push_line(announcement.as_bytes());
+                self.fragments.push(Fragment::Literal {
+                    data: literal.data().to_vec(),
+                    mode: literal.mode(),
+                });
+            }
+        }
     }
 }
 

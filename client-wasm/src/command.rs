@@ -1,6 +1,7 @@
 //! Commands a driver can submit, as typed values. The engine picks the wire form.
 
 use crate::auth::{AuthMethod, Credentials};
+use crate::gmail::{Label, LabelAction};
 use crate::mailbox::MailboxName;
 use crate::message::{Flag, UidRange, UidSet};
 use crate::part::{PartSection, Partial};
@@ -192,6 +193,19 @@ pub enum Command {
         section: PartSection,
         partial: Option<Partial>,
     },
+    /// `UID FETCH <uids> (UID X-GM-MSGID X-GM-THRID X-GM-LABELS)` (Gmail, X-GM-EXT-1);
+    /// answered by `GmailFetched` per message, then `FetchCompleted`.
+    FetchGmail {
+        uids: UidSet,
+    },
+    /// `UID STORE <uids> +X-GM-LABELS (...)`, `-X-GM-LABELS` or `X-GM-LABELS` (Gmail,
+    /// X-GM-EXT-1); answered by `LabelsChanged` per message (its labels now), then
+    /// `CommandCompleted`.
+    StoreLabels {
+        uids: UidSet,
+        action: LabelAction,
+        labels: Vec<Label>,
+    },
 }
 
 /// Which folders to list.
@@ -248,6 +262,8 @@ impl Command {
             Self::Unselect => "UNSELECT",
             Self::Close => "CLOSE",
             Self::StoreUnchangedSince { .. } => "UID STORE",
+            Self::FetchGmail { .. } => "UID FETCH",
+            Self::StoreLabels { .. } => "UID STORE",
         }
     }
 }
@@ -274,6 +290,8 @@ pub struct SearchQuery {
     pub sent_since: Option<SearchDate>,
     /// Sent before this day (SENTBEFORE).
     pub sent_before: Option<SearchDate>,
+    /// Gmail's own search syntax (`X-GM-RAW`, needs X-GM-EXT-1), e.g. `has:attachment`.
+    pub gmail_raw: Option<String>,
 }
 
 /// A calendar day for SEARCH, given as `YYYY-MM-DD` (what an `<input type=date>` holds);

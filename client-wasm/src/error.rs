@@ -138,6 +138,11 @@ pub enum SubmitError {
     Closed,
 }
 
+/// For `map_err`: the caller's `what` was refused by imap-types' validation.
+pub(crate) fn invalid<E>(what: &'static str) -> impl FnOnce(E) -> SubmitError {
+    move |_| SubmitError::InvalidArgument { what }
+}
+
 impl SubmitError {
     pub fn code(&self) -> &'static str {
         match self {

@@ -3,6 +3,7 @@
 use crate::capability::Capabilities;
 use crate::command::CommandId;
 use crate::error::{CommandError, Refusal, SessionError};
+use crate::gmail::{GmailId, Label};
 use crate::mailbox::MailboxStatus;
 use crate::mailbox::{ListedMailbox, MailboxName, SelectedMailbox};
 use crate::message::{Copies, Flag, FullMessage, MessageSummary, Uid, UidSet};
@@ -159,6 +160,23 @@ pub enum Event {
     StructureFetched {
         id: CommandId,
         message: Option<Box<MessageStructure>>,
+    },
+    /// One message's Gmail ids and labels, as `FetchGmail` asked.
+    GmailFetched {
+        id: CommandId,
+        uid: Uid,
+        message_id: GmailId,
+        thread_id: GmailId,
+        labels: Vec<Label>,
+    },
+    /// A message's Gmail labels as they are now: a `StoreLabels` answer (`id`), or sent
+    /// unasked (`None`: another client, or Gmail after a change). `uid` is `None` only for a
+    /// message no FETCH has named yet.
+    LabelsChanged {
+        id: Option<CommandId>,
+        seq: u32,
+        uid: Option<Uid>,
+        labels: Vec<Label>,
     },
     /// The octets `FetchPart` asked for; `None` when the message no longer exists.
     #[serde(skip_serializing)]

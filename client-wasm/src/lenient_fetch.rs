@@ -13,12 +13,15 @@
 //! - a disposition `(NIL NIL)` (Exchange): NIL;
 //! - a multipart with no children: read as an empty single part of that type;
 //! - a negative body size: 0.
+//!
+//! Items imap-codec does not know (Gmail's X-GM items) can be taken out of the tree for the
+//! caller to read (`split_fetch`).
 
 /// Deeper nesting than any real message has; bounds the recursion.
 const MAX_DEPTH: usize = 64;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Value {
+pub(crate) enum Value {
     List(Vec<Value>),
     /// A quoted string's or literal's content; `binary` for a literal8 (`~{N}`).
     Str {
@@ -52,12 +55,52 @@ pub(crate) fn rewrite_fetch(message: &[u8], out: &mut Vec<u8>) -> bool {
     let Some((seq, items)) = read_fetch(message) else {
         return false;
     };
+    write_fetch(seq, repair_items(items), out);
+    true
+}
+
+/// Takes the items `take` claims out of a FETCH response and writes the others to `out` as
+/// `rewrite_fetch` does (`out` left empty when none are left); returns the sequence number.
+/// `take` answers whether it claims an item, or `None` when it claims one it cannot read.
+/// `None` when the message is no FETCH response, an item was unreadable, or none claimed.
+pub(crate) fn split_fetch(
+    message: &[u8],
+    out: &mut Vec<u8>,
+    mut take: impl FnMut(&[u8], &Value) -> Option<bool>,
+) -> Option<u32> {
+    out.clear();
+    let (seq, items) = read_fetch(message)?;
+    let number = std::str::from_utf8(seq)
+        .ok()?
+        .parse::<std::num::NonZeroU32>()
+        .ok()?;
+    let (mut claimed, mut others) = (false, Vec::new());
+    let mut items = repair_items(items).into_iter();
+    while let (Some(name), Some(value)) = (items.next(), items.next()) {
+        let taken = match &name {
+            Value::Atom(bytes) => take(bytes, &value)?,
+            _ => false,
+        };
+        claimed |= taken;
+        if !taken {
+            others.extend([name, value]);
+        }
+    }
+    if !claimed {
+        return None;
+    }
+    if !others.is_empty() {
+        write_fetch(seq, others, out);
+    }
+    Some(number.get())
+}
+
+fn write_fetch(seq: &[u8], items: Vec<Value>, out: &mut Vec<u8>) {
     out.extend_from_slice(b"* ");
     out.extend_from_slice(seq);
     out.extend_from_slice(b" FETCH ");
-    write(&Value::List(repair_items(items)), out);
+    write(&Value::List(items), out);
     out.extend_from_slice(b"\r\n");
-    true
 }
 
 /// The sequence number and the item list of a FETCH response.
@@ -407,6 +450,41 @@ mod tests {
             rewritten("* 1 FETCH (X \"\u{e9}\")\r\n".as_bytes()).as_deref(),
             Some("* 1 FETCH (X {2}\r\n\u{e9})\r\n")
         );
+    }
+
+    #[test]
+    fn n0003_claimed_items_are_taken_out_and_the_rest_written_strictly() {
+        let split = |input: &[u8]| {
+            let (mut out, mut taken) = (Vec::new(), Vec::new());
+            let seq = split_fetch(input, &mut out, |name, value| {
+                let claims = name.starts_with(b"X-");
+                if claims {
+                    taken.push(value.clone());
+                }
+                (!value.is_nil()).then_some(claims)
+            });
+            (seq, taken.len(), String::from_utf8_lossy(&out).into_owned())
+        };
+        assert_eq!(
+            split(b"* 4 FETCH (X-A 1 (X-B (a)) FLAGS (\\Seen) UID 9)\r\n"),
+            (
+                Some(4),
+                2,
+                "* 4 FETCH (FLAGS (\\Seen) UID 9)\r\n".to_owned()
+            )
+        );
+        assert_eq!(
+            split(b"* 1 FETCH (X-A ())\r\n"),
+            (Some(1), 1, String::new())
+        );
+        for input in [
+            b"* 1 FETCH (UID 3 FLAGS ())\r\n".as_slice(),
+            b"* 0 FETCH (X-A 1)\r\n",
+            b"* 1 FETCH (X-A NIL UID 3)\r\n",
+            b"* 1 EXISTS\r\n",
+        ] {
+            assert_eq!(split(input).0, None, "{input:?}");
+        }
     }
 
     #[test]

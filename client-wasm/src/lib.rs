@@ -18,6 +18,7 @@ pub mod envelope;
 pub mod error;
 pub mod esearch;
 pub mod event;
+pub mod gmail;
 mod lenient;
 mod lenient_fetch;
 pub mod listmodel;
@@ -53,6 +54,7 @@ pub use envelope::{Envelope, Recipient};
 pub use error::{CommandError, LoginRefusal, Refusal, SessionError, SubmitError};
 pub use esearch::Esearch;
 pub use event::Event;
+pub use gmail::{GmailId, Label, LabelAction};
 pub use listmodel::MessageList;
 pub use mailbox::{ListedMailbox, MailboxName, MailboxStatus, SelectedMailbox, SpecialUse};
 pub use message::{

@@ -8,13 +8,16 @@
 use crate::auth::{AuthMethod, Credentials};
 use crate::capability::Capabilities;
 use crate::clock::Instant;
-use crate::codec::{Frame, NonSyncLiterals, OutgoingCommand, ResponseReader, SummaryFetch};
+use crate::codec::{
+    CommandTail, Frame, GmailFetch, NonSyncLiterals, OutgoingCommand, ResponseReader, SummaryFetch,
+};
 use crate::command::{Command, CommandId, FolderQuery};
 use crate::command::{SearchQuery, StoreAction};
 use crate::compress::Deflate;
-use crate::error::{CommandError, Refusal, SessionError, SubmitError};
+use crate::error::{CommandError, Refusal, SessionError, SubmitError, invalid};
 use crate::esearch::Esearch;
 use crate::event::Event;
+use crate::gmail::{self, GmailItems, Label, LabelAction};
 use crate::mailbox::{ListedMailbox, MailboxName, MailboxStatus, SelectedMailbox, same_mailbox};
 use crate::message::{Copies, Flag, FullMessage, MessageSummary, Uid, UidSet};
 use crate::namespace::{Hierarchy, Namespaces};
@@ -583,6 +586,12 @@ enum Gather {
     ConditionalStore,
     /// COMPRESS DEFLATE; nothing else may be in flight with it.
     Compress,
+    /// `FetchGmail`: the item list imap-types cannot write, then each FETCH a
+    /// `GmailFetched`.
+    GmailFetch(CommandTail),
+    /// `StoreLabels`: the labels imap-types cannot write, then each FETCH's labels a
+    /// `LabelsChanged` naming the command.
+    LabelStore(CommandTail),
 }
 
 impl Gather {
@@ -615,7 +624,9 @@ impl Gather {
             | Self::ArrangeSearch(..)
             | Self::ArrangeFetch(..)
             | Self::Flags
-            | Self::ConditionalStore => Lane::Gathers,
+            | Self::ConditionalStore
+            | Self::GmailFetch(_)
+            | Self::LabelStore(_) => Lane::Gathers,
             Self::Noop | Self::Done | Self::Status(_) | Self::Append(_) | Self::Copy(_) => {
                 Lane::Tagged
             }
@@ -841,7 +852,9 @@ impl Core {
                 | Command::Close
                 | Command::StoreUnchangedSince { .. }
                 | Command::FetchStructure { .. }
-                | Command::FetchPart { .. },
+                | Command::FetchPart { .. }
+                | Command::FetchGmail { .. }
+                | Command::StoreLabels { .. },
                 state,
             ) => state == State::Selected,
             _ => false,
@@ -863,6 +876,7 @@ impl Core {
             command,
             Command::Store { .. }
                 | Command::StoreUnchangedSince { .. }
+                | Command::StoreLabels { .. }
                 | Command::Move { .. }
                 | Command::Expunge { .. }
         );
@@ -880,6 +894,12 @@ impl Core {
             Command::Idle => "IDLE",
             Command::Id { .. } => "ID",
             Command::StoreUnchangedSince { .. } => "CONDSTORE",
+            Command::FetchGmail { .. } | Command::StoreLabels { .. } => gmail::CAPABILITY,
+            Command::Search { query } | Command::Sort { query, .. } | Command::Thread { query }
+                if query.gmail_raw.is_some() =>
+            {
+                gmail::CAPABILITY
+            }
             _ => return Ok(()),
         };
         if self.capabilities.has(needed) {
@@ -1303,7 +1323,16 @@ impl Core {
         let pipelining = Pipelining::of(&body, gather.lane());
         let wire = WireCommand::new(tag.as_str(), body)
             .expect("four characters of [a-z0-9] are always a valid IMAP tag");
-        let mut rest = OutgoingCommand::encode(&wire, self.non_sync_literals());
+        let raw = gmail::searches_raw(&wire.body);
+        let mut rest = match &gather {
+            Gather::GmailFetch(tail) | Gather::LabelStore(tail) => {
+                OutgoingCommand::encode_with_tail(&wire, self.non_sync_literals(), tail)
+            }
+            _ => OutgoingCommand::encode(&wire, self.non_sync_literals()),
+        };
+        if raw {
+            rest.replace_first(gmail::RAW_MARKER.0, gmail::RAW_MARKER.1);
+        }
         if let Gather::List(list) = &gather
             && let Some(syntax) = &list.syntax
         {
@@ -1390,6 +1419,7 @@ impl Core {
             }
             Frame::Summary(fetch) => self.handle_summary(&fetch),
             Frame::Esearch(esearch) => self.handle_esearch(esearch),
+            Frame::Gmail(fetch) => self.handle_gmail(fetch),
             Frame::Skipped { reason, length } => self.handle_skipped(reason, length),
         }
         self.pump(now);
@@ -1900,15 +1930,74 @@ impl Core {
         }
     }
 
-    fn handle_fetch(&mut self, seq: u32, items: &[imap_types::fetch::MessageDataItem<'_>]) {
+    /// The UID a FETCH names, recorded for `seq`, else the one recorded before.
+    fn record_uid(&mut self, seq: u32, items: &[MessageDataItem<'_>]) -> Option<Uid> {
         let named = items.iter().find_map(|item| match item {
             MessageDataItem::Uid(uid) => Uid::new(uid.get()),
             _ => None,
         });
-        let uid = match self.mailbox_being_built() {
+        match self.mailbox_being_built() {
             Some(mailbox) => mailbox.record_fetch(seq, named),
             None => named,
+        }
+    }
+
+    /// A FETCH with Gmail's items: its other items as any FETCH's, then a `FetchGmail`
+    /// answer, or the labels as they now are.
+    fn handle_gmail(&mut self, fetch: GmailFetch<'_>) {
+        let GmailFetch { seq, gmail, others } = fetch;
+        if !others.is_empty() {
+            self.handle_fetch(seq, &others);
+        }
+        let uid = self.record_uid(seq, &others);
+        let (asked, labels_asked) = match self.in_flight.gatherer() {
+            Some(InFlight {
+                gather: Gather::GmailFetch(_),
+                id,
+                ..
+            }) => (*id, None),
+            Some(InFlight {
+                gather: Gather::LabelStore(_),
+                id,
+                ..
+            }) => (None, *id),
+            _ => (None, None),
         };
+        match (asked, uid, gmail) {
+            (
+                Some(id),
+                Some(uid),
+                GmailItems {
+                    message_id: Some(message_id),
+                    thread_id: Some(thread_id),
+                    labels: Some(labels),
+                },
+            ) => self.events.push_back(Event::GmailFetched {
+                id,
+                uid,
+                message_id,
+                thread_id,
+                labels,
+            }),
+            (
+                _,
+                uid,
+                GmailItems {
+                    labels: Some(labels),
+                    ..
+                },
+            ) => self.report(Event::LabelsChanged {
+                id: labels_asked,
+                seq,
+                uid,
+                labels,
+            }),
+            _ => {}
+        }
+    }
+
+    fn handle_fetch(&mut self, seq: u32, items: &[imap_types::fetch::MessageDataItem<'_>]) {
+        let uid = self.record_uid(seq, items);
         match self.in_flight.gatherer().map(|flight| &mut flight.gather) {
             Some(Gather::Structure(slot @ None)) => {
                 let limit = self.config.whole_message_limit;
@@ -2181,9 +2270,14 @@ impl Core {
             Gather::Logout => self.close(None),
             Gather::Enable => {}
             Gather::Compress => self.compress_accepted = Some(self.transmit.len()),
-            Gather::Flags => {
+            Gather::Flags | Gather::GmailFetch(_) => {
                 if let Some(id) = id {
                     self.events.push_back(Event::FetchCompleted { id });
+                }
+            }
+            Gather::LabelStore(_) => {
+                if let Some(id) = id {
+                    self.events.push_back(Event::CommandCompleted { id });
                 }
             }
             Gather::ConditionalStore => {
@@ -2748,8 +2842,36 @@ fn into_job(command: Command, hierarchy: &Hierarchy) -> Result<Job, SubmitError>
             }
             (body, Gather::ConditionalStore)
         }
+        Command::FetchGmail { uids } => {
+            let body = CommandBody::fetch(uid_set(&uids)?, vec![MessageDataItemName::Uid], true)
+                .unwrap_or_else(|never: std::convert::Infallible| match never {});
+            (body, Gather::GmailFetch(gmail::fetch_tail()))
+        }
+        Command::StoreLabels {
+            uids,
+            action,
+            labels,
+        } => label_store(&uids, action, &labels)?,
     };
     Ok(Job::Ready { body, gather })
+}
+
+/// `UID STORE <uids> ±X-GM-LABELS (...)`: imap-types' STORE with no flags, its end replaced.
+/// Not SILENT: the labels as they now are come back.
+fn label_store(
+    uids: &UidSet,
+    action: LabelAction,
+    labels: &[Label],
+) -> Result<(CommandBody<'static>, Gather), SubmitError> {
+    let kind = match action {
+        LabelAction::Add if !labels.is_empty() => StoreType::Add,
+        LabelAction::Remove if !labels.is_empty() => StoreType::Remove,
+        LabelAction::Replace => StoreType::Replace,
+        _ => return Err(SubmitError::InvalidArgument { what: "no labels" }),
+    };
+    let body = CommandBody::store(uid_set(uids)?, kind, StoreResponse::Answer, vec![], true)
+        .unwrap_or_else(|never: std::convert::Infallible| match never {});
+    Ok((body, Gather::LabelStore(gmail::labels_tail(labels)?)))
 }
 
 /// The LIST pattern for `query`: everything, or the direct children of one mailbox.
@@ -2826,10 +2948,6 @@ fn uid_fetch(
     let set = SequenceSet::try_from(uid.to_string().as_str()).map_err(invalid("UID"))?;
     Ok(CommandBody::fetch(set, items, true)
         .unwrap_or_else(|never: std::convert::Infallible| match never {}))
-}
-
-fn invalid<E>(what: &'static str) -> impl FnOnce(E) -> SubmitError {
-    move |_| SubmitError::InvalidArgument { what }
 }
 
 fn uid_set(uids: &UidSet) -> Result<SequenceSet, SubmitError> {
@@ -2927,6 +3045,10 @@ fn search_criteria(query: &SearchQuery) -> Result<Criteria, SubmitError> {
             .transpose()
     };
     let mut keys = Vec::new();
+    // First, so only constants precede it on the wire (`gmail::searches_raw`).
+    if let Some(raw) = query.gmail_raw.as_deref().filter(|raw| !raw.is_empty()) {
+        keys.push(gmail::raw_key(raw)?);
+    }
     keys.extend(text(&query.text)?.map(SearchKey::Text));
     keys.extend(text(&query.from)?.map(SearchKey::From));
     keys.extend(text(&query.to)?.map(SearchKey::To));
@@ -2943,9 +3065,15 @@ fn search_criteria(query: &SearchQuery) -> Result<Criteria, SubmitError> {
             .sent_before
             .map(|d| SearchKey::SentBefore(d.to_imap())),
     );
-    let non_ascii = [&query.text, &query.from, &query.to, &query.subject]
-        .iter()
-        .any(|v| v.as_deref().is_some_and(|v| !v.is_ascii()));
+    let non_ascii = [
+        &query.text,
+        &query.from,
+        &query.to,
+        &query.subject,
+        &query.gmail_raw,
+    ]
+    .iter()
+    .any(|v| v.as_deref().is_some_and(|v| !v.is_ascii()));
     let charset = non_ascii
         .then(|| Charset::try_from("UTF-8").map_err(invalid("charset")))
         .transpose()?;

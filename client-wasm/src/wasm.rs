@@ -10,6 +10,7 @@ use crate::command::{Command, CommandId, FolderQuery, SearchQuery, StoreAction};
 use crate::compose::{Draft, compose};
 use crate::error::SessionError;
 use crate::event::Event;
+use crate::gmail::{Label, LabelAction};
 use crate::listmodel::MessageList;
 use crate::mailbox::MailboxName;
 use crate::message::{Flag, Uid, UidRange, UidSet};
@@ -652,6 +653,39 @@ impl ImapClient {
         })
     }
 
+    /// Gmail's message id, thread id and labels of these messages (needs X-GM-EXT-1); each
+    /// arrives as `gmail_fetched` through `onEvent`.
+    #[wasm_bindgen(js_name = fetchGmail)]
+    pub fn fetch_gmail(&self, uids: Vec<u32>) -> js_sys::Promise {
+        self.with_uids(uids, |uids| Command::FetchGmail { uids })
+    }
+
+    /// Adds (`action = "add"`), removes (`"remove"`) or sets (`"replace"`) Gmail labels:
+    /// `\\Important` style for system labels, else a label's wire name. The labels as they
+    /// now are arrive as `labels_changed` through `onEvent`.
+    #[wasm_bindgen(js_name = storeLabels)]
+    pub fn store_labels(
+        &self,
+        uids: Vec<u32>,
+        action: String,
+        labels: Vec<String>,
+    ) -> js_sys::Promise {
+        let action = match action.as_str() {
+            "add" => LabelAction::Add,
+            "remove" => LabelAction::Remove,
+            "replace" => LabelAction::Replace,
+            _ => {
+                let message = "action must be \"add\", \"remove\" or \"replace\"";
+                return rejected("invalid_argument", message);
+            }
+        };
+        self.with_uids(uids, |uids| Command::StoreLabels {
+            uids,
+            action,
+            labels: labels.iter().map(|l| Label::parse(l)).collect(),
+        })
+    }
+
     /// Copies messages to another mailbox (by its wire name); resolves to `{uid_validity,
     /// uids: [[first, last], ...]}`, the copies there, or null when the server does not say.
     pub fn copy(&self, uids: Vec<u32>, to: String) -> js_sys::Promise {
@@ -717,7 +751,8 @@ impl ImapClient {
     }
 
     /// UID SEARCH in the selected mailbox; `query` is `{text, from, to, subject, unseen,
-    /// flagged}` (all optional); resolves to the matching UIDs, ascending.
+    /// flagged, gmail_raw}` (all optional; `gmail_raw` needs X-GM-EXT-1); resolves to the
+    /// matching UIDs, ascending.
     pub fn search(&self, query: JsValue) -> js_sys::Promise {
         match serde_wasm_bindgen::from_value::<SearchQuery>(query) {
             Ok(query) => self.request(Command::Search { query }),

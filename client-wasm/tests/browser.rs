@@ -361,3 +361,20 @@ async fn v0009_v0013_v0054_composed_draft_reads_back_by_structure_and_parts() {
     assert_eq!(Uint8Array::new(&get(&preview, "data")).to_vec(), b"Joerg");
     JsFuture::from(client.logout()).await.expect("logout");
 }
+
+#[wasm_bindgen_test]
+async fn gmail_commands_are_refused_by_a_server_without_x_gm_ext_1() {
+    let client = logged_in_client().await;
+    JsFuture::from(client.select("INBOX".into())).await.unwrap();
+    let refused = |promise| async move { code_of(&JsFuture::from(promise).await.unwrap_err()) };
+    assert_eq!(refused(client.fetch_gmail(vec![1])).await, "not_supported");
+    let starred = vec!["\\Starred".to_string()];
+    let store = client.store_labels(vec![1], "add".into(), starred.clone());
+    assert_eq!(refused(store).await, "not_supported");
+    let store = client.store_labels(vec![1], "toggle".into(), starred);
+    assert_eq!(refused(store).await, "invalid_argument");
+    let query = js_sys::Object::new();
+    Reflect::set(&query, &"gmail_raw".into(), &"has:attachment".into()).unwrap();
+    assert_eq!(refused(client.search(query.into())).await, "not_supported");
+    JsFuture::from(client.logout()).await.expect("logout");
+}

@@ -4,8 +4,8 @@
 
 use client_wasm::{
     AuthMethod, CachedMailbox, Command, CommandId, Config, Credentials, Decoded, Event, Instant,
-    MailboxName, PartPath, PartSection, Partial, ResponseStream, Session, State, TransportSecurity,
-    Uid, UidRange, UidSet,
+    Label, LabelAction, MailboxName, PartPath, PartSection, Partial, ResponseStream, Session,
+    State, TransportSecurity, Uid, UidRange, UidSet,
 };
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
@@ -173,6 +173,11 @@ impl Checks {
                     assert!(self.fetches.contains(id), "FETCH data for {id:?}");
                     None
                 }
+                Event::GmailFetched { id, .. } | Event::LabelsChanged { id: Some(id), .. } => {
+                    let pending = self.submitted.contains_key(id) && !self.answered.contains(id);
+                    assert!(pending, "Gmail data for {id:?}");
+                    None
+                }
                 Event::Closed { .. } => {
                     self.closed = true;
                     None
@@ -313,6 +318,15 @@ pub fn session(data: &[u8]) {
             to: MailboxName::from_wire("Archive"),
         },
         Command::FetchStructure { uid: first_uid() },
+        // Gmail's X-GM items, read from the loose FETCH tree.
+        Command::FetchGmail {
+            uids: UidSet::from_uids([first]).expect("one UID"),
+        },
+        Command::StoreLabels {
+            uids: UidSet::from_uids([first]).expect("one UID"),
+            action: LabelAction::Add,
+            labels: vec![Label::parse("\\Starred"), Label::parse("x)\r\n")],
+        },
         Command::FetchPart {
             uid: first_uid(),
             section: PartSection::Content {

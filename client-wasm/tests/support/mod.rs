@@ -3,7 +3,8 @@
 //! byte at a time, and both runs must produce the same events and bytes.
 
 use client_wasm::{
-    AuthMethod, Command, Config, Credentials, Event, Instant, Session, TransportSecurity,
+    AuthMethod, Command, Config, Credentials, Event, Instant, Session, TransportSecurity, Uid,
+    UidSet,
 };
 
 /// One step of a conversation between the engine and a fake server.
@@ -50,6 +51,23 @@ pub fn logged_in_with(ok: &'static [u8]) -> Vec<Step> {
         Step::Client(b"0000 AUTHENTICATE PLAIN AGFsaWNlAGFsaWNlLXBhc3MtMQ==\r\n"),
         Step::Server(ok),
     ]
+}
+
+/// `head`, then `tail`.
+#[allow(dead_code, reason = "not every test binary builds scripts from parts")]
+pub fn then(mut head: Vec<Step>, tail: Vec<Step>) -> Vec<Step> {
+    head.extend(tail);
+    head
+}
+
+#[allow(dead_code, reason = "not every test binary names messages")]
+pub fn uid(value: u32) -> Uid {
+    Uid::new(value).unwrap()
+}
+
+#[allow(dead_code, reason = "not every test binary names messages")]
+pub fn uids(values: &[u32]) -> UidSet {
+    UidSet::from_uids(values.iter().map(|&v| uid(v))).unwrap()
 }
 
 /// What a run produced: the events, and the clock reading at the end.
