@@ -12,6 +12,7 @@ import assert from 'node:assert/strict';
 import { mkdir, copyFile, stat } from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
+import { inflateRawSync, constants as zlibConstants } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import { chromium } from 'playwright-core';
@@ -738,6 +739,145 @@ describe('webmail page', () => {
         });
         await rowFor(page, gone).waitFor({ state: 'detached', timeout: 10_000 });
         await waitRowClass(page, kept, 'flagged', true);
+        assert.deepEqual(record.pageErrors, [], 'uncaught errors in the page');
+      });
+    } finally {
+      await context.close();
+    }
+  });
+
+  // ------------------------------------------------------------ the cache on the device (row L0001)
+
+  /** Entries the page's IndexedDB cache holds for `folder` (all folders when null) of this account. */
+  const cachedCounts = (page, folder = null) => page.evaluate(async ({ account, folder }) => {
+    if (!(await indexedDB.databases()).some((d) => d.name === 'webmail-cache')) return { summaries: 0, mailboxes: 0 };
+    const db = await new Promise((resolve, reject) => {
+      const request = indexedDB.open('webmail-cache');
+      request.onsuccess = () => resolve(request.result);
+      request.onerror = () => reject(request.error);
+    });
+    const prefix = folder === null ? [account] : [account, folder];
+    const range = IDBKeyRange.bound(prefix, [...prefix, []]);
+    const tx = db.transaction(['summaries', 'mailboxes']);
+    const [summaries, mailboxes] = ['summaries', 'mailboxes'].map((name) => tx.objectStore(name).count(range));
+    await new Promise((resolve) => { tx.oncomplete = resolve; });
+    db.close();
+    return { summaries: summaries.result, mailboxes: mailboxes.result };
+  }, { account: JSON.stringify([SERVER_ID, USER]), folder });
+
+  /** The cache's counts once `ready(counts)` holds (its writes land a moment after the list shows), or after 5 s. */
+  async function cachedWhen(page, folder, ready) {
+    for (let i = 0; ; i++) {
+      const counts = await cachedCounts(page, folder);
+      if (ready(counts) || i >= 50) return counts;
+      await page.waitForTimeout(100);
+    }
+  }
+
+  /**
+   * A WebSocket's IMAP bytes as text: after the line containing `marker` (the COMPRESS
+   * exchange) the stream is raw DEFLATE, inflated here.
+   */
+  function imapText(frames, marker) {
+    const all = Buffer.concat(frames);
+    const at = all.indexOf(marker);
+    if (at < 0) return all.toString('latin1');
+    const body = all.indexOf('\r\n', at) + 2;
+    const inflated = inflateRawSync(all.subarray(body), { finishFlush: zlibConstants.Z_SYNC_FLUSH });
+    return all.subarray(0, body).toString('latin1') + inflated.toString('latin1');
+  }
+
+  /** Sign in on an already loaded page, wait for INBOX and then `folder` to finish syncing. */
+  async function signInAndSync(page, folder) {
+    await openLoginForm(page);
+    await submitLogin(page, PASS);
+    await waitForMailView(page);
+    await page.waitForSelector('#message-pane[data-mailbox="INBOX"][data-synced="true"]', { timeout: 30_000 });
+    if (folder) {
+      await openFolder(page, folder);
+      await page.waitForSelector('#message-pane[data-synced="true"]', { timeout: 30_000 });
+    }
+  }
+
+  async function signOutToLogin(page) {
+    await page.click('#sign-out');
+    await page.waitForSelector('#login-form', { state: 'visible' });
+  }
+
+  test('kc. l0001 a folder opens from the IndexedDB cache; a flag change, an expunge and new mail from elsewhere show', { timeout: 90_000 }, async () => {
+    requireImap();
+    const count = 30;
+    const subjects = Array.from({ length: count }, (_, i) => uniqueWord(`Cached ${i} `));
+    const folder = await scratchFolder('Cache', subjects.map((subject) => ({ subject, body: 'Kept on the device.' })));
+    const [flagged, gone, arrived] = [subjects[5], subjects[10], uniqueWord('Arrived while away ')];
+    /** Per WebSocket (one per sign-in): the bytes each way. */
+    const sockets = [];
+    const { context, page, record } = await openPage('kc');
+    page.on('websocket', (ws) => {
+      const socket = { received: [], sent: [] };
+      sockets.push(socket);
+      ws.on('framereceived', (frame) => socket.received.push(Buffer.from(frame.payload)));
+      ws.on('framesent', (frame) => socket.sent.push(Buffer.from(frame.payload)));
+    });
+    /** Header FETCH responses in the latest sign-in's stream, and what it sent. */
+    const latest = () => {
+      const { received, sent } = sockets[sockets.length - 1];
+      const text = imapText(received, 'Begin compression');
+      return { headers: (text.match(/BODY\[HEADER\]/g) || []).length, sent: imapText(sent, 'COMPRESS DEFLATE') };
+    };
+    try {
+      await shotOnFailure(page, 'webmail-kc', async () => {
+        await page.setViewportSize({ width: 1400, height: 860 });
+        await signInAndSync(page, folder);
+        const first = latest().headers;
+        assert.ok(first >= count, `the first visit fetched only ${first} headers`);
+        assert.deepEqual(await cachedWhen(page, folder, (c) => c.mailboxes > 0), { summaries: count, mailboxes: 1 });
+        await signOutToLogin(page);
+
+        await withImap(imapConn(), async (send) => {
+          await send(`SELECT ${folder}`);
+          const uidOf = async (subject) => (await send(`UID SEARCH SUBJECT "${subject}"`)).match(/^\* SEARCH (\d+)/m)[1];
+          const [flaggedUid, goneUid] = [await uidOf(flagged), await uidOf(gone)];
+          await send(`UID STORE ${flaggedUid} +FLAGS.SILENT (\\Flagged)`);
+          await send(`UID STORE ${goneUid} +FLAGS.SILENT (\\Deleted)`);
+          await send(`UID EXPUNGE ${goneUid}`);
+        });
+        await appendMessage(imapConn(), folder, rfc822({ subject: arrived, body: 'New since the last visit.' }));
+
+        await signInAndSync(page, folder);
+        const again = latest().headers;
+        assert.ok(again <= 5, `the second visit fetched ${again} headers; the cache should have had them`);
+        assert.match(latest().sent, new RegExp(`^\\S+ SELECT ${folder} \\(QRESYNC \\(\\d+ \\d+ `, 'm'),
+          'the folder was not opened with the cached state');
+        await waitRowClass(page, flagged, 'flagged', true);
+        await rowFor(page, arrived).waitFor();
+        assert.equal(await rowFor(page, gone).count(), 0, 'the message expunged elsewhere still shows');
+        assert.match(await page.textContent('#mailbox-count'), new RegExp(`^${count} messages`));
+        const after = await cachedWhen(page, folder, (c) => c.summaries === count);
+        assert.deepEqual(after, { summaries: count, mailboxes: 1 }, 'the cache did not follow the changes');
+        assert.deepEqual(record.pageErrors, [], 'uncaught errors in the page');
+      });
+    } finally {
+      await context.close();
+      await dropFolder(folder);
+    }
+  });
+
+  test('kd. l0001 "Forget mail on this device" at sign-out leaves nothing in IndexedDB', { timeout: 60_000 }, async () => {
+    requireRig();
+    const { context, page, record } = await openPage('kd');
+    try {
+      await shotOnFailure(page, 'webmail-kd', async () => {
+        await page.setViewportSize({ width: 1400, height: 860 });
+        await openLoginForm(page);
+        assert.match(await page.textContent('#login-form'), /kept on this device/);
+        await signInAndSync(page, null);
+        const before = await cachedWhen(page, null, (c) => c.mailboxes > 0);
+        assert.ok(before.summaries > 0 && before.mailboxes > 0, `nothing was cached: ${JSON.stringify(before)}`);
+        await page.check('#forget-setting');
+        await signOutToLogin(page);
+        assert.match(await page.textContent('#login-status'), /deleted/);
+        assert.deepEqual(await cachedCounts(page), { summaries: 0, mailboxes: 0 });
         assert.deepEqual(record.pageErrors, [], 'uncaught errors in the page');
       });
     } finally {
