@@ -787,6 +787,25 @@ describe('webmail page', () => {
     return all.subarray(0, body).toString('latin1') + inflated.toString('latin1');
   }
 
+  /**
+   * Records the IMAP bytes of each sign-in's WebSocket; the function returned reads the newest:
+   * how many header FETCH responses came, and what the page sent.
+   */
+  function watchImap(page) {
+    const sockets = [];
+    page.on('websocket', (ws) => {
+      const socket = { received: [], sent: [] };
+      sockets.push(socket);
+      ws.on('framereceived', (frame) => socket.received.push(Buffer.from(frame.payload)));
+      ws.on('framesent', (frame) => socket.sent.push(Buffer.from(frame.payload)));
+    });
+    return () => {
+      const { received, sent } = sockets[sockets.length - 1];
+      const text = imapText(received, 'Begin compression');
+      return { headers: (text.match(/BODY\[HEADER\]/g) || []).length, sent: imapText(sent, 'COMPRESS DEFLATE') };
+    };
+  }
+
   /** Sign in on an already loaded page, wait for INBOX and then `folder` to finish syncing. */
   async function signInAndSync(page, folder) {
     await openLoginForm(page);
@@ -810,21 +829,8 @@ describe('webmail page', () => {
     const subjects = Array.from({ length: count }, (_, i) => uniqueWord(`Cached ${i} `));
     const folder = await scratchFolder('Cache', subjects.map((subject) => ({ subject, body: 'Kept on the device.' })));
     const [flagged, gone, arrived] = [subjects[5], subjects[10], uniqueWord('Arrived while away ')];
-    /** Per WebSocket (one per sign-in): the bytes each way. */
-    const sockets = [];
     const { context, page, record } = await openPage('kc');
-    page.on('websocket', (ws) => {
-      const socket = { received: [], sent: [] };
-      sockets.push(socket);
-      ws.on('framereceived', (frame) => socket.received.push(Buffer.from(frame.payload)));
-      ws.on('framesent', (frame) => socket.sent.push(Buffer.from(frame.payload)));
-    });
-    /** Header FETCH responses in the latest sign-in's stream, and what it sent. */
-    const latest = () => {
-      const { received, sent } = sockets[sockets.length - 1];
-      const text = imapText(received, 'Begin compression');
-      return { headers: (text.match(/BODY\[HEADER\]/g) || []).length, sent: imapText(sent, 'COMPRESS DEFLATE') };
-    };
+    const latest = watchImap(page);
     try {
       await shotOnFailure(page, 'webmail-kc', async () => {
         await page.setViewportSize({ width: 1400, height: 860 });
@@ -882,6 +888,46 @@ describe('webmail page', () => {
       });
     } finally {
       await context.close();
+    }
+  });
+
+  test('ke. l0001 without QRESYNC the page catches up on the cached flags with FETCH CHANGEDSINCE', { timeout: 60_000 }, async () => {
+    requireImap();
+    const subjects = [uniqueWord('Catch up '), uniqueWord('Catch up ')];
+    const folder = await scratchFolder('CatchUp', subjects.map((subject) => ({ subject, body: 'Flags only.' })));
+    const { context, page, record } = await openPage('ke');
+    // The page hears of no QRESYNC, as from a server with CONDSTORE alone.
+    await page.route('**/pkg/client_wasm.js', async (route) => {
+      const response = await route.fetch();
+      const body = `${await response.text()}
+const login = ImapClient.prototype.login;
+ImapClient.prototype.login = async function (...args) {
+  const answer = await login.apply(this, args);
+  return { ...answer, capabilities: answer.capabilities.filter((c) => c !== 'QRESYNC') };
+};`;
+      await route.fulfill({ response, body });
+    });
+    const latest = watchImap(page);
+    try {
+      await shotOnFailure(page, 'webmail-ke', async () => {
+        await page.setViewportSize({ width: 1400, height: 860 });
+        await signInAndSync(page, folder);
+        assert.doesNotMatch(latest().sent, /CHANGEDSINCE/, 'nothing was cached, yet flags were caught up');
+        await cachedWhen(page, folder, (c) => c.mailboxes > 0);
+        await signOutToLogin(page);
+        await withImap(imapConn(), async (send) => {
+          await send(`SELECT ${folder}`);
+          await send(`STORE 1 +FLAGS.SILENT (\\Flagged)`);
+        });
+        await signInAndSync(page, folder);
+        assert.match(latest().sent, /^\S+ UID FETCH 1:\* \(UID FLAGS\) \(CHANGEDSINCE \d+/m, 'no flag catch-up');
+        await waitRowClass(page, subjects[0], 'flagged', true);
+        assert.equal(latest().headers, 0, 'headers were fetched again');
+        assert.deepEqual(record.pageErrors, [], 'uncaught errors in the page');
+      });
+    } finally {
+      await context.close();
+      await dropFolder(folder);
     }
   });
 
