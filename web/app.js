@@ -973,10 +973,13 @@ function openMessage(uid) {
   ui.readerStatus.textContent = 'Loading…';
   ui.readerStatus.classList.remove('error');
 
+  const scope = state.cacheScope;
   return enqueue(async () => {
     if (stale()) return;
     try {
-      const message = await client.fetchMessage(uid);
+      const kept = await withTimeout(cache.body(scope, uid), CACHE_WAIT_MS).catch(() => null);
+      if (stale()) return;
+      const message = kept ? kept.message : await client.fetchMessage(uid);
       if (stale()) return;
       if (!message) {
         ui.readerStatus.textContent = 'This message no longer exists.';
@@ -984,6 +987,8 @@ function openMessage(uid) {
         ui.reader.setAttribute('aria-busy', 'false');
         return;
       }
+      // A kept message's flags are as old as the copy; the row's are current.
+      if (kept && messageByUid(uid)) message.flags = messageByUid(uid).flags.slice();
       state.openMessage = message;
       ui.readerPlaceholder.hidden = true;
       ui.readerStatus.textContent = '';
@@ -993,8 +998,9 @@ function openMessage(uid) {
       ui.readerMessage.hidden = false;
       ui.reader.setAttribute('aria-busy', 'false');
       if (ui.mailView.dataset.pane === 'reader' && isNarrow()) ui.readerSubject.focus();
-      const structure = await client.fetchStructure(uid);
+      const structure = kept ? kept.structure : await client.fetchStructure(uid);
       if (stale()) return;
+      if (!kept) cache.putBody(scope, uid, { message, structure });
       renderAttachments(readerEls, structure ? structure.attachments : [], (part, button) => downloadPart(uid, part, button));
       const inline = await inlineImages(client, uid, message, structure);
       if (stale()) return;

@@ -823,7 +823,7 @@ describe('webmail page', () => {
     await page.waitForSelector('#login-form', { state: 'visible' });
   }
 
-  test('kc. l0001 a folder opens from the IndexedDB cache; a flag change, an expunge and new mail from elsewhere show', { timeout: 90_000 }, async () => {
+  test('kc. l0001 a folder and an opened message come from the IndexedDB cache; a flag change, an expunge and new mail from elsewhere show', { timeout: 90_000 }, async () => {
     requireImap();
     const count = 30;
     const subjects = Array.from({ length: count }, (_, i) => uniqueWord(`Cached ${i} `));
@@ -837,6 +837,7 @@ describe('webmail page', () => {
         await signInAndSync(page, folder);
         const first = latest().headers;
         assert.ok(first >= count, `the first visit fetched only ${first} headers`);
+        await openRow(page, subjects[count - 2]);
         assert.deepEqual(await cachedWhen(page, folder, (c) => c.mailboxes > 0), { summaries: count, mailboxes: 1 });
         await signOutToLogin(page);
 
@@ -856,6 +857,9 @@ describe('webmail page', () => {
         assert.match(latest().sent, new RegExp(`^\\S+ SELECT ${folder} \\(QRESYNC \\(\\d+ \\d+ `, 'm'),
           'the folder was not opened with the cached state');
         await waitRowClass(page, flagged, 'flagged', true);
+        await openRow(page, subjects[count - 2]);
+        assert.match(await page.textContent('#reader-text'), /Kept on the device\./);
+        assert.doesNotMatch(latest().sent, /BODY\.PEEK\[\]|BODYSTRUCTURE/, 'the opened message was fetched again');
         await rowFor(page, arrived).waitFor();
         assert.equal(await rowFor(page, gone).count(), 0, 'the message expunged elsewhere still shows');
         assert.match(await page.textContent('#mailbox-count'), new RegExp(`^${count} messages`));

@@ -1,7 +1,9 @@
 // The page's mail cache in IndexedDB (conformance row L0001), so a folder's list shows at
-// once on the next visit and only what changed is fetched. Two stores: list summaries (the
-// objects fetchHeaders returns) under [account, mailbox, uidValidity, uid], and each
-// mailbox's {uidValidity, highestModseq} under [account, mailbox]. The cache is a
+// once on the next visit and only what changed is fetched. Three stores: list summaries (the
+// objects fetchHeaders returns) and opened messages ({message, structure}) under [account,
+// mailbox, uidValidity, uid], and each mailbox's {uidValidity, highestModseq} under
+// [account, mailbox]. A message's content never changes under its UID; its flags do, and
+// are taken from the summary. The cache is a
 // convenience only: when IndexedDB is missing or fails (private mode, quota) every call
 // quietly does nothing and the page works from the server alone.
 
@@ -9,6 +11,8 @@ const DB_NAME = 'webmail-cache';
 const DB_VERSION = 1;
 const SUMMARIES = 'summaries';
 const MAILBOXES = 'mailboxes';
+const BODIES = 'bodies';
+const STORES = [SUMMARIES, MAILBOXES, BODIES];
 
 /** One account on one server: the same user name on two servers is two caches. */
 export function accountKey(serverId, user) {
@@ -84,16 +88,20 @@ export class MailCache {
     if (!this.idb) return null;
     const request = this.idb.open(DB_NAME, DB_VERSION);
     request.onupgradeneeded = () => {
-      request.result.createObjectStore(SUMMARIES);
-      request.result.createObjectStore(MAILBOXES);
+      for (const name of STORES) request.result.createObjectStore(name);
     };
     const db = await done(request);
+    // Another tab's newer page may need to upgrade: step aside (later calls then fail quietly).
+    db.onversionchange = () => db.close();
     // Asked once per page; the browser may decline and evict under pressure.
     this.storage?.persist?.().catch(() => {});
     return db;
   }
 
-  /** The mailbox's saved state and summaries, or null when nothing (usable) is cached. */
+  /**
+   * The mailbox's saved state and summaries, or null when nothing (usable) is cached. Entries
+   * left without a saved state (a lost write) are cleared: their flags are of no known age.
+   */
   async load(account, mailbox) {
     try {
       const db = await this.open();
@@ -101,7 +109,10 @@ export class MailCache {
       await this.settled();
       const tx = db.transaction([SUMMARIES, MAILBOXES], 'readonly');
       const saved = await done(tx.objectStore(MAILBOXES).get([account, mailbox]));
-      if (!saved || !Number.isFinite(saved.uidValidity)) return null;
+      if (!saved || !Number.isFinite(saved.uidValidity)) {
+        this.queue({ kind: 'drop', prefix: [account, mailbox] });
+        return null;
+      }
       const range = IDBKeyRange.bound(...prefixBounds([account, mailbox, saved.uidValidity]));
       const summaries = await done(tx.objectStore(SUMMARIES).getAll(range));
       return { saved, summaries };
@@ -113,6 +124,24 @@ export class MailCache {
   /** Keep `summaries` of the mailbox `scope` ({account, mailbox, uidValidity}). */
   put(scope, summaries) {
     if (scope && summaries.length) this.queue({ kind: 'put', scope, summaries });
+  }
+
+  /** An opened message ({message, structure}) of the mailbox `scope`, or null. */
+  async body(scope, uid) {
+    try {
+      const db = scope && (await this.open());
+      if (!db) return null;
+      await this.settled();
+      const kept = await done(db.transaction(BODIES, 'readonly').objectStore(BODIES).get(summaryKey(scope, uid)));
+      return kept && kept.message ? kept : null;
+    } catch {
+      return null;
+    }
+  }
+
+  /** Keep an opened message of the mailbox `scope`. */
+  putBody(scope, uid, body) {
+    if (scope) this.queue({ kind: 'body', scope, uid, body });
   }
 
   /** Forget these UIDs of the mailbox `scope`. */
@@ -154,11 +183,19 @@ export class MailCache {
   async apply(ops) {
     const db = await this.open();
     if (!db) return;
+    let tx = null;
     try {
-      const tx = db.transaction([SUMMARIES, MAILBOXES], 'readwrite');
-      for (const op of ops) applyOp(tx.objectStore(SUMMARIES), tx.objectStore(MAILBOXES), op);
+      tx = db.transaction(STORES, 'readwrite');
+      const stores = Object.fromEntries(STORES.map((name) => [name, tx.objectStore(name)]));
+      for (const op of ops) applyOp(stores, op);
       await done(tx);
     } catch {
+      // All of the batch or none of it (a value that cannot be stored throws midway).
+      try {
+        tx?.abort();
+      } catch {
+        // Already over.
+      }
       await this.distrust(db, ops);
     }
   }
@@ -180,18 +217,22 @@ export class MailCache {
   }
 }
 
-function applyOp(summaries, mailboxes, op) {
+function applyOp(stores, op) {
   const { scope } = op;
   if (op.kind === 'put') {
-    for (const s of op.summaries) summaries.put(s, summaryKey(scope, Number(s.uid)));
+    for (const s of op.summaries) stores[SUMMARIES].put(s, summaryKey(scope, Number(s.uid)));
+  } else if (op.kind === 'body') {
+    stores[BODIES].put(op.body, summaryKey(scope, op.uid));
   } else if (op.kind === 'remove') {
-    for (const uid of op.uids) summaries.delete(summaryKey(scope, uid));
+    for (const uid of op.uids) {
+      stores[SUMMARIES].delete(summaryKey(scope, uid));
+      stores[BODIES].delete(summaryKey(scope, uid));
+    }
   } else if (op.kind === 'state') {
     const value = { uidValidity: scope.uidValidity, highestModseq: op.highestModseq };
-    mailboxes.put(value, [scope.account, scope.mailbox]);
+    stores[MAILBOXES].put(value, [scope.account, scope.mailbox]);
   } else {
     const range = IDBKeyRange.bound(...prefixBounds(op.prefix));
-    summaries.delete(range);
-    mailboxes.delete(range);
+    for (const store of Object.values(stores)) store.delete(range);
   }
 }
