@@ -304,7 +304,30 @@ test('l0001 without IndexedDB, or when it fails to open, the cache is empty and 
     cache.put(scope, [{ uid: 1, flags: [] }]);
     cache.remove(scope, [1]);
     cache.saveState(scope, 30);
+    cache.putBody(scope, 1, { message: { uid: 1 }, structure: null });
     await cache.drop(scope.account);
     assert.equal(await cache.load(scope.account, 'INBOX'), null);
+    assert.equal(await cache.body(scope, 1), null);
   }
+});
+
+test('l0001 persistent storage is asked for once, when the database opens; failing transactions read as no cache', async () => {
+  let asked = 0;
+  const storage = { persist: async () => { asked++; return true; } };
+  const db = { transaction() { throw new Error('InvalidStateError: the connection is closing'); } };
+  const idb = {
+    open() {
+      const request = { result: db };
+      setTimeout(() => request.onsuccess(), 0);
+      return request;
+    },
+  };
+  const cache = new MailCache(idb, storage);
+  const scope = { account: accountKey('srv', 'alice'), mailbox: 'INBOX', uidValidity: 7 };
+  assert.equal(await cache.load(scope.account, 'INBOX'), null);
+  cache.put(scope, [{ uid: 1, flags: [] }]);
+  await cache.settled();
+  assert.equal(await cache.load(scope.account, 'Sent'), null);
+  assert.equal(await cache.body(scope, 1), null);
+  assert.equal(asked, 1);
 });
