@@ -935,6 +935,36 @@ ImapClient.prototype.login = async function (...args) {
     }
   });
 
+  test('kf. l0001 a folder recreated under the same name (new UIDVALIDITY) drops its cache', { timeout: 60_000 }, async () => {
+    requireImap();
+    const [old1, old2, fresh] = [uniqueWord('Old one '), uniqueWord('Old two '), uniqueWord('Recreated ')];
+    const folder = await scratchFolder('Recreate', [old1, old2].map((subject) => ({ subject, body: 'Before.' })));
+    const { context, page, record } = await openPage('kf');
+    const latest = watchImap(page);
+    try {
+      await shotOnFailure(page, 'webmail-kf', async () => {
+        await page.setViewportSize({ width: 1400, height: 860 });
+        await signInAndSync(page, folder);
+        await expectSubjects(page, [old2, old1]);
+        assert.deepEqual(await cachedWhen(page, folder, (c) => c.mailboxes > 0), { summaries: 2, mailboxes: 1 });
+        await signOutToLogin(page);
+        await withImap(imapConn(), async (send) => {
+          await send(`DELETE ${folder}`);
+          await send(`CREATE ${folder}`);
+          await send(`APPEND ${folder}`, rfc822({ subject: fresh, body: 'After.' }));
+        });
+        await signInAndSync(page, folder);
+        assert.match(latest().sent, new RegExp(`^\\S+ SELECT ${folder} \\(QRESYNC \\(`, 'm'), 'the cache was not offered');
+        await expectSubjects(page, [fresh]);
+        assert.deepEqual(await cachedWhen(page, folder, (c) => c.summaries === 1), { summaries: 1, mailboxes: 1 });
+        assert.deepEqual(record.pageErrors, [], 'uncaught errors in the page');
+      });
+    } finally {
+      await context.close();
+      await dropFolder(folder);
+    }
+  });
+
   // ------------------------------------------------------------ big folder, selection, undo, folders, narrow
 
   /** Rows of the list in the DOM (the list is virtual). */
