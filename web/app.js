@@ -1038,7 +1038,11 @@ async function inMailbox(name, fn) {
   const client = state.client;
   const box = state.box;
   const uid = state.openUid;
-  if (!box || box.name !== name) await selectFolder(client, name);
+  if (!box || box.name !== name) {
+    // Until the folder is reopened, nothing heard may reach its cache: it is about `name`.
+    state.cacheScope = null;
+    await selectFolder(client, name);
+  }
   await fn(client);
   if (!box || state.box !== box) return;
   const seq = state.loadSeq + 1;
@@ -1404,6 +1408,7 @@ function undo() {
   // Another folder gets selected: nothing may act on the shown list until it is reloaded.
   state.loadSeq++;
   state.box = null;
+  state.cacheScope = null;
   updateActions();
   const client = state.client;
   const session = state.session;
