@@ -41,7 +41,7 @@ const SYNC_BATCH = 2000;
 /** At most this many Message-IDs are looked up one by one when undoing a move. */
 const UNDO_SEARCH_LIMIT = 50;
 /** A cache that has not answered by then is not waited for (the server has the mail). */
-const CACHE_WAIT_MS = 3000;
+const CACHE_WAIT_MS = 5000;
 
 const $ = (id) => document.getElementById(id);
 const ui = {
@@ -604,7 +604,12 @@ function cacheScopeOf(name, uidValidity) {
 /** Show the cached summaries at once; returns the cache's saved state, or null. */
 async function loadCached(name, stale) {
   const cached = await withTimeout(cache.load(state.account, name), CACHE_WAIT_MS).catch(() => null);
-  if (!cached || stale()) return null;
+  if (stale()) return null;
+  if (!cached) {
+    // What it may still hold (after a lost write, or too slow to wait for) is of no known age.
+    cache.drop(state.account, name);
+    return null;
+  }
   for (const s of cached.summaries) {
     const uid = num(s.uid);
     if (uid > 0) state.byUid.set(uid, s);

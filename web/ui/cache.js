@@ -98,10 +98,7 @@ export class MailCache {
     return db;
   }
 
-  /**
-   * The mailbox's saved state and summaries, or null when nothing (usable) is cached. Entries
-   * left without a saved state (a lost write) are cleared: their flags are of no known age.
-   */
+  /** The mailbox's saved state and summaries, or null when nothing (usable) is cached. */
   async load(account, mailbox) {
     try {
       const db = await this.open();
@@ -109,10 +106,7 @@ export class MailCache {
       await this.settled();
       const tx = db.transaction([SUMMARIES, MAILBOXES], 'readonly');
       const saved = await done(tx.objectStore(MAILBOXES).get([account, mailbox]));
-      if (!saved || !Number.isFinite(saved.uidValidity)) {
-        this.queue({ kind: 'drop', prefix: [account, mailbox] });
-        return null;
-      }
+      if (!saved || !Number.isFinite(saved.uidValidity)) return null;
       const range = IDBKeyRange.bound(...prefixBounds([account, mailbox, saved.uidValidity]));
       const summaries = await done(tx.objectStore(SUMMARIES).getAll(range));
       return { saved, summaries };
