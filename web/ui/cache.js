@@ -3,9 +3,9 @@
 // objects fetchHeaders returns) and opened messages ({message, structure}) under [account,
 // mailbox, uidValidity, uid], and each mailbox's {uidValidity, highestModseq} under
 // [account, mailbox]. A message's content never changes under its UID; its flags do, and
-// are taken from the summary. The cache is a
-// convenience only: when IndexedDB is missing or fails (private mode, quota) every call
-// quietly does nothing and the page works from the server alone.
+// are taken from the summary. The cache is a convenience only: when IndexedDB is missing or
+// fails (private mode, quota) every call quietly does nothing and the page works from the
+// server alone.
 
 const DB_NAME = 'webmail-cache';
 const DB_VERSION = 1;
