@@ -427,6 +427,8 @@ async function signIn(event) {
 
   let client = null;
   let folders;
+  /** The folder list came from the cache: listed again once the mail view shows. */
+  let kept = null;
   try {
     client = await ImapClient.connect(imapUrl(), serverId);
     state.client = client;
@@ -439,7 +441,8 @@ async function signIn(event) {
     ui.password.value = '';
 
     setLoginStatus('Loading folders…');
-    folders = await client.listMailboxes();
+    kept = await withTimeout(cache.folders(accountKey(serverId, user)), CACHE_WAIT_MS).catch(() => null);
+    folders = kept || (await client.listMailboxes());
   } catch (err) {
     if (session !== state.session) return; // a 'closed' event already took over
     const code = errorCode(err);
@@ -466,6 +469,7 @@ async function signIn(event) {
   state.user = user;
   state.account = accountKey(serverId, user);
   showMailView(folders);
+  if (kept) relistFolders();
 }
 
 // ---------------------------------------------------------------- engine events
@@ -525,7 +529,21 @@ function showMailView(folders) {
   refreshCounts();
 }
 
+/** List the folders again behind a list that came from the cache; on failure that one stays. */
+function relistFolders() {
+  const { client } = guarded();
+  const session = state.session;
+  enqueue(async () => {
+    const folders = await client.listMailboxes();
+    if (session !== state.session) return;
+    const focused = ui.folderList.contains(document.activeElement);
+    showFolders(folders);
+    if (focused) ui.folderList.querySelector('.folder.current')?.focus();
+  }).catch(() => {});
+}
+
 function showFolders(folders) {
+  cache.putFolders(state.account, folders);
   state.folders = orderFolders(folders);
   renderFolderList(ui.folderList, state.folders);
   if (state.box) markCurrentFolder(ui.folderList, state.box.name);

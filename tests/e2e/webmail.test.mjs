@@ -748,9 +748,9 @@ describe('webmail page', () => {
 
   // ------------------------------------------------------------ the cache on the device (row L0001)
 
-  /** Entries the page's IndexedDB cache holds for `folder` (all folders when null) of this account. */
-  const cachedCounts = (page, folder = null) => page.evaluate(async ({ account, folder }) => {
-    if (!(await indexedDB.databases()).some((d) => d.name === 'webmail-cache')) return { summaries: 0, mailboxes: 0 };
+  /** Entries the page's IndexedDB cache holds in `stores` for `folder` (all folders when null) of this account. */
+  const cachedCounts = (page, folder = null, stores = ['summaries', 'mailboxes']) => page.evaluate(async ({ account, folder, stores }) => {
+    if (!(await indexedDB.databases()).some((d) => d.name === 'webmail-cache')) return Object.fromEntries(stores.map((n) => [n, 0]));
     const db = await new Promise((resolve, reject) => {
       const request = indexedDB.open('webmail-cache');
       request.onsuccess = () => resolve(request.result);
@@ -758,12 +758,12 @@ describe('webmail page', () => {
     });
     const prefix = folder === null ? [account] : [account, folder];
     const range = IDBKeyRange.bound(prefix, [...prefix, []]);
-    const tx = db.transaction(['summaries', 'mailboxes']);
-    const [summaries, mailboxes] = ['summaries', 'mailboxes'].map((name) => tx.objectStore(name).count(range));
+    const tx = db.transaction(stores);
+    const counts = stores.map((name) => tx.objectStore(name).count(range));
     await new Promise((resolve) => { tx.oncomplete = resolve; });
     db.close();
-    return { summaries: summaries.result, mailboxes: mailboxes.result };
-  }, { account: JSON.stringify([SERVER_ID, USER]), folder });
+    return Object.fromEntries(stores.map((name, i) => [name, counts[i].result]));
+  }, { account: JSON.stringify([SERVER_ID, USER]), folder, stores });
 
   /** The cache's counts once `ready(counts)` holds (its writes land a moment after the list shows), or after 5 s. */
   async function cachedWhen(page, folder, ready) {
@@ -829,6 +829,7 @@ describe('webmail page', () => {
     const subjects = Array.from({ length: count }, (_, i) => uniqueWord(`Cached ${i} `));
     const folder = await scratchFolder('Cache', subjects.map((subject) => ({ subject, body: 'Kept on the device.' })));
     const [flagged, gone, arrived] = [subjects[5], subjects[10], uniqueWord('Arrived while away ')];
+    const created = uniqueWord('CreatedAway');
     const { context, page, record } = await openPage('kc');
     const latest = watchImap(page);
     try {
@@ -848,6 +849,7 @@ describe('webmail page', () => {
           await send(`UID STORE ${flaggedUid} +FLAGS.SILENT (\\Flagged)`);
           await send(`UID STORE ${goneUid} +FLAGS.SILENT (\\Deleted)`);
           await send(`UID EXPUNGE ${goneUid}`);
+          await send(`CREATE ${created}`);
         });
         await appendMessage(imapConn(), folder, rfc822({ subject: arrived, body: 'New since the last visit.' }));
 
@@ -856,6 +858,11 @@ describe('webmail page', () => {
         assert.ok(again <= 5, `the second visit fetched ${again} headers; the cache should have had them`);
         assert.match(latest().sent, new RegExp(`^\\S+ SELECT ${folder} \\(QRESYNC \\(\\d+ \\d+ `, 'm'),
           'the folder was not opened with the cached state');
+        // The folders showed from the cache: INBOX was selected before they were listed again.
+        const wire = latest().sent;
+        const selectInbox = wire.search(/^\S+ SELECT INBOX[ \r]/m);
+        assert.ok(selectInbox >= 0 && selectInbox < wire.search(/^\S+ LIST /m), 'INBOX waited for LIST: the folders did not come from the cache');
+        await page.locator(`#folder-list .folder[data-name="${created}"]`).waitFor();
         await waitRowClass(page, flagged, 'flagged', true);
         await openRow(page, subjects[count - 2]);
         assert.match(await page.textContent('#reader-text'), /Kept on the device\./);
@@ -870,6 +877,7 @@ describe('webmail page', () => {
     } finally {
       await context.close();
       await dropFolder(folder);
+      await dropFolder(created);
     }
   });
 
@@ -882,12 +890,15 @@ describe('webmail page', () => {
         await openLoginForm(page);
         assert.match(await page.textContent('#login-form'), /kept on this device/);
         await signInAndSync(page, null);
+        await openRow(page, (await rowAt(page, 1).locator('.col-subject').textContent()).trim());
         const before = await cachedWhen(page, null, (c) => c.mailboxes > 0);
         assert.ok(before.summaries > 0 && before.mailboxes > 0, `nothing was cached: ${JSON.stringify(before)}`);
+        const all = ['summaries', 'mailboxes', 'bodies', 'folders'];
+        assert.deepEqual(Object.values(await cachedCounts(page, null, all)).map((n) => n > 0), [true, true, true, true]);
         await page.check('#forget-setting');
         await signOutToLogin(page);
         assert.match(await page.textContent('#login-status'), /deleted/);
-        assert.deepEqual(await cachedCounts(page), { summaries: 0, mailboxes: 0 });
+        assert.deepEqual(await cachedCounts(page, null, all), { summaries: 0, mailboxes: 0, bodies: 0, folders: 0 });
         assert.deepEqual(record.pageErrors, [], 'uncaught errors in the page');
       });
     } finally {

@@ -1,8 +1,8 @@
 // The page's mail cache in IndexedDB (conformance row L0001), so a folder's list shows at
-// once on the next visit and only what changed is fetched. Three stores: list summaries (the
-// objects fetchHeaders returns) and opened messages ({message, structure}) under [account,
-// mailbox, uidValidity, uid], and each mailbox's {uidValidity, highestModseq} under
-// [account, mailbox]. A message's content never changes under its UID; its flags do, and
+// once on the next visit and only what changed is fetched. List summaries (the objects
+// fetchHeaders returns) and opened messages ({message, structure}) under [account, mailbox,
+// uidValidity, uid]; each mailbox's {uidValidity, highestModseq} under [account, mailbox];
+// the account's folder list (names, delimiters, attributes) under [account]. A message's content never changes under its UID; its flags do, and
 // are taken from the summary. The cache is a convenience only: when IndexedDB is missing or
 // fails (private mode, quota) every call quietly does nothing and the page works from the
 // server alone.
@@ -12,7 +12,8 @@ const DB_VERSION = 1;
 const SUMMARIES = 'summaries';
 const MAILBOXES = 'mailboxes';
 const BODIES = 'bodies';
-const STORES = [SUMMARIES, MAILBOXES, BODIES];
+const FOLDERS = 'folders';
+const STORES = [SUMMARIES, MAILBOXES, BODIES, FOLDERS];
 
 /** One account on one server: the same user name on two servers is two caches. */
 export function accountKey(serverId, user) {
@@ -122,12 +123,28 @@ export class MailCache {
 
   /** An opened message ({message, structure}) of the mailbox `scope`, or null. */
   async body(scope, uid) {
+    const kept = scope ? await this.read(BODIES, summaryKey(scope, uid)) : null;
+    return kept && kept.message ? kept : null;
+  }
+
+  /** The account's folder list as last listed, or null. */
+  async folders(account) {
+    const kept = await this.read(FOLDERS, [account]);
+    return Array.isArray(kept) && kept.length ? kept : null;
+  }
+
+  /** Keep the account's folder list. */
+  putFolders(account, folders) {
+    if (account) this.queue({ kind: 'folders', account, folders });
+  }
+
+  /** One value, or null (also when anything fails). */
+  async read(store, key) {
     try {
-      const db = scope && (await this.open());
+      const db = await this.open();
       if (!db) return null;
       await this.settled();
-      const kept = await done(db.transaction(BODIES, 'readonly').objectStore(BODIES).get(summaryKey(scope, uid)));
-      return kept && kept.message ? kept : null;
+      return (await done(db.transaction(store, 'readonly').objectStore(store).get(key))) ?? null;
     } catch {
       return null;
     }
@@ -217,6 +234,8 @@ function applyOp(stores, op) {
     for (const s of op.summaries) stores[SUMMARIES].put(s, summaryKey(scope, Number(s.uid)));
   } else if (op.kind === 'body') {
     stores[BODIES].put(op.body, summaryKey(scope, op.uid));
+  } else if (op.kind === 'folders') {
+    stores[FOLDERS].put(op.folders, [op.account]);
   } else if (op.kind === 'remove') {
     for (const uid of op.uids) {
       stores[SUMMARIES].delete(summaryKey(scope, uid));
