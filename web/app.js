@@ -26,6 +26,7 @@ import { cidKey } from './ui/sanitize.js';
 import { labelsOf, labelProblem } from './ui/labels.js';
 import { Composer, initialFields, loadOriginal, partBytes } from './ui/compose.js';
 import { renderAttachments, saveBytes } from './ui/attachments.js';
+import { MailCache, accountKey, openArgument, catchUp } from './ui/cache.js';
 
 /** Where the "Opening marks read" choice is kept in this browser. */
 const MARK_READ_KEY = 'webmail.markRead';
@@ -39,6 +40,8 @@ const FIRST_WINDOW = 60;
 const SYNC_BATCH = 2000;
 /** At most this many Message-IDs are looked up one by one when undoing a move. */
 const UNDO_SEARCH_LIMIT = 50;
+/** A cache that has not answered by then is not waited for (the server has the mail). */
+const CACHE_WAIT_MS = 5000;
 
 const $ = (id) => document.getElementById(id);
 const ui = {
@@ -77,6 +80,7 @@ const ui = {
   sortOrder: $('sort-order'),
   threadToggle: $('thread-toggle'),
   markReadSetting: $('mark-read-setting'),
+  forgetSetting: $('forget-setting'),
   actions: $('actions'),
   actRead: $('act-read'),
   actFlag: $('act-flag'),
@@ -129,6 +133,14 @@ const state = {
   session: 0,
   client: null,
   user: '',
+  /** The cache's name for this server and user (ui/cache.js accountKey). */
+  account: '',
+  /** The server enables QRESYNC: an open with the cache's state reports what changed. */
+  qresync: false,
+  /** The open folder's place in the cache ({account, mailbox, uidValidity}), or null. */
+  cacheScope: null,
+  /** A folder is being opened: its flag changes and VANISHED (EARLIER) already count. */
+  opening: false,
   servers: [],
   /** Bumped per folder open; only the newest open may render. */
   loadSeq: 0,
@@ -187,6 +199,8 @@ const state = {
 let list = null;
 /** The compose dialog (ui/compose.js, created in start()). */
 let composer = null;
+/** The mail kept on this device (IndexedDB). */
+const cache = new MailCache();
 
 // ---------------------------------------------------------------- helpers
 
@@ -413,18 +427,22 @@ async function signIn(event) {
 
   let client = null;
   let folders;
+  /** The folder list came from the cache: listed again once the mail view shows. */
+  let kept = null;
   try {
     client = await ImapClient.connect(imapUrl(), serverId);
     state.client = client;
     client.onEvent((ev) => onClientEvent(session, ev));
 
     setLoginStatus('Signing in…');
-    await client.login(user, password);
+    const login = await client.login(user, password);
+    state.qresync = Array.isArray(login?.capabilities) && login.capabilities.includes('QRESYNC');
     password = '';
     ui.password.value = '';
 
     setLoginStatus('Loading folders…');
-    folders = await client.listMailboxes();
+    kept = await withTimeout(cache.folders(accountKey(serverId, user)), CACHE_WAIT_MS).catch(() => null);
+    folders = kept || (await client.listMailboxes());
   } catch (err) {
     if (session !== state.session) return; // a 'closed' event already took over
     const code = errorCode(err);
@@ -449,7 +467,9 @@ async function signIn(event) {
 
   state.phase = 'mail';
   state.user = user;
+  state.account = accountKey(serverId, user);
   showMailView(folders);
+  if (kept) relistFolders();
 }
 
 // ---------------------------------------------------------------- engine events
@@ -466,6 +486,10 @@ function onClientEvent(session, ev) {
       onFlagsChanged(ev.message);
     } else if (ev.type === 'flags_changed') {
       onFlagsChanged(ev);
+    } else if (ev.type === 'messages_vanished' && ev.earlier) {
+      onVanishedEarlier(ev.uids);
+    } else if (ev.type === 'uid_validity_changed' && typeof ev.mailbox === 'string') {
+      cache.drop(state.account, ev.mailbox);
     } else if (ev.type === 'closed') {
       // While signing in, the pending call rejects and reports; while
       // signing out, the end is expected.
@@ -505,7 +529,21 @@ function showMailView(folders) {
   refreshCounts();
 }
 
+/** List the folders again behind a list that came from the cache; on failure that one stays. */
+function relistFolders() {
+  const { client } = guarded();
+  const session = state.session;
+  enqueue(async () => {
+    const folders = await client.listMailboxes();
+    if (session !== state.session) return;
+    const focused = ui.folderList.contains(document.activeElement);
+    showFolders(folders);
+    if (focused) ui.folderList.querySelector('.folder.current')?.focus();
+  }).catch(() => {});
+}
+
 function showFolders(folders) {
+  cache.putFolders(state.account, folders);
   state.folders = orderFolders(folders);
   renderFolderList(ui.folderList, state.folders);
   if (state.box) markCurrentFolder(ui.folderList, state.box.name);
@@ -537,6 +575,8 @@ function resetList() {
   state.folderUids = null;
   state.firstUids = [];
   state.byUid = new Map();
+  state.cacheScope = null;
+  state.opening = false;
   state.syncCursor = 0;
   state.syncRunning = false;
   state.sel = emptySelection();
@@ -567,10 +607,39 @@ function rowCount() {
 /**
  * Select `name` through the engine's open: it enables QRESYNC before the session's first open
  * and asks CONDSTORE where offered, so expunges arrive as VANISHED and flag changes with MODSEQ.
- * The page keeps no cache between opens, so there is nothing to resync from.
+ * `cached` (ui/cache.js openArgument) lets a QRESYNC open report only what changed since.
  */
-function selectFolder(client, name) {
-  return client.open(name, false, null);
+function selectFolder(client, name, cached = null) {
+  return client.open(name, false, cached);
+}
+
+/** The open folder's place in the cache; null without a UIDVALIDITY to key it by. */
+function cacheScopeOf(name, uidValidity) {
+  const v = num(uidValidity);
+  return state.account && Number.isFinite(v) ? { account: state.account, mailbox: name, uidValidity: v } : null;
+}
+
+/** Show the cached summaries at once; returns the cache's saved state, or null. */
+async function loadCached(name, stale) {
+  const cached = await withTimeout(cache.load(state.account, name), CACHE_WAIT_MS).catch(() => null);
+  if (stale()) return null;
+  if (!cached) {
+    // What it may still hold (after a lost write, or too slow to wait for) is of no known age.
+    cache.drop(state.account, name);
+    return null;
+  }
+  for (const s of cached.summaries) {
+    const uid = num(s.uid);
+    if (uid > 0) state.byUid.set(uid, s);
+  }
+  state.cacheScope = cacheScopeOf(name, cached.saved.uidValidity);
+  return cached.saved;
+}
+
+/** Drop these UIDs from the list's headers and from the cache. */
+function forgetUids(uids) {
+  for (const u of uids) state.byUid.delete(u);
+  cache.remove(state.cacheScope, uids);
 }
 
 function openMailbox(name, label) {
@@ -593,8 +662,12 @@ function openMailbox(name, label) {
   return enqueue(async () => {
     if (stale()) return;
     try {
-      const box = await selectFolder(client, name);
+      const saved = await loadCached(name, stale);
       if (stale()) return;
+      state.opening = true;
+      const box = await selectFolder(client, name, openArgument(saved, [...state.byUid.keys()]));
+      if (stale()) return;
+      state.opening = false;
       const row = state.folders.find((r) => r.name === name);
       state.box = {
         name,
@@ -608,18 +681,34 @@ function openMailbox(name, label) {
       state.exists = num(box.exists) || 0;
       state.serverExists = state.exists;
       state.maxUid = Math.max(0, (num(box.uid_next) || 1) - 1);
-      if (state.exists > 0) {
+      const plan = catchUp(saved, box, state.qresync);
+      if (plan.drop) {
+        state.byUid = new Map();
+        cache.drop(state.account, name);
+      }
+      state.cacheScope = cacheScopeOf(name, box.uid_validity);
+      if (state.exists === 0) {
+        forgetUids([...state.byUid.keys()]);
+        state.folderUids = [];
+      } else if (state.byUid.size) {
+        state.firstUids = [...state.byUid.keys()].sort((a, b) => b - a);
+      } else {
         const headers = await client.fetchHeaders(newestLowUid(state.maxUid + 1, FIRST_WINDOW), null);
         if (stale()) return;
         remember(headers);
         state.firstUids = headers.map((h) => num(h.uid)).sort((a, b) => b - a);
-      } else {
-        state.folderUids = [];
       }
       showMessages();
+      if (plan.fetchFlags && state.exists > 0) {
+        await client.fetchFlags(1, plan.changedSince);
+        if (stale()) return;
+      }
+      // Only now are the cached flags as current as the open's HIGHESTMODSEQ.
+      cache.saveState(state.cacheScope, box.highest_modseq == null ? null : num(box.highest_modseq));
       if (state.exists > 0) await loadFolderUids(client, stale);
       if (viewWanted()) runSearch();
     } catch (err) {
+      state.opening = false;
       if (stale()) return;
       ui.messagePane.setAttribute('aria-busy', 'false');
       setListStatus(`Could not open “${label}”: ${describeError(err)}`, true);
@@ -627,7 +716,7 @@ function openMailbox(name, label) {
   });
 }
 
-/** Keep fetched headers; new UIDs raise maxUid. */
+/** Keep fetched headers, here and in the cache; new UIDs raise maxUid. */
 function remember(headers) {
   for (const h of headers) {
     const uid = num(h.uid);
@@ -635,6 +724,7 @@ function remember(headers) {
     state.byUid.set(uid, h);
     state.maxUid = Math.max(state.maxUid, uid);
   }
+  cache.put(state.cacheScope, headers);
 }
 
 /** Every UID of the open folder (UID SEARCH ALL), then the headers in the background. */
@@ -645,7 +735,7 @@ async function loadFolderUids(client, stale) {
   state.folderUids = uids;
   state.exists = uids.length;
   const present = new Set(uids);
-  for (const uid of state.byUid.keys()) if (!present.has(uid)) state.byUid.delete(uid);
+  forgetUids([...state.byUid.keys()].filter((uid) => !present.has(uid)));
   if (uids.length) state.maxUid = Math.max(state.maxUid, uids[0]);
   state.syncCursor = 0;
   startSync();
@@ -676,8 +766,9 @@ function startSync() {
     }
     try {
       for (const [first, last] of batch) {
-        remember(await client.fetchHeaders(first, last));
+        const headers = await client.fetchHeaders(first, last);
         if (stale()) return;
+        remember(headers);
       }
     } catch (err) {
       state.syncRunning = false;
@@ -905,10 +996,13 @@ function openMessage(uid) {
   ui.readerStatus.textContent = 'Loading…';
   ui.readerStatus.classList.remove('error');
 
+  const scope = state.cacheScope;
   return enqueue(async () => {
     if (stale()) return;
     try {
-      const message = await client.fetchMessage(uid);
+      const kept = await withTimeout(cache.body(scope, uid), CACHE_WAIT_MS).catch(() => null);
+      if (stale()) return;
+      const message = kept ? kept.message : await client.fetchMessage(uid);
       if (stale()) return;
       if (!message) {
         ui.readerStatus.textContent = 'This message no longer exists.';
@@ -916,6 +1010,8 @@ function openMessage(uid) {
         ui.reader.setAttribute('aria-busy', 'false');
         return;
       }
+      // A kept message's flags are as old as the copy; the row's are current.
+      if (kept && messageByUid(uid)) message.flags = messageByUid(uid).flags.slice();
       state.openMessage = message;
       ui.readerPlaceholder.hidden = true;
       ui.readerStatus.textContent = '';
@@ -925,8 +1021,9 @@ function openMessage(uid) {
       ui.readerMessage.hidden = false;
       ui.reader.setAttribute('aria-busy', 'false');
       if (ui.mailView.dataset.pane === 'reader' && isNarrow()) ui.readerSubject.focus();
-      const structure = await client.fetchStructure(uid);
+      const structure = kept ? kept.structure : await client.fetchStructure(uid);
       if (stale()) return;
+      if (!kept) cache.putBody(scope, uid, { message, structure });
       renderAttachments(readerEls, structure ? structure.attachments : [], (part, button) => downloadPart(uid, part, button));
       const inline = await inlineImages(client, uid, message, structure);
       if (stale()) return;
@@ -964,7 +1061,11 @@ async function inMailbox(name, fn) {
   const client = state.client;
   const box = state.box;
   const uid = state.openUid;
-  if (!box || box.name !== name) await selectFolder(client, name);
+  if (!box || box.name !== name) {
+    // Until the folder is reopened, nothing heard may reach its cache: it is about `name`.
+    state.cacheScope = null;
+    await selectFolder(client, name);
+  }
   await fn(client);
   if (!box || state.box !== box) return;
   const seq = state.loadSeq + 1;
@@ -1110,14 +1211,19 @@ function updateActions() {
 }
 
 function setFlagLocally(uids, flag, on) {
+  const changed = [];
   for (const uid of uids) {
     const m = messageByUid(uid);
-    if (m) m.flags = withFlag(m.flags, flag, on);
+    if (m) {
+      m.flags = withFlag(m.flags, flag, on);
+      changed.push(m);
+    }
     if (state.openMessage && num(state.openMessage.uid) === uid) {
       state.openMessage.flags = withFlag(state.openMessage.flags, flag, on);
       showLabels(readerEls, state.openMessage.flags);
     }
   }
+  cache.put(state.cacheScope, changed);
   list.refresh();
   updateActions();
   if (flag === '\\Seen' && ui.messagePane.dataset.synced) updateOwnCount();
@@ -1325,6 +1431,7 @@ function undo() {
   // Another folder gets selected: nothing may act on the shown list until it is reloaded.
   state.loadSeq++;
   state.box = null;
+  state.cacheScope = null;
   updateActions();
   const client = state.client;
   const session = state.session;
@@ -1356,7 +1463,7 @@ function removeRows(uids) {
   if (state.folderUids) state.folderUids = state.folderUids.filter(keep);
   state.firstUids = state.firstUids.filter(keep);
   if (state.search) state.search.uids = state.search.uids.filter(keep);
-  for (const u of uids) state.byUid.delete(u);
+  forgetUids(uids);
   state.syncCursor = 0;
   state.sel = next === null ? emptySelection() : selectOne(next);
   showMessages();
@@ -1583,16 +1690,24 @@ function onMailboxChanged(ev) {
 }
 
 function onFlagsChanged(message) {
-  if (!message || !state.box) return;
+  if (!message || !(state.box || state.opening)) return;
   const uid = num(message.uid);
   if (!Number.isFinite(uid) || !Array.isArray(message.flags)) return;
   const m = messageByUid(uid);
   if (!m) return;
   m.flags = message.flags.slice();
+  cache.put(state.cacheScope, [m]);
   if (state.openMessage && num(state.openMessage.uid) === uid) state.openMessage.flags = m.flags;
   list.refresh();
   updateActions();
   if (ui.messagePane.dataset.synced) updateOwnCount();
+}
+
+/** Cached messages a QRESYNC open or flag catch-up says are gone (`uids`: [first, last] runs). */
+function onVanishedEarlier(uids) {
+  if (!Array.isArray(uids) || !(state.box || state.opening)) return;
+  const runs = uids.map(([first, last]) => [num(first), num(last)]);
+  forgetUids([...state.byUid.keys()].filter((u) => runs.some(([first, last]) => u >= first && u <= last)));
 }
 
 // ---------------------------------------------------------------- folder management
@@ -1893,7 +2008,13 @@ async function signOut() {
   state.phase = 'login';
   freeClient(client);
   hideBanner();
-  showLoginView({ status: 'You have signed out.' });
+  let status = 'You have signed out.';
+  if (ui.forgetSetting.checked) {
+    ui.forgetSetting.checked = false;
+    await withTimeout(cache.drop(state.account), CACHE_WAIT_MS).catch(() => {});
+    status += ' The mail kept on this device was deleted.';
+  }
+  showLoginView({ status });
 }
 
 // ---------------------------------------------------------------- start

@@ -16,6 +16,7 @@ import { windowRange } from '../../web/ui/virtual-list.js';
 import { searchCriteria, flattenThreads } from '../../web/ui/view.js';
 import { labelsOf, labelProblem } from '../../web/ui/labels.js';
 import { splitLinks, safeHref, formatSize, addressText, addressList } from '../../web/ui/links.js';
+import { MailCache, accountKey, summaryKey, prefixBounds, openArgument, catchUp } from '../../web/ui/cache.js';
 
 const folder = (name, extra = {}) => ({
   name,
@@ -252,4 +253,81 @@ test('labels are atom keywords without $; new names are checked', () => {
   assert.deepEqual(labelsOf(['\\Seen', '$Forwarded', 'work', 'Home', 'a(b', 7]), ['Home', 'work']);
   assert.equal(labelProblem('Urgent-1'), '');
   for (const bad of ['', '$Junk', 'two words', 'x]', 'a"b', 'Ünï', '\\Seen']) assert.notEqual(labelProblem(bad), '', bad);
+});
+
+test('l0001 cache keys: account is server + user, summaries by account, mailbox, UIDVALIDITY, UID', () => {
+  assert.notEqual(accountKey('srv', 'a b'), accountKey('srv a', 'b'));
+  assert.notEqual(accountKey('one', 'alice'), accountKey('two', 'alice'));
+  const scope = { account: accountKey('srv', 'alice'), mailbox: 'INBOX', uidValidity: 7 };
+  assert.deepEqual(summaryKey(scope, 42), [scope.account, 'INBOX', 7, 42]);
+  assert.deepEqual(prefixBounds([scope.account, 'INBOX']), [[scope.account, 'INBOX'], [scope.account, 'INBOX', []]]);
+});
+
+test('l0001 the open gets the cached UIDVALIDITY, HIGHESTMODSEQ and UIDs, or nothing', () => {
+  assert.equal(openArgument(null, [1, 2]), null);
+  assert.deepEqual(openArgument({ uidValidity: 7, highestModseq: 30 }, [9, 1]),
+    { uid_validity: 7, highest_modseq: 30, known_uids: [9, 1] });
+  assert.deepEqual(openArgument({ uidValidity: 7, highestModseq: null }, []),
+    { uid_validity: 7, highest_modseq: null, known_uids: [] });
+});
+
+test('l0001 after the open: drop on a new UIDVALIDITY, else fetch only the flags the open did not report', () => {
+  const saved = { uidValidity: 7, highestModseq: 30 };
+  const box = (uid_validity, highest_modseq) => ({ uid_validity, highest_modseq });
+  const plan = (p) => [p.drop, p.fetchFlags, p.changedSince];
+  assert.deepEqual(plan(catchUp(null, box(7, 40), false)), [false, false, null], 'nothing cached');
+  assert.deepEqual(plan(catchUp(saved, box(8, 40), true)), [true, false, null], 'UIDVALIDITY changed');
+  assert.deepEqual(plan(catchUp(saved, box(7, 40), true)), [false, false, null], 'QRESYNC reported the changes');
+  assert.deepEqual(plan(catchUp(saved, box(7, 30), false)), [false, false, null], 'HIGHESTMODSEQ unchanged');
+  assert.deepEqual(plan(catchUp(saved, box(7, 40), false)), [false, true, 30], 'CONDSTORE: changes since');
+  assert.deepEqual(plan(catchUp(saved, box(7, null), true)), [false, true, null], 'no MODSEQ now: every flag');
+  const bare = { uidValidity: 7, highestModseq: null };
+  assert.deepEqual(plan(catchUp(bare, box(7, 40), true)), [false, true, null], 'no MODSEQ cached: every flag');
+  assert.deepEqual(plan(catchUp(saved, box(7n, 40n), false)), [false, true, 30], 'engine BigInts');
+});
+
+test('l0001 without IndexedDB, or when it fails to open, the cache is empty and every call still settles', async () => {
+  const failing = {
+    open() {
+      const request = {};
+      setTimeout(() => {
+        request.error = new Error('private mode');
+        request.onerror();
+      }, 0);
+      return request;
+    },
+  };
+  const throwing = { open() { throw new Error('SecurityError'); } };
+  for (const idb of [undefined, failing, throwing]) {
+    const cache = new MailCache(idb, undefined);
+    const scope = { account: accountKey('srv', 'alice'), mailbox: 'INBOX', uidValidity: 7 };
+    cache.put(scope, [{ uid: 1, flags: [] }]);
+    cache.remove(scope, [1]);
+    cache.saveState(scope, 30);
+    cache.putBody(scope, 1, { message: { uid: 1 }, structure: null });
+    await cache.drop(scope.account);
+    assert.equal(await cache.load(scope.account, 'INBOX'), null);
+    assert.equal(await cache.body(scope, 1), null);
+  }
+});
+
+test('l0001 persistent storage is asked for once, when the database opens; failing transactions read as no cache', async () => {
+  let asked = 0;
+  const storage = { persist: async () => { asked++; return true; } };
+  const db = { transaction() { throw new Error('InvalidStateError: the connection is closing'); } };
+  const idb = {
+    open() {
+      const request = { result: db };
+      setTimeout(() => request.onsuccess(), 0);
+      return request;
+    },
+  };
+  const cache = new MailCache(idb, storage);
+  const scope = { account: accountKey('srv', 'alice'), mailbox: 'INBOX', uidValidity: 7 };
+  assert.equal(await cache.load(scope.account, 'INBOX'), null);
+  cache.put(scope, [{ uid: 1, flags: [] }]);
+  await cache.settled();
+  assert.equal(await cache.load(scope.account, 'Sent'), null);
+  assert.equal(await cache.body(scope, 1), null);
+  assert.equal(asked, 1);
 });

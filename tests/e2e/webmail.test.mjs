@@ -12,6 +12,7 @@ import assert from 'node:assert/strict';
 import { mkdir, copyFile, stat } from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
+import { inflateRawSync, constants as zlibConstants } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import { chromium } from 'playwright-core';
@@ -745,6 +746,236 @@ describe('webmail page', () => {
     }
   });
 
+  // ------------------------------------------------------------ the cache on the device (row L0001)
+
+  /** Entries the page's IndexedDB cache holds in `stores` for `folder` (all folders when null) of this account. */
+  const cachedCounts = (page, folder = null, stores = ['summaries', 'mailboxes']) => page.evaluate(async ({ account, folder, stores }) => {
+    if (!(await indexedDB.databases()).some((d) => d.name === 'webmail-cache')) return Object.fromEntries(stores.map((n) => [n, 0]));
+    const db = await new Promise((resolve, reject) => {
+      const request = indexedDB.open('webmail-cache');
+      request.onsuccess = () => resolve(request.result);
+      request.onerror = () => reject(request.error);
+    });
+    const prefix = folder === null ? [account] : [account, folder];
+    const range = IDBKeyRange.bound(prefix, [...prefix, []]);
+    const tx = db.transaction(stores);
+    const counts = stores.map((name) => tx.objectStore(name).count(range));
+    await new Promise((resolve) => { tx.oncomplete = resolve; });
+    db.close();
+    return Object.fromEntries(stores.map((name, i) => [name, counts[i].result]));
+  }, { account: JSON.stringify([SERVER_ID, USER]), folder, stores });
+
+  /** The cache's counts once `ready(counts)` holds (its writes land a moment after the list shows), or after 5 s. */
+  async function cachedWhen(page, folder, ready) {
+    for (let i = 0; ; i++) {
+      const counts = await cachedCounts(page, folder);
+      if (ready(counts) || i >= 50) return counts;
+      await page.waitForTimeout(100);
+    }
+  }
+
+  /**
+   * A WebSocket's IMAP bytes as text: after the line containing `marker` (the COMPRESS
+   * exchange) the stream is raw DEFLATE, inflated here.
+   */
+  function imapText(frames, marker) {
+    const all = Buffer.concat(frames);
+    const at = all.indexOf(marker);
+    if (at < 0) return all.toString('latin1');
+    const body = all.indexOf('\r\n', at) + 2;
+    const inflated = inflateRawSync(all.subarray(body), { finishFlush: zlibConstants.Z_SYNC_FLUSH });
+    return all.subarray(0, body).toString('latin1') + inflated.toString('latin1');
+  }
+
+  /**
+   * Records the IMAP bytes of each sign-in's WebSocket; the function returned reads the newest:
+   * how many header FETCH responses came, and what the page sent.
+   */
+  function watchImap(page) {
+    const sockets = [];
+    page.on('websocket', (ws) => {
+      const socket = { received: [], sent: [] };
+      sockets.push(socket);
+      ws.on('framereceived', (frame) => socket.received.push(Buffer.from(frame.payload)));
+      ws.on('framesent', (frame) => socket.sent.push(Buffer.from(frame.payload)));
+    });
+    return () => {
+      const { received, sent } = sockets[sockets.length - 1];
+      const text = imapText(received, 'Begin compression');
+      return { headers: (text.match(/BODY\[HEADER\]/g) || []).length, sent: imapText(sent, 'COMPRESS DEFLATE') };
+    };
+  }
+
+  /** Sign in on an already loaded page, wait for INBOX and then `folder` to finish syncing. */
+  async function signInAndSync(page, folder) {
+    await openLoginForm(page);
+    await submitLogin(page, PASS);
+    await waitForMailView(page);
+    await page.waitForSelector('#message-pane[data-mailbox="INBOX"][data-synced="true"]', { timeout: 30_000 });
+    if (folder) {
+      await openFolder(page, folder);
+      await page.waitForSelector('#message-pane[data-synced="true"]', { timeout: 30_000 });
+    }
+  }
+
+  async function signOutToLogin(page) {
+    await page.click('#sign-out');
+    await page.waitForSelector('#login-form', { state: 'visible' });
+  }
+
+  test('kc. l0001 a folder and an opened message come from the IndexedDB cache; a flag change, an expunge and new mail from elsewhere show', { timeout: 90_000 }, async () => {
+    requireImap();
+    const count = 30;
+    const subjects = Array.from({ length: count }, (_, i) => uniqueWord(`Cached ${i} `));
+    const folder = await scratchFolder('Cache', subjects.map((subject) => ({ subject, body: 'Kept on the device.' })));
+    const [flagged, gone, arrived] = [subjects[5], subjects[10], uniqueWord('Arrived while away ')];
+    const created = uniqueWord('CreatedAway');
+    const { context, page, record } = await openPage('kc');
+    const latest = watchImap(page);
+    try {
+      await shotOnFailure(page, 'webmail-kc', async () => {
+        await page.setViewportSize({ width: 1400, height: 860 });
+        await signInAndSync(page, folder);
+        const first = latest().headers;
+        assert.ok(first >= count, `the first visit fetched only ${first} headers`);
+        await openRow(page, subjects[count - 2]);
+        assert.deepEqual(await cachedWhen(page, folder, (c) => c.mailboxes > 0), { summaries: count, mailboxes: 1 });
+        await signOutToLogin(page);
+
+        await withImap(imapConn(), async (send) => {
+          await send(`SELECT ${folder}`);
+          const uidOf = async (subject) => (await send(`UID SEARCH SUBJECT "${subject}"`)).match(/^\* SEARCH (\d+)/m)[1];
+          const [flaggedUid, goneUid] = [await uidOf(flagged), await uidOf(gone)];
+          await send(`UID STORE ${flaggedUid} +FLAGS.SILENT (\\Flagged)`);
+          await send(`UID STORE ${goneUid} +FLAGS.SILENT (\\Deleted)`);
+          await send(`UID EXPUNGE ${goneUid}`);
+          await send(`CREATE ${created}`);
+        });
+        await appendMessage(imapConn(), folder, rfc822({ subject: arrived, body: 'New since the last visit.' }));
+
+        await signInAndSync(page, folder);
+        const again = latest().headers;
+        assert.ok(again <= 5, `the second visit fetched ${again} headers; the cache should have had them`);
+        assert.match(latest().sent, new RegExp(`^\\S+ SELECT ${folder} \\(QRESYNC \\(\\d+ \\d+ `, 'm'),
+          'the folder was not opened with the cached state');
+        // The folders showed from the cache: INBOX was selected before they were listed again.
+        const wire = latest().sent;
+        const selectInbox = wire.search(/^\S+ SELECT INBOX[ \r]/m);
+        assert.ok(selectInbox >= 0 && selectInbox < wire.search(/^\S+ LIST /m), 'INBOX waited for LIST: the folders did not come from the cache');
+        await page.locator(`#folder-list .folder[data-name="${created}"]`).waitFor();
+        await waitRowClass(page, flagged, 'flagged', true);
+        await openRow(page, subjects[count - 2]);
+        assert.match(await page.textContent('#reader-text'), /Kept on the device\./);
+        assert.doesNotMatch(latest().sent, /BODY\.PEEK\[\]|BODYSTRUCTURE/, 'the opened message was fetched again');
+        await rowFor(page, arrived).waitFor();
+        assert.equal(await rowFor(page, gone).count(), 0, 'the message expunged elsewhere still shows');
+        assert.match(await page.textContent('#mailbox-count'), new RegExp(`^${count} messages`));
+        const after = await cachedWhen(page, folder, (c) => c.summaries === count);
+        assert.deepEqual(after, { summaries: count, mailboxes: 1 }, 'the cache did not follow the changes');
+        assert.deepEqual(record.pageErrors, [], 'uncaught errors in the page');
+      });
+    } finally {
+      await context.close();
+      await dropFolder(folder);
+      await dropFolder(created);
+    }
+  });
+
+  test('kd. l0001 "Forget mail on this device" at sign-out leaves nothing in IndexedDB', { timeout: 60_000 }, async () => {
+    requireRig();
+    const { context, page, record } = await openPage('kd');
+    try {
+      await shotOnFailure(page, 'webmail-kd', async () => {
+        await page.setViewportSize({ width: 1400, height: 860 });
+        await openLoginForm(page);
+        assert.match(await page.textContent('#login-form'), /kept on this device/);
+        await signInAndSync(page, null);
+        await openRow(page, (await rowAt(page, 1).locator('.col-subject').textContent()).trim());
+        const before = await cachedWhen(page, null, (c) => c.mailboxes > 0);
+        assert.ok(before.summaries > 0 && before.mailboxes > 0, `nothing was cached: ${JSON.stringify(before)}`);
+        const all = ['summaries', 'mailboxes', 'bodies', 'folders'];
+        assert.deepEqual(Object.values(await cachedCounts(page, null, all)).map((n) => n > 0), [true, true, true, true]);
+        await page.check('#forget-setting');
+        await signOutToLogin(page);
+        assert.match(await page.textContent('#login-status'), /deleted/);
+        assert.deepEqual(await cachedCounts(page, null, all), { summaries: 0, mailboxes: 0, bodies: 0, folders: 0 });
+        assert.deepEqual(record.pageErrors, [], 'uncaught errors in the page');
+      });
+    } finally {
+      await context.close();
+    }
+  });
+
+  test('ke. l0001 without QRESYNC the page catches up on the cached flags with FETCH CHANGEDSINCE', { timeout: 60_000 }, async () => {
+    requireImap();
+    const subjects = [uniqueWord('Catch up '), uniqueWord('Catch up ')];
+    const folder = await scratchFolder('CatchUp', subjects.map((subject) => ({ subject, body: 'Flags only.' })));
+    const { context, page, record } = await openPage('ke');
+    // The page hears of no QRESYNC, as from a server with CONDSTORE alone.
+    await page.route('**/pkg/client_wasm.js', async (route) => {
+      const response = await route.fetch();
+      const body = `${await response.text()}
+const login = ImapClient.prototype.login;
+ImapClient.prototype.login = async function (...args) {
+  const answer = await login.apply(this, args);
+  return { ...answer, capabilities: answer.capabilities.filter((c) => c !== 'QRESYNC') };
+};`;
+      await route.fulfill({ response, body });
+    });
+    const latest = watchImap(page);
+    try {
+      await shotOnFailure(page, 'webmail-ke', async () => {
+        await page.setViewportSize({ width: 1400, height: 860 });
+        await signInAndSync(page, folder);
+        assert.doesNotMatch(latest().sent, /CHANGEDSINCE/, 'nothing was cached, yet flags were caught up');
+        await cachedWhen(page, folder, (c) => c.mailboxes > 0);
+        await signOutToLogin(page);
+        await withImap(imapConn(), async (send) => {
+          await send(`SELECT ${folder}`);
+          await send(`STORE 1 +FLAGS.SILENT (\\Flagged)`);
+        });
+        await signInAndSync(page, folder);
+        assert.match(latest().sent, /^\S+ UID FETCH 1:\* \(UID FLAGS\) \(CHANGEDSINCE \d+/m, 'no flag catch-up');
+        await waitRowClass(page, subjects[0], 'flagged', true);
+        assert.equal(latest().headers, 0, 'headers were fetched again');
+        assert.deepEqual(record.pageErrors, [], 'uncaught errors in the page');
+      });
+    } finally {
+      await context.close();
+      await dropFolder(folder);
+    }
+  });
+
+  test('kf. l0001 a folder recreated under the same name (new UIDVALIDITY) drops its cache', { timeout: 60_000 }, async () => {
+    requireImap();
+    const [old1, old2, fresh] = [uniqueWord('Old one '), uniqueWord('Old two '), uniqueWord('Recreated ')];
+    const folder = await scratchFolder('Recreate', [old1, old2].map((subject) => ({ subject, body: 'Before.' })));
+    const { context, page, record } = await openPage('kf');
+    const latest = watchImap(page);
+    try {
+      await shotOnFailure(page, 'webmail-kf', async () => {
+        await page.setViewportSize({ width: 1400, height: 860 });
+        await signInAndSync(page, folder);
+        await expectSubjects(page, [old2, old1]);
+        assert.deepEqual(await cachedWhen(page, folder, (c) => c.mailboxes > 0), { summaries: 2, mailboxes: 1 });
+        await signOutToLogin(page);
+        await withImap(imapConn(), async (send) => {
+          await send(`DELETE ${folder}`);
+          await send(`CREATE ${folder}`);
+          await send(`APPEND ${folder}`, rfc822({ subject: fresh, body: 'After.' }));
+        });
+        await signInAndSync(page, folder);
+        assert.match(latest().sent, new RegExp(`^\\S+ SELECT ${folder} \\(QRESYNC \\(`, 'm'), 'the cache was not offered');
+        await expectSubjects(page, [fresh]);
+        assert.deepEqual(await cachedWhen(page, folder, (c) => c.summaries === 1), { summaries: 1, mailboxes: 1 });
+        assert.deepEqual(record.pageErrors, [], 'uncaught errors in the page');
+      });
+    } finally {
+      await context.close();
+      await dropFolder(folder);
+    }
+  });
+
   // ------------------------------------------------------------ big folder, selection, undo, folders, narrow
 
   /** Rows of the list in the DOM (the list is virtual). */
@@ -976,11 +1207,13 @@ describe('webmail page', () => {
     const [archived, copied] = [uniqueWord('Archived before '), uniqueWord('Copy without COPYUID ')];
     for (const subject of [archived, copied]) await appendPlain(subject, 'Copy test.');
     const dest = await scratchFolder('CopyBare', []);
-    // The server's answers reach the page without their COPYUID codes, as from a server without UIDPLUS.
+    // The server's answers reach the page without their COPYUID codes, as from a server without
+    // UIDPLUS; COMPRESS=DEFLATE is hidden too, so the answers stay readable to rewrite.
     const withoutCopyUid = (page) => page.routeWebSocket(/\/imap$/, (ws) => {
       const server = ws.connectToServer();
       server.onMessage((message) => ws.send(typeof message === 'string' ? message
-        : Buffer.from(message.toString('latin1').replace(/\[COPYUID [^\]]*\] /g, ''), 'latin1')));
+        : Buffer.from(message.toString('latin1').replace(/\[COPYUID [^\]]*\] /g, '')
+          .replace(/ COMPRESS=DEFLATE/g, ''), 'latin1')));
     });
     const found = async (box, subject) => withImap(imapConn(), async (send) => {
       await send(`EXAMINE ${box}`);
