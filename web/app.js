@@ -23,8 +23,10 @@ import { openMenu, menuKey, menuIsOpen } from './ui/menu.js';
 import { folderNameProblem } from './ui/folder-names.js';
 import { renderReader, clearReader, showLabels } from './ui/reader.js';
 import { cidKey } from './ui/sanitize.js';
+import { formatSize } from './ui/links.js';
 import { labelsOf, labelProblem } from './ui/labels.js';
-import { Composer, initialFields, loadOriginal, partBytes } from './ui/compose.js';
+import { Composer, initialFields, loadOriginal } from './ui/compose.js';
+import { messageFromParts, partBytes } from './ui/parts.js';
 import { renderAttachments, saveBytes } from './ui/attachments.js';
 import { MailCache, accountKey, openArgument, catchUp } from './ui/cache.js';
 
@@ -104,6 +106,9 @@ const ui = {
   nameInput: $('name-input'),
   nameError: $('name-error'),
   nameCancel: $('name-cancel'),
+  readerLarge: $('reader-large'),
+  readerLargeText: $('reader-large-text'),
+  loadWhole: $('load-whole'),
 };
 /** The reader's parts, for ui/reader.js. */
 const readerEls = {
@@ -974,11 +979,32 @@ function closeReader() {
   ui.readerMessage.hidden = true;
   ui.readerPlaceholder.hidden = false;
   ui.readerStatus.textContent = '';
+  ui.readerLarge.hidden = true;
   ui.reader.setAttribute('aria-busy', 'false');
   delete ui.reader.dataset.uid;
 }
 
-function openMessage(uid) {
+/**
+ * Larger messages (RFC822.SIZE) open as their text and a list of attachments, fetched part by
+ * part; the whole message only when asked (row V0007; the engine's own limit is the same).
+ */
+const WHOLE_MESSAGE_LIMIT = 10 * 1024 * 1024;
+
+/** Whether message `uid` of the open folder is read by parts until the user asks for it whole. */
+function readByParts(uid, whole) {
+  const row = messageByUid(uid);
+  return !whole && row !== null && num(row.size) > WHOLE_MESSAGE_LIMIT;
+}
+
+/** Says a large message shows by parts, offering the whole; hidden otherwise. */
+function showLargeNote(uid, byParts) {
+  ui.readerLarge.hidden = !byParts;
+  if (!byParts) return;
+  const row = messageByUid(uid);
+  ui.readerLargeText.textContent = `This message is ${formatSize(num(row && row.size))}: its text is shown, and attachments download one by one.`;
+}
+
+function openMessage(uid, { whole = false } = {}) {
   if (state.phase !== 'mail' || !state.box || uid === null) return Promise.resolve();
   if (state.sel.focus !== uid) select(uid);
   if (state.box.name === draftsFolder()) return compose('draft', uid);
@@ -1002,8 +1028,14 @@ function openMessage(uid) {
     try {
       const kept = await withTimeout(cache.body(scope, uid), CACHE_WAIT_MS).catch(() => null);
       if (stale()) return;
-      const message = kept ? kept.message : await client.fetchMessage(uid);
+      const byParts = !kept && readByParts(uid, whole);
+      const partsOf = byParts ? await client.fetchStructure(uid) : null;
       if (stale()) return;
+      const message = kept ? kept.message
+        : byParts ? partsOf && await messageFromParts(client, uid, partsOf)
+          : await client.fetchMessage(uid);
+      if (stale()) return;
+      showLargeNote(uid, byParts && Boolean(message));
       if (!message) {
         ui.readerStatus.textContent = 'This message no longer exists.';
         ui.readerMessage.hidden = true;
@@ -1021,9 +1053,10 @@ function openMessage(uid) {
       ui.readerMessage.hidden = false;
       ui.reader.setAttribute('aria-busy', 'false');
       if (ui.mailView.dataset.pane === 'reader' && isNarrow()) ui.readerSubject.focus();
-      const structure = kept ? kept.structure : await client.fetchStructure(uid);
+      const structure = kept ? kept.structure : partsOf || await client.fetchStructure(uid);
       if (stale()) return;
-      if (!kept) cache.putBody(scope, uid, { message, structure });
+      // Only whole messages are kept: a large one read by parts is fetched again.
+      if (!kept && !byParts) cache.putBody(scope, uid, { message, structure });
       renderAttachments(readerEls, structure ? structure.attachments : [], (part, button) => downloadPart(uid, part, button));
       const inline = await inlineImages(client, uid, message, structure);
       if (stale()) return;
@@ -2040,6 +2073,7 @@ function listen() {
     if (button && !button.disabled) act(button.dataset.action);
   });
   ui.undo.addEventListener('click', () => undo());
+  ui.loadWhole.addEventListener('click', () => openMessage(state.openUid, { whole: true }));
   ui.searchForm.addEventListener('submit', (event) => {
     event.preventDefault();
     runSearch();

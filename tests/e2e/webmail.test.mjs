@@ -1247,6 +1247,53 @@ ImapClient.prototype.login = async function (...args) {
     }
   });
 
+  test('zb. v0007 a message over 10 MB opens as its text and attachment list; the whole comes only when asked', { timeout: 90_000 }, async () => {
+    requireImap();
+    const subject = uniqueWord('Large message ');
+    // 8 MiB of attachment, about 11 MB once base64-encoded: over the reader's 10 MB limit.
+    const attachment = Buffer.alloc(8 * 1024 * 1024, 0x5a).toString('base64').replace(/.{76}/g, '$&\n');
+    const body = [
+      '--large-b1',
+      'Content-Type: text/plain; charset=utf-8',
+      '',
+      'Read me first: the attachment is large.',
+      '--large-b1',
+      'Content-Type: application/octet-stream; name="big.bin"',
+      'Content-Disposition: attachment; filename="big.bin"',
+      'Content-Transfer-Encoding: base64',
+      '',
+      attachment,
+      '--large-b1--',
+      '',
+    ].join('\n');
+    await appendMessage(imapConn(), SCRATCH, rfc822({ subject, contentType: 'multipart/mixed; boundary="large-b1"', body }));
+    const sent = [];
+    const { context, page, record } = await signedIn('zb', SCRATCH, (page) => page.on('websocket',
+      (ws) => ws.on('framesent', (frame) => sent.push(Buffer.from(frame.payload).toString('latin1')))));
+    // The whole-message fetch (`BODY.PEEK[]`), as opposed to a part's (`BODY.PEEK[1]`).
+    const wholeFetched = () => /BODY\.PEEK\[\]/.test(sent.join(''));
+    try {
+      await shotOnFailure(page, 'webmail-zb', async () => {
+        await openRow(page, subject);
+        assert.match(await page.textContent('#reader-text'), /Read me first/);
+        await page.waitForSelector('#reader-large:not([hidden])');
+        assert.match(await page.textContent('#reader-large'), /This message is 1\d(\.\d)? MB/);
+        await page.waitForSelector('#reader-attachments:not([hidden])');
+        assert.match(await page.textContent('#attachment-list'), /big\.bin/);
+        assert.equal(wholeFetched(), false, 'the whole message was fetched without asking');
+
+        await page.click('#load-whole');
+        await page.waitForSelector('#reader-large', { state: 'hidden' });
+        await page.waitForFunction(() => document.getElementById('reader').getAttribute('aria-busy') === 'false');
+        assert.match(await page.textContent('#reader-text'), /Read me first/);
+        assert.equal(wholeFetched(), true, 'asking for the whole message did not fetch it');
+        assert.deepEqual(record.pageErrors, [], 'uncaught errors in the page');
+      });
+    } finally {
+      await context.close();
+    }
+  });
+
   async function folderAction(page, label) {
     await page.click('#folder-menu-button');
     await page.locator('#menu [role="menuitem"]', { hasText: label }).click();

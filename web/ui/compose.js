@@ -5,6 +5,7 @@ import { el, clear } from './dom.js';
 import { formatSize } from './links.js';
 import { formatFullDate } from './messages.js';
 import { describeError } from './errors.js';
+import { decodedPart, findPart, partBytes } from './parts.js';
 
 /** Attachments above this total are refused: the whole draft is built in memory. */
 const MAX_ATTACHED = 25 * 1024 * 1024;
@@ -125,33 +126,6 @@ export function initialFields(kind, original, self = '') {
     subject: prefixed('Re', env.subject), text: quoteText(original.text, env),
     inReplyTo: env.message_id || null, references: replyReferences(original), attachments: [],
   };
-}
-
-function charsetOf(part) {
-  const p = (part.parameters || []).find(([k]) => String(k).toLowerCase() === 'charset');
-  return p ? p[1] : undefined;
-}
-
-/** One part fetched and decoded by the engine: {bytes, text}. */
-async function decodedPart(client, uid, part) {
-  const { decodePart } = await import('../pkg/client_wasm.js');
-  const fetched = await client.fetchPart(uid, { kind: 'content', part: part.section });
-  if (!fetched || !fetched.data) throw Object.assign(new Error('the part is gone'), { code: 'not_found' });
-  return decodePart(part.content_type, part.encoding || undefined, charsetOf(part), fetched.data);
-}
-
-/** One part's decoded octets, e.g. an attachment to download or forward. */
-export async function partBytes(client, uid, part) {
-  return (await decodedPart(client, uid, part)).bytes;
-}
-
-function findPart(part, section) {
-  if (!part || part.section === section) return part;
-  for (const child of part.children || []) {
-    const hit = findPart(child, section);
-    if (hit) return hit;
-  }
-  return null;
 }
 
 /** What a reply, forward or resumed draft needs from message `uid` in the selected folder. */
