@@ -149,11 +149,13 @@ impl<'a> SummaryFields<'a> {
 
 /// Which summary field a line starts, and where its value starts in the line.
 fn field_start(line: &[u8]) -> Option<(usize, usize)> {
-    // Most lines are other fields: their first byte tells.
-    if !b"fsdmirFSDMIR".contains(line.first()?) {
-        return None;
-    }
+    // Most lines are other fields: their first byte tells, before any slice comparison
+    // (a call each at opt-level "z", the wasm build's).
+    let first = line.first()?.to_ascii_uppercase();
     NAMES.iter().enumerate().find_map(|(field, name)| {
+        if name.first() != Some(&first) {
+            return None;
+        }
         let rest = line
             .get(..name.len())
             .filter(|start| start.eq_ignore_ascii_case(name))
@@ -206,9 +208,14 @@ fn plain_text(raw: &[u8]) -> Option<String> {
 fn plain_sender(raw: &[u8]) -> Option<(Option<&str>, &str)> {
     let line = raw.strip_suffix(b"\n")?;
     let line = line.strip_suffix(b"\r").unwrap_or(line).trim_ascii();
-    let plain = line
-        .iter()
-        .all(|&b| b.is_ascii_graphic() && !b"\"(),;:\\=[]".contains(&b) || b == b' ');
+    let plain = line.iter().all(|&b| {
+        b.is_ascii_graphic()
+            && !matches!(
+                b,
+                b'"' | b'(' | b')' | b',' | b';' | b':' | b'\\' | b'=' | b'[' | b']'
+            )
+            || b == b' '
+    });
     if !plain || has_pair(line, *b"  ") {
         return None;
     }
@@ -221,7 +228,7 @@ fn plain_sender(raw: &[u8]) -> Option<(Option<&str>, &str)> {
         }
         None => (None, text),
     };
-    let simple = |part: &str| !part.contains(['<', '>']);
+    let simple = |part: &str| !part.bytes().any(|b| b == b'<' || b == b'>');
     let valid = address.contains('@')
         && !address.contains(' ')
         && simple(address)
