@@ -91,9 +91,11 @@ fn set_once<T>(slot: &mut Option<T>, value: T) -> Option<()> {
 struct Cursor<'a>(&'a [u8]);
 
 impl<'a> Cursor<'a> {
-    fn tag(&mut self, tag: &[u8]) -> Option<()> {
-        self.0 = self.0.strip_prefix(tag)?;
-        Some(())
+    /// Arrays, not slices: the comparison is then inline loads rather than `strip_prefix`'s
+    /// chain of calls at the wasm build's opt-level "z".
+    fn tag<const N: usize>(&mut self, tag: &[u8; N]) -> Option<()> {
+        let (head, tail) = self.0.split_first_chunk::<N>()?;
+        (head == tag).then(|| self.0 = tail)
     }
 
     fn take(&mut self, count: usize) -> Option<&'a [u8]> {
