@@ -47,9 +47,10 @@ impl<'a> SummaryFields<'a> {
         let mut values = [None; 6];
         let mut current: Option<(usize, usize)> = None;
         let mut start = 0;
-        let ends = memchr::memchr_iter(b'\n', header).map(|lf| lf + 1);
-        for end in ends.chain(std::iter::once(header.len())) {
-            let line = &header[start..end];
+        // One memchr call per line, no iterator adapters around it (calls at opt-level "z").
+        while let Some(rest) = header.get(start..).filter(|rest| !rest.is_empty()) {
+            let end = memchr::memchr(b'\n', rest).map_or(header.len(), |lf| start + lf + 1);
+            let line = &rest[..end - start];
             if !matches!(line.first(), Some(b' ' | b'\t')) {
                 if let Some((field, value_start)) = current.take() {
                     values[field] = header.get(value_start..start);
