@@ -311,11 +311,9 @@ fn plain_id(raw: &[u8]) -> Option<&str> {
 
 /// The IDs between angle brackets, in order (what threading compares, hashed).
 fn angle_ids(raw: &[u8]) -> impl Iterator<Item = &[u8]> {
-    raw.split(|&b| b == b'<').skip(1).filter_map(|tail| {
-        tail.split(|&b| b == b'>')
-            .next()
-            .filter(|_| tail.contains(&b'>'))
-    })
+    raw.split(|&b| b == b'<')
+        .skip(1)
+        .filter_map(|tail| tail.get(..memchr::memchr(b'>', tail)?))
 }
 
 /// FNV-1a, 64 bits: stable across builds and platforms, never 0 for an ID in practice.
