@@ -90,7 +90,8 @@ install_test_prereqs() {
 # wasm-opt is npm's binaryen (tests/e2e/package.json, installed by `npm ci` there), never
 # Debian's: binaryen 108 corrupts wasm-bindgen's externref table (the module then fails in
 # Chromium 156 with "WebAssembly.Table.set(): Argument 1 is invalid for table"). The features
-# are the ones rustc 1.95 emits for wasm32-unknown-unknown (its target_features section).
+# are the ones rustc 1.95 emits for wasm32-unknown-unknown (its target_features section), plus
+# SIMD, which .cargo/config.toml turns on for every wasm build.
 build_web() {
     local pkg="$ROOT/web/pkg" wasm_opt="$ROOT/tests/e2e/node_modules/.bin/wasm-opt"
     local wasm="$ROOT/web/pkg/client_wasm_bg.wasm" f raw gz page=0
@@ -120,7 +121,7 @@ build_web() {
     "$wasm_opt" -Oz --converge \
         --enable-bulk-memory --enable-bulk-memory-opt --enable-call-indirect-overlong \
         --enable-multivalue --enable-mutable-globals --enable-nontrapping-float-to-int \
-        --enable-reference-types --enable-sign-ext \
+        --enable-reference-types --enable-sign-ext --enable-simd \
         --strip-debug --strip-producers --strip-target-features \
         "$wasm" -o "$wasm.opt"
     mv "$wasm.opt" "$wasm"

@@ -216,10 +216,15 @@ impl Flag {
             ("Draft", Flag::Draft),
             ("Recent", Flag::Recent),
         ];
+        // Borrowed, not `into_iter()`: that would copy the table and drop its other entries
+        // (the `String` variants' drop glue) on every call.
         SYSTEM
-            .into_iter()
+            .iter()
             .find(|(system, _)| system.eq_ignore_ascii_case(name))
-            .map_or_else(|| Self::Extension(text.to_owned()), |(_, flag)| flag)
+            .map_or_else(
+                || Self::Extension(text.to_owned()),
+                |(_, flag)| flag.clone(),
+            )
     }
 
     /// The flag as the server takes it in STORE or APPEND. Keywords must be atoms (row

@@ -43,19 +43,30 @@ pub(crate) fn parse(message: &[u8]) -> Option<SummaryFetch<'_>> {
     cursor.tag(b" FETCH (")?;
     let (mut uid, mut flags, mut size, mut internal_date, mut header) =
         (None, None, None, None, None);
+    // The items' first letters differ: one byte picks the only name to compare.
     loop {
-        if cursor.tag(b"UID ").is_some() {
-            set_once(&mut uid, cursor.number().and_then(Uid::new)?)?;
-        } else if cursor.tag(b"FLAGS (").is_some() {
-            set_once(&mut flags, cursor.flag_list()?)?;
-        } else if cursor.tag(b"RFC822.SIZE ").is_some() {
-            set_once(&mut size, cursor.number()?)?;
-        } else if cursor.tag(b"INTERNALDATE \"").is_some() {
-            set_once(&mut internal_date, cursor.date_time()?)?;
-        } else if cursor.tag(b"BODY[HEADER] {").is_some() {
-            set_once(&mut header, cursor.literal()?)?;
-        } else {
-            return None;
+        match cursor.0.first()? {
+            b'U' => {
+                cursor.tag(b"UID ")?;
+                set_once(&mut uid, cursor.number().and_then(Uid::new)?)?;
+            }
+            b'F' => {
+                cursor.tag(b"FLAGS (")?;
+                set_once(&mut flags, cursor.flag_list()?)?;
+            }
+            b'R' => {
+                cursor.tag(b"RFC822.SIZE ")?;
+                set_once(&mut size, cursor.number()?)?;
+            }
+            b'I' => {
+                cursor.tag(b"INTERNALDATE \"")?;
+                set_once(&mut internal_date, cursor.date_time()?)?;
+            }
+            b'B' => {
+                cursor.tag(b"BODY[HEADER] {")?;
+                set_once(&mut header, cursor.literal()?)?;
+            }
+            _ => return None,
         }
         if cursor.tag(b" ").is_none() {
             break;
@@ -80,9 +91,11 @@ fn set_once<T>(slot: &mut Option<T>, value: T) -> Option<()> {
 struct Cursor<'a>(&'a [u8]);
 
 impl<'a> Cursor<'a> {
-    fn tag(&mut self, tag: &[u8]) -> Option<()> {
-        self.0 = self.0.strip_prefix(tag)?;
-        Some(())
+    /// Arrays, not slices: the comparison is then inline loads rather than `strip_prefix`'s
+    /// chain of calls at the wasm build's opt-level "z".
+    fn tag<const N: usize>(&mut self, tag: &[u8; N]) -> Option<()> {
+        let (head, tail) = self.0.split_first_chunk::<N>()?;
+        (head == tag).then(|| self.0 = tail)
     }
 
     fn take(&mut self, count: usize) -> Option<&'a [u8]> {
@@ -191,15 +204,21 @@ pub(crate) fn digits_value(digits: &[u8]) -> Option<u32> {
 
 /// RFC 3501 ATOM-CHAR: CHAR except atom-specials (`(){ %*"\]`, controls).
 fn is_atom_char(byte: u8) -> bool {
-    matches!(byte, 0x21..=0x7e) && !b"(){%*\"\\]".contains(&byte)
+    matches!(byte, 0x21..=0x7e)
+        && !matches!(byte, b'(' | b')' | b'{' | b'%' | b'*' | b'"' | b'\\' | b']')
 }
 
+/// The month's number from its name in any case; arrays, not slices, so that each name is
+/// compared in place rather than by a call.
 pub(crate) fn month(name: &[u8]) -> Option<u32> {
-    const MONTHS: [&[u8]; 12] = [
-        b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov",
-        b"Dec",
+    const MONTHS: [[u8; 3]; 12] = [
+        *b"jan", *b"feb", *b"mar", *b"apr", *b"may", *b"jun", *b"jul", *b"aug", *b"sep", *b"oct",
+        *b"nov", *b"dec",
     ];
-    let index = MONTHS.iter().position(|m| m.eq_ignore_ascii_case(name))?;
+    let name = <[u8; 3]>::try_from(name)
+        .ok()?
+        .map(|b| b.to_ascii_lowercase());
+    let index = MONTHS.iter().position(|m| *m == name)?;
     u32::try_from(index + 1).ok()
 }
 
