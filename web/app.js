@@ -144,6 +144,8 @@ const state = {
   qresync: false,
   /** The open folder's place in the cache ({account, mailbox, uidValidity}), or null. */
   cacheScope: null,
+  /** While only the first cached window is read: news about the other cached rows. */
+  cacheRest: null,
   /** A folder is being opened: its flag changes and VANISHED (EARLIER) already count. */
   opening: false,
   servers: [],
@@ -626,7 +628,9 @@ function cacheScopeOf(name, uidValidity) {
 
 /** Show the cached summaries at once; returns the cache's saved state, or null. */
 async function loadCached(name, stale) {
-  const cached = await withTimeout(cache.load(state.account, name), CACHE_WAIT_MS).catch(() => null);
+  state.cacheRest = null;
+  const cached = await withTimeout(cache.loadNewest(state.account, name, FIRST_WINDOW), CACHE_WAIT_MS)
+    .catch(() => null);
   if (stale()) return null;
   if (!cached) {
     // What it may still hold (after a lost write, or too slow to wait for) is of no known age.
@@ -638,7 +642,40 @@ async function loadCached(name, stale) {
     if (uid > 0) state.byUid.set(uid, s);
   }
   state.cacheScope = cacheScopeOf(name, cached.saved.uidValidity);
+  // News about rows not read yet waits here for loadCachedRest.
+  state.cacheRest = { flags: new Map(), vanished: [] };
   return cached.saved;
+}
+
+/**
+ * The cached rows behind the first window, read once that window shows; the open's news
+ * (flag changes, VANISHED) about them, which arrived meanwhile, applied on top.
+ */
+async function loadCachedRest(name, stale) {
+  const rest = state.cacheRest;
+  if (!rest) return;
+  const cached = await withTimeout(cache.load(state.account, name), CACHE_WAIT_MS).catch(() => null);
+  if (stale()) return;
+  state.cacheRest = null;
+  if (!cached) return; // The background sync fetches what the cache could not give.
+  const gone = [];
+  const changed = [];
+  for (const s of cached.summaries) {
+    const uid = num(s.uid);
+    if (!(uid > 0) || state.byUid.has(uid)) continue;
+    if (rest.vanished.some(([first, last]) => uid >= first && uid <= last)) {
+      gone.push(uid);
+      continue;
+    }
+    const flags = rest.flags.get(uid);
+    if (flags) {
+      s.flags = flags;
+      changed.push(s);
+    }
+    state.byUid.set(uid, s);
+  }
+  cache.remove(state.cacheScope, gone);
+  cache.put(state.cacheScope, changed);
 }
 
 /** Drop these UIDs from the list's headers and from the cache. */
@@ -670,7 +707,9 @@ function openMailbox(name, label) {
       const saved = await loadCached(name, stale);
       if (stale()) return;
       state.opening = true;
-      const box = await selectFolder(client, name, openArgument(saved, [...state.byUid.keys()]));
+      // No known UIDs: only the first window is read yet, and without them the server
+      // reports every UID expunged since the saved MODSEQ (RFC 7162 §3.2.5.2).
+      const box = await selectFolder(client, name, openArgument(saved, null));
       if (stale()) return;
       state.opening = false;
       const row = state.folders.find((r) => r.name === name);
@@ -689,6 +728,7 @@ function openMailbox(name, label) {
       const plan = catchUp(saved, box, state.qresync);
       if (plan.drop) {
         state.byUid = new Map();
+        state.cacheRest = null;
         cache.drop(state.account, name);
       }
       state.cacheScope = cacheScopeOf(name, box.uid_validity);
@@ -704,6 +744,8 @@ function openMailbox(name, label) {
         state.firstUids = headers.map((h) => num(h.uid)).sort((a, b) => b - a);
       }
       showMessages();
+      await loadCachedRest(name, stale);
+      if (stale()) return;
       if (plan.fetchFlags && state.exists > 0) {
         await client.fetchFlags(1, plan.changedSince);
         if (stale()) return;
@@ -1727,7 +1769,10 @@ function onFlagsChanged(message) {
   const uid = num(message.uid);
   if (!Number.isFinite(uid) || !Array.isArray(message.flags)) return;
   const m = messageByUid(uid);
-  if (!m) return;
+  if (!m) {
+    state.cacheRest?.flags.set(uid, message.flags.slice());
+    return;
+  }
   m.flags = message.flags.slice();
   cache.put(state.cacheScope, [m]);
   if (state.openMessage && num(state.openMessage.uid) === uid) state.openMessage.flags = m.flags;
@@ -1740,6 +1785,7 @@ function onFlagsChanged(message) {
 function onVanishedEarlier(uids) {
   if (!Array.isArray(uids) || !(state.box || state.opening)) return;
   const runs = uids.map(([first, last]) => [num(first), num(last)]);
+  state.cacheRest?.vanished.push(...runs);
   forgetUids([...state.byUid.keys()].filter((u) => runs.some(([first, last]) => u >= first && u <= last)));
 }
 

@@ -6,13 +6,15 @@
 //   BENCH_BASE_URL=http://127.0.0.1:18280 BENCH_USER=carol BENCH_PASS=… node tests/e2e/bench-page.mjs
 //
 // Optional: BENCH_SERVER_ID (default dovecot-tls), BENCH_RUNS (default 5),
-//           BENCH_CHROMIUM (default /usr/bin/chromium).
+//           BENCH_CHROMIUM (default /usr/bin/chromium), BENCH_CACHE=off (the page without
+//           IndexedDB, so every open fetches the folder from the server, as a first visit does).
 import { chromium } from 'playwright-core';
 
 const env = process.env;
 const BASE_URL = (env.BENCH_BASE_URL || '').replace(/\/+$/, '');
 const SERVER_ID = env.BENCH_SERVER_ID || 'dovecot-tls';
 const RUNS = Number(env.BENCH_RUNS || 5);
+const CACHE = env.BENCH_CACHE !== 'off';
 if (!BASE_URL || !env.BENCH_USER || !env.BENCH_PASS) {
   console.error('set BENCH_BASE_URL, BENCH_USER and BENCH_PASS (tests/e2e/bench-page.sh does)');
   process.exit(2);
@@ -24,6 +26,8 @@ const browser = await chromium.launch({
 });
 const page = await browser.newPage({ viewport: { width: 1400, height: 860 } });
 page.setDefaultTimeout(120_000);
+// Without IndexedDB the page keeps nothing between opens (ui/cache.js: "no cache").
+if (!CACHE) await page.addInitScript(() => Object.defineProperty(window, 'indexedDB', { value: undefined }));
 
 /** Click the folder `name` and time, inside the page, when its first row and its full sync show. */
 async function timeOpen(name) {
@@ -92,7 +96,8 @@ await browser.close();
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const ms = (x) => `${Math.round(x)} ms`;
-console.log(`INBOX: ${count}; ${RUNS} runs (leave for ${other}, click INBOX)`);
+console.log(`INBOX: ${count}; ${RUNS} runs (leave for ${other}, click INBOX); ` +
+  `${CACHE ? 'IndexedDB cache on: INBOX opens from it' : 'no IndexedDB: every open fetches from the server'}`);
 console.log('run  first rows  whole folder');
 runs.forEach((r, i) => console.log(`${String(i + 1).padStart(3)}  ${ms(r.firstRows).padStart(10)}  ${ms(r.synced).padStart(12)}`));
 console.log(`median: first rows ${ms(median(runs.map((r) => r.firstRows)))}, whole folder ${ms(median(runs.map((r) => r.synced)))}`);

@@ -30,5 +30,8 @@ write_bridge_config "127.0.0.1:$BRIDGE_PORT" "$DIR/bridge.toml"
 BRIDGE_PID=$!
 wait_http "http://127.0.0.1:$BRIDGE_PORT/healthz" 30
 
-BENCH_BASE_URL="http://127.0.0.1:$BRIDGE_PORT" BENCH_USER="$RIG_USER3" BENCH_PASS="$RIG_PASS3" \
-BENCH_RUNS="$RUNS" node "$ROOT/tests/e2e/bench-page.mjs"
+# A first visit (nothing cached), then reopening with the IndexedDB cache.
+for cache in off on; do
+    BENCH_BASE_URL="http://127.0.0.1:$BRIDGE_PORT" BENCH_USER="$RIG_USER3" BENCH_PASS="$RIG_PASS3" \
+    BENCH_RUNS="$RUNS" BENCH_CACHE="$cache" node "$ROOT/tests/e2e/bench-page.mjs"
+done

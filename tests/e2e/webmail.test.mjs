@@ -856,7 +856,7 @@ describe('webmail page', () => {
         await signInAndSync(page, folder);
         const again = latest().headers;
         assert.ok(again <= 5, `the second visit fetched ${again} headers; the cache should have had them`);
-        assert.match(latest().sent, new RegExp(`^\\S+ SELECT ${folder} \\(QRESYNC \\(\\d+ \\d+ `, 'm'),
+        assert.match(latest().sent, new RegExp(`^\\S+ SELECT ${folder} \\(QRESYNC \\(\\d+ \\d+\\)\\)`, 'm'),
           'the folder was not opened with the cached state');
         // The folders showed from the cache: INBOX was selected before they were listed again.
         const wire = latest().sent;

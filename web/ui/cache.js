@@ -55,6 +55,24 @@ export function catchUp(saved, box, qresync) {
   return { ...none, fetchFlags: true, changedSince: now === null ? null : since };
 }
 
+/** Up to `limit` values in `range`, highest keys first. */
+function newest(store, range, limit) {
+  return new Promise((resolve, reject) => {
+    const out = [];
+    const request = store.openCursor(range, 'prev');
+    request.onsuccess = () => {
+      const cursor = request.result;
+      if (!cursor || out.length >= limit) {
+        resolve(out);
+        return;
+      }
+      out.push(cursor.value);
+      cursor.continue();
+    };
+    request.onerror = () => reject(request.error);
+  });
+}
+
 /** A request's or transaction's end as a promise. */
 function done(request) {
   return new Promise((resolve, reject) => {
@@ -100,7 +118,20 @@ export class MailCache {
   }
 
   /** The mailbox's saved state and summaries, or null when nothing (usable) is cached. */
-  async load(account, mailbox) {
+  load(account, mailbox) {
+    return this.readMailbox(account, mailbox, (store, range) => done(store.getAll(range)));
+  }
+
+  /**
+   * As `load`, with only the `limit` newest summaries (highest UIDs): what the first screen
+   * shows, read in milliseconds where all of a large folder takes a second.
+   */
+  loadNewest(account, mailbox, limit) {
+    return this.readMailbox(account, mailbox, (store, range) => newest(store, range, limit));
+  }
+
+  /** The saved state, and what `pick(store, range)` reads of the summaries under it. */
+  async readMailbox(account, mailbox, pick) {
     try {
       const db = await this.open();
       if (!db) return null;
@@ -109,8 +140,7 @@ export class MailCache {
       const saved = await done(tx.objectStore(MAILBOXES).get([account, mailbox]));
       if (!saved || !Number.isFinite(saved.uidValidity)) return null;
       const range = IDBKeyRange.bound(...prefixBounds([account, mailbox, saved.uidValidity]));
-      const summaries = await done(tx.objectStore(SUMMARIES).getAll(range));
-      return { saved, summaries };
+      return { saved, summaries: await pick(tx.objectStore(SUMMARIES), range) };
     } catch {
       return null;
     }
