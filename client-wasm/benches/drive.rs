@@ -25,7 +25,11 @@ pub struct Sections<'a> {
 /// `keep`, the list model holding them.
 pub fn engine(sections: Sections<'_>, keep: bool) -> (usize, MessageList) {
     let now = Instant::from_millis(1_000);
-    let mut session = Session::new(Config::new(SEED, TransportSecurity::Encrypted), now);
+    // The stream is uncompressed FETCH responses: no COMPRESS, though the captured
+    // Dovecot login offers it.
+    let mut config = Config::new(SEED, TransportSecurity::Encrypted);
+    config.compress = false;
+    let mut session = Session::new(config, now);
     session.handle_input(now, sections.greeting);
     session
         .submit(
