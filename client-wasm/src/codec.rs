@@ -35,6 +35,10 @@ pub(crate) enum Frame<'a> {
     Esearch(Esearch),
     /// A FETCH response with Gmail's X-GM items, which imap-codec does not know.
     Gmail(GmailFetch<'a>),
+    /// A one-line response whose 8-bit text imap-types' `Text` cannot hold (Gmail's raw UTF-8
+    /// mailbox names, capture 044): read with each such character as `?`, plus the line as
+    /// sent, from which the session shows the text as written.
+    Verbatim(Response<'a>, String),
     /// Framed but not understood, or larger than the limit: skipped.
     Skipped {
         reason: &'static str,
@@ -150,6 +154,16 @@ impl ResponseReader {
     }
 }
 
+/// `Frame::Verbatim` for a one-line response with 8-bit bytes, else `Frame::Response`.
+fn with_line<'a>(message: &[u8], response: Response<'a>) -> Frame<'a> {
+    let line = message.strip_suffix(b"\n").unwrap_or(message);
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    if line.is_ascii() || line.contains(&b'\n') {
+        return Frame::Response(response);
+    }
+    Frame::Verbatim(response, String::from_utf8_lossy(line).into_owned())
+}
+
 /// Decodes a framed message: strictly, then once more with its padding normalised.
 /// `greeting` is `Some(required)` for a stream's first message.
 fn decode<'a>(message: &'a [u8], scratch: &'a mut Vec<u8>, greeting: Option<bool>) -> Frame<'a> {
@@ -180,7 +194,7 @@ fn decode<'a>(message: &'a [u8], scratch: &'a mut Vec<u8>, greeting: Option<bool
                 Frame::Gmail,
             ),
             None => lenient(&ResponseCodec::default(), message, scratch)
-                .map_or_else(|| skipped(reason), Frame::Response),
+                .map_or_else(|| skipped(reason), |response| with_line(message, response)),
         },
     }
 }
@@ -294,7 +308,7 @@ impl ResponseStream {
         self.framed = self.framed.saturating_add(length as u64);
         let decoded = match self.reader.decode_current(false) {
             Frame::Greeting(greeting) => Decoded::Greeting(greeting),
-            Frame::Response(response) => Decoded::Response(response),
+            Frame::Response(response) | Frame::Verbatim(response, _) => Decoded::Response(response),
             Frame::Esearch(esearch) => Decoded::Esearch(esearch),
             Frame::Skipped { reason, .. } => Decoded::Skipped { reason },
             Frame::Summary(_) => Decoded::Skipped {

@@ -200,20 +200,36 @@ fn ascii_line(line: &[u8], out: &mut Vec<u8>) -> bool {
     true
 }
 
-/// `bytes` with every character that is no TEXT-CHAR (8-bit, NUL) as `?`.
+/// `bytes` with every character that is no TEXT-CHAR (8-bit, NUL) as `?`, and each run of
+/// bytes that is no UTF-8 as one `?` (as `String::from_utf8_lossy` makes it one U+FFFD).
 fn ascii_text(bytes: &[u8], out: &mut Vec<u8>) {
     for chunk in bytes.utf8_chunks() {
-        out.extend(chunk.valid().chars().map(|c| {
-            if c.is_ascii() && c != '\0' {
-                c as u8
-            } else {
-                b'?'
-            }
-        }));
+        out.extend(chunk.valid().chars().map(|c| ascii_char(c) as u8));
         if !chunk.invalid().is_empty() {
             out.push(b'?');
         }
     }
+}
+
+/// What `ascii_text` makes of one character.
+fn ascii_char(c: char) -> char {
+    if c.is_ascii() && c != '\0' { c } else { '?' }
+}
+
+/// The end of `line` (as `String::from_utf8_lossy` read it) that `ascii_text` turned into
+/// `ascii`: the status text as the server wrote it, 8-bit characters included. `None` when
+/// the line's end is not that text (another repair changed it).
+pub(crate) fn verbatim_tail<'a>(line: &'a str, ascii: &str) -> Option<&'a str> {
+    let chars = ascii.chars().count();
+    let start = match chars {
+        0 => line.len(),
+        n => line.char_indices().rev().nth(n - 1)?.0,
+    };
+    let tail = &line[start..];
+    tail.chars()
+        .map(ascii_char)
+        .eq(ascii.chars())
+        .then_some(tail)
 }
 
 fn join<'a>(words: impl Iterator<Item = &'a [u8]>, out: &mut Vec<u8>) {
@@ -276,6 +292,28 @@ fn copy_literal<'a>(bytes: &'a [u8], out: &mut Vec<u8>) -> &'a [u8] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn n0003_a_status_text_with_8_bit_characters_is_found_again_in_its_line() {
+        let line = "F OK [READ-WRITE] [Gmail]/Visi laiškai selected. (Success) [THROTTLED]";
+        let mut ascii = Vec::new();
+        ascii_text(line.as_bytes(), &mut ascii);
+        let ascii = String::from_utf8(ascii).unwrap();
+        let text = ascii.strip_prefix("F OK [READ-WRITE] ").unwrap();
+        assert_eq!(
+            verbatim_tail(line, text),
+            Some("[Gmail]/Visi laiškai selected. (Success) [THROTTLED]")
+        );
+        // Bytes that are no UTF-8 read as one U+FFFD each run, as `ascii_text` makes one `?`.
+        let lossy = String::from_utf8_lossy(b"* BYE bad \xff\xfe end");
+        assert_eq!(
+            verbatim_tail(&lossy, "bad ?? end"),
+            Some("bad \u{fffd}\u{fffd} end")
+        );
+        // A text another repair changed (runs of spaces) is not taken from the line.
+        assert_eq!(verbatim_tail("* NO  über  voll", "?ber voll"), None);
+        assert_eq!(verbatim_tail("* OK é", ""), Some(""));
+    }
 
     fn normalized(input: &[u8]) -> Vec<u8> {
         let mut out = Vec::new();

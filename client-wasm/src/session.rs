@@ -18,6 +18,7 @@ use crate::error::{CommandError, Refusal, SessionError, SubmitError, invalid};
 use crate::esearch::Esearch;
 use crate::event::Event;
 use crate::gmail::{self, GmailItems, Label, LabelAction};
+use crate::lenient::verbatim_tail;
 use crate::mailbox::{ListedMailbox, MailboxName, MailboxStatus, SelectedMailbox, same_mailbox};
 use crate::message::{Copies, Flag, FullMessage, MessageSummary, Uid, UidSet};
 use crate::namespace::{Hierarchy, Namespaces};
@@ -32,7 +33,7 @@ use crate::thread::ThreadNode;
 use imap_types::IntoStatic;
 use imap_types::command::{Command as WireCommand, CommandBody};
 use imap_types::command::{FetchModifier, SelectParameter, StoreModifier};
-use imap_types::core::{AString, Atom, Charset, IString, NString, Vec1};
+use imap_types::core::{AString, Atom, Charset, IString, NString, Text, Vec1};
 use imap_types::extensions::compress::CompressionAlgorithm;
 use imap_types::extensions::enable::CapabilityEnable;
 use imap_types::extensions::sort::SortCriterion;
@@ -720,6 +721,8 @@ struct Core {
     /// COMPRESS's OK was just handled: the `Session` switches its streams. Holds how many
     /// transmissions were queued before the OK (the queue moves on in the same call).
     compress_accepted: Option<usize>,
+    /// The line of the response being handled when it had 8-bit text (`Frame::Verbatim`).
+    verbatim: Option<String>,
 }
 
 impl Core {
@@ -746,6 +749,7 @@ impl Core {
             ever_opened: false,
             compress_asked: false,
             compress_accepted: None,
+            verbatim: None,
         }
     }
 
@@ -1420,9 +1424,24 @@ impl Core {
             Frame::Summary(fetch) => self.handle_summary(&fetch),
             Frame::Esearch(esearch) => self.handle_esearch(esearch),
             Frame::Gmail(fetch) => self.handle_gmail(fetch),
+            Frame::Verbatim(response, line) => {
+                self.verbatim = Some(line);
+                self.handle_frame(Frame::Response(response), now);
+                self.verbatim = None;
+            }
             Frame::Skipped { reason, length } => self.handle_skipped(reason, length),
         }
         self.pump(now);
+    }
+
+    /// A status text to show: as the server wrote it when the line had 8-bit characters
+    /// (`Frame::Verbatim`), else imap-types' (ASCII) text.
+    fn shown_text(&self, text: &Text<'_>) -> String {
+        let ascii = text.to_string();
+        self.verbatim
+            .as_deref()
+            .and_then(|line| verbatim_tail(line, &ascii))
+            .map_or(ascii.clone(), str::to_owned)
     }
 
     fn handle_skipped(&mut self, reason: &'static str, length: usize) {
@@ -1604,7 +1623,7 @@ impl Core {
             Status::Tagged(tagged) => self.handle_tagged(tagged),
             Status::Untagged(body) => self.handle_untagged_status(&body),
             Status::Bye(Bye { text, .. }) => {
-                let text = text.to_string();
+                let text = self.shown_text(&text);
                 if self.state == State::LoggingOut {
                     self.bye = Some(text);
                 } else {
@@ -1626,7 +1645,7 @@ impl Core {
             // RFC 3501 §7.1.2-3: a warning, or an error no command can be blamed for.
             self.events.push_back(Event::WarningReceived {
                 refusal,
-                text: body.text.to_string(),
+                text: self.shown_text(&body.text),
             });
         }
         let Some(code) = &body.code else {
@@ -1634,7 +1653,7 @@ impl Core {
         };
         if matches!(code, Code::Alert) {
             self.events.push_back(Event::AlertReceived {
-                text: body.text.to_string(),
+                text: self.shown_text(&body.text),
             });
             return;
         }
@@ -2122,7 +2141,7 @@ impl Core {
         }
         if let Some(Code::Alert) = &body.code {
             self.events.push_back(Event::AlertReceived {
-                text: body.text.to_string(),
+                text: self.shown_text(&body.text),
             });
         }
         // With QRESYNC, an EXPUNGE's or STORE's OK carries the new HIGHESTMODSEQ (RFC 7162).
@@ -2358,7 +2377,7 @@ impl Core {
             self.create_and_retry(flight, destination, command);
             return;
         }
-        let text = body.text.to_string();
+        let text = self.shown_text(&body.text);
         let refusal = if body.kind == StatusKind::No {
             Refusal::No
         } else {

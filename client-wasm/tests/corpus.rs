@@ -1051,7 +1051,8 @@ fn n0003_corpus_odd_lines_reach_their_expected_values() {
     assert_eq!(delimiter.as_ref().map(|d| d.inner()), Some('/'));
     assert_eq!(name(mailbox), "'a");
 
-    // Raw UTF-8 cannot be held by imap-types' `Text`: each such character reads as `?`.
+    // Raw UTF-8 cannot be held by imap-types' `Text`: each such character reads as `?` here;
+    // the session shows the text as written (tests/session.rs, n0003_status_texts_...).
     let gmail: Vec<_> = responses("044")
         .expect("corpus")
         .iter()

@@ -1159,6 +1159,42 @@ fn v0067_esearch_results_are_matched_by_their_tag_correlator() {
     );
 }
 
+/// Gmail writes raw UTF-8 into status texts (corpus capture 044): an ALERT, a refusal and a
+/// BYE reach the driver as written, not with `?` for each 8-bit character.
+#[test]
+fn n0003_status_texts_with_8_bit_characters_are_shown_as_the_server_wrote_them() {
+    let events = run(
+        encrypted(),
+        &with(
+            selected(),
+            vec![
+                Server("* OK [ALERT] Pašto dėžutė beveik pilna\r\n".as_bytes()),
+                Submit(Command::Select {
+                    mailbox: MailboxName::from_wire("Archive"),
+                }),
+                Client(b"0002 SELECT Archive\r\n"),
+                Server("0002 NO [NONEXISTENT] Нет такой папки\r\n".as_bytes()),
+                Server("* BYE Сеанс завершён\r\n".as_bytes()),
+            ],
+        ),
+    );
+    let texts: Vec<String> = events
+        .iter()
+        .filter_map(|event| match event {
+            Event::AlertReceived { text } => Some(text.clone()),
+            Event::CommandFailed { error, .. } => Some(error.to_string()),
+            Event::Closed {
+                error: Some(SessionError::ServerBye { text }),
+            } => Some(text.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(texts.len(), 3, "{events:?}");
+    assert_eq!(texts[0], "Pašto dėžutė beveik pilna");
+    assert!(texts[1].contains("Нет такой папки"), "{}", texts[1]);
+    assert_eq!(texts[2], "Сеанс завершён");
+}
+
 /// Lines no grammar allows, each from the corpus: Exchange's bare `[COPYUID ...]` during MOVE,
 /// ppops.net's `OK` without text, Exchange's `Server Unavailable. 15`. The commands still
 /// complete in order, the expunge still counts, and the bare line is a server warning.
