@@ -33,11 +33,19 @@ pub trait MailStore {
 }
 
 /// Applies one account's events to a `MailStore`, for the mailbox selected at the time.
+///
+/// The HIGHESTMODSEQ the store keeps says the cache holds every change up to it, so it moves
+/// only once the driver says it caught up ([`CacheWriter::caught_up`]): a catch-up cut short
+/// (the tab closed mid-FETCH) is then redone from the older value, never skipped.
 #[derive(Debug, Clone)]
 pub struct CacheWriter {
     account: String,
     /// `None` while no mailbox with persistent UIDs is selected: nothing is cached then.
     epoch: Option<Epoch>,
+    /// The selected mailbox's HIGHESTMODSEQ as last reported.
+    modseq: Option<u64>,
+    /// The driver caught up with the selected mailbox: its HIGHESTMODSEQ may be saved.
+    current: bool,
 }
 
 impl CacheWriter {
@@ -45,6 +53,8 @@ impl CacheWriter {
         Self {
             account: account.into(),
             epoch: None,
+            modseq: None,
+            current: false,
         }
     }
 
@@ -68,8 +78,12 @@ impl CacheWriter {
                 store.drop_epoch(&self.epoch_of(mailbox, *previous));
                 self.epoch = None;
             }
-            Event::MailboxSelected { mailbox, .. } | Event::MailboxUpdated { mailbox } => {
-                self.opened(store, mailbox);
+            Event::MailboxSelected { mailbox, .. } => self.opened(store, mailbox),
+            Event::MailboxUpdated { mailbox } => {
+                self.modseq = mailbox.highest_modseq;
+                if self.current {
+                    self.save(store);
+                }
             }
             _ => {
                 if let Some(epoch) = &self.epoch {
@@ -79,12 +93,34 @@ impl CacheWriter {
         }
     }
 
+    /// Call once what changed since the cached state is in the store: after the events of a
+    /// QRESYNC open (they arrive with it), or when the CHANGEDSINCE flag fetch, or for a
+    /// mailbox not cached before the fetch of its messages, completed.
+    pub fn caught_up(&mut self, store: &mut impl MailStore) {
+        self.current = true;
+        self.save(store);
+    }
+
+    fn save(&self, store: &mut impl MailStore) {
+        if let Some(epoch) = &self.epoch {
+            store.save_state(epoch, self.modseq);
+        }
+    }
+
+    /// The new epoch is recorded with what the cache is current to so far: the stored
+    /// HIGHESTMODSEQ of the same UIDVALIDITY, else none.
     fn opened(&mut self, store: &mut impl MailStore, mailbox: &SelectedMailbox) {
         self.epoch = mailbox
             .uid_validity
             .map(|uid_validity| self.epoch_of(&mailbox.name, uid_validity));
+        self.modseq = mailbox.highest_modseq;
+        self.current = false;
         if let Some(epoch) = &self.epoch {
-            store.save_state(epoch, mailbox.highest_modseq);
+            let known = store
+                .load_state(&self.account, &mailbox.name)
+                .filter(|cached| Some(cached.uid_validity) == mailbox.uid_validity)
+                .and_then(|cached| cached.highest_modseq);
+            store.save_state(epoch, known);
         }
     }
 

@@ -832,6 +832,38 @@ impl MailStore for MemoryStore {
     }
 }
 
+/// Reopened with CONDSTORE but no QRESYNC, the server's new HIGHESTMODSEQ is kept back until
+/// the driver fetched what changed: a catch-up cut short is redone from the old value.
+#[test]
+fn l0001_v0002_the_stored_highestmodseq_moves_only_once_the_driver_caught_up() {
+    let mut store = MemoryStore::default();
+    let epoch = Epoch {
+        account: "alice@example.test".into(),
+        mailbox: b"INBOX".to_vec(),
+        uid_validity: 1_764_090_000,
+    };
+    store.save_state(&epoch, Some(50));
+    let mut writer = CacheWriter::new("alice@example.test");
+    let events = opened(
+        "CONDSTORE IDLE",
+        writer.open(&store, inbox(), false),
+        b"0001 SELECT INBOX (CONDSTORE)\r\n",
+        b"* 3 EXISTS\r\n* OK [UIDVALIDITY 1764090000] UIDs valid\r\n* OK [HIGHESTMODSEQ 90] Highest\r\n0001 OK [READ-WRITE] Select completed.\r\n",
+        vec![Server(b"* OK [HIGHESTMODSEQ 95] Highest\r\n")],
+    );
+    for event in &events {
+        writer.apply(&mut store, event);
+    }
+    let modseq = |store: &MemoryStore| {
+        store
+            .load_state("alice@example.test", &inbox())
+            .and_then(|cached| cached.highest_modseq)
+    };
+    assert_eq!(modseq(&store), Some(50), "moved before the catch-up");
+    writer.caught_up(&mut store);
+    assert_eq!(modseq(&store), Some(95));
+}
+
 #[test]
 fn l0001_the_cache_follows_events_per_uidvalidity_and_reopens_with_what_it_knows() {
     let mut store = MemoryStore::default();
@@ -849,6 +881,11 @@ fn l0001_the_cache_follows_events_per_uidvalidity_and_reopens_with_what_it_knows
     for event in &first {
         writer.apply(&mut store, event);
     }
+    // Until the driver says it caught up, the store claims no HIGHESTMODSEQ: a fetch cut
+    // short must be redone, not skipped.
+    let before = store.load_state("alice@example.test", &inbox()).unwrap();
+    assert_eq!(before.highest_modseq, None);
+    writer.caught_up(&mut store);
     let Command::Open {
         cached: Some(cached),
         ..
