@@ -1416,22 +1416,26 @@ impl Core {
     fn handle_frame(&mut self, frame: Frame<'_>, now: Instant) {
         match frame {
             Frame::Greeting(greeting) => self.handle_greeting(greeting),
-            Frame::Response(Response::Status(status)) => self.handle_status(status),
-            Frame::Response(Response::Data(data)) => self.handle_data(data),
-            Frame::Response(Response::CommandContinuationRequest(request)) => {
-                self.handle_continuation(&request);
+            Frame::Response(response) => self.handle_response(response),
+            Frame::Verbatim(response, line) => {
+                self.verbatim = Some(line);
+                self.handle_response(response);
+                self.verbatim = None;
             }
             Frame::Summary(fetch) => self.handle_summary(&fetch),
             Frame::Esearch(esearch) => self.handle_esearch(esearch),
             Frame::Gmail(fetch) => self.handle_gmail(fetch),
-            Frame::Verbatim(response, line) => {
-                self.verbatim = Some(line);
-                self.handle_frame(Frame::Response(response), now);
-                self.verbatim = None;
-            }
             Frame::Skipped { reason, length } => self.handle_skipped(reason, length),
         }
         self.pump(now);
+    }
+
+    fn handle_response(&mut self, response: Response<'_>) {
+        match response {
+            Response::Status(status) => self.handle_status(status),
+            Response::Data(data) => self.handle_data(data),
+            Response::CommandContinuationRequest(request) => self.handle_continuation(&request),
+        }
     }
 
     /// A status text to show: as the server wrote it when the line had 8-bit characters
@@ -1441,7 +1445,8 @@ impl Core {
         self.verbatim
             .as_deref()
             .and_then(|line| verbatim_tail(line, &ascii))
-            .map_or(ascii.clone(), str::to_owned)
+            .map(str::to_owned)
+            .unwrap_or(ascii)
     }
 
     fn handle_skipped(&mut self, reason: &'static str, length: usize) {
