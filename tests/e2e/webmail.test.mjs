@@ -717,12 +717,11 @@ describe('webmail page', () => {
     const gone = uniqueWord('Expunged elsewhere ');
     const kept = uniqueWord('Flagged elsewhere ');
     for (const subject of [gone, kept]) await appendPlain(subject, 'Changed by another connection.');
-    const sent = [];
-    const { context, page, record } = await signedIn('kb', SCRATCH, (page) => page.on('websocket',
-      (ws) => ws.on('framesent', (frame) => sent.push(Buffer.from(frame.payload).toString('latin1')))));
+    let latest;
+    const { context, page, record } = await signedIn('kb', SCRATCH, (page) => { latest = watchImap(page); });
     try {
       await shotOnFailure(page, 'webmail-kb', async () => {
-        const wire = sent.join('');
+        const wire = latest().sent;
         const enable = wire.search(/^\S+ ENABLE QRESYNC\r$/m);
         const select = wire.search(/^\S+ SELECT /m);
         assert.ok(enable >= 0 && enable < select, `QRESYNC not enabled before the first SELECT:\n${wire.slice(0, 2000)}`);
@@ -1267,11 +1266,10 @@ ImapClient.prototype.login = async function (...args) {
       '',
     ].join('\n');
     await appendMessage(imapConn(), SCRATCH, rfc822({ subject, contentType: 'multipart/mixed; boundary="large-b1"', body }));
-    const sent = [];
-    const { context, page, record } = await signedIn('zb', SCRATCH, (page) => page.on('websocket',
-      (ws) => ws.on('framesent', (frame) => sent.push(Buffer.from(frame.payload).toString('latin1')))));
+    let latest;
+    const { context, page, record } = await signedIn('zb', SCRATCH, (page) => { latest = watchImap(page); });
     // The whole-message fetch (`BODY.PEEK[]`), as opposed to a part's (`BODY.PEEK[1]`).
-    const wholeFetched = () => /BODY\.PEEK\[\]/.test(sent.join(''));
+    const wholeFetched = () => /BODY\.PEEK\[\]/.test(latest().sent);
     try {
       await shotOnFailure(page, 'webmail-zb', async () => {
         await openRow(page, subject);
