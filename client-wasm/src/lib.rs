@@ -68,6 +68,6 @@ pub use part::{
 pub use session::{Config, MIN_SCRAM_RANDOM, Session, State, TransportSecurity};
 pub use sort::{SortKey, SortOrder, sort_summaries};
 pub use structure::{Disposition, Extension, MessageStructure, Part};
-pub use summary_header::ThreadKeys;
+pub use summary_header::{ThreadKeys, id_hash};
 pub use sync::CachedMailbox;
 pub use thread::{ThreadNode, thread_by_references};

@@ -7,8 +7,15 @@ use imap_types::fetch::MessageDataItem;
 use imap_types::flag::{Flag as ImapFlag, FlagFetch, FlagPerm};
 use mail_parser::{HeaderName, MessageParser, MimeHeaders, PartType};
 use serde::{Serialize, Serializer};
+use std::borrow::Cow;
 use std::fmt;
 use std::num::NonZeroU32;
+
+/// Text from the wire, invalid UTF-8 replaced. `String::from_utf8_lossy` checks byte by byte;
+/// `str::from_utf8` goes a word at a time through ASCII, which header text almost always is.
+pub(crate) fn lossy(bytes: &[u8]) -> Cow<'_, str> {
+    std::str::from_utf8(bytes).map_or_else(|_| String::from_utf8_lossy(bytes), Cow::Borrowed)
+}
 
 /// A message's unique identifier within one UIDVALIDITY epoch of a mailbox.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -375,9 +382,10 @@ pub struct MessageSummary {
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub has_attachments: bool,
     /// The Message-IDs this one follows, oldest first: References, else In-Reply-To's first
-    /// (RFC 5256 threading); not sent to the page.
+    /// (RFC 5256 threading), as [`id_hash`](crate::id_hash)es (threading only compares them; one allocation
+    /// per message instead of one per ID); not sent to the page.
     #[serde(skip)]
-    pub references: Vec<String>,
+    pub references: Vec<u64>,
     /// For threading in the list model; not sent to the page.
     #[serde(skip)]
     pub thread: ThreadKeys,

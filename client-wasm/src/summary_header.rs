@@ -7,7 +7,7 @@
 //! parsed.
 
 use crate::codec::fast_fetch::{clock_and_zone, digits_value, month as month_number, utc_seconds};
-use crate::message::Sender;
+use crate::message::{Sender, lossy};
 use mail_parser::parsers::MessageStream;
 use mail_parser::{Addr, DateTime};
 
@@ -47,19 +47,19 @@ pub(crate) struct SummaryFields<'a> {
 impl<'a> SummaryFields<'a> {
     pub(crate) fn find(header: &'a [u8]) -> Self {
         let mut values = [None; NAMES.len()];
-        let mut current: Option<(usize, usize)> = None;
-        let mut start = 0;
-        // One memchr call per line, no iterator adapters around it (calls at opt-level "z").
-        while let Some(rest) = header.get(start..).filter(|rest| !rest.is_empty()) {
-            let end = memchr::memchr(b'\n', rest).map_or(header.len(), |lf| start + lf + 1);
-            let line = &rest[..end - start];
-            if !matches!(line.first(), Some(b' ' | b'\t')) {
-                if let Some((field, value_start)) = current.take() {
-                    values[field] = header.get(value_start..start);
-                }
-                current = field_start(line).map(|(field, value)| (field, start + value));
+        let mut current = field_start(header);
+        for lf in memchr::memchr_iter(b'\n', header) {
+            let start = lf + 1;
+            if matches!(header.get(start), None | Some(b' ' | b'\t')) {
+                continue;
             }
-            start = end;
+            if let Some((field, value_start)) = current.take() {
+                values[field] = header.get(value_start..start);
+            }
+            current = header
+                .get(start..)
+                .and_then(field_start)
+                .map(|(field, value)| (field, start + value));
         }
         if let Some((field, value_start)) = current {
             values[field] = header.get(value_start..);
@@ -168,12 +168,9 @@ impl<'a> SummaryFields<'a> {
     /// The thread keys, given the message's own ID as [`Self::message_id`] read it.
     /// The IDs the message follows, oldest first: References, else In-Reply-To's first (RFC
     /// 5256's REFERENCES threading).
-    pub(crate) fn references(&self) -> Vec<String> {
-        let ids = |field: usize| {
-            angle_ids(self.values[field].unwrap_or_default())
-                .map(|id| String::from_utf8_lossy(id).into_owned())
-        };
-        let references: Vec<String> = ids(REFERENCES).collect();
+    pub(crate) fn references(&self) -> Vec<u64> {
+        let ids = |field: usize| angle_ids(self.values[field].unwrap_or_default()).map(id_hash);
+        let references: Vec<u64> = ids(REFERENCES).collect();
         if references.is_empty() {
             ids(IN_REPLY_TO).take(1).collect()
         } else {
@@ -191,26 +188,40 @@ impl<'a> SummaryFields<'a> {
     }
 }
 
-/// Which summary field a line starts, and where its value starts in the line.
+/// Which summary field a line starts (`line` may run on past the line's end: no name, blank
+/// or colon is a `\n`), and where its value starts in the line.
 fn field_start(line: &[u8]) -> Option<(usize, usize)> {
-    // Most lines are other fields: their first byte tells, before any slice comparison
-    // (a call each at opt-level "z", the wasm build's).
-    let first = line.first()?.to_ascii_uppercase();
-    NAMES.iter().enumerate().find_map(|(field, name)| {
-        if name.first() != Some(&first) {
-            return None;
-        }
-        let rest = line
-            .get(..name.len())
-            .filter(|start| start.eq_ignore_ascii_case(name))
-            .map(|_| &line[name.len()..])?;
-        let blanks = rest
-            .iter()
-            .take_while(|&&b| b == b' ' || b == b'\t')
-            .count();
-        (rest.get(blanks) == Some(&b':')).then_some((field, name.len() + blanks + 1))
-    })
+    // Most lines are other fields: their first byte tells, before any slice comparison.
+    let field = usize::from(*FIELD_BY_FIRST.get(usize::from(*line.first()?))?).checked_sub(1)?;
+    let name = NAMES.get(field)?;
+    let rest = line
+        .get(..name.len())
+        .filter(|start| start.eq_ignore_ascii_case(name))
+        .map(|_| &line[name.len()..])?;
+    let blanks = rest
+        .iter()
+        .take_while(|&&b| b == b' ' || b == b'\t')
+        .count();
+    (rest.get(blanks) == Some(&b':')).then_some((field, name.len() + blanks + 1))
 }
+
+/// For a line's first byte, 1 + the index in [`NAMES`] of the only field starting with it
+/// (in either case), or 0: the names' first letters differ.
+const FIELD_BY_FIRST: [u8; 256] = {
+    let mut table = [0; 256];
+    let mut field = 0;
+    while field < NAMES.len() {
+        let first = NAMES[field][0];
+        assert!(
+            table[first as usize] == 0,
+            "two names start with the same letter"
+        );
+        table[first.to_ascii_uppercase() as usize] = field as u8 + 1;
+        table[first.to_ascii_lowercase() as usize] = field as u8 + 1;
+        field += 1;
+    }
+    table
+};
 
 /// `[Www, ]d Mon yyyy hh:mm:ss +zzzz` and blanks, in seconds since the Unix epoch.
 fn plain_date(raw: &[u8]) -> Option<i64> {
@@ -244,7 +255,7 @@ fn plain_text(raw: &[u8]) -> Option<String> {
     let is_blank = |b: &u8| matches!(b, b' ' | b'\t' | b'\r');
     let start = line.iter().position(|b| !is_blank(b))?;
     let end = line.iter().rposition(|b| !is_blank(b))? + 1;
-    Some(String::from_utf8_lossy(line.get(start..end)?).into_owned())
+    Some(lossy(line.get(start..end)?).into_owned())
 }
 
 /// `Name <addr>`, `<addr>` or `addr` on one line: printable ASCII without the characters
@@ -252,32 +263,79 @@ fn plain_text(raw: &[u8]) -> Option<String> {
 fn plain_sender(raw: &[u8]) -> Option<(Option<&str>, &str)> {
     let line = raw.strip_suffix(b"\n")?;
     let line = line.strip_suffix(b"\r").unwrap_or(line).trim_ascii();
-    let plain = line.iter().all(|&b| {
-        b.is_ascii_graphic()
-            && !matches!(
-                b,
-                b'"' | b'(' | b')' | b',' | b';' | b':' | b'\\' | b'=' | b'[' | b']'
-            )
-            || b == b' '
-    });
-    if !plain || has_pair(line, *b"  ") {
-        return None;
-    }
+    let shape = SenderShape::scan(line)?;
     let text = std::str::from_utf8(line).ok()?;
     let (name, address) = match text.strip_suffix('>') {
-        Some(head) => {
-            let (name, address) = head.rsplit_once('<')?;
+        // The only `<` and `>` delimit the address; the name, the address and the blanks
+        // before it hold no other.
+        Some(head) if shape.angles == (1, 1) => {
+            let (name, address) = head.split_at(shape.last_lt?);
             let name = name.strip_suffix(' ').unwrap_or(name);
-            (Some(name).filter(|name| !name.is_empty()), address)
+            (
+                Some(name).filter(|name| !name.is_empty()),
+                address.strip_prefix('<')?,
+            )
         }
-        None => (None, text),
+        None if shape.angles == (0, 0) => (None, text),
+        _ => return None,
     };
-    let simple = |part: &str| !part.bytes().any(|b| b == b'<' || b == b'>');
-    let valid = address.contains('@')
-        && !address.contains(' ')
-        && simple(address)
-        && name.is_none_or(simple);
+    // The address's own blanks and `@` come after its `<` (or anywhere without one).
+    let after = shape.last_lt.unwrap_or(0);
+    let valid = shape.last_at.is_some_and(|at| at >= after)
+        && shape.last_blank.is_none_or(|blank| blank < after);
     valid.then_some((name, address))
+}
+
+/// What [`plain_sender`] needs to know of a line, found in one pass.
+struct SenderShape {
+    /// How many `<` and `>` the line holds.
+    angles: (u8, u8),
+    last_lt: Option<usize>,
+    last_at: Option<usize>,
+    last_blank: Option<usize>,
+}
+
+/// Bytes a plain sender cannot hold: controls, 8-bit, and those that start quotes,
+/// comments, lists, groups, escapes or encoded words.
+const NOT_PLAIN: [bool; 256] = {
+    let mut table = [true; 256];
+    let mut b = b' ';
+    while b < 0x7f {
+        table[b as usize] = matches!(
+            b,
+            b'"' | b'(' | b')' | b',' | b';' | b':' | b'\\' | b'=' | b'[' | b']'
+        );
+        b += 1;
+    }
+    table
+};
+
+impl SenderShape {
+    /// `None` when a byte is not plain or two blanks follow each other.
+    fn scan(line: &[u8]) -> Option<Self> {
+        let mut shape = Self {
+            angles: (0, 0),
+            last_lt: None,
+            last_at: None,
+            last_blank: None,
+        };
+        for (at, &b) in line.iter().enumerate() {
+            if NOT_PLAIN[usize::from(b)] {
+                return None;
+            }
+            match b {
+                b' ' if shape.last_blank.is_some_and(|blank| blank + 1 == at) => return None,
+                b' ' => shape.last_blank = Some(at),
+                b'<' => {
+                    (shape.angles.0, shape.last_lt) = (shape.angles.0.saturating_add(1), Some(at))
+                }
+                b'>' => shape.angles.1 = shape.angles.1.saturating_add(1),
+                b'@' => shape.last_at = Some(at),
+                _ => {}
+            }
+        }
+        Some(shape)
+    }
 }
 
 /// `=?charset?Q|B?text?= <addr>` or `"text" <addr>`: a name of one encoded word (decoded by
@@ -313,7 +371,7 @@ fn plain_quoted(text: &[u8]) -> Option<String> {
         .all(|&b| b.is_ascii_graphic() && !matches!(b, b'\\' | b'=' | b'<' | b'>') || b == b' ');
     let trimmed = text.first() != Some(&b' ') && text.last() != Some(&b' ');
     let valid = plain && trimmed && !text.is_empty() && !has_pair(text, *b"  ");
-    valid.then(|| String::from_utf8_lossy(text).into_owned())
+    valid.then(|| lossy(text).into_owned())
 }
 
 /// A one-line value of a single encoded word, decoded, when the text has no blanks at its
@@ -355,7 +413,7 @@ fn angle_ids(raw: &[u8]) -> impl Iterator<Item = &[u8]> {
 }
 
 /// FNV-1a, 64 bits: stable across builds and platforms, never 0 for an ID in practice.
-pub(crate) fn id_hash(id: &[u8]) -> u64 {
+pub fn id_hash(id: &[u8]) -> u64 {
     id.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &byte| {
         (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
     })

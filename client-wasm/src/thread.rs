@@ -3,6 +3,7 @@
 
 use crate::message::{MessageSummary, Uid};
 use crate::sort::{base_subject, sent_date};
+use crate::summary_header::id_hash;
 use serde::Serialize;
 use std::collections::HashMap;
 
@@ -101,16 +102,18 @@ pub fn thread_by_references(messages: &[MessageSummary]) -> Vec<ThreadNode> {
 #[derive(Default)]
 struct Table {
     containers: Vec<Container>,
-    ids: HashMap<String, usize>,
+    /// Containers by the hash of their Message-ID ([`id_hash`]): 64-bit FNV-1a, so two IDs
+    /// of one folder sharing a hash is not a practical concern.
+    ids: HashMap<u64, usize>,
 }
 
 impl Table {
-    fn container(&mut self, id: &str) -> usize {
-        if let Some(&index) = self.ids.get(id) {
+    fn container(&mut self, id: u64) -> usize {
+        if let Some(&index) = self.ids.get(&id) {
             return index;
         }
         let index = self.new_container();
-        self.ids.insert(id.to_owned(), index);
+        self.ids.insert(id, index);
         index
     }
 
@@ -125,11 +128,15 @@ impl Table {
 
     /// Step 1: the message's container, its references linked parent to child.
     fn add(&mut self, index: usize, message: &MessageSummary) {
-        let own = match message.message_id.as_deref() {
+        let own = match message
+            .message_id
+            .as_deref()
+            .map(|id| id_hash(id.as_bytes()))
+        {
             Some(id)
                 if self
                     .ids
-                    .get(id)
+                    .get(&id)
                     .is_none_or(|&c| self.containers[c].message.is_none()) =>
             {
                 self.container(id)
@@ -142,7 +149,7 @@ impl Table {
             .references
             .iter()
             .take(MAX_REFERENCES)
-            .map(|id| self.container(id))
+            .map(|&id| self.container(id))
             .collect();
         for pair in references.windows(2) {
             if let [parent, child] = *pair
@@ -311,7 +318,7 @@ mod tests {
             subject: None,
             message_id: Some(id.to_owned()),
             has_attachments: false,
-            references: references.iter().map(|r| (*r).to_owned()).collect(),
+            references: references.iter().map(|r| id_hash(r.as_bytes())).collect(),
             thread: crate::summary_header::ThreadKeys::default(),
         }
     }

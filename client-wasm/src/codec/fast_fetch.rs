@@ -7,7 +7,7 @@
 //! values; anything else (other items, extra spaces, quoted header, NIL) returns `None` and
 //! takes the generic path, lenient second parse included.
 
-use crate::message::{Flag, Uid};
+use crate::message::{Flag, Uid, lossy};
 
 /// One summary FETCH, as borrowed from the framed message.
 #[derive(Debug, PartialEq, Eq)]
@@ -33,7 +33,7 @@ impl SummaryFetch<'_> {
 
 /// A flag the reader checked to be `\`? atom, hence ASCII: the lossy decoding borrows.
 fn flag(bytes: &[u8]) -> Flag {
-    Flag::parse(&String::from_utf8_lossy(bytes))
+    Flag::parse(&lossy(bytes))
 }
 
 /// Reads `message` (one complete framed response) if it has exactly the summary shape.
