@@ -8,7 +8,7 @@ mod framing;
 
 use crate::esearch::{self, Esearch};
 use crate::gmail::GmailItems;
-use crate::lenient::{normalize_spacing, repair_line, xlist_as_list};
+use crate::lenient::{self, normalize_spacing, repair_line, xlist_as_list};
 use crate::lenient_fetch::rewrite_fetch;
 pub(crate) use fast_fetch::SummaryFetch;
 use framing::{Framed, Framer};
@@ -18,7 +18,7 @@ use imap_codec::{
     encode::{Encoder, Fragment},
 };
 use imap_types::command::Command as WireCommand;
-use imap_types::core::{AString, IString, LiteralMode};
+use imap_types::core::{AString, IString, LiteralMode, Text};
 use imap_types::fetch::MessageDataItem;
 use imap_types::response::{Data, Greeting, Response};
 use imap_types::utils::escape_quoted;
@@ -267,6 +267,16 @@ pub struct StreamMessage<'a> {
     /// Its length on the wire, literals included.
     pub length: usize,
     pub decoded: Decoded<'a>,
+    /// The response's line when it held 8-bit text: see [`Self::shown_text`].
+    line: Option<String>,
+}
+
+impl StreamMessage<'_> {
+    /// A status text of this message as the server wrote it: 8-bit characters included
+    /// (Gmail's UTF-8 mailbox names), which imap-types' `Text` reads as `?` each.
+    pub fn shown_text(&self, text: &Text<'_>) -> String {
+        lenient::shown_text(self.line.as_deref(), text)
+    }
 }
 
 /// What a message decoded to.
@@ -306,9 +316,14 @@ impl ResponseStream {
         let length = self.reader.advance()?;
         let offset = self.framed;
         self.framed = self.framed.saturating_add(length as u64);
+        let mut line = None;
         let decoded = match self.reader.decode_current(false) {
             Frame::Greeting(greeting) => Decoded::Greeting(greeting),
-            Frame::Response(response) | Frame::Verbatim(response, _) => Decoded::Response(response),
+            Frame::Response(response) => Decoded::Response(response),
+            Frame::Verbatim(response, verbatim) => {
+                line = Some(verbatim);
+                Decoded::Response(response)
+            }
             Frame::Esearch(esearch) => Decoded::Esearch(esearch),
             Frame::Skipped { reason, .. } => Decoded::Skipped { reason },
             Frame::Summary(_) => Decoded::Skipped {
@@ -322,6 +337,7 @@ impl ResponseStream {
             offset,
             length,
             decoded,
+            line,
         })
     }
 

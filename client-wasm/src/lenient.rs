@@ -7,6 +7,7 @@
 //! [`repair_line`] rewrites one-line shapes particular servers send (odd flags and
 //! attributes, raw UTF-8, missing text or tag) into the strict form they stand for.
 
+use imap_types::core::Text;
 use imap_types::utils::indicators::is_atom_char;
 
 /// Rewrites `message` into `out` with the padding removed; returns whether anything changed.
@@ -230,6 +231,14 @@ pub(crate) fn verbatim_tail<'a>(line: &'a str, ascii: &str) -> Option<&'a str> {
         .map(ascii_char)
         .eq(ascii.chars())
         .then_some(tail)
+}
+
+/// A status text to show: as the server wrote it when its response's `line` had 8-bit
+/// characters (imap-types' `Text` holds ASCII only and reads `?` for each), else `text`.
+pub(crate) fn shown_text(line: Option<&str>, text: &Text<'_>) -> String {
+    let ascii = text.to_string();
+    line.and_then(|line| verbatim_tail(line, &ascii))
+        .map_or(ascii.clone(), str::to_owned)
 }
 
 fn join<'a>(words: impl Iterator<Item = &'a [u8]>, out: &mut Vec<u8>) {

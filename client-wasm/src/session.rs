@@ -18,7 +18,7 @@ use crate::error::{CommandError, Refusal, SessionError, SubmitError, invalid};
 use crate::esearch::Esearch;
 use crate::event::Event;
 use crate::gmail::{self, GmailItems, Label, LabelAction};
-use crate::lenient::verbatim_tail;
+use crate::lenient;
 use crate::mailbox::{ListedMailbox, MailboxName, MailboxStatus, SelectedMailbox, same_mailbox};
 use crate::message::{Copies, Flag, FullMessage, MessageSummary, Uid, UidSet};
 use crate::namespace::{Hierarchy, Namespaces};
@@ -1441,12 +1441,7 @@ impl Core {
     /// A status text to show: as the server wrote it when the line had 8-bit characters
     /// (`Frame::Verbatim`), else imap-types' (ASCII) text.
     fn shown_text(&self, text: &Text<'_>) -> String {
-        let ascii = text.to_string();
-        self.verbatim
-            .as_deref()
-            .and_then(|line| verbatim_tail(line, &ascii))
-            .map(str::to_owned)
-            .unwrap_or(ascii)
+        lenient::shown_text(self.verbatim.as_deref(), text)
     }
 
     fn handle_skipped(&mut self, reason: &'static str, length: usize) {

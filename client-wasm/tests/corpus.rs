@@ -355,6 +355,43 @@ fn fuzz_regression_session_login_answered_when_the_server_turns_out_unsupported(
     harness::session(LOGIN_LOST_WHEN_SERVER_TURNS_OUT_UNSUPPORTED);
 }
 
+/// Raw UTF-8 in status texts (capture 044, Gmail): the response reader and `replay` show
+/// them as written, as the session does, where imap-types' text has `?` for each character.
+#[test]
+fn n0003_status_texts_with_8_bit_characters_read_as_written_by_the_stream_and_replay() {
+    let Some(case) = capture("044") else { return };
+    let expected = [
+        "[Gmail]/Visi lai\u{161}kai selected. (Success) [THROTTLED]",
+        "[Gmail]/\u{412}\u{441}\u{44f} \u{43f}\u{43e}\u{447}\u{442}\u{430} selected. (Success) [THROTTLED]",
+    ];
+    let mut stream = ResponseStream::default();
+    stream.push(&case.bytes);
+    let mut shown = Vec::new();
+    while let Some(message) = stream.next_message() {
+        if let Decoded::Response(Response::Status(Status::Tagged(tagged))) = &message.decoded {
+            shown.push(message.shown_text(&tagged.body.text));
+        }
+    }
+    assert_eq!(shown, expected);
+
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_replay"))
+        .arg("-")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("replay starts");
+    std::io::Write::write_all(&mut child.stdin.take().expect("stdin"), &case.bytes).expect("write");
+    let output = child.wait_with_output().expect("replay ends");
+    assert!(output.status.success());
+    let texts: Vec<String> = String::from_utf8(output.stdout)
+        .expect("UTF-8")
+        .lines()
+        .map(|line| serde_json::from_str::<serde_json::Value>(line).expect("JSON"))
+        .filter_map(|line| line["text"].as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(texts, expected);
+}
+
 /// The `replay` tool end to end: JSON lines, decoded mailbox names, skips reported, exit 0;
 /// an unreadable file is the one failure.
 #[test]
@@ -1052,7 +1089,8 @@ fn n0003_corpus_odd_lines_reach_their_expected_values() {
     assert_eq!(name(mailbox), "'a");
 
     // Raw UTF-8 cannot be held by imap-types' `Text`: each such character reads as `?` here;
-    // the session shows the text as written (tests/session.rs, n0003_status_texts_...).
+    // the session, `StreamMessage::shown_text` and `replay` show it as written (below and
+    // tests/session.rs, n0003_status_texts_...).
     let gmail: Vec<_> = responses("044")
         .expect("corpus")
         .iter()

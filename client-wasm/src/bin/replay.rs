@@ -25,8 +25,8 @@ fn main() {}
 #[cfg(not(target_arch = "wasm32"))]
 mod native {
     use clap::Parser;
-    use client_wasm::{Decoded, MailboxName, ResponseStream};
-    use imap_types::core::{IString, NString, NString8};
+    use client_wasm::{Decoded, MailboxName, ResponseStream, StreamMessage};
+    use imap_types::core::{IString, NString, NString8, Text};
     use imap_types::extensions::binary::Literal8;
     use imap_types::fetch::MessageDataItem;
     use imap_types::flag::{FlagFetch, FlagPerm};
@@ -128,7 +128,7 @@ mod native {
                     }
                     decoded => {
                         responses += 1;
-                        let mut fields = message_json(decoded).into_iter();
+                        let mut fields = message_json(decoded, &message).into_iter();
                         // `type` first, then where the message lies, then its content.
                         let mut object: Map<String, Value> = fields.by_ref().take(1).collect();
                         object.insert("offset".into(), offset.into());
@@ -201,7 +201,9 @@ mod native {
         pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
     }
 
-    fn message_json(decoded: &Decoded<'_>) -> Map<String, Value> {
+    /// `message`'s fields; status texts as the server wrote them (8-bit text included).
+    fn message_json(decoded: &Decoded<'_>, message: &StreamMessage<'_>) -> Map<String, Value> {
+        let text = |text: &Text<'_>| Value::from(message.shown_text(text));
         match decoded {
             Decoded::Greeting(greeting) => object(vec![
                 ("type", "greeting".into()),
@@ -215,15 +217,15 @@ mod native {
                     .into(),
                 ),
                 ("code", code_json(greeting.code.as_ref())),
-                ("text", greeting.text.inner().into()),
+                ("text", text(&greeting.text)),
             ]),
-            Decoded::Response(Response::Status(status)) => status_json(status),
+            Decoded::Response(Response::Status(status)) => status_json(status, text),
             Decoded::Response(Response::Data(data)) => data_json(data),
             Decoded::Response(Response::CommandContinuationRequest(request)) => match request {
                 CommandContinuationRequest::Basic(basic) => object(vec![
                     ("type", "continuation".into()),
                     ("code", code_json(basic.code())),
-                    ("text", basic.text().inner().into()),
+                    ("text", text(basic.text())),
                 ]),
                 CommandContinuationRequest::Base64(data) => object(vec![
                     ("type", "continuation".into()),
@@ -241,7 +243,7 @@ mod native {
         }
     }
 
-    fn status_json(status: &Status<'_>) -> Map<String, Value> {
+    fn status_json(status: &Status<'_>, shown: impl Fn(&Text<'_>) -> Value) -> Map<String, Value> {
         let kind = |kind: StatusKind| match kind {
             StatusKind::Ok => "ok",
             StatusKind::No => "no",
@@ -262,7 +264,7 @@ mod native {
             ("tag", tag),
             ("kind", kind.into()),
             ("code", code_json(code.as_ref())),
-            ("text", text.inner().into()),
+            ("text", shown(text)),
         ])
     }
 
