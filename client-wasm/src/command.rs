@@ -7,7 +7,7 @@ use crate::message::{Flag, UidRange, UidSet};
 use crate::part::{PartSection, Partial};
 use crate::sort::SortOrder;
 use crate::sync::CachedMailbox;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 /// Names one submitted command in the events that answer it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -268,8 +268,7 @@ impl Command {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StoreAction {
     Add,
     Remove,
@@ -277,8 +276,7 @@ pub enum StoreAction {
 
 /// What the search box can ask; all given criteria must match. Text is sent as the user typed
 /// it: as a literal with CHARSET UTF-8 when it is not ASCII (row V0051).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SearchQuery {
     pub text: Option<String>,
     pub from: Option<String>,
@@ -295,9 +293,8 @@ pub struct SearchQuery {
 }
 
 /// A calendar day for SEARCH, given as `YYYY-MM-DD` (what an `<input type=date>` holds);
-/// refused at deserialisation when it is no such day or outside IMAP's years 0–9999.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(try_from = "String")]
+/// refused when it is no such day or outside IMAP's years 0–9999.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SearchDate(chrono::NaiveDate);
 
 impl SearchDate {
@@ -306,21 +303,24 @@ impl SearchDate {
     }
 }
 
-impl TryFrom<String> for SearchDate {
-    type Error = String;
-
-    fn try_from(text: String) -> Result<Self, Self::Error> {
-        text.parse::<SearchDate>()
-    }
-}
-
 impl std::str::FromStr for SearchDate {
     type Err = String;
 
+    /// Read by hand: chrono's `parse_from_str` brings its whole format parser into the
+    /// wasm build for these ten characters.
     fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let shaped = text.len() == 10 && text.as_bytes().get(4) == Some(&b'-');
-        shaped
-            .then(|| chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").ok())
+        let number = |at: std::ops::Range<usize>| {
+            let digits = text
+                .get(at)
+                .filter(|d| d.bytes().all(|b| b.is_ascii_digit()))?;
+            digits.parse::<u32>().ok()
+        };
+        let dashes = text.len() == 10 && text.get(4..5) == Some("-") && text.get(7..8) == Some("-");
+        dashes
+            .then(|| {
+                let year = i32::try_from(number(0..4)?).ok()?;
+                chrono::NaiveDate::from_ymd_opt(year, number(5..7)?, number(8..10)?)
+            })
             .flatten()
             .filter(|day| imap_types::datetime::NaiveDate::validate(day).is_ok())
             .map(Self)

@@ -12,11 +12,9 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use serde::Deserialize;
 
 /// A message to save as a draft or to send.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Draft {
     pub from: Option<DraftAddress>,
     pub to: Vec<DraftAddress>,
@@ -39,21 +37,18 @@ pub struct Draft {
     pub boundary: String,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DraftAddress {
     pub name: Option<String>,
     /// ASCII `local@domain` (8-bit headers are not sent, row V0013).
     pub address: String,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DraftAttachment {
     pub filename: String,
     /// `type/subtype`; `application/octet-stream` when empty.
     pub content_type: String,
-    #[serde(with = "serde_bytes")]
     pub data: Vec<u8>,
 }
 

@@ -39,6 +39,8 @@ pub mod thread;
 mod utf7;
 
 #[cfg(target_arch = "wasm32")]
+mod js_args;
+#[cfg(target_arch = "wasm32")]
 mod wasm;
 #[cfg(target_arch = "wasm32")]
 pub use wasm::{ImapClient, compose_message, decode_fetched_part};

@@ -8,13 +8,13 @@ use imap_types::fetch::{MessageDataItem, Part as WirePart, Section};
 use mail_parser::decoders::base64::base64_decode;
 use mail_parser::decoders::charsets::map::charset_decoder;
 use mail_parser::decoders::quoted_printable::quoted_printable_decode;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::fmt;
 use std::num::NonZeroU32;
 
 /// A part number as BODYSTRUCTURE gives it: `1`, `2.1`...
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(into = "String")]
 pub struct PartPath(Vec<NonZeroU32>);
 
 impl PartPath {
@@ -29,14 +29,6 @@ impl PartPath {
 
     fn to_imap(&self) -> Option<WirePart> {
         Vec1::try_from(self.0.clone()).ok().map(WirePart)
-    }
-}
-
-impl TryFrom<String> for PartPath {
-    type Error = String;
-
-    fn try_from(text: String) -> Result<Self, Self::Error> {
-        Self::parse(&text).ok_or_else(|| format!("not a part number: {text:?}"))
     }
 }
 
@@ -59,8 +51,8 @@ impl fmt::Display for PartPath {
 }
 
 /// What `BODY.PEEK[...]` asks for (row V0054). `part: None` means the message itself.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case", try_from = "SectionFields")]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum PartSection {
     /// `[]`: the whole message, for a preview with `partial`.
     Whole,
@@ -79,51 +71,36 @@ pub enum PartSection {
     Text { part: Option<PartPath> },
 }
 
-/// A [`PartSection`] as JavaScript writes it, read flat: serde reads an internally tagged
-/// enum by buffering the whole value first, which cost the wasm build ~4 KB gzip.
-#[derive(Deserialize)]
-struct SectionFields {
-    kind: SectionKind,
-    part: Option<PartPath>,
-    fields: Option<Vec<String>>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "snake_case")]
-enum SectionKind {
-    Whole,
-    Content,
-    Mime,
-    Header,
-    HeaderFields,
-    Text,
-}
-
-impl TryFrom<SectionFields> for PartSection {
-    type Error = &'static str;
-
-    fn try_from(section: SectionFields) -> Result<Self, Self::Error> {
-        let SectionFields { kind, part, fields } = section;
+impl PartSection {
+    /// The section as JavaScript writes it, `{kind, part, fields}` read flat; refuses a
+    /// section without the part number or field list its kind needs.
+    pub fn from_fields(
+        kind: &str,
+        part: Option<&str>,
+        fields: Option<Vec<String>>,
+    ) -> Result<Self, String> {
+        let part = part
+            .map(|text| PartPath::parse(text).ok_or_else(|| format!("not a part number: {text:?}")))
+            .transpose()?;
         let required = |part: Option<PartPath>| part.ok_or("missing field `part`");
         Ok(match kind {
-            SectionKind::Whole => Self::Whole,
-            SectionKind::Content => Self::Content {
+            "whole" => Self::Whole,
+            "content" => Self::Content {
                 part: required(part)?,
             },
-            SectionKind::Mime => Self::Mime {
+            "mime" => Self::Mime {
                 part: required(part)?,
             },
-            SectionKind::Header => Self::Header { part },
-            SectionKind::HeaderFields => Self::HeaderFields {
+            "header" => Self::Header { part },
+            "header_fields" => Self::HeaderFields {
                 part,
                 fields: fields.ok_or("missing field `fields`")?,
             },
-            SectionKind::Text => Self::Text { part },
+            "text" => Self::Text { part },
+            _ => return Err(format!("unknown section kind {kind:?}")),
         })
     }
-}
 
-impl PartSection {
     /// The section on the wire; `Err` names what is invalid.
     pub(crate) fn to_imap(&self) -> Result<Option<Section<'static>>, &'static str> {
         let path = |p: &Option<PartPath>| -> Result<Option<WirePart>, &'static str> {
@@ -158,7 +135,7 @@ fn header_fields(fields: &[String]) -> Result<Vec1<AString<'static>>, &'static s
 }
 
 /// `<origin.length>`: only these octets of the section (row V0053).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Partial {
     pub origin: u32,
     pub length: NonZeroU32,
@@ -320,17 +297,28 @@ mod tests {
             },
             PartSection::Text { part: Some(path()) },
         ] {
-            let json = serde_json::to_string(&section).unwrap();
-            assert_eq!(serde_json::from_str::<PartSection>(&json).unwrap(), section);
+            let json = serde_json::to_value(&section).unwrap();
+            let fields = json.get("fields").map(|f| {
+                let names = f.as_array().unwrap().iter();
+                names.map(|n| n.as_str().unwrap().to_owned()).collect()
+            });
+            let read = PartSection::from_fields(
+                json["kind"].as_str().unwrap(),
+                json.get("part").and_then(|p| p.as_str()),
+                fields,
+            );
+            assert_eq!(read, Ok(section));
         }
-        for bad in [
-            r#"{"kind":"content"}"#,
-            r#"{"kind":"mime","part":null}"#,
-            r#"{"kind":"header_fields"}"#,
-            r#"{"kind":"body"}"#,
-            r#"{"kind":"content","part":"0"}"#,
+        for (kind, part, fields) in [
+            ("content", None, None),
+            ("mime", None, None),
+            ("header_fields", None, None),
+            ("body", None, None),
+            ("content", Some("0"), None),
+            ("text", Some("1."), Some(vec![])),
         ] {
-            assert!(serde_json::from_str::<PartSection>(bad).is_err(), "{bad}");
+            let read = PartSection::from_fields(kind, part, fields);
+            assert!(read.is_err(), "{kind} {part:?}");
         }
     }
 

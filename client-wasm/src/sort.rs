@@ -4,11 +4,9 @@
 use crate::message::MessageSummary;
 use imap_types::core::Vec1;
 use imap_types::extensions::sort::{SortCriterion, SortKey as ImapSortKey};
-use serde::Deserialize;
 use std::cmp::Ordering;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SortKey {
     /// INTERNALDATE.
     Arrival,
@@ -21,10 +19,23 @@ pub enum SortKey {
     Size,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+impl SortKey {
+    /// The key by its lower-case name, as drivers give it (`"arrival"`, `"date"`...).
+    pub fn parse(name: &str) -> Option<Self> {
+        Some(match name {
+            "arrival" => Self::Arrival,
+            "date" => Self::Date,
+            "from" => Self::From,
+            "subject" => Self::Subject,
+            "size" => Self::Size,
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SortOrder {
     pub key: SortKey,
-    #[serde(default)]
     pub reverse: bool,
 }
 
@@ -197,6 +208,14 @@ fn strip_suffix_ignore_case<'a>(text: &'a str, suffix: &str) -> Option<&'a str> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sort_keys_are_read_by_their_lower_case_names_only() {
+        assert_eq!(SortKey::parse("arrival"), Some(SortKey::Arrival));
+        assert_eq!(SortKey::parse("size"), Some(SortKey::Size));
+        assert_eq!(SortKey::parse("Date"), None);
+        assert_eq!(SortKey::parse("cc"), None);
+    }
 
     #[test]
     fn a_hostile_run_of_leaders_costs_one_pass() {

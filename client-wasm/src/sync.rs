@@ -4,7 +4,6 @@
 
 use crate::message::{Uid, UidSet};
 use imap_types::sequence::{SeqOrUid, Sequence, SequenceSet};
-use serde::{Deserialize, Deserializer};
 
 /// Sequence numbers past this are counted but their UIDs are not remembered, so a hostile
 /// EXISTS cannot make the engine allocate without bound (12 bytes a message: 24 MiB at most).
@@ -202,21 +201,30 @@ impl MessageMap {
 
 /// What the driver's cache holds for a mailbox it opens again; with it the engine asks only
 /// for what changed (QRESYNC or CONDSTORE) and says when the cache must go (UIDVALIDITY).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CachedMailbox {
     pub uid_validity: u32,
     /// The HIGHESTMODSEQ the cache is current to, if the server reported one.
-    #[serde(default)]
     pub highest_modseq: Option<u64>,
     /// The UIDs the cache holds, so the server names only those of them that vanished.
-    /// Drivers give them as a list of UIDs.
-    #[serde(default, deserialize_with = "uid_list")]
     pub known_uids: Option<UidSet>,
 }
 
-fn uid_list<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<UidSet>, D::Error> {
-    let values = Option::<Vec<u32>>::deserialize(deserializer)?;
-    Ok(values.and_then(|values| UidSet::from_uids(values.into_iter().filter_map(Uid::new))))
+impl CachedMailbox {
+    /// The state as drivers give it, the known UIDs as a list (zeros ignored).
+    pub fn from_driver(
+        uid_validity: u32,
+        highest_modseq: Option<u64>,
+        known_uids: Option<Vec<u32>>,
+    ) -> Self {
+        let known_uids = known_uids
+            .and_then(|values| UidSet::from_uids(values.into_iter().filter_map(Uid::new)));
+        Self {
+            uid_validity,
+            highest_modseq,
+            known_uids,
+        }
+    }
 }
 
 /// A UID set from the wire; `*` stands for the largest UID there can be.
@@ -278,14 +286,15 @@ mod tests {
 
     #[test]
     fn v0003_a_drivers_cache_state_reads_known_uids_as_a_list() {
-        let cached: CachedMailbox = serde_json::from_str(
-            r#"{"uid_validity":7,"highest_modseq":30,"known_uids":[9,1,2,3]}"#,
-        )
-        .unwrap();
+        let cached = CachedMailbox::from_driver(7, Some(30), Some(vec![9, 1, 0, 2, 3]));
         assert_eq!(cached.highest_modseq, Some(30));
         assert_eq!(cached.known_uids.unwrap().to_string(), "1:3,9");
-        let bare: CachedMailbox = serde_json::from_str(r#"{"uid_validity":7}"#).unwrap();
+        let bare = CachedMailbox::from_driver(7, None, None);
         assert_eq!((bare.highest_modseq, bare.known_uids), (None, None));
+        assert_eq!(
+            CachedMailbox::from_driver(7, None, Some(vec![])).known_uids,
+            None
+        );
     }
 
     #[test]

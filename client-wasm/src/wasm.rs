@@ -6,21 +6,20 @@
 
 use crate::auth::{AuthMethod, Credentials};
 use crate::clock::Instant;
-use crate::command::{Command, CommandId, FolderQuery, SearchQuery, StoreAction};
-use crate::compose::{Draft, compose};
+use crate::command::{Command, CommandId, FolderQuery, StoreAction};
+use crate::compose::compose;
 use crate::error::SessionError;
 use crate::event::Event;
 use crate::gmail::{Label, LabelAction};
+use crate::js_args::{self, BridgeFrame};
 use crate::listmodel::MessageList;
 use crate::mailbox::MailboxName;
 use crate::message::{Flag, Uid, UidRange, UidSet};
-use crate::part::{PartSection, Partial, decode_content};
+use crate::part::decode_content;
 use crate::session::{Config, MIN_SCRAM_RANDOM, Session, TransportSecurity};
-use crate::sort::SortOrder;
-use crate::sync::CachedMailbox;
 use futures_channel::oneshot;
 use js_sys::{Function, Reflect, Uint8Array};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::{Rc, Weak};
@@ -30,7 +29,7 @@ use wasm_bindgen_futures::future_to_promise;
 use web_sys::{BinaryType, CloseEvent, MessageEvent, WebSocket};
 
 /// JavaScript numbers are exact up to here.
-const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
+pub(crate) const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
 
 /// The WebSocket subprotocol of the bridge protocol (docs/bridge-protocol.md).
 const SUBPROTOCOL: &str = "imap-relay.v1";
@@ -97,22 +96,10 @@ struct ClosedNotice<'a> {
 }
 
 /// Control messages from the bridge (text frames).
-#[derive(Deserialize)]
-#[serde(try_from = "BridgeFrame")]
 enum BridgeMessage {
     Connected { security: String },
     TlsEstablished,
     Error { code: String, message: String },
-}
-
-/// A [`BridgeMessage`] read flat: an internally tagged enum deserializes through serde's
-/// buffering of the whole value, which costs the wasm build kilobytes.
-#[derive(Deserialize)]
-struct BridgeFrame {
-    r#type: String,
-    security: Option<String>,
-    code: Option<String>,
-    message: Option<String>,
 }
 
 impl TryFrom<BridgeFrame> for BridgeMessage {
@@ -120,7 +107,7 @@ impl TryFrom<BridgeFrame> for BridgeMessage {
 
     fn try_from(frame: BridgeFrame) -> Result<Self, &'static str> {
         match (
-            frame.r#type.as_str(),
+            frame.kind.as_str(),
             frame.security,
             frame.code,
             frame.message,
@@ -231,7 +218,8 @@ impl Driver {
     fn on_control(&mut self, text: &str) {
         let message = js_sys::JSON::parse(text)
             .ok()
-            .and_then(|value| serde_wasm_bindgen::from_value::<BridgeMessage>(value).ok());
+            .and_then(|value| js_args::bridge_frame(&value).ok())
+            .and_then(|frame| BridgeMessage::try_from(frame).ok());
         match message {
             Some(BridgeMessage::Connected { security }) if self.session.is_none() => {
                 let transport = match security.as_str() {
@@ -590,13 +578,13 @@ impl ImapClient {
     /// highest_modseq, known_uids}` or null); resolves to its state. Changes since the cache
     /// and `uid_validity_changed` arrive through `onEvent`.
     pub fn open(&self, name: String, read_only: bool, cached: JsValue) -> js_sys::Promise {
-        match serde_wasm_bindgen::from_value::<Option<CachedMailbox>>(cached) {
+        match js_args::cached_mailbox(&cached) {
             Ok(cached) => self.request(Command::Open {
                 mailbox: MailboxName::from_wire(name),
                 read_only,
                 cached,
             }),
-            Err(error) => rejected("invalid_argument", &error.to_string()),
+            Err(error) => rejected("invalid_argument", &error),
         }
     }
 
@@ -754,9 +742,9 @@ impl ImapClient {
     /// flagged, gmail_raw}` (all optional; `gmail_raw` needs X-GM-EXT-1); resolves to the
     /// matching UIDs, ascending.
     pub fn search(&self, query: JsValue) -> js_sys::Promise {
-        match serde_wasm_bindgen::from_value::<SearchQuery>(query) {
+        match js_args::search_query(&query) {
             Ok(query) => self.request(Command::Search { query }),
-            Err(error) => rejected("invalid_argument", &error.to_string()),
+            Err(error) => rejected("invalid_argument", &error),
         }
     }
 
@@ -764,19 +752,18 @@ impl ImapClient {
     /// keys `arrival`, `date`, `from`, `subject`, `size`; `query` as for `search`. Resolves to
     /// the UIDs in order.
     pub fn sort(&self, order: JsValue, query: JsValue) -> js_sys::Promise {
-        let order = serde_wasm_bindgen::from_value::<Vec<SortOrder>>(order);
-        match (order, serde_wasm_bindgen::from_value::<SearchQuery>(query)) {
+        match (js_args::sort_orders(&order), js_args::search_query(&query)) {
             (Ok(order), Ok(query)) => self.request(Command::Sort { order, query }),
-            (Err(error), _) | (_, Err(error)) => rejected("invalid_argument", &error.to_string()),
+            (Err(error), _) | (_, Err(error)) => rejected("invalid_argument", &error),
         }
     }
 
     /// UID THREAD REFERENCES (the engine threads itself without it); resolves to
     /// `[{uid, children}]`.
     pub fn threads(&self, query: JsValue) -> js_sys::Promise {
-        match serde_wasm_bindgen::from_value::<SearchQuery>(query) {
+        match js_args::search_query(&query) {
             Ok(query) => self.request(Command::Thread { query }),
-            Err(error) => rejected("invalid_argument", &error.to_string()),
+            Err(error) => rejected("invalid_argument", &error),
         }
     }
 
@@ -828,18 +815,15 @@ impl ImapClient {
     /// transfer-encoded: see `decodePart`), or null when the message no longer exists.
     #[wasm_bindgen(js_name = fetchPart)]
     pub fn fetch_part(&self, uid: u32, section: JsValue, partial: JsValue) -> js_sys::Promise {
-        let section = serde_wasm_bindgen::from_value::<PartSection>(section);
-        let partial = serde_wasm_bindgen::from_value::<Option<Partial>>(partial);
-        match (Uid::new(uid), section, partial) {
+        let section = js_args::part_section(&section);
+        match (Uid::new(uid), section, js_args::partial(&partial)) {
             (Some(uid), Ok(section), Ok(partial)) => self.request(Command::FetchPart {
                 uid,
                 section,
                 partial,
             }),
             (None, _, _) => rejected("invalid_argument", "bad UID"),
-            (_, Err(error), _) | (_, _, Err(error)) => {
-                rejected("invalid_argument", &error.to_string())
-            }
+            (_, Err(error), _) | (_, _, Err(error)) => rejected("invalid_argument", &error),
         }
     }
 
@@ -911,8 +895,7 @@ fn register_callbacks(ws: &WebSocket, driver: Weak<RefCell<Driver>>) -> Callback
 /// `invalid_content_type`, `invalid_argument`).
 #[wasm_bindgen(js_name = composeMessage)]
 pub fn compose_message(draft: JsValue) -> Result<Uint8Array, JsValue> {
-    let draft = serde_wasm_bindgen::from_value::<Draft>(draft)
-        .map_err(|error| js_error("invalid_argument", &error.to_string()))?;
+    let draft = js_args::draft(&draft).map_err(|error| js_error("invalid_argument", &error))?;
     let message = compose(&draft).map_err(|error| js_error(error.code(), &error.to_string()))?;
     Ok(Uint8Array::from(message.as_slice()))
 }

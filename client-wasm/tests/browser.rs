@@ -378,3 +378,79 @@ async fn gmail_commands_are_refused_by_a_server_without_x_gm_ext_1() {
     assert_eq!(refused(client.search(query.into())).await, "not_supported");
     JsFuture::from(client.logout()).await.expect("logout");
 }
+
+/// The object arguments are read property by property (src/js_args.rs): a draft that is no
+/// object, or a property of the wrong type, is refused as `invalid_argument` before anything
+/// is composed.
+#[wasm_bindgen_test]
+fn compose_message_refuses_a_draft_with_wrong_types() {
+    use client_wasm::compose_message;
+    use js_sys::JSON;
+
+    for bad in [
+        r#""a draft""#,
+        r#"{"subject": 5}"#,
+        r#"{"to": {"address": "b@example.test"}}"#,
+        r#"{"to": ["b@example.test"]}"#,
+        r#"{"date": 1.5}"#,
+        r#"{"attachments": [{"data": [1, 2]}]}"#,
+        r#"{"references": [7]}"#,
+    ] {
+        let error = compose_message(JSON::parse(bad).unwrap()).unwrap_err();
+        assert_eq!(code_of(&error), "invalid_argument", "{bad}");
+    }
+}
+
+/// Queries, sort orders, sections, ranges and the cache's state with a wrong or missing
+/// property are refused as `invalid_argument`, and nothing is sent for them.
+#[wasm_bindgen_test]
+async fn object_arguments_of_the_wrong_shape_are_invalid_arguments() {
+    use js_sys::JSON;
+
+    let client = logged_in_client().await;
+    let json = |text: &str| JSON::parse(text).unwrap();
+    let refused = |promise| async move { code_of(&JsFuture::from(promise).await.unwrap_err()) };
+    let cached = json(r#"{"uid_validity": -1}"#);
+    assert_eq!(
+        refused(client.open("INBOX".into(), false, cached)).await,
+        "invalid_argument"
+    );
+    JsFuture::from(client.select("INBOX".into())).await.unwrap();
+    for query in [
+        r#"{"unseen": "yes"}"#,
+        r#"{"text": 5}"#,
+        r#"{"sent_since": "2021-02-30"}"#,
+    ] {
+        assert_eq!(
+            refused(client.search(json(query))).await,
+            "invalid_argument",
+            "{query}"
+        );
+    }
+    for order in [
+        r#"[{"key": "cc"}]"#,
+        r#"[{"reverse": true}]"#,
+        r#"{"key": "date"}"#,
+    ] {
+        let sort = client.sort(json(order), JsValue::UNDEFINED);
+        assert_eq!(refused(sort).await, "invalid_argument", "{order}");
+    }
+    for (section, partial) in [
+        (r#"{"kind": "content"}"#, "null"),
+        (r#"{"kind": "body", "part": "1"}"#, "null"),
+        (r#"{"kind": "whole"}"#, r#"{"origin": 0, "length": 0}"#),
+    ] {
+        let fetch = client.fetch_part(1, json(section), json(partial));
+        assert_eq!(
+            refused(fetch).await,
+            "invalid_argument",
+            "{section} {partial}"
+        );
+    }
+    let sorted =
+        JsFuture::from(client.sort(json(r#"[{"key": "size", "reverse": true}]"#), json("{}")))
+            .await
+            .expect("a well-formed sort is taken");
+    assert!(Array::is_array(&sorted));
+    JsFuture::from(client.logout()).await.expect("logout");
+}
