@@ -390,6 +390,17 @@ describe('webmail page', () => {
     for (const url of seen.websockets) assert.equal(url, wsExpected);
   });
 
+  test('cb. the page as served is the build (web/dist): its own modules come as one minified app.js', { timeout: TEST_TIMEOUT }, async () => {
+    requireRig();
+    const paths = [...new Set(seen.requests.map((url) => new URL(url).pathname))];
+    for (const file of ['/app.js', '/style.css', '/pkg/client_wasm.js', '/pkg/client_wasm_bg.wasm']) {
+      assert.ok(paths.includes(file), `${file} was not loaded (did test a run?)`);
+    }
+    assert.deepEqual(paths.filter((p) => p.startsWith('/ui/')), [], 'the page loaded its modules one by one');
+    const served = await (await fetch(`${BASE_URL}/app.js`)).text();
+    assert.doesNotMatch(served, /^\s*\/\//m, 'the served app.js keeps its comments');
+  });
+
   test('d. no uncaught page errors while signed in (test a)', { timeout: TEST_TIMEOUT }, () => {
     requireRig();
     assert.ok(seen.pageErrorsInA, 'test a did not run');
