@@ -799,7 +799,7 @@ describe('webmail page', () => {
 
   /**
    * Records the IMAP bytes of each sign-in's WebSocket; the function returned reads the newest:
-   * how many header FETCH responses came, and what the page sent.
+   * how many header FETCH responses came, what the page sent and what it received.
    */
   function watchImap(page) {
     const sockets = [];
@@ -812,8 +812,16 @@ describe('webmail page', () => {
     return () => {
       const { received, sent } = sockets[sockets.length - 1];
       const text = imapText(received, 'Begin compression');
-      return { headers: (text.match(/BODY\[HEADER\]/g) || []).length, sent: imapText(sent, 'COMPRESS DEFLATE') };
+      return { headers: (text.match(/BODY\[HEADER\]/g) || []).length, sent: imapText(sent, 'COMPRESS DEFLATE'), received: text };
     };
+  }
+
+  /** The UIDs of an IMAP UID set (`3:5,9`), one by one. */
+  function uidList(set) {
+    return set.split(',').flatMap((run) => {
+      const [first, last = first] = run.split(':').map(Number);
+      return Array.from({ length: last - first + 1 }, (_, i) => first + i);
+    });
   }
 
   /** Sign in on an already loaded page, wait for INBOX and then `folder` to finish syncing. */
@@ -1071,7 +1079,8 @@ ImapClient.prototype.login = async function (...args) {
     requireImap();
     const subjects = [uniqueWord('Drag one '), uniqueWord('Drag two '), uniqueWord('Drag three ')];
     for (const subject of subjects) await appendPlain(subject, 'Drag test.');
-    const { context, page, record, folders } = await signedIn('m', SCRATCH);
+    let latest;
+    const { context, page, record, folders } = await signedIn('m', SCRATCH, (page) => { latest = watchImap(page); });
     const archive = findSpecial(folders, 'archive');
     try {
       await shotOnFailure(page, 'webmail-m', async () => {
@@ -1093,6 +1102,15 @@ ImapClient.prototype.login = async function (...args) {
         await waitForMailbox(page, SCRATCH);
         await page.waitForFunction(() => /back to/.test(document.getElementById('list-status').textContent));
         assert.match(await page.textContent('#list-status'), /^Moved 2 messages back to Junk\.$/);
+        // Undo moved back exactly the UIDs the server's COPYUID gave the moved messages.
+        const { sent, received } = latest();
+        // The first COPYUID answers the move to Archive, the second the move back.
+        const given = [...received.matchAll(/^\* OK \[COPYUID \d+ \S+ (\S+)\]/gm)].map((m) => m[1]);
+        assert.equal(given.length, 2, `COPYUID answers: ${given}`);
+        // Nothing looked for them in Archive (no FETCH of new headers, no SEARCH).
+        const back = sent.match(/^\S+ SELECT Archive\r\n\S+ UID MOVE (\S+) Junk\r$/m);
+        assert.ok(back, `undo did not move back at once after selecting Archive:\n${sent}`);
+        assert.deepEqual(uidList(back[1]), uidList(given[0]));
         await rowFor(page, subjects[0]).waitFor();
         await rowFor(page, subjects[2]).waitFor();
         await openFolder(page, archive.name);
