@@ -3,6 +3,8 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { posix } from 'node:path';
 import { orderFolders, findInbox } from '../../web/ui/folders.js';
 import { describeError, redact } from '../../web/ui/errors.js';
 import {
@@ -386,4 +388,27 @@ test('l0001 bodies kept before their sizes were recorded are dropped on upgrade;
   const cache = new MailCache(idb, undefined);
   assert.equal(await cache.body(scope, 1), null);
   assert.deepEqual(await cache.folders(scope.account), [{ name: 'INBOX' }]);
+});
+
+test('the page\'s modules import each other without a cycle', () => {
+  const web = new URL('../../web/', import.meta.url);
+  const ui = readdirSync(new URL('ui/', web)).filter((f) => f.endsWith('.js')).map((f) => `ui/${f}`);
+  const files = ['app.js', ...ui];
+  const imports = new Map(files.map((file) => {
+    const text = readFileSync(new URL(file, web), 'utf8');
+    const targets = [...text.matchAll(/^import\s[^'"]*['"](\.{1,2}\/[^'"]+)['"]/gm)]
+      .map((m) => posix.join(posix.dirname(file), m[1]));
+    return [file, targets.filter((target) => files.includes(target))];
+  }));
+  assert.ok(imports.get('app.js').includes('ui/compose.js'), 'the imports were not read');
+  const cycles = [];
+  const done = new Set();
+  const visit = (file, trail) => {
+    if (trail.includes(file)) cycles.push([...trail.slice(trail.indexOf(file)), file].join(' → '));
+    if (done.has(file) || trail.includes(file)) return;
+    for (const target of imports.get(file)) visit(target, [...trail, file]);
+    done.add(file);
+  };
+  for (const file of files) visit(file, []);
+  assert.deepEqual(cycles, []);
 });
