@@ -57,7 +57,7 @@ if [ -z "$CONFIG" ]; then
     CONFIG="$RIG/bridge.toml"
     cat >"$CONFIG" <<CONF
 listen = "$LISTEN"
-web_dir = "$ROOT/web"
+web_dir = "$ROOT/web/dist"
 extra_ca = "$RIG_CA"
 
 [[servers]]
@@ -80,5 +80,5 @@ MSG
     run_bridge --config "$CONFIG" "$@"
 else
     log "starting the bridge with $CONFIG"
-    run_bridge --config "$CONFIG" --web-dir "$ROOT/web" "${BRIDGE_ARGS[@]}" "$@"
+    run_bridge --config "$CONFIG" --web-dir "$ROOT/web/dist" "${BRIDGE_ARGS[@]}" "$@"
 fi

@@ -56,13 +56,13 @@ install_demo_prereqs() {
     apt_install dovecot-core dovecot-imapd openssl binaryen ca-certificates curl
     command -v npm >/dev/null 2>&1 || apt_install nodejs npm
     install_rust_tools
-    log "npm ci (tests/e2e: binaryen's wasm-opt for build_web, playwright-core)"
+    log "npm ci (tests/e2e: binaryen's wasm-opt and esbuild for build_web, playwright-core)"
     (cd "$ROOT/tests/e2e" && npm ci --no-audit --no-fund --loglevel=error)
     install_web_deps
 }
 
-# The page's vendored libraries (web/package.json), installed outside web/ so that the
-# bridge, which serves web/, never serves a node_modules tree.
+# The page's vendored libraries (web/package.json), installed outside web/ so that no
+# node_modules tree ever sits next to the page's files.
 install_web_deps() {
     local dir="$ROOT/target/web-npm"
     log "npm ci (web/package.json: the page's vendored libraries)"
@@ -79,22 +79,23 @@ install_test_prereqs() {
     command -v npm >/dev/null 2>&1 || apt_install nodejs npm
     install_rust_tools
     install_wasm_pack
-    log "npm ci (tests/e2e: playwright-core, no browser download)"
+    log "npm ci (tests/e2e: build_web's tools, playwright-core, no browser download)"
     (cd "$ROOT/tests/e2e" && npm ci --no-audit --no-fund --loglevel=error)
     install_web_deps
 }
 
-# Builds the engine for the browser into web/pkg, where the bridge serves it, as small as it
-# goes without source changes: the `release-wasm` profile (root Cargo.toml: opt-level "z", fat
-# LTO, one codegen unit), wasm-bindgen, then `wasm-opt -Oz` (which also drops the name section).
+# Builds the engine for the browser into web/pkg, as small as it goes without source changes:
+# the `release-wasm` profile (root Cargo.toml: opt-level "z", fat LTO, one codegen unit), wasm-bindgen, then `wasm-opt -Oz` (which also drops the name section).
 # wasm-opt is npm's binaryen (tests/e2e/package.json, installed by `npm ci` there), never
 # Debian's: binaryen 108 corrupts wasm-bindgen's externref table (the module then fails in
 # Chromium 156 with "WebAssembly.Table.set(): Argument 1 is invalid for table"). The features
 # are the ones rustc 1.95 emits for wasm32-unknown-unknown (its target_features section), plus
-# SIMD, which .cargo/config.toml turns on for every wasm build.
+# SIMD, which .cargo/config.toml turns on for every wasm build. Then the page as served: web/
+# holds the readable sources, build-page.mjs writes them minified into web/dist (gitignored),
+# the directory the bridge serves (bridge/src/config.rs DEFAULT_WEB_DIR).
 build_web() {
     local pkg="$ROOT/web/pkg" wasm_opt="$ROOT/tests/e2e/node_modules/.bin/wasm-opt"
-    local wasm="$ROOT/web/pkg/client_wasm_bg.wasm" f raw gz page=0
+    local wasm="$ROOT/web/pkg/client_wasm_bg.wasm" f raw gz gz_f page=0
     if [ ! -x "$wasm_opt" ]; then
         echo "build_web: $wasm_opt is missing: run 'npm ci' in tests/e2e" \
             "(install_demo_prereqs / install_test_prereqs do)" >&2
@@ -104,13 +105,8 @@ build_web() {
     cargo build --profile release-wasm -p client-wasm --target wasm32-unknown-unknown --lib
     wasm-bindgen --target web --no-typescript --out-dir "$pkg" \
         "$ROOT/target/wasm32-unknown-unknown/release-wasm/client_wasm.wasm"
-    # wasm-bindgen copies every Rust doc comment into its glue as a JSDoc block, a sixth of
-    # the glue's bytes as served (the page is not minified): those blocks go (2.7 KB gzip).
-    awk '/^[ \t]*\/\*\*[ \t]*$/ {c = 1; next} c && /^[ \t]*\*\/[ \t]*$/ {c = 0; next} !c' \
-        "$pkg/client_wasm.js" >"$pkg/client_wasm.js.tmp"
-    mv "$pkg/client_wasm.js.tmp" "$pkg/client_wasm.js"
     # The HTML sanitizer (install_web_deps), minified (11 KB gzipped where the ES build is 21),
-    # served as web/vendor/purify.min.js; its source-map comment dropped (no request for a .map).
+    # as web/vendor/purify.min.js; its source-map comment dropped (no request for a .map).
     log "copying DOMPurify into web/vendor"
     mkdir -p "$ROOT/web/vendor"
     rm -f "$ROOT/web/vendor/purify.es.mjs"
@@ -125,13 +121,16 @@ build_web() {
         --strip-debug --strip-producers --strip-target-features \
         "$wasm" -o "$wasm.opt"
     mv "$wasm.opt" "$wasm"
+    log "esbuild: the page as served into web/dist (tests/e2e/build-page.mjs)"
+    node "$ROOT/tests/e2e/build-page.mjs" "$ROOT/web"
     raw=$(stat -c %s "$wasm")
     gz=$(gzip -9 -c "$wasm" | wc -c)
     # The whole page as the browser fetches it, each file gzipped on its own.
     while IFS= read -r -d '' f; do
-        page=$((page + $(gzip -9 -c "$f" | wc -c)))
-    done < <(find "$ROOT/web" -type f \( -name '*.html' -o -name '*.js' -o -name '*.mjs' \
-        -o -name '*.css' -o -name '*.wasm' \) -print0)
+        gz_f=$(gzip -9 -c "$f" | wc -c)
+        page=$((page + gz_f))
+        printf '%8d B gzip -9  %s\n' "$gz_f" "${f#"$ROOT/"}"
+    done < <(find "$ROOT/web/dist" -type f -print0 | sort -z)
     log "engine: $((raw / 1024)) KB raw, $((gz / 1024)) KB gzip -9 (goal <= 250 KB);" \
         "whole page (HTML+JS+CSS+wasm): $((page / 1024)) KB gzip -9 (goal <= 300 KB)"
 }
@@ -152,7 +151,7 @@ write_bridge_config() {
     local listen=$1 file=$2
     cat >"$file" <<CONF
 listen = "$listen"
-web_dir = "$ROOT/web"
+web_dir = "$ROOT/web/dist"
 extra_ca = "$RIG_CA"
 # The browser tests' page (wasm-bindgen-test-runner) and the bridge's own page (Playwright).
 allowed_origins = ["http://127.0.0.1:18090", "http://$listen"]

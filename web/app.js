@@ -190,7 +190,7 @@ const state = {
   /** The open message's `cid:` images: cidKey → data: URL. */
   inline: new Map(),
   readerSeq: 0,
-  /** The last move, delete or copy, for Undo: {from, fromLabel, to, toLabel, count} and {uidNext, ids} (a move) or {copies} (a copy). */
+  /** The last move, delete or copy, for Undo: {from, fromLabel, to, toLabel, count} and {moved, uidNext, ids} (a move) or {copies} (a copy). */
   undo: null,
   /** IDLE in progress, IDLE unavailable (poll instead), timers. */
   idling: false,
@@ -1382,9 +1382,10 @@ function deleteForGood(uids) {
 
 /**
  * Move (or copy) `uids` to the folder `to`. A move is remembered for Undo with
- * the destination's UIDNEXT from before and the Message-IDs, by which Undo
- * finds the messages; a copy with the copies' UIDs the server reported
- * (COPYUID), which Undo expunges. Without them a copy cannot be undone.
+ * the moved messages' new UIDs the server reported (COPYUID), which Undo moves
+ * back, and, for a server that does not say, the destination's UIDNEXT from
+ * before and the Message-IDs, by which Undo finds them; a copy with the copies'
+ * UIDs (COPYUID), which Undo expunges. Without them a copy cannot be undone.
  */
 function moveMessages(uids, to, { copy }) {
   const box = state.box;
@@ -1397,6 +1398,7 @@ function moveMessages(uids, to, { copy }) {
     try {
       let uidNext = null;
       let copies = null;
+      let moved = null;
       if (!copy) {
         try {
           uidNext = num((await client.status(to)).uid_next) || null;
@@ -1409,10 +1411,10 @@ function moveMessages(uids, to, { copy }) {
       } else {
         state.exists = Math.max(0, state.exists - uids.length);
         try {
-          await client.moveMessages(uids, to);
+          moved = await client.moveMessages(uids, to);
         } catch (err) {
           if (errorCode(err) !== 'not_supported') throw err;
-          await client.copy(uids, to);
+          moved = await client.copy(uids, to);
           await client.store(uids, 'add', ['\\Deleted']);
           await client.expunge(uids);
         }
@@ -1432,7 +1434,7 @@ function moveMessages(uids, to, { copy }) {
         removeRows(uids);
         const verb = to === specialFolder('trash') ? 'Moved to Trash' : `Moved to ${toLabel}`;
         setListStatus(uids.length === 1 ? `${verb}.` : `${verb}: ${what}.`);
-        state.undo = { ...last, uidNext, ids };
+        state.undo = { ...last, moved, uidNext, ids };
         ui.undo.hidden = false;
       }
       refreshCounts(to);
@@ -1475,9 +1477,18 @@ async function findMoved(client, { ids, uidNext, count }) {
   return [...found];
 }
 
-/** Undo a move or delete: find the messages in the destination and move them back. */
-async function moveBack(client, last) {
-  const uids = await findMoved(client, last);
+/** The UIDs a COPYUID answer names, one by one (no more than were copied or moved). */
+function copyUids(copies) {
+  return copies.uids.flatMap(([first, last]) => Array.from({ length: num(last) - num(first) + 1 }, (_, i) => num(first) + i));
+}
+
+/**
+ * Undo a move or delete: move the messages back from the selected destination, by
+ * the UIDs the server gave them there, or else found by their Message-IDs.
+ */
+async function moveBack(client, last, box) {
+  const known = last.moved && num(box.uid_validity) === num(last.moved.uid_validity);
+  const uids = known ? copyUids(last.moved) : await findMoved(client, last);
   if (uids.length) await client.moveMessages(uids, last.from);
   const missed = last.count - uids.length;
   const text = `Moved ${plural(uids.length, 'message')} back to ${last.fromLabel}.` +
@@ -1490,7 +1501,7 @@ async function removeCopies(client, { copies, toLabel }, box) {
   if (num(box.uid_validity) !== num(copies.uid_validity)) {
     return { text: `Could not undo: ${toLabel} was recreated since the copy.`, isError: true };
   }
-  const uids = copies.uids.flatMap(([first, last]) => Array.from({ length: num(last) - num(first) + 1 }, (_, i) => num(first) + i));
+  const uids = copyUids(copies);
   await client.store(uids, 'add', ['\\Deleted']);
   await client.expunge(uids);
   return { text: `Removed ${plural(uids.length, 'copied message')} from ${toLabel}.`, isError: false };
@@ -1517,7 +1528,7 @@ function undo() {
     let isError;
     try {
       const box = await selectFolder(client, last.to);
-      ({ text, isError } = last.copies ? await removeCopies(client, last, box) : await moveBack(client, last));
+      ({ text, isError } = last.copies ? await removeCopies(client, last, box) : await moveBack(client, last, box));
     } catch (err) {
       text = `Could not undo: ${describeError(err)}`;
       isError = true;

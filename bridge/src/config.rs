@@ -13,8 +13,9 @@ use crate::origin::Origin;
 
 /// Default listen address.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
-/// Default directory of static web files.
-pub const DEFAULT_WEB_DIR: &str = "web";
+/// Default directory of static web files: the page as `build_web` (tests/lib.sh) builds it
+/// from the sources in `web/`.
+pub const DEFAULT_WEB_DIR: &str = "web/dist";
 /// Upper bound for every timeout setting (one day).
 const MAX_TIMEOUT_SECS: u64 = 86_400;
 /// Bounds for `limits.max_message_bytes`.
@@ -41,7 +42,7 @@ pub struct Cli {
     /// Address to listen on [default: 127.0.0.1:8080].
     #[arg(long, env = "BRIDGE_LISTEN", value_name = "ADDR")]
     pub listen: Option<SocketAddr>,
-    /// Directory of static web files [default: web].
+    /// Directory of static web files [default: web/dist].
     #[arg(long = "web-dir", env = "BRIDGE_WEB_DIR", value_name = "PATH")]
     pub web_dir: Option<PathBuf>,
     /// Extra CA certificates (PEM) trusted for upstream TLS, besides the webpki roots.

@@ -60,7 +60,8 @@ pub enum Command {
         uids: UidSet,
         to: MailboxName,
     },
-    /// UID MOVE (RFC 6851, needs MOVE); answered by `CommandCompleted`.
+    /// UID MOVE (RFC 6851, needs MOVE); answered by `Copied`, with the COPYUID the server
+    /// sends before its expunges (or in its tagged OK).
     Move {
         uids: UidSet,
         to: MailboxName,

@@ -57,7 +57,7 @@ pub enum Event {
     FetchCompleted { id: CommandId },
     #[serde(skip_serializing)]
     NoopCompleted { id: CommandId },
-    /// A command with nothing to report but success (STORE, COPY, MOVE, EXPUNGE, mailbox
+    /// A command with nothing to report but success (STORE, EXPUNGE, mailbox
     /// management, the end of IDLE) completed.
     #[serde(skip_serializing)]
     CommandCompleted { id: CommandId },
@@ -66,8 +66,8 @@ pub enum Event {
         id: CommandId,
         status: MailboxStatus,
     },
-    /// The COPY completed; `copies` from COPYUID when the server has UIDPLUS and its answer
-    /// is consistent with what was copied.
+    /// The COPY or MOVE completed; `copies` from COPYUID when the server has UIDPLUS and its
+    /// answer is consistent with what was copied or moved.
     #[serde(skip_serializing)]
     Copied {
         id: CommandId,

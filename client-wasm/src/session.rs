@@ -481,6 +481,19 @@ impl Window {
             .find(|flight| flight.pipelining.lane != Lane::Tagged)
     }
 
+    /// Gives an untagged COPYUID to the MOVE in flight whose UIDs cover its source. MOVEs
+    /// sharing a UID never fly together (`Pipelining`), so at most one does.
+    fn moved(&mut self, code: &Code<'_>) {
+        for flight in &mut self.0 {
+            if let Gather::Move(uids, found @ None) = &mut flight.gather {
+                *found = copies(Some(code), uids);
+                if found.is_some() {
+                    return;
+                }
+            }
+        }
+    }
+
     /// The STATUS in flight for `mailbox`: STATUS replies name their mailbox (row V0044).
     fn status_of(&mut self, mailbox: &MailboxName) -> Option<&mut MailboxStatus> {
         self.0
@@ -576,6 +589,8 @@ enum Gather {
     Append(MailboxName),
     /// UID COPY of these UIDs: COPYUID, if any, must stay within them.
     Copy(UidSet),
+    /// UID MOVE of these UIDs, and the copies an untagged COPYUID named (RFC 6851 §4.3).
+    Move(UidSet, Option<Copies>),
     Idle(IdlePhase),
     Logout,
     Enable,
@@ -628,9 +643,12 @@ impl Gather {
             | Self::ConditionalStore
             | Self::GmailFetch(_)
             | Self::LabelStore(_) => Lane::Gathers,
-            Self::Noop | Self::Done | Self::Status(_) | Self::Append(_) | Self::Copy(_) => {
-                Lane::Tagged
-            }
+            Self::Noop
+            | Self::Done
+            | Self::Status(_)
+            | Self::Append(_)
+            | Self::Copy(_)
+            | Self::Move(..) => Lane::Tagged,
         }
     }
 }
@@ -1673,6 +1691,9 @@ impl Core {
         if let Code::UidValidity(value) = code {
             self.check_uid_validity(value.get());
         }
+        if matches!(code, Code::CopyUid { .. }) {
+            self.in_flight.moved(code);
+        }
         self.update_selected(code);
     }
 
@@ -2286,6 +2307,12 @@ impl Core {
                     self.events.push_back(Event::Copied { id, copies });
                 }
             }
+            Gather::Move(moved, untagged) => {
+                if let Some(id) = id {
+                    let copies = untagged.or_else(|| copies(body.code.as_ref(), &moved));
+                    self.events.push_back(Event::Copied { id, copies });
+                }
+            }
             Gather::Logout => self.close(None),
             Gather::Enable => {}
             Gather::Compress => self.compress_accepted = Some(self.transmit.len()),
@@ -2756,7 +2783,7 @@ fn into_job(command: Command, hierarchy: &Hierarchy) -> Result<Job, SubmitError>
                 mailbox: to.to_imap()?.into_static(),
                 uid: true,
             };
-            (body, Gather::Done)
+            (body, Gather::Move(uids, None))
         }
         Command::Expunge { uids } => (
             CommandBody::ExpungeUid {

@@ -683,7 +683,8 @@ impl ImapClient {
         })
     }
 
-    /// Moves messages (needs the server's MOVE).
+    /// Moves messages (needs the server's MOVE); resolves like `copy`, from the COPYUID the
+    /// server sent with the MOVE.
     #[wasm_bindgen(js_name = moveMessages)]
     pub fn move_messages(&self, uids: Vec<u32>, to: String) -> js_sys::Promise {
         self.with_uids(uids, |uids| Command::Move {

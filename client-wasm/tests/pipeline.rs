@@ -245,11 +245,16 @@ fn v0026_expunge_and_move_wait_for_a_store_on_the_same_messages() {
     ]);
     let settled: Vec<String> = events
         .into_iter()
-        .filter(|line| line.starts_with("completed"))
+        .filter(|line| line.starts_with("completed") || line.starts_with("copied"))
         .collect();
     assert_eq!(
         settled,
-        ["completed 2", "completed 3", "completed 4", "completed 5"]
+        [
+            "completed 2",
+            "completed 3",
+            "copied 4 Some(\"1\")",
+            "copied 5 None"
+        ]
     );
 }
 

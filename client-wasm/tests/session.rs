@@ -940,8 +940,8 @@ fn v0057_v0059_move_by_uid_reports_the_expunge_and_needs_the_capability() {
         })
         .collect();
     assert_eq!(exists, vec![2, 1, 0]);
-    assert_eq!(completed(&events), 2);
-    assert_eq!(copied(&events).len(), 1);
+    assert_eq!(completed(&events), 1);
+    assert_eq!(copied(&events).len(), 2);
 
     run(
         encrypted(),
@@ -1022,6 +1022,52 @@ fn v0057_v0062_copy_reports_the_copies_from_copyuid_when_it_is_consistent() {
         vec![copies(&[12, 13, 14]), copies(&[15]), None, None, None]
     );
     assert_eq!(completed(&events), 0);
+}
+
+#[test]
+fn v0057_v0062_move_reports_the_copies_from_copyuid_before_its_expunges() {
+    let move_to = |values: &[u32], to: &str| Command::Move {
+        uids: uids(values),
+        to: MailboxName::from_wire(to),
+    };
+    let in_inbox = |steps| run(encrypted(), &with(selected(), steps));
+    let dovecot = in_inbox(vec![
+        // Dovecot's answer: COPYUID in an untagged OK before the expunges (RFC 6851).
+        Submit(move_to(&[1], "Archive")),
+        Client(b"0002 UID MOVE 1 Archive\r\n"),
+        Server(b"* OK [COPYUID 1764090005 1 7] Moved UIDs.\r\n* 1 EXPUNGE\r\n0002 OK Move completed (0.004 + 0.000 + 0.003 secs).\r\n"),
+        // Two MOVEs in flight, run out of order (RFC 3501 §5.5 lets a server): each
+        // COPYUID goes to the MOVE whose UIDs it names.
+        Submit(move_to(&[2], "Archive")),
+        Submit(move_to(&[3], "Trash")),
+        Client(b"0003 UID MOVE 2 Archive\r\n0004 UID MOVE 3 Trash\r\n"),
+        Server(b"* OK [COPYUID 1764090006 3 2] Moved UIDs.\r\n* 2 EXPUNGE\r\n0004 OK Move completed.\r\n* OK [COPYUID 1764090005 2 8] Moved UIDs.\r\n* 1 EXPUNGE\r\n0003 OK Move completed.\r\n"),
+    ]);
+    let others = in_inbox(vec![
+        // COPYUID in the tagged OK counts too; one naming a UID not moved does not.
+        Submit(move_to(&[1], "Archive")),
+        Client(b"0002 UID MOVE 1 Archive\r\n"),
+        Server(b"* 1 EXPUNGE\r\n0002 OK [COPYUID 1764090005 1 9] Move completed.\r\n"),
+        Submit(move_to(&[2], "Archive")),
+        Client(b"0003 UID MOVE 2 Archive\r\n"),
+        Server(b"* OK [COPYUID 1764090005 3 10] Moved UIDs.\r\n* 1 EXPUNGE\r\n0003 OK Move completed.\r\n"),
+    ]);
+    let copies = |uid_validity, uid: u32| {
+        Some(Copies {
+            uid_validity,
+            uids: uids(&[uid]),
+        })
+    };
+    assert_eq!(
+        copied(&dovecot),
+        vec![
+            copies(1_764_090_005, 7),
+            copies(1_764_090_006, 2),
+            copies(1_764_090_005, 8),
+        ]
+    );
+    assert_eq!(copied(&others), vec![copies(1_764_090_005, 9), None]);
+    assert_eq!(completed(&dovecot) + completed(&others), 0);
 }
 
 #[test]
@@ -1197,7 +1243,8 @@ fn n0003_status_texts_with_8_bit_characters_are_shown_as_the_server_wrote_them()
 
 /// Lines no grammar allows, each from the corpus: Exchange's bare `[COPYUID ...]` during MOVE,
 /// ppops.net's `OK` without text, Exchange's `Server Unavailable. 15`. The commands still
-/// complete in order, the expunge still counts, and the bare line is a server warning.
+/// complete in order, the expunge still counts, the bare COPYUID still names the MOVE's copy,
+/// and the bare line is a server warning.
 #[test]
 fn n0003_odd_lines_from_real_servers_keep_the_session_in_step() {
     let events = run(
@@ -1230,7 +1277,10 @@ fn n0003_odd_lines_from_real_servers_keep_the_session_in_step() {
             [
                 Event::MessageExpunged { seq: 1, .. },
                 Event::MailboxChanged { exists: 2, .. },
-                Event::CommandCompleted { .. },
+                Event::Copied {
+                    copies: Some(Copies { uid_validity: 55, .. }),
+                    ..
+                },
                 Event::Copied { copies: None, .. },
                 Event::WarningReceived { refusal: Refusal::Bad, text },
                 Event::NoopCompleted { .. },

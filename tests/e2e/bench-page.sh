@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Page timing on a 100,000-message INBOX (docs/benchmarks-web.md): starts a private Dovecot rig
 # and a bridge on their own ports, runs tests/e2e/bench-page.mjs, stops both.
-# Needs what tests/all.sh installs and a built page (web/pkg; build_web in tests/lib.sh).
+# Needs what tests/all.sh installs and a built page (web/dist; build_web in tests/lib.sh).
 #   bash tests/e2e/bench-page.sh [runs]
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
@@ -18,7 +18,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-[ -f "$ROOT/web/pkg/client_wasm_bg.wasm" ] || build_web
+[ -f "$ROOT/web/dist/pkg/client_wasm_bg.wasm" ] || build_web
 [ -x "$ROOT/target/debug/bridge" ] || cargo build -p bridge
 mkdir -p "$DIR"
 "$ROOT/tests/rig/dovecot.sh" start "$RIG" --plain-port "${BENCH_PLAIN_PORT:-15143}" \

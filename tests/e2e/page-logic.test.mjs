@@ -3,6 +3,8 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { posix } from 'node:path';
 import { orderFolders, findInbox } from '../../web/ui/folders.js';
 import { describeError, redact } from '../../web/ui/errors.js';
 import {
@@ -16,7 +18,8 @@ import { windowRange } from '../../web/ui/virtual-list.js';
 import { searchCriteria, flattenThreads } from '../../web/ui/view.js';
 import { labelsOf, labelProblem } from '../../web/ui/labels.js';
 import { splitLinks, safeHref, formatSize, addressText, addressList } from '../../web/ui/links.js';
-import { MailCache, accountKey, summaryKey, prefixBounds, openArgument, catchUp } from '../../web/ui/cache.js';
+import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
+import { MailCache, accountKey, summaryKey, prefixBounds, openArgument, catchUp, sizeOf } from '../../web/ui/cache.js';
 
 const folder = (name, extra = {}) => ({
   name,
@@ -330,4 +333,82 @@ test('l0001 persistent storage is asked for once, when the database opens; faili
   assert.equal(await cache.load(scope.account, 'Sent'), null);
   assert.equal(await cache.body(scope, 1), null);
   assert.equal(asked, 1);
+});
+
+test('l0001 opened messages stay within the byte budget, the least recently opened evicted first; list rows stay', async () => {
+  globalThis.IDBKeyRange ??= IDBKeyRange;
+  let clock = 0;
+  const cache = new MailCache(new IDBFactory(), undefined, { bodyBudget: 10_000, now: () => clock });
+  const account = accountKey('srv', 'alice');
+  const inbox = { account, mailbox: 'INBOX', uidValidity: 7 };
+  const sent = { account, mailbox: 'Sent', uidValidity: 9 };
+  const body = (uid) => ({ message: { uid, text: 'x'.repeat(1496) }, structure: null });
+  assert.equal(sizeOf(body(1)), 3008);
+  cache.put(inbox, [1, 2, 3, 4].map((uid) => ({ uid, flags: [] })));
+  cache.saveState(inbox, 30);
+  for (const uid of [1, 2, 3]) {
+    clock = uid;
+    cache.putBody(inbox, uid, body(uid));
+  }
+  await cache.settled();
+  clock = 4;
+  assert.deepEqual(await cache.body(inbox, 1), body(1), 'three fit in the budget');
+  clock = 5;
+  cache.putBody(inbox, 4, body(4));
+  clock = 6;
+  cache.putBody(sent, 5, body(5));
+  await cache.settled();
+  const kept = async (scope, uid) => (await cache.body(scope, uid)) !== null;
+  assert.deepEqual(
+    [await kept(inbox, 1), await kept(inbox, 2), await kept(inbox, 3), await kept(inbox, 4), await kept(sent, 5)],
+    [true, false, false, true, true],
+    'opened at 2 and 3 went first; 1, reopened at 4, stayed',
+  );
+  const { summaries } = await cache.load(account, 'INBOX');
+  assert.deepEqual(summaries.map((s) => s.uid), [1, 2, 3, 4], 'list rows are never evicted');
+});
+
+test('l0001 bodies kept before their sizes were recorded are dropped on upgrade; the rest stays', async () => {
+  globalThis.IDBKeyRange ??= IDBKeyRange;
+  const idb = new IDBFactory();
+  const old = idb.open('webmail-cache', 1);
+  await new Promise((resolve) => {
+    old.onupgradeneeded = () => {
+      for (const name of ['summaries', 'mailboxes', 'bodies', 'folders']) old.result.createObjectStore(name);
+    };
+    old.onsuccess = resolve;
+  });
+  const db = old.result;
+  const tx = db.transaction(['bodies', 'folders'], 'readwrite');
+  const scope = { account: accountKey('srv', 'alice'), mailbox: 'INBOX', uidValidity: 7 };
+  tx.objectStore('bodies').put({ message: { uid: 1 }, structure: null }, summaryKey(scope, 1));
+  tx.objectStore('folders').put([{ name: 'INBOX' }], [scope.account]);
+  await new Promise((resolve) => { tx.oncomplete = resolve; });
+  db.close();
+  const cache = new MailCache(idb, undefined);
+  assert.equal(await cache.body(scope, 1), null);
+  assert.deepEqual(await cache.folders(scope.account), [{ name: 'INBOX' }]);
+});
+
+test('the page\'s modules import each other without a cycle', () => {
+  const web = new URL('../../web/', import.meta.url);
+  const ui = readdirSync(new URL('ui/', web)).filter((f) => f.endsWith('.js')).map((f) => `ui/${f}`);
+  const files = ['app.js', ...ui];
+  const imports = new Map(files.map((file) => {
+    const text = readFileSync(new URL(file, web), 'utf8');
+    const targets = [...text.matchAll(/^import\s[^'"]*['"](\.{1,2}\/[^'"]+)['"]/gm)]
+      .map((m) => posix.join(posix.dirname(file), m[1]));
+    return [file, targets.filter((target) => files.includes(target))];
+  }));
+  assert.ok(imports.get('app.js').includes('ui/compose.js'), 'the imports were not read');
+  const cycles = [];
+  const done = new Set();
+  const visit = (file, trail) => {
+    if (trail.includes(file)) cycles.push([...trail.slice(trail.indexOf(file)), file].join(' → '));
+    if (done.has(file) || trail.includes(file)) return;
+    for (const target of imports.get(file)) visit(target, [...trail, file]);
+    done.add(file);
+  };
+  for (const file of files) visit(file, []);
+  assert.deepEqual(cycles, []);
 });

@@ -390,6 +390,17 @@ describe('webmail page', () => {
     for (const url of seen.websockets) assert.equal(url, wsExpected);
   });
 
+  test('cb. the page as served is the build (web/dist): its own modules come as one minified app.js', { timeout: TEST_TIMEOUT }, async () => {
+    requireRig();
+    const paths = [...new Set(seen.requests.map((url) => new URL(url).pathname))];
+    for (const file of ['/app.js', '/style.css', '/pkg/client_wasm.js', '/pkg/client_wasm_bg.wasm']) {
+      assert.ok(paths.includes(file), `${file} was not loaded (did test a run?)`);
+    }
+    assert.deepEqual(paths.filter((p) => p.startsWith('/ui/')), [], 'the page loaded its modules one by one');
+    const served = await (await fetch(`${BASE_URL}/app.js`)).text();
+    assert.doesNotMatch(served, /^\s*\/\//m, 'the served app.js keeps its comments');
+  });
+
   test('d. no uncaught page errors while signed in (test a)', { timeout: TEST_TIMEOUT }, () => {
     requireRig();
     assert.ok(seen.pageErrorsInA, 'test a did not run');
@@ -765,9 +776,9 @@ describe('webmail page', () => {
   }, { account: JSON.stringify([SERVER_ID, USER]), folder, stores });
 
   /** The cache's counts once `ready(counts)` holds (its writes land a moment after the list shows), or after 5 s. */
-  async function cachedWhen(page, folder, ready) {
+  async function cachedWhen(page, folder, ready, stores = undefined) {
     for (let i = 0; ; i++) {
-      const counts = await cachedCounts(page, folder);
+      const counts = await cachedCounts(page, folder, stores);
       if (ready(counts) || i >= 50) return counts;
       await page.waitForTimeout(100);
     }
@@ -788,7 +799,7 @@ describe('webmail page', () => {
 
   /**
    * Records the IMAP bytes of each sign-in's WebSocket; the function returned reads the newest:
-   * how many header FETCH responses came, and what the page sent.
+   * how many header FETCH responses came, what the page sent and what it received.
    */
   function watchImap(page) {
     const sockets = [];
@@ -801,8 +812,16 @@ describe('webmail page', () => {
     return () => {
       const { received, sent } = sockets[sockets.length - 1];
       const text = imapText(received, 'Begin compression');
-      return { headers: (text.match(/BODY\[HEADER\]/g) || []).length, sent: imapText(sent, 'COMPRESS DEFLATE') };
+      return { headers: (text.match(/BODY\[HEADER\]/g) || []).length, sent: imapText(sent, 'COMPRESS DEFLATE'), received: text };
     };
+  }
+
+  /** The UIDs of an IMAP UID set (`3:5,9`), one by one. */
+  function uidList(set) {
+    return set.split(',').flatMap((run) => {
+      const [first, last = first] = run.split(':').map(Number);
+      return Array.from({ length: last - first + 1 }, (_, i) => first + i);
+    });
   }
 
   /** Sign in on an already loaded page, wait for INBOX and then `folder` to finish syncing. */
@@ -838,7 +857,9 @@ describe('webmail page', () => {
         const first = latest().headers;
         assert.ok(first >= count, `the first visit fetched only ${first} headers`);
         await openRow(page, subjects[count - 2]);
-        assert.deepEqual(await cachedWhen(page, folder, (c) => c.mailboxes > 0), { summaries: count, mailboxes: 1 });
+        // The opened message is kept once its structure came too, a moment after it shows.
+        const stored = await cachedWhen(page, folder, (c) => c.mailboxes > 0 && c.bodies > 0, ['summaries', 'mailboxes', 'bodies']);
+        assert.deepEqual(stored, { summaries: count, mailboxes: 1, bodies: 1 });
         await signOutToLogin(page);
 
         await withImap(imapConn(), async (send) => {
@@ -890,10 +911,9 @@ describe('webmail page', () => {
         assert.match(await page.textContent('#login-form'), /kept on this device/);
         await signInAndSync(page, null);
         await openRow(page, (await rowAt(page, 1).locator('.col-subject').textContent()).trim());
-        const before = await cachedWhen(page, null, (c) => c.mailboxes > 0);
-        assert.ok(before.summaries > 0 && before.mailboxes > 0, `nothing was cached: ${JSON.stringify(before)}`);
         const all = ['summaries', 'mailboxes', 'bodies', 'folders'];
-        assert.deepEqual(Object.values(await cachedCounts(page, null, all)).map((n) => n > 0), [true, true, true, true]);
+        const before = await cachedWhen(page, null, (c) => c.mailboxes > 0 && c.bodies > 0, all);
+        assert.deepEqual(Object.values(before).map((n) => n > 0), [true, true, true, true], `not all cached: ${JSON.stringify(before)}`);
         await page.check('#forget-setting');
         await signOutToLogin(page);
         assert.match(await page.textContent('#login-status'), /deleted/);
@@ -1060,7 +1080,8 @@ ImapClient.prototype.login = async function (...args) {
     requireImap();
     const subjects = [uniqueWord('Drag one '), uniqueWord('Drag two '), uniqueWord('Drag three ')];
     for (const subject of subjects) await appendPlain(subject, 'Drag test.');
-    const { context, page, record, folders } = await signedIn('m', SCRATCH);
+    let latest;
+    const { context, page, record, folders } = await signedIn('m', SCRATCH, (page) => { latest = watchImap(page); });
     const archive = findSpecial(folders, 'archive');
     try {
       await shotOnFailure(page, 'webmail-m', async () => {
@@ -1082,6 +1103,15 @@ ImapClient.prototype.login = async function (...args) {
         await waitForMailbox(page, SCRATCH);
         await page.waitForFunction(() => /back to/.test(document.getElementById('list-status').textContent));
         assert.match(await page.textContent('#list-status'), /^Moved 2 messages back to Junk\.$/);
+        // Undo moved back exactly the UIDs the server's COPYUID gave the moved messages.
+        const { sent, received } = latest();
+        // The first COPYUID answers the move to Archive, the second the move back.
+        const given = [...received.matchAll(/^\* OK \[COPYUID \d+ \S+ (\S+)\]/gm)].map((m) => m[1]);
+        assert.equal(given.length, 2, `COPYUID answers: ${given}`);
+        // Nothing looked for them in Archive (no FETCH of new headers, no SEARCH).
+        const back = sent.match(/^\S+ SELECT Archive\r\n\S+ UID MOVE (\S+) Junk\r$/m);
+        assert.ok(back, `undo did not move back at once after selecting Archive:\n${sent}`);
+        assert.deepEqual(uidList(back[1]), uidList(given[0]));
         await rowFor(page, subjects[0]).waitFor();
         await rowFor(page, subjects[2]).waitFor();
         await openFolder(page, archive.name);

@@ -2,18 +2,31 @@
 // once on the next visit and only what changed is fetched. List summaries (the objects
 // fetchHeaders returns) and opened messages ({message, structure}) under [account, mailbox,
 // uidValidity, uid]; each mailbox's {uidValidity, highestModseq} under [account, mailbox];
-// the account's folder list (names, delimiters, attributes) under [account]. A message's content never changes under its UID; its flags do, and
-// are taken from the summary. The cache is a convenience only: when IndexedDB is missing or
+// the account's folder list (names, delimiters, attributes) under [account]. A message's
+// content never changes under its UID; its flags do, and are taken from the summary. Opened
+// messages are kept within a byte budget, the least recently opened going first; list
+// summaries are never evicted. The cache is a convenience only: when IndexedDB is missing or
 // fails (private mode, quota) every call quietly does nothing and the page works from the
 // server alone.
 
 const DB_NAME = 'webmail-cache';
-const DB_VERSION = 1;
+/** 2: opened messages' sizes and last opening (BODY_USE). */
+const DB_VERSION = 2;
 const SUMMARIES = 'summaries';
 const MAILBOXES = 'mailboxes';
 const BODIES = 'bodies';
+/** Under each kept message's key: {bytes, opened}, read whole to evict without the bodies. */
+const BODY_USE = 'bodyUse';
 const FOLDERS = 'folders';
-const STORES = [SUMMARIES, MAILBOXES, BODIES, FOLDERS];
+const STORES = [SUMMARIES, MAILBOXES, BODIES, BODY_USE, FOLDERS];
+
+/**
+ * The bytes opened messages may take. Browsers evict a site's storage whole when the disk
+ * runs short (unless persist() was granted), summaries included, so the bodies, which are
+ * only a shortcut for reopening, stay well below the smallest usual quota; 50 MB still keeps
+ * a thousand or more messages of common size.
+ */
+export const BODY_BUDGET = 50 * 1024 * 1024;
 
 /** One account on one server: the same user name on two servers is two caches. */
 export function accountKey(serverId, user) {
@@ -73,6 +86,16 @@ function newest(store, range, limit) {
   });
 }
 
+/** Roughly the bytes `value` takes: its strings (UTF-16), binary data and numbers. */
+export function sizeOf(value) {
+  if (typeof value === 'string') return 2 * value.length;
+  if (ArrayBuffer.isView(value)) return value.byteLength;
+  if (value === null || typeof value !== 'object') return 8;
+  let bytes = 0;
+  for (const item of Object.values(value)) bytes += sizeOf(item);
+  return bytes;
+}
+
 /** A request's or transaction's end as a promise. */
 function done(request) {
   return new Promise((resolve, reject) => {
@@ -88,9 +111,12 @@ function done(request) {
  * so a fetchHeaders answer or a burst of flag changes costs one write.
  */
 export class MailCache {
-  constructor(idb = globalThis.indexedDB, storage = globalThis.navigator?.storage) {
+  constructor(idb = globalThis.indexedDB, storage = globalThis.navigator?.storage,
+    { bodyBudget = BODY_BUDGET, now = Date.now } = {}) {
     this.idb = idb;
     this.storage = storage;
+    this.bodyBudget = bodyBudget;
+    this.now = now;
     this.db = null;
     this.ops = [];
     this.flushing = Promise.resolve();
@@ -106,8 +132,13 @@ export class MailCache {
   async openDb() {
     if (!this.idb) return null;
     const request = this.idb.open(DB_NAME, DB_VERSION);
-    request.onupgradeneeded = () => {
-      for (const name of STORES) request.result.createObjectStore(name);
+    request.onupgradeneeded = (event) => {
+      const db = request.result;
+      for (const name of STORES) {
+        if (!db.objectStoreNames.contains(name)) db.createObjectStore(name);
+      }
+      // Bodies kept before their sizes were recorded could never be evicted.
+      if (event.oldVersion < 2) request.transaction.objectStore(BODIES).clear();
     };
     const db = await done(request);
     // Another tab's newer page may need to upgrade: step aside (later calls then fail quietly).
@@ -151,10 +182,15 @@ export class MailCache {
     if (scope && summaries.length) this.queue({ kind: 'put', scope, summaries });
   }
 
-  /** An opened message ({message, structure}) of the mailbox `scope`, or null. */
+  /**
+   * An opened message ({message, structure}) of the mailbox `scope`, or null. Reading it is
+   * opening it again: it is evicted after the messages opened before.
+   */
   async body(scope, uid) {
     const kept = scope ? await this.read(BODIES, summaryKey(scope, uid)) : null;
-    return kept && kept.message ? kept : null;
+    if (!kept || !kept.message) return null;
+    this.queue({ kind: 'opened', scope, uid, bytes: sizeOf(kept), at: this.now() });
+    return kept;
   }
 
   /** The account's folder list as last listed, or null. */
@@ -182,7 +218,7 @@ export class MailCache {
 
   /** Keep an opened message of the mailbox `scope`. */
   putBody(scope, uid, body) {
-    if (scope) this.queue({ kind: 'body', scope, uid, body });
+    if (scope) this.queue({ kind: 'body', scope, uid, body, bytes: sizeOf(body), at: this.now() });
   }
 
   /** Forget these UIDs of the mailbox `scope`. */
@@ -229,6 +265,7 @@ export class MailCache {
       tx = db.transaction(STORES, 'readwrite');
       const stores = Object.fromEntries(STORES.map((name) => [name, tx.objectStore(name)]));
       for (const op of ops) applyOp(stores, op);
+      if (ops.some((op) => op.kind === 'body')) evictBodies(stores, this.bodyBudget);
       await done(tx);
     } catch {
       // All of the batch or none of it (a value that cannot be stored throws midway).
@@ -262,14 +299,16 @@ function applyOp(stores, op) {
   const { scope } = op;
   if (op.kind === 'put') {
     for (const s of op.summaries) stores[SUMMARIES].put(s, summaryKey(scope, Number(s.uid)));
-  } else if (op.kind === 'body') {
-    stores[BODIES].put(op.body, summaryKey(scope, op.uid));
+  } else if (op.kind === 'body' || op.kind === 'opened') {
+    if (op.body) stores[BODIES].put(op.body, summaryKey(scope, op.uid));
+    stores[BODY_USE].put({ bytes: op.bytes, opened: op.at }, summaryKey(scope, op.uid));
   } else if (op.kind === 'folders') {
     stores[FOLDERS].put(op.folders, [op.account]);
   } else if (op.kind === 'remove') {
     for (const uid of op.uids) {
       stores[SUMMARIES].delete(summaryKey(scope, uid));
       stores[BODIES].delete(summaryKey(scope, uid));
+      stores[BODY_USE].delete(summaryKey(scope, uid));
     }
   } else if (op.kind === 'state') {
     const value = { uidValidity: scope.uidValidity, highestModseq: op.highestModseq };
@@ -278,4 +317,23 @@ function applyOp(stores, op) {
     const range = IDBKeyRange.bound(...prefixBounds(op.prefix));
     for (const store of Object.values(stores)) store.delete(range);
   }
+}
+
+/**
+ * Within the same transaction, after the batch: deletes the least recently opened messages
+ * until the kept ones fit in `budget` bytes.
+ */
+function evictBodies(stores, budget) {
+  const keys = stores[BODY_USE].getAllKeys();
+  const uses = stores[BODY_USE].getAll();
+  uses.onsuccess = () => {
+    const kept = uses.result.map((use, i) => ({ ...use, key: keys.result[i] }));
+    let total = kept.reduce((sum, use) => sum + use.bytes, 0);
+    for (const use of kept.sort((a, b) => a.opened - b.opened)) {
+      if (total <= budget) break;
+      stores[BODIES].delete(use.key);
+      stores[BODY_USE].delete(use.key);
+      total -= use.bytes;
+    }
+  };
 }

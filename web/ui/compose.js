@@ -6,6 +6,7 @@ import { formatSize } from './links.js';
 import { formatFullDate } from './messages.js';
 import { describeError } from './errors.js';
 import { decodedPart, findPart, partBytes } from './parts.js';
+import { mailboxes } from './mailboxes.js';
 
 /** Attachments above this total are refused: the whole draft is built in memory. */
 const MAX_ATTACHED = 25 * 1024 * 1024;
@@ -44,16 +45,6 @@ export function parseAddresses(text) {
 export function formatAddress({ name, address }) {
   if (!name || name === address) return address;
   return /[",<>@;:]/.test(name) ? `"${name.replace(/(["\\])/g, '\\$1')}" <${address}>` : `${name} <${address}>`;
-}
-
-/** Envelope recipients (groups flattened) as {name, address}. */
-export function mailboxes(list) {
-  const out = [];
-  for (const r of Array.isArray(list) ? list : []) {
-    if (r && r.kind === 'group') out.push(...mailboxes(r.members));
-    else if (r && typeof r.address === 'string' && r.address) out.push({ name: r.name || '', address: r.address });
-  }
-  return out;
 }
 
 function unique(list, skip) {

@@ -1,6 +1,6 @@
 // Single MIME parts, fetched by their BODYSTRUCTURE section and decoded by the engine: what
 // attachments, replies and large messages are read with, instead of the whole message.
-import { mailboxes } from './compose.js';
+import { mailboxes } from './mailboxes.js';
 
 function charsetOf(part) {
   const p = (part.parameters || []).find(([k]) => String(k).toLowerCase() === 'charset');
