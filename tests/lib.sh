@@ -85,7 +85,8 @@ install_test_prereqs() {
 }
 
 # Builds the engine for the browser into web/pkg, as small as it goes without source changes:
-# the `release-wasm` profile (root Cargo.toml: opt-level "z", fat LTO, one codegen unit), wasm-bindgen, then `wasm-opt -Oz` (which also drops the name section).
+# the `release-wasm` profile (root Cargo.toml: opt-level "z", fat LTO, one codegen unit),
+# wasm-bindgen, then `wasm-opt -Oz` (which also drops the name section).
 # wasm-opt is npm's binaryen (tests/e2e/package.json, installed by `npm ci` there), never
 # Debian's: binaryen 108 corrupts wasm-bindgen's externref table (the module then fails in
 # Chromium 156 with "WebAssembly.Table.set(): Argument 1 is invalid for table"). The features
