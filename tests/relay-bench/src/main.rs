@@ -1556,6 +1556,8 @@ async fn run(args: Args) -> Res<()> {
         "# Relay benchmarks\n\nDirect TCP, the bridge and websockify side by side in one run, all on \
          loopback. Written by `tests/relay-bench` (a Rust driver, so the client is not the \
          bottleneck); numbers vary ±15–25 % between runs, so compare within one run.\n\n\
+         What was changed or tried to make the relay faster, and why the unmet goals stay \
+         unmet: [relay-tuning.md](relay-tuning.md).\n\n\
          Reproduce: `",
     );
     doc.push_str(&args.command);
