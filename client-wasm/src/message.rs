@@ -1,6 +1,7 @@
 //! Messages as the list shows them: UIDs, flags and the summary built from a header fetch.
 
 use crate::codec::SummaryFetch;
+use crate::sort::sort_values;
 use crate::summary_header::{SummaryFields, ThreadKeys};
 use imap_types::IntoStatic;
 use imap_types::fetch::MessageDataItem;
@@ -72,7 +73,7 @@ impl UidSet {
             .into_iter()
             .map(|(a, b)| (a.min(b), a.max(b)))
             .collect();
-        sorted.sort_unstable();
+        sort_values(&mut sorted);
         let mut merged: Vec<(Uid, Uid)> = Vec::new();
         for (first, last) in sorted {
             match merged.last_mut() {

@@ -25,7 +25,7 @@ use crate::namespace::{Hierarchy, Namespaces};
 use crate::part::FetchedPart;
 use crate::pipeline::{Lane, Pipelining, WINDOW};
 use crate::sasl::{self, Answer, Exchange, Mechanism, Verdict};
-use crate::sort::SortOrder;
+use crate::sort::{SortOrder, sort_values};
 use crate::structure::MessageStructure;
 use crate::sync::{CachedMailbox, uid_set_from_wire};
 use crate::tag::{Tag, TagGenerator};
@@ -2283,7 +2283,7 @@ impl Core {
                 }
             }
             Gather::Search(mut uids) => {
-                uids.sort_unstable();
+                sort_values(&mut uids);
                 uids.dedup();
                 if let Some(id) = id {
                     self.events.push_back(Event::SearchCompleted { id, uids });

@@ -61,16 +61,58 @@ pub(crate) fn to_imap(order: &[SortOrder]) -> Option<Vec1<SortCriterion>> {
 /// §3: the final tie-breaker), which `reverse` does not affect. Each message's keys are
 /// computed once (a base subject costs a pass over the subject), not per comparison.
 pub fn sort_summaries(messages: &mut [MessageSummary], order: &[SortOrder]) {
-    messages.sort_by_cached_key(|m| {
-        let keys: Vec<Directed> = order
-            .iter()
-            .map(|o| Directed {
-                value: key_of(m, o.key),
-                reverse: o.reverse,
-            })
-            .collect();
-        (keys, m.seq)
-    });
+    let keys: Vec<(Vec<Directed>, u32)> = messages
+        .iter()
+        .map(|m| {
+            let keys = order
+                .iter()
+                .map(|o| Directed {
+                    value: key_of(m, o.key),
+                    reverse: o.reverse,
+                })
+                .collect();
+            (keys, m.seq)
+        })
+        .collect();
+    sort_by_keys(messages, &keys);
+}
+
+/// Stably sorts `items` by their `keys` (one per item, in the same order).
+///
+/// The engine's own sorts (UID sets, SEARCH results, these summaries, thread siblings) all
+/// go through [`sorted_indexes`], so the wasm build carries one copy of the standard
+/// library's sort instead of one per element type (docs/benchmarks-engine.md, "Wasm size").
+pub(crate) fn sort_by_keys<T, K: Ord>(items: &mut [T], keys: &[K]) {
+    let order = sorted_indexes(keys.len(), &|a, b| keys[a].cmp(&keys[b]));
+    permute(items, order);
+}
+
+/// Sorts `items` into ascending order (stably, as [`sort_by_keys`]).
+pub(crate) fn sort_values<T: Ord>(items: &mut [T]) {
+    let order = sorted_indexes(items.len(), &|a, b| items[a].cmp(&items[b]));
+    permute(items, order);
+}
+
+/// The indexes `0..len` in the order `compare` gives, equal ones in index order. Not
+/// generic: its one sort instantiation serves every caller.
+fn sorted_indexes(len: usize, compare: &dyn Fn(usize, usize) -> Ordering) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..len).collect();
+    order.sort_unstable_by(|&a, &b| compare(a, b).then(a.cmp(&b)));
+    order
+}
+
+/// Moves `items[order[i]]` to `i` for every `i` by swaps (as `slice::sort_by_cached_key`
+/// does): an index below `i` has been swapped away already, so it is followed to where its
+/// item went.
+fn permute<T>(items: &mut [T], mut order: Vec<usize>) {
+    for i in 0..order.len() {
+        let mut source = order[i];
+        while source < i {
+            source = order[source];
+        }
+        order[i] = source;
+        items.swap(i, source);
+    }
 }
 
 /// One message's value for one sort key.
@@ -208,6 +250,16 @@ fn strip_suffix_ignore_case<'a>(text: &'a str, suffix: &str) -> Option<&'a str> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn items_follow_their_keys_and_equal_keys_keep_their_order() {
+        let mut items = ['a', 'b', 'c', 'd', 'e', 'f'];
+        sort_by_keys(&mut items, &[3, 1, 3, 0, 1, 2]);
+        assert_eq!(items, ['d', 'b', 'e', 'f', 'a', 'c']);
+        let mut values = [5, 2, 9, 2, 0, 7, 1];
+        sort_values(&mut values);
+        assert_eq!(values, [0, 1, 2, 2, 5, 7, 9]);
+    }
 
     #[test]
     fn sort_keys_are_read_by_their_lower_case_names_only() {

@@ -2,7 +2,7 @@
 //! THREAD=REFERENCES, otherwise the engine's own over the summaries already fetched.
 
 use crate::message::{MessageSummary, Uid};
-use crate::sort::{base_subject, sent_date};
+use crate::sort::{base_subject, sent_date, sort_by_keys};
 use crate::summary_header::id_hash;
 use serde::Serialize;
 use std::collections::HashMap;
@@ -251,10 +251,14 @@ fn sort_drafts(drafts: &mut [Draft], messages: &[MessageSummary]) {
     for draft in drafts.iter_mut() {
         sort_drafts(&mut draft.children, messages);
     }
-    drafts.sort_by_key(|draft| {
-        let message = first_message(draft).and_then(|i| messages.get(i));
-        message.map(|m| (sent_date(m), m.seq))
-    });
+    let keys: Vec<Option<(Option<i64>, u32)>> = drafts
+        .iter()
+        .map(|draft| {
+            let message = first_message(draft).and_then(|i| messages.get(i));
+            message.map(|m| (sent_date(m), m.seq))
+        })
+        .collect();
+    sort_by_keys(drafts, &keys);
 }
 
 fn first_message(draft: &Draft) -> Option<usize> {
