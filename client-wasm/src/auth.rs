@@ -1,6 +1,5 @@
 //! Credentials and the SASL exchanges that carry them.
 
-use serde::Deserialize;
 use std::fmt;
 
 /// A user name with a password or an OAuth 2.0 access token. Debug prints no secret, so a
@@ -75,8 +74,7 @@ impl fmt::Debug for Credentials {
 
 /// How to authenticate. `Auto` tries the advertised mechanisms strongest first (row E0002);
 /// `Plain` and `Login` force AUTHENTICATE PLAIN or the LOGIN command.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum AuthMethod {
     #[default]
     Auto,

@@ -1,6 +1,7 @@
 //! Commands a driver can submit, as typed values. The engine picks the wire form.
 
 use crate::auth::{AuthMethod, Credentials};
+use crate::error::ArgumentError;
 use crate::gmail::{Label, LabelAction};
 use crate::mailbox::MailboxName;
 use crate::message::{Flag, UidRange, UidSet};
@@ -305,7 +306,7 @@ impl SearchDate {
 }
 
 impl std::str::FromStr for SearchDate {
-    type Err = String;
+    type Err = ArgumentError;
 
     /// Read by hand: chrono's `parse_from_str` brings its whole format parser into the
     /// wasm build for these ten characters.
@@ -325,6 +326,6 @@ impl std::str::FromStr for SearchDate {
             .flatten()
             .filter(|day| imap_types::datetime::NaiveDate::validate(day).is_ok())
             .map(Self)
-            .ok_or_else(|| format!("not a day as YYYY-MM-DD: {text:?}"))
+            .ok_or_else(|| ArgumentError::Day(text.into()))
     }
 }

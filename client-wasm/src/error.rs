@@ -181,3 +181,25 @@ impl Serialize for CommandError {
         serialize_error(self.code(), self.to_string(), serializer)
     }
 }
+
+/// Why a caller's argument was refused: a property of a JavaScript object argument (search
+/// query, section, draft, cached state), a section's kind, or a day. The driver turns it into
+/// an `invalid_argument` error with this text.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ArgumentError {
+    #[error("`{key}` must be {expected}")]
+    WrongType {
+        key: &'static str,
+        expected: &'static str,
+    },
+    #[error("missing `{0}`")]
+    Missing(&'static str),
+    #[error("unknown sort key {0:?}")]
+    SortKey(String),
+    #[error("unknown section kind {0:?}")]
+    SectionKind(String),
+    #[error("not a part number: {0:?}")]
+    PartNumber(String),
+    #[error("not a day as YYYY-MM-DD: {0:?}")]
+    Day(String),
+}

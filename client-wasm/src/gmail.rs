@@ -12,7 +12,7 @@ use imap_types::command::CommandBody;
 use imap_types::core::{AString, Atom, IString};
 use imap_types::search::SearchKey;
 use serde::ser::SerializeStruct;
-use serde::{Deserialize, Serialize, Serializer};
+use serde::{Serialize, Serializer};
 
 /// The capability that announces every item here.
 pub(crate) const CAPABILITY: &str = "X-GM-EXT-1";
@@ -113,8 +113,7 @@ impl Serialize for Label {
 }
 
 /// What a label STORE does to the messages' labels.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LabelAction {
     Add,
     Remove,

@@ -7,6 +7,7 @@
 
 use crate::command::{SearchDate, SearchQuery};
 use crate::compose::{Draft, DraftAddress, DraftAttachment};
+use crate::error::ArgumentError;
 use crate::part::{PartSection, Partial};
 use crate::sort::{SortKey, SortOrder};
 use crate::sync::CachedMailbox;
@@ -14,15 +15,14 @@ use js_sys::{Array, ArrayBuffer, Reflect, Uint8Array};
 use std::num::NonZeroU32;
 use wasm_bindgen::{JsCast, JsValue};
 
-/// Why an argument was refused, naming the property.
-pub(crate) type Invalid = String;
+type Invalid = ArgumentError;
 
-fn expected(key: &str, what: &str) -> Invalid {
-    format!("`{key}` must be {what}")
+fn expected(key: &'static str, expected: &'static str) -> Invalid {
+    ArgumentError::WrongType { key, expected }
 }
 
 /// `value` itself, unless it is not an object.
-fn object<'a>(value: &'a JsValue, key: &str) -> Result<&'a JsValue, Invalid> {
+fn object<'a>(value: &'a JsValue, key: &'static str) -> Result<&'a JsValue, Invalid> {
     if value.is_object() {
         Ok(value)
     } else {
@@ -31,51 +31,51 @@ fn object<'a>(value: &'a JsValue, key: &str) -> Result<&'a JsValue, Invalid> {
 }
 
 /// Property `key` of `object`, `None` when absent, `undefined` or `null`.
-fn prop(object: &JsValue, key: &str) -> Option<JsValue> {
+fn prop(object: &JsValue, key: &'static str) -> Option<JsValue> {
     Reflect::get(object, &JsValue::from_str(key))
         .ok()
         .filter(|value| !value.is_undefined() && !value.is_null())
 }
 
-fn string(object: &JsValue, key: &str) -> Result<Option<String>, Invalid> {
+fn string(object: &JsValue, key: &'static str) -> Result<Option<String>, Invalid> {
     prop(object, key)
         .map(|value| value.as_string().ok_or_else(|| expected(key, "a string")))
         .transpose()
 }
 
 /// A boolean property; absent is `false`.
-fn flag(object: &JsValue, key: &str) -> Result<bool, Invalid> {
+fn flag(object: &JsValue, key: &'static str) -> Result<bool, Invalid> {
     prop(object, key).map_or(Ok(false), |value| {
         value.as_bool().ok_or_else(|| expected(key, "a boolean"))
     })
 }
 
 /// `value` if it is a whole number in `min..=max` (both exact in an f64).
-fn whole(value: &JsValue, key: &str, min: f64, max: f64) -> Result<f64, Invalid> {
+fn whole(value: &JsValue, key: &'static str, min: f64, max: f64) -> Result<f64, Invalid> {
     value
         .as_f64()
         .filter(|n| n.fract() == 0.0 && (min..=max).contains(n))
         .ok_or_else(|| expected(key, "a whole number in range"))
 }
 
-fn number(object: &JsValue, key: &str, min: f64, max: f64) -> Result<Option<f64>, Invalid> {
+fn number(object: &JsValue, key: &'static str, min: f64, max: f64) -> Result<Option<f64>, Invalid> {
     prop(object, key)
         .map(|value| whole(&value, key, min, max))
         .transpose()
 }
 
-fn as_u32(value: &JsValue, key: &str) -> Result<u32, Invalid> {
+fn as_u32(value: &JsValue, key: &'static str) -> Result<u32, Invalid> {
     Ok(whole(value, key, 0.0, f64::from(u32::MAX))? as u32)
 }
 
-fn u32_prop(object: &JsValue, key: &str) -> Result<Option<u32>, Invalid> {
+fn u32_prop(object: &JsValue, key: &'static str) -> Result<Option<u32>, Invalid> {
     prop(object, key)
         .map(|value| as_u32(&value, key))
         .transpose()
 }
 
 /// A list property; absent is empty.
-fn list(object: &JsValue, key: &str) -> Result<Vec<JsValue>, Invalid> {
+fn list(object: &JsValue, key: &'static str) -> Result<Vec<JsValue>, Invalid> {
     match prop(object, key) {
         None => Ok(Vec::new()),
         Some(value) if Array::is_array(&value) => Ok(Array::from(&value).to_vec()),
@@ -83,15 +83,15 @@ fn list(object: &JsValue, key: &str) -> Result<Vec<JsValue>, Invalid> {
     }
 }
 
-fn strings(object: &JsValue, key: &str) -> Result<Vec<String>, Invalid> {
+fn strings(object: &JsValue, key: &'static str) -> Result<Vec<String>, Invalid> {
     list(object, key)?
         .into_iter()
         .map(|value| value.as_string().ok_or_else(|| expected(key, "strings")))
         .collect()
 }
 
-fn required<T>(value: Option<T>, key: &str) -> Result<T, Invalid> {
-    value.ok_or_else(|| format!("missing `{key}`"))
+fn required<T>(value: Option<T>, key: &'static str) -> Result<T, Invalid> {
+    value.ok_or(ArgumentError::Missing(key))
 }
 
 /// What `search`, `sort` and `threads` take: `{text, from, to, subject, unseen, flagged,
@@ -101,7 +101,7 @@ pub(crate) fn search_query(value: &JsValue) -> Result<SearchQuery, Invalid> {
         return Ok(SearchQuery::default());
     }
     let query = object(value, "query")?;
-    let day = |key: &str| -> Result<Option<SearchDate>, Invalid> {
+    let day = |key: &'static str| -> Result<Option<SearchDate>, Invalid> {
         string(query, key)?.map(|text| text.parse()).transpose()
     };
     Ok(SearchQuery {
@@ -128,7 +128,7 @@ pub(crate) fn sort_orders(value: &JsValue) -> Result<Vec<SortOrder>, Invalid> {
             let item = object(&item, "order")?;
             let key = required(string(item, "key")?, "key")?;
             Ok(SortOrder {
-                key: SortKey::parse(&key).ok_or_else(|| format!("unknown sort key {key:?}"))?,
+                key: SortKey::parse(&key).ok_or(ArgumentError::SortKey(key))?,
                 reverse: flag(item, "reverse")?,
             })
         })
@@ -178,10 +178,10 @@ pub(crate) fn partial(value: &JsValue) -> Result<Option<Partial>, Invalid> {
         return Ok(None);
     }
     let partial = object(value, "partial")?;
-    let length = u32_prop(partial, "length")?.and_then(NonZeroU32::new);
+    let length = required(u32_prop(partial, "length")?, "length")?;
     Ok(Some(Partial {
         origin: required(u32_prop(partial, "origin")?, "origin")?,
-        length: required(length, "length")?,
+        length: NonZeroU32::new(length).ok_or(expected("length", "at least 1"))?,
     }))
 }
 
@@ -193,12 +193,12 @@ fn address(value: &JsValue) -> Result<DraftAddress, Invalid> {
     })
 }
 
-fn addresses(draft: &JsValue, key: &str) -> Result<Vec<DraftAddress>, Invalid> {
+fn addresses(draft: &JsValue, key: &'static str) -> Result<Vec<DraftAddress>, Invalid> {
     list(draft, key)?.iter().map(address).collect()
 }
 
 /// A `Uint8Array` or `ArrayBuffer`.
-fn bytes(object: &JsValue, key: &str) -> Result<Vec<u8>, Invalid> {
+fn bytes(object: &JsValue, key: &'static str) -> Result<Vec<u8>, Invalid> {
     match prop(object, key) {
         None => Ok(Vec::new()),
         Some(value) if value.is_instance_of::<Uint8Array>() => {
@@ -223,8 +223,9 @@ fn attachment(value: &JsValue) -> Result<DraftAttachment, Invalid> {
 /// `composeMessage`'s draft (its doc comment in `wasm.rs` has the shape).
 pub(crate) fn draft(value: &JsValue) -> Result<Draft, Invalid> {
     let draft = object(value, "draft")?;
-    let text =
-        |key: &str| -> Result<String, Invalid> { Ok(string(draft, key)?.unwrap_or_default()) };
+    let text = |key: &'static str| -> Result<String, Invalid> {
+        Ok(string(draft, key)?.unwrap_or_default())
+    };
     let seconds = crate::wasm::MAX_SAFE_INTEGER;
     Ok(Draft {
         from: prop(draft, "from").as_ref().map(address).transpose()?,

@@ -238,7 +238,8 @@ pub(crate) fn verbatim_tail<'a>(line: &'a str, ascii: &str) -> Option<&'a str> {
 pub(crate) fn shown_text(line: Option<&str>, text: &Text<'_>) -> String {
     let ascii = text.to_string();
     line.and_then(|line| verbatim_tail(line, &ascii))
-        .map_or(ascii.clone(), str::to_owned)
+        .map(str::to_owned)
+        .unwrap_or(ascii)
 }
 
 fn join<'a>(words: impl Iterator<Item = &'a [u8]>, out: &mut Vec<u8>) {

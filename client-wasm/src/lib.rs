@@ -53,7 +53,7 @@ pub use codec::{Decoded, ResponseStream, StreamMessage};
 pub use command::{Command, CommandId, FolderQuery, SearchDate, SearchQuery, StoreAction};
 pub use compose::{ComposeError, Draft, DraftAddress, DraftAttachment, compose};
 pub use envelope::{Envelope, Recipient};
-pub use error::{CommandError, LoginRefusal, Refusal, SessionError, SubmitError};
+pub use error::{ArgumentError, CommandError, LoginRefusal, Refusal, SessionError, SubmitError};
 pub use esearch::Esearch;
 pub use event::Event;
 pub use gmail::{GmailId, Label, LabelAction};

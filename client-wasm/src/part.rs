@@ -1,6 +1,7 @@
 //! Single parts on demand (rows V0053, V0054, V0070): which section to fetch, the octets that
 //! came back, placed by their origin, and decoded for display through mail-parser.
 
+use crate::error::ArgumentError;
 use crate::message::Uid;
 use crate::structure::Part;
 use imap_types::core::{AString, NString8, Vec1};
@@ -78,11 +79,11 @@ impl PartSection {
         kind: &str,
         part: Option<&str>,
         fields: Option<Vec<String>>,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, ArgumentError> {
         let part = part
-            .map(|text| PartPath::parse(text).ok_or_else(|| format!("not a part number: {text:?}")))
+            .map(|text| PartPath::parse(text).ok_or_else(|| ArgumentError::PartNumber(text.into())))
             .transpose()?;
-        let required = |part: Option<PartPath>| part.ok_or("missing field `part`");
+        let required = |part: Option<PartPath>| part.ok_or(ArgumentError::Missing("part"));
         Ok(match kind {
             "whole" => Self::Whole,
             "content" => Self::Content {
@@ -94,10 +95,10 @@ impl PartSection {
             "header" => Self::Header { part },
             "header_fields" => Self::HeaderFields {
                 part,
-                fields: fields.ok_or("missing field `fields`")?,
+                fields: fields.ok_or(ArgumentError::Missing("fields"))?,
             },
             "text" => Self::Text { part },
-            _ => return Err(format!("unknown section kind {kind:?}")),
+            _ => return Err(ArgumentError::SectionKind(kind.into())),
         })
     }
 

@@ -103,7 +103,10 @@ pub fn thread_by_references(messages: &[MessageSummary]) -> Vec<ThreadNode> {
 struct Table {
     containers: Vec<Container>,
     /// Containers by the hash of their Message-ID ([`id_hash`]): 64-bit FNV-1a, so two IDs
-    /// of one folder sharing a hash is not a practical concern.
+    /// of one folder sharing a hash by chance is not a practical concern. One could be
+    /// crafted (FNV is no cryptographic hash), but only from the ID it collides with, and a
+    /// sender who knows a thread's IDs can put them in References and join it anyway:
+    /// threading shows what the headers claim, it authenticates nothing.
     ids: HashMap<u64, usize>,
 }
 

@@ -8,7 +8,7 @@ use crate::auth::{AuthMethod, Credentials};
 use crate::clock::Instant;
 use crate::command::{Command, CommandId, FolderQuery, StoreAction};
 use crate::compose::compose;
-use crate::error::SessionError;
+use crate::error::{ArgumentError, SessionError};
 use crate::event::Event;
 use crate::gmail::{Label, LabelAction};
 use crate::js_args::{self, BridgeFrame};
@@ -62,22 +62,29 @@ fn rejected(code: &str, message: &str) -> js_sys::Promise {
     js_sys::Promise::reject(&js_error(code, message))
 }
 
-fn to_js<T: Serialize>(value: &T) -> JsValue {
+fn invalid_argument(error: &ArgumentError) -> js_sys::Promise {
+    rejected("invalid_argument", &error.to_string())
+}
+
+/// `value` as a JavaScript value; an `internal` error when it has none (a 64-bit number above
+/// 2^53, such as a server's HIGHESTMODSEQ of 63 bits, is no exact JavaScript number), so a
+/// promise rejects rather than resolving with the error object.
+fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsValue> {
     let serializer = serde_wasm_bindgen::Serializer::new()
         .serialize_missing_as_null(true)
         .serialize_maps_as_objects(true);
     value
         .serialize(&serializer)
-        .unwrap_or_else(|e| js_error("internal", &e.to_string()))
+        .map_err(|e| js_error("internal", &e.to_string()))
 }
 
 /// `{key: value}`, for the replies that wrap one value; a plain object built directly, so
 /// the wasm build needs no JSON library (serde_json added ~7 KB gzip).
-fn js_object<T: Serialize>(key: &str, value: &T) -> JsValue {
+fn js_object<T: Serialize>(key: &str, value: &T) -> Result<JsValue, JsValue> {
     let object = js_sys::Object::new();
     // Setting a property on a fresh plain object cannot fail.
-    let _ = Reflect::set(&object, &key.into(), &to_js(value));
-    object.into()
+    let _ = Reflect::set(&object, &key.into(), &to_js(value)?);
+    Ok(object.into())
 }
 
 /// Control messages to the bridge (text frames).
@@ -196,7 +203,8 @@ impl Driver {
         let hello = ToBridge::Connect {
             server: &self.server_id,
         };
-        let sent = js_sys::JSON::stringify(&to_js(&hello))
+        let sent = to_js(&hello)
+            .and_then(|hello| js_sys::JSON::stringify(&hello))
             .map(String::from)
             .is_ok_and(|text| self.ws.send_with_str(&text).is_ok());
         if !sent {
@@ -286,7 +294,10 @@ impl Driver {
     }
 
     fn notify<T: Serialize>(&mut self, event: &T) {
-        self.outbox.push(to_js(event));
+        // A notice that cannot be written is dropped rather than delivered as an error.
+        if let Ok(notice) = to_js(event) {
+            self.outbox.push(notice);
+        }
     }
 
     /// Sends what the engine wants sent, settles promises, and re-arms the timer.
@@ -329,14 +340,14 @@ impl Driver {
                 }
             }
             Event::LoggedIn { id, capabilities } => {
-                self.settle(id, Ok(js_object("capabilities", &capabilities)));
+                self.settle(id, js_object("capabilities", &capabilities));
             }
-            Event::MailboxesListed { id, mailboxes } => self.settle(id, Ok(to_js(&mailboxes))),
+            Event::MailboxesListed { id, mailboxes } => self.settle(id, to_js(&mailboxes)),
             Event::NamespacesReceived { id, namespaces } => {
-                self.settle(id, Ok(to_js(&namespaces)));
+                self.settle(id, to_js(&namespaces));
             }
-            Event::ServerIdentified { id, fields } => self.settle(id, Ok(to_js(&fields))),
-            Event::MailboxSelected { id, mailbox } => self.settle(id, Ok(to_js(&mailbox))),
+            Event::ServerIdentified { id, fields } => self.settle(id, to_js(&fields)),
+            Event::MailboxSelected { id, mailbox } => self.settle(id, to_js(&mailbox)),
             Event::FetchReceived {
                 id: Some(id),
                 message,
@@ -350,25 +361,25 @@ impl Driver {
                     .pending
                     .get_mut(&id)
                     .map(|p| std::mem::take(&mut p.fetched));
-                self.settle(id, Ok(to_js(&fetched.unwrap_or_default())));
+                self.settle(id, to_js(&fetched.unwrap_or_default()));
             }
             Event::NoopCompleted { id } | Event::CommandCompleted { id } => {
                 self.settle(id, Ok(JsValue::UNDEFINED));
             }
-            Event::StatusReceived { id, status } => self.settle(id, Ok(to_js(&status))),
-            Event::MessageFetched { id, message } => self.settle(id, Ok(to_js(&message))),
-            Event::StructureFetched { id, message } => self.settle(id, Ok(to_js(&message))),
-            Event::PartFetched { id, part } => self.settle(id, Ok(to_js(&part))),
+            Event::StatusReceived { id, status } => self.settle(id, to_js(&status)),
+            Event::MessageFetched { id, message } => self.settle(id, to_js(&message)),
+            Event::StructureFetched { id, message } => self.settle(id, to_js(&message)),
+            Event::PartFetched { id, part } => self.settle(id, to_js(&part)),
             Event::SearchCompleted { id, uids } | Event::SortCompleted { id, uids } => {
-                self.settle(id, Ok(to_js(&uids)));
+                self.settle(id, to_js(&uids));
             }
-            Event::ThreadsReceived { id, threads } => self.settle(id, Ok(to_js(&threads))),
-            Event::Copied { id, copies } => self.settle(id, Ok(to_js(&copies))),
+            Event::ThreadsReceived { id, threads } => self.settle(id, to_js(&threads)),
+            Event::Copied { id, copies } => self.settle(id, to_js(&copies)),
             Event::Appended { id, uid } => {
-                self.settle(id, Ok(js_object("uid", &uid)));
+                self.settle(id, js_object("uid", &uid));
             }
             Event::StoreConflicted { id, uids } => {
-                self.settle(id, Ok(js_object("conflicted", &uids)));
+                self.settle(id, js_object("conflicted", &uids));
             }
             Event::CommandFailed { id, error } => {
                 self.settle(id, Err(js_error(error.code(), &error.to_string())));
@@ -584,7 +595,7 @@ impl ImapClient {
                 read_only,
                 cached,
             }),
-            Err(error) => rejected("invalid_argument", &error),
+            Err(error) => invalid_argument(&error),
         }
     }
 
@@ -745,7 +756,7 @@ impl ImapClient {
     pub fn search(&self, query: JsValue) -> js_sys::Promise {
         match js_args::search_query(&query) {
             Ok(query) => self.request(Command::Search { query }),
-            Err(error) => rejected("invalid_argument", &error),
+            Err(error) => invalid_argument(&error),
         }
     }
 
@@ -755,7 +766,7 @@ impl ImapClient {
     pub fn sort(&self, order: JsValue, query: JsValue) -> js_sys::Promise {
         match (js_args::sort_orders(&order), js_args::search_query(&query)) {
             (Ok(order), Ok(query)) => self.request(Command::Sort { order, query }),
-            (Err(error), _) | (_, Err(error)) => rejected("invalid_argument", &error),
+            (Err(error), _) | (_, Err(error)) => invalid_argument(&error),
         }
     }
 
@@ -764,7 +775,7 @@ impl ImapClient {
     pub fn threads(&self, query: JsValue) -> js_sys::Promise {
         match js_args::search_query(&query) {
             Ok(query) => self.request(Command::Thread { query }),
-            Err(error) => rejected("invalid_argument", &error),
+            Err(error) => invalid_argument(&error),
         }
     }
 
@@ -824,7 +835,7 @@ impl ImapClient {
                 partial,
             }),
             (None, _, _) => rejected("invalid_argument", "bad UID"),
-            (_, Err(error), _) | (_, _, Err(error)) => rejected("invalid_argument", &error),
+            (_, Err(error), _) | (_, _, Err(error)) => invalid_argument(&error),
         }
     }
 
@@ -896,7 +907,8 @@ fn register_callbacks(ws: &WebSocket, driver: Weak<RefCell<Driver>>) -> Callback
 /// `invalid_content_type`, `invalid_argument`).
 #[wasm_bindgen(js_name = composeMessage)]
 pub fn compose_message(draft: JsValue) -> Result<Uint8Array, JsValue> {
-    let draft = js_args::draft(&draft).map_err(|error| js_error("invalid_argument", &error))?;
+    let draft =
+        js_args::draft(&draft).map_err(|error| js_error("invalid_argument", &error.to_string()))?;
     let message = compose(&draft).map_err(|error| js_error(error.code(), &error.to_string()))?;
     Ok(Uint8Array::from(message.as_slice()))
 }
@@ -909,7 +921,7 @@ pub fn decode_fetched_part(
     encoding: Option<String>,
     charset: Option<String>,
     data: Vec<u8>,
-) -> JsValue {
+) -> Result<JsValue, JsValue> {
     to_js(&decode_content(
         &content_type,
         encoding.as_deref(),

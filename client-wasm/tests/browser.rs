@@ -337,7 +337,8 @@ async fn v0009_v0013_v0054_composed_draft_reads_back_by_structure_and_parts() {
         get(&listed, "encoding").as_string(),
         None,
         raw,
-    );
+    )
+    .expect("a decoded part is a JavaScript value");
     assert_eq!(Uint8Array::new(&get(&decoded, "bytes")).to_vec(), pdf);
 
     let fields =
