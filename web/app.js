@@ -1488,7 +1488,10 @@ function copyUids(copies) {
  */
 async function moveBack(client, last, box) {
   const known = last.moved && num(box.uid_validity) === num(last.moved.uid_validity);
-  const uids = known ? copyUids(last.moved) : await findMoved(client, last);
+  // A server may name one MOVE's copies in several COPYUIDs; the engine reports the first:
+  // when it does not cover every message, they are looked for as without COPYUID.
+  const copies = known ? copyUids(last.moved) : [];
+  const uids = copies.length === last.count ? copies : await findMoved(client, last);
   if (uids.length) await client.moveMessages(uids, last.from);
   const missed = last.count - uids.length;
   const text = `Moved ${plural(uids.length, 'message')} back to ${last.fromLabel}.` +

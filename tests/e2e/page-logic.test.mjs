@@ -368,6 +368,29 @@ test('l0001 opened messages stay within the byte budget, the least recently open
   assert.deepEqual(summaries.map((s) => s.uid), [1, 2, 3, 4], 'list rows are never evicted');
 });
 
+test('l0001 a message over half the budget is not kept, and an opening recorded after its message went counts nothing', async () => {
+  globalThis.IDBKeyRange ??= IDBKeyRange;
+  let clock = 0;
+  const cache = new MailCache(new IDBFactory(), undefined, { bodyBudget: 10_000, now: () => clock });
+  const inbox = { account: accountKey('srv', 'alice'), mailbox: 'INBOX', uidValidity: 7 };
+  const body = (uid, chars = 1496) => ({ message: { uid, text: 'x'.repeat(chars) }, structure: null });
+  const kept = async (uid) => (await cache.body(inbox, uid)) !== null;
+  clock = 1;
+  cache.putBody(inbox, 1, body(1));
+  clock = 2;
+  cache.putBody(inbox, 2, body(2, 2600));
+  await cache.settled();
+  assert.deepEqual([await kept(1), await kept(2)], [true, false], '5,208 bytes of a 10,000 budget: not kept, nothing evicted');
+  // As body() records an opening of a message removed while it was being read.
+  clock = 5;
+  cache.queue({ kind: 'opened', scope: inbox, uid: 3, bytes: 9000, at: clock });
+  await cache.settled();
+  clock = 6;
+  cache.putBody(inbox, 4, body(4));
+  await cache.settled();
+  assert.deepEqual([await kept(1), await kept(4)], [true, true], 'no phantom 9,000 bytes pushed message 1 out');
+});
+
 test('l0001 bodies kept before their sizes were recorded are dropped on upgrade; the rest stays', async () => {
   globalThis.IDBKeyRange ??= IDBKeyRange;
   const idb = new IDBFactory();

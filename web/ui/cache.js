@@ -216,9 +216,15 @@ export class MailCache {
     }
   }
 
-  /** Keep an opened message of the mailbox `scope`. */
+  /**
+   * Keep an opened message of the mailbox `scope`, unless it alone would take more than half
+   * the budget: keeping it would push out most others (a 25 MB text counts 50 MB).
+   */
   putBody(scope, uid, body) {
-    if (scope) this.queue({ kind: 'body', scope, uid, body, bytes: sizeOf(body), at: this.now() });
+    const bytes = sizeOf(body);
+    if (scope && bytes <= this.bodyBudget / 2) {
+      this.queue({ kind: 'body', scope, uid, body, bytes, at: this.now() });
+    }
   }
 
   /** Forget these UIDs of the mailbox `scope`. */
@@ -321,13 +327,21 @@ function applyOp(stores, op) {
 
 /**
  * Within the same transaction, after the batch: deletes the least recently opened messages
- * until the kept ones fit in `budget` bytes.
+ * until the kept ones fit in `budget` bytes. A size whose message is gone (removed or evicted
+ * by another tab while it was being read, then recorded as opened) is dropped uncounted.
  */
 function evictBodies(stores, budget) {
+  const bodyKeys = stores[BODIES].getAllKeys();
   const keys = stores[BODY_USE].getAllKeys();
   const uses = stores[BODY_USE].getAll();
   uses.onsuccess = () => {
-    const kept = uses.result.map((use, i) => ({ ...use, key: keys.result[i] }));
+    const present = new Set(bodyKeys.result.map((key) => JSON.stringify(key)));
+    const kept = [];
+    uses.result.forEach((use, i) => {
+      const key = keys.result[i];
+      if (present.has(JSON.stringify(key))) kept.push({ ...use, key });
+      else stores[BODY_USE].delete(key);
+    });
     let total = kept.reduce((sum, use) => sum + use.bytes, 0);
     for (const use of kept.sort((a, b) => a.opened - b.opened)) {
       if (total <= budget) break;
