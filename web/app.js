@@ -1097,11 +1097,14 @@ function openMessage(uid, { whole = false } = {}) {
       if (ui.mailView.dataset.pane === 'reader' && isNarrow()) ui.readerSubject.focus();
       const structure = kept ? kept.structure : partsOf || await client.fetchStructure(uid);
       if (stale()) return;
-      // Only whole messages are kept: a large one read by parts is fetched again.
-      if (!kept && !byParts) cache.putBody(scope, uid, { message, structure });
       renderAttachments(readerEls, structure ? structure.attachments : [], (part, button) => downloadPart(uid, part, button));
-      const inline = await inlineImages(client, uid, message, structure);
+      // A kept message keeps its cid: images too (as data: URLs); one kept before they were
+      // (no `inline`) fetches them again.
+      const inline = kept && Array.isArray(kept.inline) ? new Map(kept.inline)
+        : await inlineImages(client, uid, message, structure);
       if (stale()) return;
+      // Only whole messages are kept: a large one read by parts is fetched again.
+      if (!kept && !byParts) cache.putBody(scope, uid, { message, structure, inline: [...inline] });
       if (inline.size > 0) {
         state.inline = inline;
         if (state.readerView === 'html') setReaderView('html');

@@ -1712,7 +1712,7 @@ ImapClient.prototype.login = async function (...args) {
     }
   });
 
-  test('x. cid: images in HTML mail show from the message\'s own parts; unknown cids show nothing', { timeout: 45_000 }, async () => {
+  test('x. cid: images in HTML mail show from the message\'s own parts, also from the cache; unknown cids show nothing', { timeout: 45_000 }, async () => {
     requireImap();
     const subject = uniqueWord('Inline logo ');
     const gif = 'R0lGODlhAQABAAAAACH5BAEKAAEALAAAAAABAAEAAAICTAEAOw==';
@@ -1734,7 +1734,8 @@ ImapClient.prototype.login = async function (...args) {
     await appendMessage(imapConn(), SCRATCH, rfc822({
       subject, contentType: 'multipart/related; boundary="inline-b1"', body,
     }));
-    const { context, page, record } = await signedIn('x', SCRATCH);
+    let latest = null;
+    const { context, page, record } = await signedIn('x', SCRATCH, (p) => { latest = watchImap(p); });
     try {
       await shotOnFailure(page, 'webmail-x', async () => {
         await openRow(page, subject);
@@ -1748,13 +1749,24 @@ ImapClient.prototype.login = async function (...args) {
             return { src: logo.getAttribute('src'), width: logo.naturalWidth, missing: missing && missing.hasAttribute('src') };
           }).catch(() => null);
         };
-        let seen = null;
-        const deadline = Date.now() + 10_000;
-        while (!(seen = await shown()) && Date.now() < deadline) await page.waitForTimeout(100);
-        assert.ok(seen, 'the cid: image never showed');
-        assert.equal(seen.src, `data:image/gif;base64,${gif}`);
-        assert.equal(seen.width, 1);
-        assert.equal(seen.missing, false, 'an unknown cid kept a src');
+        const imageShown = async () => {
+          let seen = null;
+          const deadline = Date.now() + 10_000;
+          while (!(seen = await shown()) && Date.now() < deadline) await page.waitForTimeout(100);
+          assert.ok(seen, 'the cid: image never showed');
+          assert.equal(seen.src, `data:image/gif;base64,${gif}`);
+          assert.equal(seen.width, 1);
+          assert.equal(seen.missing, false, 'an unknown cid kept a src');
+        };
+        await imageShown();
+        assert.match(latest().sent, /UID FETCH \d+ \(UID BODY\.PEEK\[2\]/, 'the image part was not fetched');
+        // Opened again from the IndexedDB cache: the image with it, no part fetched.
+        await cachedWhen(page, SCRATCH, (c) => c.bodies > 0, ['bodies']);
+        await signOutToLogin(page);
+        await signInAndSync(page, SCRATCH);
+        await openRow(page, subject);
+        await imageShown();
+        assert.doesNotMatch(latest().sent, /BODY\.PEEK\[2?\]|BODYSTRUCTURE/, 'the message or its image was fetched again');
         assert.deepEqual(record.pageErrors, [], 'uncaught errors in the page');
       });
     } finally {
