@@ -141,6 +141,18 @@ pub struct Copies {
     pub uids: UidSet,
 }
 
+impl Copies {
+    /// These copies and `more` of the same command, under one UIDVALIDITY: a server may name
+    /// a command's copies in several COPYUIDs. `None` when the two disagree on UIDVALIDITY.
+    pub(crate) fn joined(&self, more: &Copies) -> Option<Copies> {
+        let ranges = self.uids.0.iter().chain(&more.uids.0).copied();
+        (self.uid_validity == more.uid_validity).then_some(Copies {
+            uid_validity: self.uid_validity,
+            uids: UidSet::from_ranges(ranges)?,
+        })
+    }
+}
+
 /// `[[first, last], ...]`: ranges, because a VANISHED set may name billions of UIDs.
 impl Serialize for UidSet {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {

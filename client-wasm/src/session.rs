@@ -482,14 +482,21 @@ impl Window {
     }
 
     /// Gives an untagged COPYUID to the MOVE in flight whose UIDs cover its source. MOVEs
-    /// sharing a UID never fly together (`Pipelining`), so at most one does.
+    /// sharing a UID never fly together (`Pipelining`), so at most one does. A server may
+    /// name one MOVE's copies in several COPYUIDs: they add up, never beyond the UIDs moved.
     fn moved(&mut self, code: &Code<'_>) {
         for flight in &mut self.0 {
-            if let Gather::Move(uids, found @ None) = &mut flight.gather {
-                *found = copies(Some(code), uids);
-                if found.is_some() {
-                    return;
+            if let Gather::Move(uids, found) = &mut flight.gather
+                && let Some(copies) = copies(Some(code), uids)
+            {
+                let joined = match found.as_ref() {
+                    Some(earlier) => earlier.joined(&copies),
+                    None => Some(copies),
+                };
+                if let Some(joined) = joined.filter(|joined| joined.uids.count() <= uids.count()) {
+                    *found = Some(joined);
                 }
+                return;
             }
         }
     }

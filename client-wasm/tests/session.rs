@@ -1051,6 +1051,11 @@ fn v0057_v0062_move_reports_the_copies_from_copyuid_before_its_expunges() {
         Submit(move_to(&[2], "Archive")),
         Client(b"0003 UID MOVE 2 Archive\r\n"),
         Server(b"* OK [COPYUID 1764090005 3 10] Moved UIDs.\r\n* 1 EXPUNGE\r\n0003 OK Move completed.\r\n"),
+        // One MOVE's copies in two COPYUIDs add up; a third naming a UID again does not
+        // make the copies outnumber the messages moved.
+        Submit(move_to(&[3, 4], "Archive")),
+        Client(b"0004 UID MOVE 3:4 Archive\r\n"),
+        Server(b"* OK [COPYUID 1764090005 3 11] Moved.\r\n* 1 EXPUNGE\r\n* OK [COPYUID 1764090005 4 12] Moved.\r\n* OK [COPYUID 1764090005 4 20] Moved.\r\n* 1 EXPUNGE\r\n0004 OK Move completed.\r\n"),
     ]);
     let copies = |uid_validity, uid: u32| {
         Some(Copies {
@@ -1066,7 +1071,17 @@ fn v0057_v0062_move_reports_the_copies_from_copyuid_before_its_expunges() {
             copies(1_764_090_005, 8),
         ]
     );
-    assert_eq!(copied(&others), vec![copies(1_764_090_005, 9), None]);
+    assert_eq!(
+        copied(&others),
+        vec![
+            copies(1_764_090_005, 9),
+            None,
+            Some(Copies {
+                uid_validity: 1_764_090_005,
+                uids: uids(&[11, 12]),
+            }),
+        ]
+    );
     assert_eq!(completed(&dovecot) + completed(&others), 0);
 }
 
