@@ -395,8 +395,8 @@ pub struct MessageSummary {
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub has_attachments: bool,
     /// The Message-IDs this one follows, oldest first: References, else In-Reply-To's first
-    /// (RFC 5256 threading), as [`id_hash`](crate::id_hash)es (threading only compares them; one allocation
-    /// per message instead of one per ID); not sent to the page.
+    /// (RFC 5256 threading), as their [`id_hash`](crate::id_hash): threading only compares
+    /// them, and one allocation per message beats one per ID. Not sent to the page.
     #[serde(skip)]
     pub references: Vec<u64>,
     /// For threading in the list model; not sent to the page.

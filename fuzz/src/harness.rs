@@ -317,6 +317,12 @@ pub fn session(data: &[u8]) {
             uids: UidSet::from_uids([first]).expect("one UID"),
             to: MailboxName::from_wire("Archive"),
         },
+        // MOVE, whose copies may come in several COPYUIDs before its expunges.
+        Command::Move {
+            uids: UidSet::from_ranges([(first, Uid::new(3).expect("3 is a valid UID"))])
+                .expect("a range"),
+            to: MailboxName::from_wire("Archive"),
+        },
         Command::FetchStructure { uid: first_uid() },
         // Gmail's X-GM items, read from the loose FETCH tree.
         Command::FetchGmail {
