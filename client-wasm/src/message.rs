@@ -491,8 +491,7 @@ impl MessageSummary {
         self.date = fields.date();
         self.from = fields.from();
         self.has_attachments = fields.is_mixed();
-        self.references = fields.references();
-        self.thread = fields.thread_keys(self.message_id.as_deref());
+        (self.references, self.thread) = fields.threading(self.message_id.as_deref());
     }
 }
 

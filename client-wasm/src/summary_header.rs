@@ -165,25 +165,23 @@ impl<'a> SummaryFields<'a> {
         })
     }
 
-    /// The thread keys, given the message's own ID as [`Self::message_id`] read it.
-    /// The IDs the message follows, oldest first: References, else In-Reply-To's first (RFC
-    /// 5256's REFERENCES threading).
-    pub(crate) fn references(&self) -> Vec<u64> {
+    /// What threading needs, each ID hashed once: the IDs the message follows, oldest first
+    /// (References, else In-Reply-To's first: RFC 5256's REFERENCES threading), and the
+    /// thread keys, given the message's own ID as [`Self::message_id`] read it.
+    pub(crate) fn threading(&self, message_id: Option<&str>) -> (Vec<u64>, ThreadKeys) {
         let ids = |field: usize| angle_ids(self.values[field].unwrap_or_default()).map(id_hash);
         let references: Vec<u64> = ids(REFERENCES).collect();
-        if references.is_empty() {
-            ids(IN_REPLY_TO).take(1).collect()
-        } else {
-            references
-        }
-    }
-
-    pub(crate) fn thread_keys(&self, message_id: Option<&str>) -> ThreadKeys {
-        let ids = |field: usize| angle_ids(self.values[field].unwrap_or_default());
-        ThreadKeys {
+        let mut replies_to = ids(IN_REPLY_TO);
+        let first_reply = replies_to.next();
+        let keys = ThreadKeys {
             message_id: message_id.map_or(0, |id| id_hash(id.as_bytes())),
-            in_reply_to: ids(IN_REPLY_TO).last().map_or(0, id_hash),
-            references: ids(REFERENCES).next().map_or(0, id_hash),
+            in_reply_to: replies_to.last().or(first_reply).unwrap_or(0),
+            references: references.first().copied().unwrap_or(0),
+        };
+        if references.is_empty() {
+            (first_reply.into_iter().collect(), keys)
+        } else {
+            (references, keys)
         }
     }
 }
@@ -614,17 +612,29 @@ mod tests {
     #[test]
     fn thread_keys_hash_the_parent_and_the_root() {
         let fields = SummaryFields::find(HEADER);
-        let keys = fields.thread_keys(fields.message_id().as_deref());
+        let (references, keys) = fields.threading(fields.message_id().as_deref());
+        assert_eq!(references, [id_hash(b"a@x"), id_hash(b"b@x")]);
         assert_eq!(keys.message_id, id_hash(b"c@x"));
         assert_eq!(keys.in_reply_to, id_hash(b"b@x"));
         assert_eq!(keys.references, id_hash(b"a@x"));
         assert_eq!(
-            SummaryFields::find(b"Subject: x\r\n\r\n").thread_keys(None),
-            ThreadKeys::default()
+            SummaryFields::find(b"Subject: x\r\n\r\n").threading(None),
+            (Vec::new(), ThreadKeys::default())
         );
         let odd = b"Message-ID: (comment) <d@x>\r\nReferences: <r1@x> junk <r2\r\n\r\n";
         let fields = SummaryFields::find(odd);
         assert_eq!(fields.message_id().as_deref(), Some("d@x"));
-        assert_eq!(fields.thread_keys(None).references, id_hash(b"r1@x"));
+        assert_eq!(fields.threading(None).1.references, id_hash(b"r1@x"));
+        let reply_only = SummaryFields::find(b"In-Reply-To: <p1@x> <p2@x>\r\n\r\n").threading(None);
+        assert_eq!(
+            reply_only.0,
+            [id_hash(b"p1@x")],
+            "In-Reply-To's first, without References"
+        );
+        assert_eq!(
+            reply_only.1.in_reply_to,
+            id_hash(b"p2@x"),
+            "the parent is its last"
+        );
     }
 }
