@@ -30,11 +30,16 @@ fn object<'a>(value: &'a JsValue, key: &'static str) -> Result<&'a JsValue, Inva
     }
 }
 
+/// `undefined` and `null` both read as an absent value.
+fn absent(value: &JsValue) -> bool {
+    value.is_undefined() || value.is_null()
+}
+
 /// Property `key` of `object`, `None` when absent, `undefined` or `null`.
 fn prop(object: &JsValue, key: &'static str) -> Option<JsValue> {
     Reflect::get(object, &JsValue::from_str(key))
         .ok()
-        .filter(|value| !value.is_undefined() && !value.is_null())
+        .filter(|value| !absent(value))
 }
 
 fn string(object: &JsValue, key: &'static str) -> Result<Option<String>, Invalid> {
@@ -97,7 +102,7 @@ fn required<T>(value: Option<T>, key: &'static str) -> Result<T, Invalid> {
 /// What `search`, `sort` and `threads` take: `{text, from, to, subject, unseen, flagged,
 /// sent_since, sent_before, gmail_raw}`, all optional.
 pub(crate) fn search_query(value: &JsValue) -> Result<SearchQuery, Invalid> {
-    if value.is_undefined() || value.is_null() {
+    if absent(value) {
         return Ok(SearchQuery::default());
     }
     let query = object(value, "query")?;
@@ -137,7 +142,7 @@ pub(crate) fn sort_orders(value: &JsValue) -> Result<Vec<SortOrder>, Invalid> {
 
 /// `{uid_validity, highest_modseq, known_uids: [uid]}`, or null.
 pub(crate) fn cached_mailbox(value: &JsValue) -> Result<Option<CachedMailbox>, Invalid> {
-    if value.is_undefined() || value.is_null() {
+    if absent(value) {
         return Ok(None);
     }
     let cached = object(value, "cached")?;
@@ -174,7 +179,7 @@ pub(crate) fn part_section(value: &JsValue) -> Result<PartSection, Invalid> {
 
 /// `{origin, length}` with `length` at least 1, or undefined.
 pub(crate) fn partial(value: &JsValue) -> Result<Option<Partial>, Invalid> {
-    if value.is_undefined() || value.is_null() {
+    if absent(value) {
         return Ok(None);
     }
     let partial = object(value, "partial")?;
