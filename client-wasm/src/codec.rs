@@ -3,6 +3,7 @@
 //! Framing (lines and literals) comes first and is independent of parsing, so a response the
 //! parser rejects is skipped whole and the stream stays in sync.
 
+mod decode;
 pub(crate) mod fast_fetch;
 mod framing;
 
