@@ -114,15 +114,20 @@ impl<'a> Cursor<'a> {
     /// `separated_list1` does).
     pub(crate) fn separated1<T>(
         &mut self,
+        item: impl FnMut(&mut Self) -> Parsed<T>,
+    ) -> Parsed<Vec<T>> {
+        self.separated1_by(b' ', item)
+    }
+
+    /// `item *(separator item)`.
+    pub(crate) fn separated1_by<T>(
+        &mut self,
+        separator: u8,
         mut item: impl FnMut(&mut Self) -> Parsed<T>,
     ) -> Parsed<Vec<T>> {
-        let mut items = vec![item(self)?];
-        while let Ok(next) = self.attempt(|c| {
-            c.sp()?;
-            item(c)
-        }) {
-            items.push(next);
-        }
+        let first = item(self)?;
+        let mut items = self.repeated(separator, item);
+        items.insert(0, first);
         Ok(items)
     }
 
@@ -134,14 +139,15 @@ impl<'a> Cursor<'a> {
         Ok(self.attempt(|c| c.separated1(item)).unwrap_or_default())
     }
 
-    /// `*(SP item)`.
-    pub(crate) fn preceded_by_sp<T>(
+    /// `*(separator item)`.
+    pub(crate) fn repeated<T>(
         &mut self,
+        separator: u8,
         mut item: impl FnMut(&mut Self) -> Parsed<T>,
     ) -> Vec<T> {
         let mut items = Vec::new();
         while let Ok(next) = self.attempt(|c| {
-            c.sp()?;
+            c.byte(separator)?;
             item(c)
         }) {
             items.push(next);
@@ -177,12 +183,9 @@ impl<'a> Cursor<'a> {
         NonZeroU32::new(self.number()?).ok_or(Mismatch)
     }
 
-    /// RFC 7162's `mod-sequence-value`: 1 to 2^63 - 1.
+    /// RFC 7162's `mod-sequence-value`.
     pub(crate) fn mod_sequence_value(&mut self) -> Parsed<NonZeroU64> {
-        let value = self.number64()?;
-        NonZeroU64::new(value)
-            .filter(|value| value.get() < 1 << 63)
-            .ok_or(Mismatch)
+        NonZeroU64::new(self.number64()?).ok_or(Mismatch)
     }
 
     fn str_of(&mut self, accept: impl Fn(u8) -> bool) -> Parsed<&'a str> {
