@@ -4,6 +4,7 @@
 //! It reads what imap-codec's decoder reads, to the same values (the differential tests hold
 //! it to that), in a fraction of the code: the browser downloads every byte of it.
 
+mod body;
 mod cursor;
 mod fetch;
 mod flag;
