@@ -454,8 +454,9 @@ pub(super) mod tests {
         assert_eq!(ours(line), None);
     }
 
-    /// The messages of every capture in the corpus: wherever imap-codec reads a FETCH, the
-    /// engine reads the same items, and it reads no other message as a FETCH.
+    /// The messages of every capture in the corpus and random edits of its FETCH lines:
+    /// wherever imap-codec reads a FETCH, the engine reads the same items, and it reads no
+    /// other message as a FETCH.
     #[test]
     fn corpus_fetches_read_as_imap_codec_reads_them() {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -464,7 +465,7 @@ pub(super) mod tests {
             println!("corpus absent at {}: skipping", dir.display());
             return;
         };
-        let mut fetches = 0;
+        let mut fetches = Vec::new();
         for path in entries.map(|entry| entry.unwrap().path()) {
             if path.extension().is_none_or(|ext| ext != "txt") {
                 continue;
@@ -474,7 +475,6 @@ pub(super) mod tests {
             while let Some(Framed::Complete { start, end }) = framer.next() {
                 let message = &framer.bytes()[start..end];
                 let expected = theirs(message);
-                fetches += usize::from(expected.is_some());
                 assert_eq!(
                     ours(message),
                     expected,
@@ -482,16 +482,26 @@ pub(super) mod tests {
                     path.display(),
                     show(message)
                 );
+                if expected.is_some() {
+                    fetches.push(message.to_vec());
+                }
             }
         }
         assert!(
-            fetches >= 40,
-            "only {fetches} FETCH responses in the corpus"
+            fetches.len() >= 40,
+            "only {} FETCH responses",
+            fetches.len()
+        );
+        let bases: Vec<&[u8]> = fetches.iter().map(Vec::as_slice).collect();
+        let accepted = mutations_agree(&bases, 0x1234_5678_9abc_def1);
+        assert!(
+            accepted > 1000,
+            "only {accepted} mutations still read as FETCH"
         );
     }
 
-    /// Random edits of valid lines: never a panic, and wherever either decoder reads the
-    /// result as a FETCH, both read it to the same items.
+    /// Random edits of valid lines of every item kind: never a panic, and wherever either
+    /// decoder reads the result as a FETCH, both read it to the same items.
     #[test]
     fn mutated_fetches_read_as_imap_codec_reads_them() {
         let bases: [&[u8]; 6] = [
@@ -505,8 +515,18 @@ pub(super) mod tests {
         for base in bases {
             agree(base);
         }
+        let accepted = mutations_agree(&bases, 0xd1b5_4a32_d192_ed03);
+        assert!(
+            accepted > 1000,
+            "only {accepted} mutations still read as FETCH"
+        );
+    }
+
+    /// 20 000 lines, each one of `bases` with one to three bytes replaced, inserted or
+    /// deleted, read by both decoders; how many imap-codec read as a FETCH.
+    fn mutations_agree(bases: &[&[u8]], seed: u64) -> usize {
         let alphabet = b" ()[]<>.\"{}~+-\\0123456789NILnil\r\n\0ABTXY";
-        let mut next = xorshift(0xd1b5_4a32_d192_ed03);
+        let mut next = xorshift(seed);
         let mut accepted = 0;
         for case in 0..20_000 {
             let mut line = bases[case % bases.len()].to_vec();
@@ -519,13 +539,16 @@ pub(super) mod tests {
                     _ => drop(line.remove(at)),
                 }
             }
-            let expected = theirs(&line);
+            // The one deliberate difference (see `modseq_is_a_63_bit_number`), reachable
+            // by a digit added to a real 19-digit mod-sequence.
+            let expected = theirs(&line).filter(|items| {
+                !items.as_ref().iter().any(
+                    |item| matches!(item, MessageDataItem::ModSeq(value) if value.get() >= 1 << 63),
+                )
+            });
             accepted += usize::from(expected.is_some());
             assert_eq!(ours(&line), expected, "{}", show(&line));
         }
-        assert!(
-            accepted > 1000,
-            "only {accepted} mutations still read as FETCH"
-        );
+        accepted
     }
 }
