@@ -10,8 +10,6 @@ use imap_types::body::{
 use imap_types::core::{IString, Quoted, Vec1};
 use imap_types::envelope::{Address, Envelope};
 
-type Params<'a> = Vec<(IString<'a>, IString<'a>)>;
-
 /// `body`: `"(" (body-type-1part / body-type-mpart) ")"`. `depth` bounds the nesting of
 /// bodies and of their extensions together, so that hostile input cannot exhaust the stack.
 pub(crate) fn body<'a>(c: &mut Cursor<'a>, depth: usize) -> Parsed<BodyStructure<'a>> {
@@ -48,6 +46,7 @@ fn single<'a>(c: &mut Cursor<'a>, depth: usize) -> Parsed<BodyStructure<'a>> {
     })
 }
 
+/// `body-type-msg`: the fields, then the nested message's envelope, body and lines.
 fn message<'a>(c: &mut Cursor<'a>, depth: usize) -> Parsed<(BasicFields<'a>, SpecificFields<'a>)> {
     c.tag(b"\"MESSAGE\" \"RFC822\" ")?;
     let basic = fields(c)?;
@@ -67,6 +66,7 @@ fn message<'a>(c: &mut Cursor<'a>, depth: usize) -> Parsed<(BasicFields<'a>, Spe
     ))
 }
 
+/// `body-type-text`: the fields and the line count.
 fn text<'a>(c: &mut Cursor<'a>) -> Parsed<(BasicFields<'a>, SpecificFields<'a>)> {
     c.tag(b"\"TEXT\" ")?;
     let subtype = c.string()?;
@@ -83,6 +83,7 @@ fn text<'a>(c: &mut Cursor<'a>) -> Parsed<(BasicFields<'a>, SpecificFields<'a>)>
     ))
 }
 
+/// `body-type-basic`: any other type and subtype, then the fields.
 fn basic<'a>(c: &mut Cursor<'a>) -> Parsed<(BasicFields<'a>, SpecificFields<'a>)> {
     let r#type = c.string()?;
     c.sp()?;
@@ -114,7 +115,7 @@ fn fields<'a>(c: &mut Cursor<'a>) -> Parsed<BasicFields<'a>> {
 
 /// `body-fld-param`: `"(" string SP string *(SP string SP string) ")" / nil`, where an empty
 /// list (go-imap) and NIL values are taken too.
-fn params<'a>(c: &mut Cursor<'a>) -> Parsed<Params<'a>> {
+fn params<'a>(c: &mut Cursor<'a>) -> Parsed<Vec<(IString<'a>, IString<'a>)>> {
     if c.nil().is_ok() {
         return Ok(Vec::new());
     }

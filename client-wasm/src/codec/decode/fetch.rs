@@ -200,7 +200,8 @@ fn date_time(c: &mut Cursor<'_>) -> Parsed<DateTime> {
         .zip(FixedOffset::east_opt(offset))
         .and_then(|(local, zone)| zone.from_local_datetime(&local).single())
         .ok_or(Mismatch)?;
-    DateTime::try_from(datetime).map_err(|_| Mismatch)
+    // Valid by construction: a four-digit local year, whole seconds, an offset in minutes.
+    Ok(DateTime::unvalidated(datetime))
 }
 
 /// Exactly `count` decimal digits.
