@@ -9,7 +9,6 @@ use client_wasm::{
 };
 use imap_codec::decode::Decoder;
 use imap_codec::{GreetingCodec, ResponseCodec};
-use imap_types::response::{Data, Response};
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
@@ -120,8 +119,7 @@ pub fn response_stream(data: &[u8]) {
 }
 
 /// The engine's own decoder (`client-wasm/src/codec/decode.rs`) reads every message that
-/// imap-codec's decoder accepts whole to the same value, and skips none of them. QUOTA
-/// (RFC 9208), which the engine never asks for, is the one response it leaves out.
+/// imap-codec's decoder accepts whole to the same value, and skips none of them.
 fn agrees_with_imap_codec(data: &[u8]) {
     let mut stream = ResponseStream::default();
     stream.push(data);
@@ -134,7 +132,7 @@ fn agrees_with_imap_codec(data: &[u8]) {
         };
         let shown = String::from_utf8_lossy(bytes);
         let theirs = match ResponseCodec::default().decode(bytes) {
-            Ok(([], response)) if !is_quota(&response) => Some(response),
+            Ok(([], response)) => Some(response),
             _ => None,
         };
         match &message.decoded {
@@ -152,13 +150,6 @@ fn agrees_with_imap_codec(data: &[u8]) {
             Decoded::Esearch(_) => {}
         }
     }
-}
-
-fn is_quota(response: &Response<'_>) -> bool {
-    matches!(
-        response,
-        Response::Data(Data::Quota { .. } | Data::QuotaRoot { .. })
-    )
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

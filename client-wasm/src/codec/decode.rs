@@ -6,6 +6,7 @@
 //! grammar has alternatives it tries them in imap-codec's order and keeps the first that
 //! matches, as nom's `alt` does.
 
+mod body;
 mod cursor;
 mod data;
 mod fetch;

@@ -5,6 +5,7 @@ use super::{bye, capability_data, fetch, flag, sequence_set, state};
 use imap_types::core::{IString, NString, QuotedChar, Vec1, Vec2};
 use imap_types::extensions::enable::CapabilityEnable;
 use imap_types::extensions::namespace::{Namespace, NamespaceResponseExtension, Namespaces};
+use imap_types::extensions::quota::{QuotaGet, Resource};
 use imap_types::extensions::thread::Thread;
 use imap_types::mailbox::Mailbox;
 use imap_types::response::{Data, Response, Status};
@@ -70,6 +71,14 @@ fn mailbox_data<'a>(c: &mut Cursor<'a>) -> Parsed<Data<'a>> {
     }
     if c.eat_tag(b"NAMESPACE ") {
         return namespace_data(c);
+    }
+    if c.eat_tag(b"QUOTAROOT ") {
+        let mailbox = mailbox(c)?;
+        let roots = c.repeated(b' ', Cursor::astring);
+        return Ok(Data::QuotaRoot { mailbox, roots });
+    }
+    if c.eat_tag(b"QUOTA ") {
+        return quota(c);
     }
     let count = c.number()?;
     if c.eat_tag(b" EXISTS") {
@@ -206,6 +215,32 @@ fn status_item(c: &mut Cursor<'_>) -> Parsed<StatusDataItem> {
     }
     c.tag(b"HIGHESTMODSEQ ")?;
     c.number64().map(StatusDataItem::HighestModSeq)
+}
+
+/// RFC 9208's `quota-root-name SP "(" quota-resource *(SP quota-resource) ")"`, after
+/// `QUOTA `; more than one space between a resource's words allowed (Archiveopteryx).
+fn quota<'a>(c: &mut Cursor<'a>) -> Parsed<Data<'a>> {
+    let root = c.astring()?;
+    c.tag(b" (")?;
+    let quotas = c.separated1(|c| {
+        let resource = c.atom().map(Resource::from)?;
+        let mut number = || {
+            c.take_while1(|b| b == b' ')?;
+            c.number64()
+        };
+        let usage = number()?;
+        let limit = number()?;
+        Ok(QuotaGet {
+            resource,
+            usage,
+            limit,
+        })
+    })?;
+    c.byte(b')')?;
+    Ok(Data::Quota {
+        root,
+        quotas: Vec1::unvalidated(quotas),
+    })
 }
 
 /// RFC 2342's three namespace lists, after `NAMESPACE `.
