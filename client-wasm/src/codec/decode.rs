@@ -11,7 +11,7 @@ mod cursor;
 mod data;
 mod fetch;
 mod flag;
-#[cfg(test)]
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests;
 
 use base64::Engine as _;
