@@ -1,4 +1,5 @@
-//! Bytes to responses and commands to bytes, through imap-codec.
+//! Bytes to responses (the engine's own decoder, `decode`) and commands to bytes
+//! (imap-codec's encoder).
 //!
 //! Framing (lines and literals) comes first and is independent of parsing, so a response the
 //! parser rejects is skipped whole and the stream stays in sync.
@@ -31,9 +32,9 @@ pub(crate) enum Frame<'a> {
     /// A message-list FETCH read by the fast path (only from [`ResponseReader::next_frame`],
     /// which the session uses).
     Summary(SummaryFetch<'a>),
-    /// `* ESEARCH`, which imap-codec does not parse.
+    /// `* ESEARCH`, which the decoder leaves to `esearch` (imap-types has no type for it).
     Esearch(Esearch),
-    /// A FETCH response with Gmail's X-GM items, which imap-codec does not know.
+    /// A FETCH response with Gmail's X-GM items, which imap-types has no type for.
     Gmail(GmailFetch<'a>),
     /// A one-line response whose 8-bit text imap-types' `Text` cannot hold (Gmail's raw UTF-8
     /// mailbox names, capture 044): read with each such character as `?`, plus the line as
@@ -46,7 +47,7 @@ pub(crate) enum Frame<'a> {
     },
 }
 
-/// A FETCH response's Gmail items, and its other items as imap-codec read them.
+/// A FETCH response's Gmail items, and its other items as the decoder read them.
 pub(crate) struct GmailFetch<'a> {
     pub(crate) seq: u32,
     pub(crate) gmail: GmailItems,
