@@ -284,7 +284,7 @@ fn address<'a>(c: &mut Cursor<'a>) -> Parsed<Address<'a>> {
     })
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::super::cursor::MAX_DEPTH;
     use super::super::fetch::tests::{agree, both_reject, only_ours};

@@ -214,11 +214,10 @@ fn digits(c: &mut Cursor<'_>, count: usize) -> Parsed<u32> {
     })
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(target_arch = "wasm32")))]
 pub(super) mod tests {
     use super::*;
-    use crate::codec::framing::tests::xorshift;
-    use crate::codec::framing::{Framed, Framer};
+    use crate::codec::decode::tests::{corpus, mutations};
     use imap_codec::ResponseCodec;
     use imap_codec::decode::Decoder;
     use imap_types::response::{Data, Response};
@@ -450,41 +449,23 @@ pub(super) mod tests {
     /// other message as a FETCH.
     #[test]
     fn corpus_fetches_read_as_imap_codec_reads_them() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../shared/corpus/imap-responses");
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            println!("corpus absent at {}: skipping", dir.display());
-            return;
-        };
         let mut fetches = Vec::new();
-        for path in entries.map(|entry| entry.unwrap().path()) {
-            if path.extension().is_none_or(|ext| ext != "txt") {
-                continue;
+        for message in corpus() {
+            let expected = theirs(&message);
+            assert_eq!(ours(&message), expected, "{}", show(&message));
+            if expected.is_some() {
+                fetches.push(message);
             }
-            let mut framer = Framer::new(u32::MAX);
-            framer.push(&std::fs::read(&path).unwrap());
-            while let Some(Framed::Complete { start, end }) = framer.next() {
-                let message = &framer.bytes()[start..end];
-                let expected = theirs(message);
-                assert_eq!(
-                    ours(message),
-                    expected,
-                    "{}: {}",
-                    path.display(),
-                    show(message)
-                );
-                if expected.is_some() {
-                    fetches.push(message.to_vec());
-                }
-            }
+        }
+        if fetches.is_empty() {
+            return;
         }
         assert!(
             fetches.len() >= 40,
             "only {} FETCH responses",
             fetches.len()
         );
-        let bases: Vec<&[u8]> = fetches.iter().map(Vec::as_slice).collect();
-        let accepted = mutations_agree(&bases, 0x1234_5678_9abc_def1);
+        let accepted = mutations_agree(&fetches, 0x1234_5678_9abc_def1);
         assert!(
             accepted > 1000,
             "only {accepted} mutations still read as FETCH"
@@ -506,6 +487,7 @@ pub(super) mod tests {
         for base in bases {
             agree(base);
         }
+        let bases: Vec<Vec<u8>> = bases.iter().map(|base| base.to_vec()).collect();
         let accepted = mutations_agree(&bases, 0xd1b5_4a32_d192_ed03);
         assert!(
             accepted > 1000,
@@ -515,21 +497,10 @@ pub(super) mod tests {
 
     /// 20 000 lines, each one of `bases` with one to three bytes replaced, inserted or
     /// deleted, read by both decoders; how many imap-codec read as a FETCH.
-    fn mutations_agree(bases: &[&[u8]], seed: u64) -> usize {
+    fn mutations_agree(bases: &[Vec<u8>], seed: u64) -> usize {
         let alphabet = b" ()[]<>.\"{}~+-\\0123456789NILnil\r\n\0ABTXY";
-        let mut next = xorshift(seed);
         let mut accepted = 0;
-        for case in 0..20_000 {
-            let mut line = bases[case % bases.len()].to_vec();
-            for _ in 0..1 + next() % 3 {
-                let at = (next() % line.len() as u64) as usize;
-                let byte = alphabet[(next() % alphabet.len() as u64) as usize];
-                match next() % 3 {
-                    0 => line[at] = byte,
-                    1 => line.insert(at, byte),
-                    _ => drop(line.remove(at)),
-                }
-            }
+        for line in mutations(bases, 20_000, seed, alphabet) {
             let expected = theirs(&line);
             accepted += usize::from(expected.is_some());
             assert_eq!(ours(&line), expected, "{}", show(&line));

@@ -38,7 +38,8 @@ fn messages(bytes: &[u8]) -> Vec<Vec<u8>> {
     messages
 }
 
-fn corpus() -> Vec<Vec<u8>> {
+/// Every complete message of every capture in the shared corpus (none when it is absent).
+pub(super) fn corpus() -> Vec<Vec<u8>> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus/imap-responses");
     let Ok(entries) = std::fs::read_dir(&dir) else {
         println!("corpus absent at {}: skipping its messages", dir.display());
@@ -147,20 +148,20 @@ fn every_corpus_message_decodes_as_imap_codec_decodes_it() {
     }
 }
 
-#[test]
-fn mutated_messages_decode_as_imap_codec_decodes_them() {
-    let mut next = xorshift(0x5851_f42d_4c95_7f2d);
-    let seeds: Vec<Vec<u8>> = SHAPES
-        .iter()
-        .map(|shape| shape.to_vec())
-        .chain(corpus())
-        .collect();
-    const ALPHABET: &[u8] = b" ()[]{}\"\\*+:,.0123456789NILnil\r\nABCxyz%&~\x00\x80";
-    for round in 0..20_000 {
+/// `rounds` messages, each one of `seeds` (in turn) with one to three bytes of `alphabet`
+/// replaced, inserted or deleted at random places.
+pub(super) fn mutations(
+    seeds: &[Vec<u8>],
+    rounds: usize,
+    seed: u64,
+    alphabet: &[u8],
+) -> impl Iterator<Item = Vec<u8>> {
+    let mut next = xorshift(seed);
+    (0..rounds).map(move |round| {
         let mut message = seeds[round % seeds.len()].clone();
         for _ in 0..=next() % 3 {
             let at = (next() as usize) % (message.len() + 1);
-            let byte = ALPHABET[(next() as usize) % ALPHABET.len()];
+            let byte = alphabet[(next() as usize) % alphabet.len()];
             match next() % 3 {
                 0 if at < message.len() => {
                     message.remove(at);
@@ -169,9 +170,20 @@ fn mutated_messages_decode_as_imap_codec_decodes_them() {
                 _ => message.insert(at, byte),
             }
         }
+        message
+    })
+}
+
+#[test]
+fn mutated_messages_decode_as_imap_codec_decodes_them() {
+    let seeds: Vec<Vec<u8>> = SHAPES
+        .iter()
+        .map(|shape| shape.to_vec())
+        .chain(corpus())
+        .collect();
+    let alphabet = b" ()[]{}\"\\*+:,.0123456789NILnil\r\nABCxyz%&~\x00\x80";
+    for message in mutations(&seeds, 20_000, 0x5851_f42d_4c95_7f2d, alphabet) {
         agree(&message);
-        response(&message);
-        greeting(&message);
     }
 }
 
