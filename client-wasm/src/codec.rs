@@ -1,8 +1,10 @@
-//! Bytes to responses and commands to bytes, through imap-codec.
+//! Bytes to responses (the engine's own decoder, `decode`) and commands to bytes
+//! (imap-codec's encoder).
 //!
 //! Framing (lines and literals) comes first and is independent of parsing, so a response the
 //! parser rejects is skipped whole and the stream stays in sync.
 
+mod decode;
 pub(crate) mod fast_fetch;
 mod framing;
 
@@ -12,9 +14,8 @@ use crate::lenient::{self, normalize_spacing, repair_line, xlist_as_list};
 use crate::lenient_fetch::rewrite_fetch;
 pub(crate) use fast_fetch::SummaryFetch;
 use framing::{Framed, Framer};
-use imap_codec::decode::Decoder;
 use imap_codec::{
-    CommandCodec, GreetingCodec, ResponseCodec,
+    CommandCodec,
     encode::{Encoder, Fragment},
 };
 use imap_types::command::Command as WireCommand;
@@ -31,9 +32,9 @@ pub(crate) enum Frame<'a> {
     /// A message-list FETCH read by the fast path (only from [`ResponseReader::next_frame`],
     /// which the session uses).
     Summary(SummaryFetch<'a>),
-    /// `* ESEARCH`, which imap-codec does not parse.
+    /// `* ESEARCH`, which the decoder leaves to `esearch` (imap-types has no type for it).
     Esearch(Esearch),
-    /// A FETCH response with Gmail's X-GM items, which imap-codec does not know.
+    /// A FETCH response with Gmail's X-GM items, which imap-types has no type for.
     Gmail(GmailFetch<'a>),
     /// A one-line response whose 8-bit text imap-types' `Text` cannot hold (Gmail's raw UTF-8
     /// mailbox names, capture 044): read with each such character as `?`, plus the line as
@@ -46,7 +47,7 @@ pub(crate) enum Frame<'a> {
     },
 }
 
-/// A FETCH response's Gmail items, and its other items as imap-codec read them.
+/// A FETCH response's Gmail items, and its other items as the decoder read them.
 pub(crate) struct GmailFetch<'a> {
     pub(crate) seq: u32,
     pub(crate) gmail: GmailItems,
@@ -176,26 +177,34 @@ fn decode<'a>(message: &'a [u8], scratch: &'a mut Vec<u8>, greeting: Option<bool
     {
         return esearch.map_or_else(skipped, Frame::Esearch);
     }
+    const NOT_UNDERSTOOD: &str = "response not understood";
     if let Some(required) = greeting {
-        match strict(&GreetingCodec::default(), message) {
-            Ok(greeting) => return Frame::Greeting(greeting),
-            Err(reason) if required => {
-                return lenient(&GreetingCodec::default(), message, scratch)
-                    .map_or_else(|| skipped(reason), Frame::Greeting);
-            }
-            Err(_) => {}
+        if let Some(greeting) = decode::greeting(message) {
+            return Frame::Greeting(greeting);
+        }
+        if required {
+            let parses = |m: &[u8]| decode::greeting(m).is_some();
+            return repaired(parses, message, scratch)
+                .then(|| decode::greeting(scratch))
+                .flatten()
+                .map_or_else(|| skipped(NOT_UNDERSTOOD), Frame::Greeting);
         }
     }
-    match strict(&ResponseCodec::default(), message) {
-        Ok(response) => Frame::Response(response),
-        Err(reason) => match GmailItems::split(message, scratch) {
-            Some((seq, gmail)) => gmail_fetch(seq, gmail, scratch).map_or_else(
-                || skipped("FETCH with Gmail items not understood"),
-                Frame::Gmail,
+    if let Some(response) = decode::response(message) {
+        return Frame::Response(response);
+    }
+    match GmailItems::split(message, scratch) {
+        Some((seq, gmail)) => gmail_fetch(seq, gmail, scratch).map_or_else(
+            || skipped("FETCH with Gmail items not understood"),
+            Frame::Gmail,
+        ),
+        None => repaired(|m| decode::response(m).is_some(), message, scratch)
+            .then(|| decode::response(scratch))
+            .flatten()
+            .map_or_else(
+                || skipped(NOT_UNDERSTOOD),
+                |response| with_line(message, response),
             ),
-            None => lenient(&ResponseCodec::default(), message, scratch)
-                .map_or_else(|| skipped(reason), |response| with_line(message, response)),
-        },
     }
 }
 
@@ -204,7 +213,7 @@ fn decode<'a>(message: &'a [u8], scratch: &'a mut Vec<u8>, greeting: Option<bool
 fn gmail_fetch(seq: u32, gmail: GmailItems, rest: &[u8]) -> Option<GmailFetch<'_>> {
     let others = match rest {
         [] => Vec::new(),
-        _ => match strict(&ResponseCodec::default(), rest).ok()? {
+        _ => match decode::response(rest)? {
             Response::Data(Data::Fetch { items, .. }) => items.into_inner(),
             _ => return None,
         },
@@ -212,30 +221,14 @@ fn gmail_fetch(seq: u32, gmail: GmailItems, rest: &[u8]) -> Option<GmailFetch<'_
     Some(GmailFetch { seq, gmail, others })
 }
 
-/// One complete message, decoded with nothing left over.
-fn strict<'a, C: Decoder>(codec: &C, message: &'a [u8]) -> Result<C::Message<'a>, &'static str> {
-    match codec.decode(message) {
-        Ok(([], decoded)) => Ok(decoded),
-        Ok(_) => Err("trailing bytes after a response"),
-        Err(_) => Err("response not understood"),
-    }
-}
-
-/// The second try: the padding normalised (and XLIST read as LIST) when that changed
-/// something, else (or when that still fails) a FETCH response's shape repaired, else a
-/// one-line shape of a particular server's (`lenient::repair_line`).
-fn lenient<'a, C: Decoder>(
-    codec: &C,
-    message: &[u8],
-    scratch: &'a mut Vec<u8>,
-) -> Option<C::Message<'a>> {
+/// The second try: leaves in `scratch` the message with its padding normalised (and XLIST
+/// read as LIST) when that changed something and `parses`, else (or when that still fails)
+/// a FETCH response's shape repaired, else a one-line shape of a particular server's
+/// (`lenient::repair_line`); false when there is nothing to try.
+fn repaired(parses: fn(&[u8]) -> bool, message: &[u8], scratch: &mut Vec<u8>) -> bool {
     let respaced = normalize_spacing(message, scratch);
-    let normalized =
-        (xlist_as_list(scratch) || respaced) && matches!(codec.decode(scratch), Ok(([], _)));
-    if !normalized && !rewrite_fetch(message, scratch) && !repair(message, scratch) {
-        return None;
-    }
-    strict(codec, scratch).ok()
+    let normalized = (xlist_as_list(scratch) || respaced) && parses(scratch);
+    normalized || rewrite_fetch(message, scratch) || repair(message, scratch)
 }
 
 /// The one-line repairs, on the message with its padding normalised.

@@ -1,5 +1,5 @@
 //! `* ESEARCH` responses (RFC 4731, with ESORT's and PARTIAL's forms from RFC 5267 and
-//! RELEVANCY from RFC 6203), which imap-codec does not parse: read from the line here.
+//! RELEVANCY from RFC 6203), which imap-types has no type for: read from the line here.
 //!
 //! ```text
 //! esearch-response = "ESEARCH" [SP "(" "TAG" SP tag-string ")"] [SP "UID"]

@@ -130,8 +130,8 @@ pub(crate) struct GmailItems {
 }
 
 impl GmailItems {
-    /// Takes Gmail's items out of a FETCH response, which imap-codec would refuse whole, and
-    /// writes the others to `rest` for imap-codec (empty when none are left). `None` when
+    /// Takes Gmail's items out of a FETCH response, which the decoder would refuse whole, and
+    /// writes the others to `rest` for it (empty when none are left). `None` when
     /// the message is no FETCH response, has no X-GM item, or one is malformed or over a
     /// limit.
     pub(crate) fn split(message: &[u8], rest: &mut Vec<u8>) -> Option<(u32, Self)> {

@@ -49,7 +49,7 @@ pub(crate) fn xlist_as_list(message: &mut Vec<u8>) -> bool {
     is_xlist
 }
 
-/// Rewrites a one-line response imap-codec rejects into the strict shape it stands for;
+/// Rewrites a one-line response the decoder rejects into the strict shape it stands for;
 /// returns whether `out` holds a rewrite. Each repair is one server's known shape; the
 /// result is parsed strictly afterwards, so a repair that does not fit is still skipped.
 pub(crate) fn repair_line(message: &[u8], out: &mut Vec<u8>) -> bool {
@@ -97,8 +97,8 @@ pub(crate) fn repair_line(message: &[u8], out: &mut Vec<u8>) -> bool {
 }
 
 /// What stands in for a tagged status's missing text (ppops.net's `A6 OK`): the same text
-/// imap-codec's `quirk_missing_text` gives a code without text, as imap-types' `Text` cannot
-/// be empty.
+/// the decoder gives a code without text (as imap-codec's `quirk_missing_text` does), as
+/// imap-types' `Text` cannot be empty.
 const MISSING_TEXT: &[u8] = b" ...";
 
 fn is_status_word(word: &[u8]) -> bool {

@@ -4,7 +4,8 @@
 //! The message is read as a tree of lists, strings and atoms under looser rules than RFC 3501
 //! (a quote inside a quoted string ends it only before a space or `)`), the shape errors real
 //! servers make are repaired in the tree, and the result is written back in strict form for
-//! imap-codec to parse. Meaning stays with imap-codec; this module only fixes shape:
+//! the decoder (`codec::decode`) to parse. Meaning stays with the decoder; this module only
+//! fixes shape:
 //!
 //! - FETCH items wrapped in an extra pair of parentheses (Domino);
 //! - a `BODY[...]` with no value at all (Yandex): read as NIL;
@@ -14,7 +15,7 @@
 //! - a multipart with no children: read as an empty single part of that type;
 //! - a negative body size: 0.
 //!
-//! Items imap-codec does not know (Gmail's X-GM items) can be taken out of the tree for the
+//! Items imap-types has no type for (Gmail's X-GM items) can be taken out of the tree for the
 //! caller to read (`split_fetch`).
 
 /// Deeper nesting than any real message has; bounds the recursion.

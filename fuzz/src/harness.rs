@@ -7,6 +7,8 @@ use client_wasm::{
     Label, LabelAction, MailboxName, PartPath, PartSection, Partial, ResponseStream, Session,
     State, TransportSecurity, Uid, UidRange, UidSet,
 };
+use imap_codec::decode::Decoder;
+use imap_codec::{GreetingCodec, ResponseCodec};
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
@@ -113,6 +115,41 @@ pub fn response_stream(data: &[u8]) {
     let frames = |seen: &Seen| seen.iter().map(|m| (m.0, m.1)).collect::<Vec<_>>();
     assert_eq!(frames(&whole.0), frames(&limited.0));
     assert_eq!(whole.1, limited.1);
+    agrees_with_imap_codec(data);
+}
+
+/// The engine's own decoder (`client-wasm/src/codec/decode.rs`) reads every message that
+/// imap-codec's decoder accepts whole to the same value, and skips none of them.
+fn agrees_with_imap_codec(data: &[u8]) {
+    let mut stream = ResponseStream::default();
+    stream.push(data);
+    while let Some(message) = stream.next_message() {
+        let Some(bytes) = usize::try_from(message.offset)
+            .ok()
+            .and_then(|start| data.get(start..start + message.length))
+        else {
+            panic!("message outside the input");
+        };
+        let shown = String::from_utf8_lossy(bytes);
+        let theirs = match ResponseCodec::default().decode(bytes) {
+            Ok(([], response)) => Some(response),
+            _ => None,
+        };
+        match &message.decoded {
+            Decoded::Greeting(ours) => {
+                if let Ok(([], greeting)) = GreetingCodec::default().decode(bytes) {
+                    assert_eq!(ours, &greeting, "greeting {shown:?}");
+                }
+            }
+            Decoded::Response(ours) => {
+                if let Some(theirs) = theirs {
+                    assert_eq!(ours, &theirs, "response {shown:?}");
+                }
+            }
+            Decoded::Skipped { .. } => assert!(theirs.is_none(), "skipped {shown:?}"),
+            Decoded::Esearch(_) => {}
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
