@@ -140,7 +140,8 @@ fn resp_text<'a>(c: &mut Cursor<'a>) -> Parsed<(Option<Code<'a>>, Text<'a>)> {
     Ok((Some(code), text))
 }
 
-/// `resp-text-code`, the known ones, in imap-codec's order.
+/// `resp-text-code`, the known ones. No name is a prefix of another (with the space after
+/// it where an argument follows), so the order of the tries does not matter.
 fn code<'a>(c: &mut Cursor<'a>) -> Parsed<Code<'a>> {
     const BARE: [(&[u8], Code<'static>); 12] = [
         (b"ALERT", Code::Alert),
