@@ -5,6 +5,7 @@
 //! parser rejects is skipped whole and the stream stays in sync.
 
 mod decode;
+mod encode;
 pub(crate) mod fast_fetch;
 mod framing;
 
@@ -12,17 +13,13 @@ use crate::esearch::{self, Esearch};
 use crate::gmail::GmailItems;
 use crate::lenient::{self, normalize_spacing, repair_line, xlist_as_list};
 use crate::lenient_fetch::rewrite_fetch;
+use encode::{Fragment, Writer};
 pub(crate) use fast_fetch::SummaryFetch;
 use framing::{Framed, Framer};
-use imap_codec::{
-    CommandCodec,
-    encode::{Encoder, Fragment},
-};
 use imap_types::command::Command as WireCommand;
-use imap_types::core::{AString, IString, LiteralMode, Text};
+use imap_types::core::{AString, LiteralMode, Text};
 use imap_types::fetch::MessageDataItem;
 use imap_types::response::{Data, Greeting, Response};
-use imap_types::utils::escape_quoted;
 use std::collections::VecDeque;
 
 /// What one complete message from the server decoded to.
@@ -387,10 +384,11 @@ pub(crate) struct OutgoingCommand {
 }
 
 impl OutgoingCommand {
-    /// Encodes with imap-codec's strict encoder, which picks atom, quoted or literal by
-    /// content, so nothing caller-supplied can end the command line early.
+    /// Encodes with the engine's encoder, which writes each caller string in the form
+    /// imap-types validated it into (atom, quoted or literal, by content), so nothing
+    /// caller-supplied can end the command line early.
     pub(crate) fn encode(command: &WireCommand<'_>, non_sync: NonSyncLiterals) -> Self {
-        Self::from_fragments(CommandCodec::default().encode(command), non_sync)
+        Self::from_fragments(encoded(command), non_sync)
     }
 
     /// Turns an encoded `<tag> LIST ...` into syntax imap-types cannot express: another
@@ -413,21 +411,21 @@ impl OutgoingCommand {
         self.replace_first(b" UID SEARCH ", with_return.as_bytes());
     }
 
-    /// Encodes as `encode` does, then replaces the end imap-codec wrote, `tail.cut` (an engine
-    /// constant), with `tail`: syntax imap-types cannot express.
+    /// Encodes as `encode` does, then replaces the end the encoder wrote, `tail.cut` (an
+    /// engine constant), with `tail`: syntax imap-types cannot express.
     pub(crate) fn encode_with_tail(
         command: &WireCommand<'_>,
         non_sync: NonSyncLiterals,
         tail: &CommandTail,
     ) -> Self {
-        let mut fragments: Vec<Fragment> = CommandCodec::default().encode(command).collect();
-        if let Some(Fragment::Line { data }) = fragments.last_mut()
+        let mut fragments = encoded(command);
+        if let Some(Fragment::Line(data)) = fragments.last_mut()
             && data.ends_with(tail.cut)
         {
             data.truncate(data.len() - tail.cut.len());
             fragments.extend(tail.fragments.iter().cloned());
         }
-        Self::from_fragments(fragments.into_iter(), non_sync)
+        Self::from_fragments(fragments, non_sync)
     }
 
     /// Replaces the first `from` in the command's first piece with `to`, both engine
@@ -441,15 +439,12 @@ impl OutgoingCommand {
         }
     }
 
-    fn from_fragments(
-        fragments: impl Iterator<Item = Fragment>,
-        non_sync: NonSyncLiterals,
-    ) -> Self {
+    fn from_fragments(fragments: Vec<Fragment>, non_sync: NonSyncLiterals) -> Self {
         let mut pieces = VecDeque::new();
         let mut current = Vec::new();
         for fragment in fragments {
             match fragment {
-                Fragment::Line { data } => current.extend_from_slice(&data),
+                Fragment::Line(data) => current.extend_from_slice(&data),
                 Fragment::Literal { data, mode } => {
                     let waits = mode == LiteralMode::Sync
                         && !(non_sync.allow(data.len()) && make_non_sync(&mut current, data.len()));
@@ -475,7 +470,7 @@ impl OutgoingCommand {
 }
 
 /// The end of a command in syntax imap-types has no type for (Gmail's X-GM items): what
-/// replaces `cut`, the constant end imap-codec wrote. Caller strings enter it only as
+/// replaces `cut`, the constant end the encoder wrote. Caller strings enter it only as
 /// imap-types values, in the form imap-types chose for their bytes.
 #[derive(Debug, Clone)]
 pub(crate) struct CommandTail {
@@ -493,34 +488,37 @@ impl CommandTail {
 
     /// Engine constants, or bytes imap-types validated (an atom).
     pub(crate) fn push_line(&mut self, data: &[u8]) {
-        self.fragments.push(Fragment::Line {
-            data: data.to_vec(),
-        });
+        self.fragments.push(Fragment::Line(data.to_vec()));
     }
 
-    /// `value` written as imap-codec writes an astring: imap-codec does not encode values
-    /// outside whole commands.
+    /// `value` written as the encoder writes an astring in a command.
     pub(crate) fn push_astring(&mut self, value: &AString<'_>) {
-        match value {
-            AString::Atom(atom) => self.push_line(atom.inner().as_bytes()),
-            AString::String(IString::Quoted(quoted)) => {
-                self.push_line(format!("\"{}\"", escape_quoted(quoted.inner())).as_bytes());
-            }
-            AString::String(IString::Literal(literal)) => {
-                let plus = if literal.mode() == LiteralMode::NonSync {
-                    "+"
-                } else {
-                    ""
-                };
-                let announcement = format!("{{{}{plus}}}\r\n", literal.data().len());
-                self.push_line(announcement.as_bytes());
-                self.fragments.push(Fragment::Literal {
-                    data: literal.data().to_vec(),
-                    mode: literal.mode(),
-                });
-            }
-        }
+        let mut writer = Writer::default();
+        writer.astring(value);
+        self.fragments.extend(writer.finish());
     }
+}
+
+/// The engine's encoding of `command`; in debug builds (every test) checked byte for byte
+/// against imap-codec's, the reference it was written to.
+fn encoded(command: &WireCommand<'_>) -> Vec<Fragment> {
+    let ours = encode::command(command);
+    #[cfg(debug_assertions)]
+    {
+        use imap_codec::encode::{Encoder, Fragment as Theirs};
+        let theirs: Vec<Fragment> = imap_codec::CommandCodec::default()
+            .encode(command)
+            .map(|fragment| match fragment {
+                Theirs::Line { data } => Fragment::Line(data),
+                Theirs::Literal { data, mode } => Fragment::Literal { data, mode },
+            })
+            .collect();
+        assert_eq!(
+            ours, theirs,
+            "the engine's command encoding is not imap-codec's"
+        );
+    }
+    ours
 }
 
 /// Turns the `{N}` announcement ending `line` into `{N+}`; false if it is not there.

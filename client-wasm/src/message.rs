@@ -50,7 +50,8 @@ impl fmt::Display for UidRange {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.last {
             Some(last) if last == self.first => write!(f, "{}", self.first),
-            Some(last) => write!(f, "{}:{}", self.first, last),
+            // The same range either way round (RFC 3501 §9); written in order.
+            Some(last) => write!(f, "{}:{}", self.first.min(last), self.first.max(last)),
             None => write!(f, "{}:*", self.first),
         }
     }
