@@ -1,5 +1,5 @@
-//! Bytes to responses (the engine's own decoder, `decode`) and commands to bytes
-//! (imap-codec's encoder).
+//! Bytes to responses (`decode`) and commands to bytes (`encode`): the engine's own wire
+//! format over imap-types' values, held to imap-codec's results by tests and debug checks.
 //!
 //! Framing (lines and literals) comes first and is independent of parsing, so a response the
 //! parser rejects is skipped whole and the stream stays in sync.

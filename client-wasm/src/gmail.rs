@@ -210,7 +210,7 @@ pub(crate) fn raw_key(query: &str) -> Result<SearchKey<'static>, SubmitError> {
     Ok(SearchKey::Header(field, AString::String(query)))
 }
 
-/// How imap-codec writes [`raw_key`]'s key, and what Gmail expects instead.
+/// How the encoder writes [`raw_key`]'s key, and what Gmail expects instead.
 pub(crate) const RAW_MARKER: (&[u8], &[u8]) = (b" HEADER X-GM-RAW ", b" X-GM-RAW ");
 
 /// Whether `body` searches with [`raw_key`], which `search_criteria` puts first: then the

@@ -1082,7 +1082,7 @@ impl Core {
                 continue;
             };
             let body = if self.capabilities.has("SASL-IR") && mechanism.has_initial_response() {
-                // imap-codec base64-encodes the initial response itself.
+                // The encoder base64-encodes the initial response itself.
                 CommandBody::authenticate_with_ir(auth, exchange.initial_response())
             } else {
                 CommandBody::authenticate(auth)
