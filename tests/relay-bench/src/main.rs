@@ -1558,6 +1558,9 @@ async fn run(args: Args) -> Res<()> {
          bottleneck); numbers vary ±15–25 % between runs, so compare within one run.\n\n\
          What was changed or tried to make the relay faster, and why the unmet goals stay \
          unmet: [relay-tuning.md](relay-tuning.md).\n\n\
+         The other benchmarks: the engine's receive path, memory and `.wasm` size in \
+         [benchmarks-engine.md](benchmarks-engine.md); the webmail's page timing and page \
+         weight in [benchmarks-web.md](benchmarks-web.md).\n\n\
          Reproduce: `",
     );
     doc.push_str(&args.command);
