@@ -3,8 +3,9 @@
 //!
 //! It reads what imap-codec's decoder reads, to the same values (the differential tests hold
 //! it to that), in a fraction of the code: the browser downloads every byte of it. Where the
-//! grammar has alternatives it tries them in imap-codec's order and keeps the first that
-//! matches, as nom's `alt` does.
+//! grammar has alternatives it keeps the first that matches, as nom's `alt` does, trying them
+//! in imap-codec's order wherever two could match the same bytes (elsewhere, as in `code` and
+//! `data::mailbox_data`, no name is a prefix of another and the order does not matter).
 
 mod body;
 mod cursor;

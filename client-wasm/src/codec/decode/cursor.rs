@@ -15,8 +15,9 @@ pub(crate) struct Mismatch;
 
 pub(crate) type Parsed<T> = Result<T, Mismatch>;
 
-/// Lists and nesting deeper than this are refused: bodies nest once per MIME level and
-/// threads once per reply, and no real message comes near it.
+/// Nesting deeper than this is refused (bodies and their extensions share one budget,
+/// threads have their own): bodies nest once per MIME level and threads once per reply,
+/// and no real message comes near it.
 pub(crate) const MAX_DEPTH: usize = 64;
 
 #[derive(Clone, Copy)]
@@ -125,9 +126,8 @@ impl<'a> Cursor<'a> {
         separator: u8,
         mut item: impl FnMut(&mut Self) -> Parsed<T>,
     ) -> Parsed<Vec<T>> {
-        let first = item(self)?;
-        let mut items = self.repeated(separator, item);
-        items.insert(0, first);
+        let mut items = vec![item(self)?];
+        items.extend(self.repeated(separator, item));
         Ok(items)
     }
 
@@ -238,9 +238,6 @@ impl<'a> Cursor<'a> {
         };
         self.byte(b'}')?;
         self.crlf()?;
-        if self.at_end() {
-            return Err(Mismatch);
-        }
         let data = self.take(usize::try_from(length).map_err(|_| Mismatch)?)?;
         if !binary && data.contains(&0) {
             return Err(Mismatch);
