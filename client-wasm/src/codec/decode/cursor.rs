@@ -126,9 +126,8 @@ impl<'a> Cursor<'a> {
         separator: u8,
         mut item: impl FnMut(&mut Self) -> Parsed<T>,
     ) -> Parsed<Vec<T>> {
-        let mut items = vec![item(self)?];
-        items.extend(self.repeated(separator, item));
-        Ok(items)
+        let first = item(self)?;
+        Ok(self.appended(vec![first], separator, item))
     }
 
     /// `[item *(SP item)]`.
@@ -143,9 +142,18 @@ impl<'a> Cursor<'a> {
     pub(crate) fn repeated<T>(
         &mut self,
         separator: u8,
+        item: impl FnMut(&mut Self) -> Parsed<T>,
+    ) -> Vec<T> {
+        self.appended(Vec::new(), separator, item)
+    }
+
+    /// `items` and then `*(separator item)`.
+    fn appended<T>(
+        &mut self,
+        mut items: Vec<T>,
+        separator: u8,
         mut item: impl FnMut(&mut Self) -> Parsed<T>,
     ) -> Vec<T> {
-        let mut items = Vec::new();
         while let Ok(next) = self.attempt(|c| {
             c.byte(separator)?;
             item(c)
