@@ -518,24 +518,10 @@ impl Writer {
                 self.raw(b" ");
                 return self.astring(value);
             }
-            K::Keyword(keyword) | K::Unkeyword(keyword) => {
-                let name: &[u8] = if matches!(key, K::Keyword(_)) {
-                    b"KEYWORD "
-                } else {
-                    b"UNKEYWORD "
-                };
-                self.raw(name);
-                return self.raw(keyword.inner().as_bytes());
-            }
-            K::Larger(size) | K::Smaller(size) => {
-                let name: &[u8] = if matches!(key, K::Larger(_)) {
-                    b"LARGER "
-                } else {
-                    b"SMALLER "
-                };
-                self.raw(name);
-                return self.display(size);
-            }
+            K::Keyword(keyword) => return self.named_word(b"KEYWORD ", keyword.inner()),
+            K::Unkeyword(keyword) => return self.named_word(b"UNKEYWORD ", keyword.inner()),
+            K::Larger(size) => return self.named_word(b"LARGER ", size),
+            K::Smaller(size) => return self.named_word(b"SMALLER ", size),
             K::Before(day) => return self.dated(b"BEFORE ", day),
             K::On(day) => return self.dated(b"ON ", day),
             K::Since(day) => return self.dated(b"SINCE ", day),
@@ -576,6 +562,12 @@ impl Writer {
         if let Some(argument) = argument {
             self.astring(argument);
         }
+    }
+
+    /// `name` and a word that needs no quoting (an atom, a number).
+    fn named_word(&mut self, name: &[u8], word: impl Display) {
+        self.raw(name);
+        self.display(word);
     }
 
     /// A SEARCH day as imap-codec writes it: `"dd-Mon-yyyy"`, quoted.
