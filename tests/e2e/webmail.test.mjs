@@ -255,6 +255,15 @@ describe('webmail page', () => {
           specials[use] = findSpecial(rows, use);
           assert.ok(specials[use], `no ${use} folder in ${JSON.stringify(rows.map((r) => r.text))}`);
         }
+        // INBOX and each special-use folder carry an icon of their own (whatever their name).
+        const icons = await page.$$eval('#folder-list .folder', (nodes) => Object.fromEntries(
+          nodes.map((n) => {
+            const style = getComputedStyle(n.querySelector('.folder-icon'));
+            return [n.dataset.name, style.maskImage || style.webkitMaskImage];
+          })));
+        const shown = [rows[0].name, ...Object.values(specials).map((r) => r.name)].map((n) => icons[n]);
+        for (const icon of shown) assert.match(icon, /^url\("data:image\/svg\+xml/, `icon ${icon}`);
+        assert.equal(new Set(shown).size, shown.length, `special folders share icons: ${shown}`);
 
         // INBOX is open, newest message first.
         await waitForMailbox(page, rows[0].name);

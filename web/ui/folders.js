@@ -116,6 +116,7 @@ export function renderFolderList(list, rows) {
   rows.forEach((row, i) => {
     const classes = ['folder', `depth-${Math.min(row.depth, MAX_DEPTH_CLASS)}`];
     if (row.specialUse) classes.push(`special-${row.specialUse}`);
+    else if (row.depth === 0 && isInboxName(row.name)) classes.push('special-inbox');
     if (!row.selectable) classes.push('noselect');
     const data = { name: row.name };
     if (row.specialUse) data.specialUse = row.specialUse;
@@ -124,6 +125,7 @@ export function renderFolderList(list, rows) {
     if (rows[i + 1] && rows[i + 1].depth > row.depth) attrs['aria-expanded'] = 'true';
     list.append(el('li', { className: classes.join(' '), dataset: data, attrs,
       title: row.selectable ? row.label : `${row.label} (folder without messages)` },
+    el('span', { className: 'folder-icon', attrs: { 'aria-hidden': 'true' } }),
     el('span', { className: 'folder-label' }, row.label),
     el('span', { className: 'folder-count' })));
   });
