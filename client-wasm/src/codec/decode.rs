@@ -69,8 +69,7 @@ fn whole<'a, T>(message: &'a [u8], parse: impl FnOnce(&mut Cursor<'a>) -> Parsed
 
 /// `tag SP resp-cond-state`.
 fn tagged<'a>(c: &mut Cursor<'a>) -> Parsed<Status<'a>> {
-    let tag = std::str::from_utf8(c.take_while1(|b| is_astring_char(b) && b != b'+')?)
-        .map_err(|_| Mismatch)?;
+    let tag = c.str_of(|b| is_astring_char(b) && b != b'+')?;
     c.sp()?;
     Ok(Status::Tagged(Tagged {
         tag: Tag::unvalidated(tag),

@@ -175,8 +175,7 @@ impl<'a> Cursor<'a> {
     }
 
     fn digits(&mut self) -> Parsed<&'a str> {
-        let digits = self.take_while1(|b| b.is_ascii_digit())?;
-        std::str::from_utf8(digits).map_err(|_| Mismatch)
+        self.str_of(|b| b.is_ascii_digit())
     }
 
     pub(crate) fn number(&mut self) -> Parsed<u32> {
@@ -196,7 +195,8 @@ impl<'a> Cursor<'a> {
         NonZeroU64::new(self.number64()?).ok_or(Mismatch)
     }
 
-    fn str_of(&mut self, accept: impl Fn(u8) -> bool) -> Parsed<&'a str> {
+    /// The longest non-empty run of bytes that satisfy `accept`, as text.
+    pub(crate) fn str_of(&mut self, accept: impl Fn(u8) -> bool) -> Parsed<&'a str> {
         let run = self.take_while1(accept)?;
         std::str::from_utf8(run).map_err(|_| Mismatch)
     }
