@@ -1,14 +1,27 @@
 //! Flags as they appear in FLAGS, PERMANENTFLAGS, FETCH and LIST responses (RFC 3501 §9).
 
-use super::cursor::{Cursor, Mismatch, Parsed};
+use super::cursor::{Cursor, Parsed};
+use imap_types::core::Atom;
 use imap_types::flag::{Flag, FlagFetch, FlagNameAttribute, FlagPerm};
 
 /// `flag`: `\Seen`-style system flags (others kept as extensions), or a keyword.
 pub(crate) fn flag<'a>(c: &mut Cursor<'a>) -> Parsed<Flag<'a>> {
-    if c.eat(b'\\') {
-        return c.atom().map(Flag::system);
+    let (system, atom) = flag_atom(c)?;
+    Ok(as_flag(system, atom))
+}
+
+/// A flag's atom, and whether a `\` came before it (a system flag).
+fn flag_atom<'a>(c: &mut Cursor<'a>) -> Parsed<(bool, Atom<'a>)> {
+    let system = c.eat(b'\\');
+    Ok((system, c.atom()?))
+}
+
+fn as_flag(system: bool, atom: Atom<'_>) -> Flag<'_> {
+    if system {
+        Flag::system(atom)
+    } else {
+        Flag::Keyword(atom)
     }
-    c.atom().map(Flag::Keyword)
 }
 
 /// `"(" [flag *(SP flag)] ")"`.
@@ -18,18 +31,11 @@ pub(crate) fn flag_list<'a>(c: &mut Cursor<'a>) -> Parsed<Vec<Flag<'a>>> {
 
 /// `flag-fetch`: a flag, or `\Recent`.
 pub(crate) fn flag_fetch<'a>(c: &mut Cursor<'a>) -> Parsed<FlagFetch<'a>> {
-    let recent = c.attempt(|c| {
-        c.byte(b'\\')?;
-        let atom = c.atom()?;
-        atom.as_ref()
-            .eq_ignore_ascii_case("recent")
-            .then_some(())
-            .ok_or(Mismatch)
-    });
-    match recent {
-        Ok(()) => Ok(FlagFetch::Recent),
-        Err(_) => flag(c).map(FlagFetch::Flag),
+    let (system, atom) = flag_atom(c)?;
+    if system && atom.as_ref().eq_ignore_ascii_case("recent") {
+        return Ok(FlagFetch::Recent);
     }
+    Ok(FlagFetch::Flag(as_flag(system, atom)))
 }
 
 /// `flag-perm`: a flag, or `\*` (new keywords may be created).
