@@ -127,7 +127,7 @@ impl<'a> Cursor<'a> {
         mut item: impl FnMut(&mut Self) -> Parsed<T>,
     ) -> Parsed<Vec<T>> {
         let first = item(self)?;
-        Ok(self.appended(vec![first], separator, item))
+        Ok(self.gather(vec![first], Some(separator), item))
     }
 
     /// `[item *(SP item)]`.
@@ -144,18 +144,33 @@ impl<'a> Cursor<'a> {
         separator: u8,
         item: impl FnMut(&mut Self) -> Parsed<T>,
     ) -> Vec<T> {
-        self.appended(Vec::new(), separator, item)
+        self.gather(Vec::new(), Some(separator), item)
     }
 
-    /// `items` and then `*(separator item)`.
-    fn appended<T>(
+    /// `minimum*item`, with nothing between the items.
+    pub(crate) fn at_least<T>(
+        &mut self,
+        minimum: usize,
+        item: impl FnMut(&mut Self) -> Parsed<T>,
+    ) -> Parsed<Vec<T>> {
+        let items = self.gather(Vec::new(), None, item);
+        if items.len() < minimum {
+            return Err(Mismatch);
+        }
+        Ok(items)
+    }
+
+    /// `items`, then `*([separator] item)`.
+    fn gather<T>(
         &mut self,
         mut items: Vec<T>,
-        separator: u8,
+        separator: Option<u8>,
         mut item: impl FnMut(&mut Self) -> Parsed<T>,
     ) -> Vec<T> {
         while let Ok(next) = self.attempt(|c| {
-            c.byte(separator)?;
+            if let Some(separator) = separator {
+                c.byte(separator)?;
+            }
             item(c)
         }) {
             items.push(next);

@@ -61,7 +61,7 @@ fn mailbox_data<'a>(c: &mut Cursor<'a>) -> Parsed<Data<'a>> {
         let threads = c
             .attempt(|c| {
                 c.sp()?;
-                at_least(c, 1, |c| thread(c, MAX_DEPTH))
+                c.at_least(1, |c| thread(c, MAX_DEPTH))
             })
             .unwrap_or_default();
         return Ok(Data::Thread(threads));
@@ -143,7 +143,7 @@ fn numbers_and_modseq(c: &mut Cursor<'_>) -> (Vec<NonZeroU32>, Option<NonZeroU64
 fn thread(c: &mut Cursor<'_>, depth: usize) -> Parsed<Thread> {
     let depth = depth.checked_sub(1).ok_or(Mismatch)?;
     c.parenthesized(|c| {
-        let branches = |c: &mut Cursor<'_>| at_least(c, 2, |c| thread(c, depth));
+        let branches = |c: &mut Cursor<'_>| c.at_least(2, |c| thread(c, depth));
         match c.attempt(|c| c.separated1(Cursor::nz_number)) {
             Ok(prefix) => {
                 let answers = c
@@ -160,22 +160,6 @@ fn thread(c: &mut Cursor<'_>, depth: usize) -> Parsed<Thread> {
             }),
         }
     })
-}
-
-/// `minimum*item`, with nothing between the items.
-fn at_least<'a, T>(
-    c: &mut Cursor<'a>,
-    minimum: usize,
-    mut item: impl FnMut(&mut Cursor<'a>) -> Parsed<T>,
-) -> Parsed<Vec<T>> {
-    let mut items = Vec::new();
-    while let Ok(next) = c.attempt(&mut item) {
-        items.push(next);
-    }
-    if items.len() < minimum {
-        return Err(Mismatch);
-    }
-    Ok(items)
 }
 
 /// `mailbox SP "(" [status-att-list] ")"`, after `STATUS `; a trailing space allowed.
@@ -261,7 +245,7 @@ fn namespaces<'a>(c: &mut Cursor<'a>) -> Parsed<Namespaces<'a>> {
     if c.attempt(Cursor::nil).is_ok() {
         return Ok(Vec::new());
     }
-    c.parenthesized(|c| at_least(c, 1, namespace))
+    c.parenthesized(|c| c.at_least(1, namespace))
 }
 
 fn namespace<'a>(c: &mut Cursor<'a>) -> Parsed<Namespace<'a>> {
@@ -269,8 +253,7 @@ fn namespace<'a>(c: &mut Cursor<'a>) -> Parsed<Namespace<'a>> {
         let prefix = c.string()?;
         c.sp()?;
         let delimiter = delimiter(c)?;
-        let extensions = at_least(c, 0, |c| {
-            c.sp()?;
+        let extensions = c.repeated(b' ', |c| {
             let key = c.string()?;
             c.sp()?;
             let values = c.parenthesized(|c| c.separated1(Cursor::string))?;
@@ -278,7 +261,7 @@ fn namespace<'a>(c: &mut Cursor<'a>) -> Parsed<Namespace<'a>> {
                 key,
                 values: Vec1::unvalidated(values),
             })
-        })?;
+        });
         Ok(Namespace {
             prefix,
             delimiter,
