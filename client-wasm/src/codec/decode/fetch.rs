@@ -4,6 +4,7 @@
 use super::body::{body, envelope};
 use super::cursor::{Cursor, MAX_DEPTH, Mismatch, Parsed};
 use super::flag::flag_fetch;
+use crate::codec::fast_fetch::month;
 use chrono::{FixedOffset, NaiveDate, TimeZone};
 use imap_types::core::{AString, NString8, Vec1};
 use imap_types::datetime::DateTime;
@@ -174,10 +175,7 @@ fn date_time(c: &mut Cursor<'_>) -> Parsed<DateTime> {
         digits(c, 2)?
     };
     c.byte(b'-')?;
-    let month = b"JanFebMarAprMayJunJulAugSepOctNovDec"
-        .chunks(3)
-        .position(|name| c.eat_tag(name))
-        .ok_or(Mismatch)?;
+    let month = month(c.take(3)?).ok_or(Mismatch)?;
     c.byte(b'-')?;
     let year = digits(c, 4)?;
     c.sp()?;
@@ -195,7 +193,7 @@ fn date_time(c: &mut Cursor<'_>) -> Parsed<DateTime> {
     };
     let offset = sign * (digits(c, 2)? * 3600 + digits(c, 2)? * 60) as i32;
     c.byte(b'"')?;
-    let datetime = NaiveDate::from_ymd_opt(year as i32, month as u32 + 1, day)
+    let datetime = NaiveDate::from_ymd_opt(year as i32, month, day)
         .and_then(|date| date.and_hms_opt(hour, minute, second))
         .zip(FixedOffset::east_opt(offset))
         .and_then(|(local, zone)| zone.from_local_datetime(&local).single())
