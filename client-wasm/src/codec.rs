@@ -66,10 +66,6 @@ pub(crate) struct ResponseReader {
     framer: Framer,
     first: FirstMessage,
     greeted: bool,
-    /// Whether the message last framed is the stream's first.
-    current_is_first: bool,
-    /// The message last framed.
-    current: Framed,
     /// The lenient rewrite of a message the strict parser rejected.
     scratch: Vec<u8>,
 }
@@ -85,70 +81,42 @@ impl ResponseReader {
             framer: Framer::new(max_message_size),
             first,
             greeted: false,
-            current_is_first: false,
-            current: Framed::TooLong { length: 0 },
             scratch: Vec::new(),
         }
     }
 
-    /// Drops every byte received but not yet framed (after STARTTLS's OK).
+    /// Drops the bytes of a message received only in part (after STARTTLS's OK).
     pub(crate) fn discard_buffered(&mut self) {
         self.framer.clear();
     }
 
-    /// Everything after the responses already returned, which then starts afresh.
-    pub(crate) fn take_buffered(&mut self) -> Vec<u8> {
-        self.framer.take_rest()
-    }
-
-    pub(crate) fn push(&mut self, bytes: &[u8]) {
-        self.framer.push(bytes);
-    }
-
-    /// The next complete message, or `None` until more bytes arrive. With `summaries` (a
-    /// list FETCH is in flight), message-list FETCH responses come out as [`Frame::Summary`].
-    pub(crate) fn next_frame(&mut self, summaries: bool) -> Option<Frame<'_>> {
-        self.advance()?;
-        Some(self.decode_current(summaries))
-    }
-
-    /// Frames the next complete message and returns its length on the wire, or `None` until
-    /// more bytes arrive.
-    fn advance(&mut self) -> Option<usize> {
-        self.current = self.framer.next()?;
-        self.current_is_first = !self.greeted;
-        self.greeted = true;
-        Some(match self.current {
-            Framed::Complete { start, end } => end - start,
-            Framed::TooLong { length } => length,
-        })
-    }
-
-    /// Decodes the message `advance` framed; with `summaries`, the list's FETCH shape through
-    /// the fast path.
-    fn decode_current(&mut self, summaries: bool) -> Frame<'_> {
-        let (start, end) = match self.current {
-            Framed::Complete { start, end } => (start, end),
-            Framed::TooLong { length } => {
-                return Frame::Skipped {
+    /// The next complete message from what is buffered and `input`, with its length on the
+    /// wire, or `None` once `input` is used up. `input` is left with the bytes after the
+    /// message. With `summaries` (a list FETCH is in flight), message-list FETCH responses
+    /// come out as [`Frame::Summary`].
+    pub(crate) fn next_frame<'a, 'b: 'a>(
+        &'a mut self,
+        input: &mut &'b [u8],
+        summaries: bool,
+    ) -> Option<(usize, Frame<'a>)> {
+        let framed = self.framer.next(input)?;
+        let greeting = match std::mem::replace(&mut self.greeted, true) {
+            true => None,
+            false => Some(self.first == FirstMessage::Greeting),
+        };
+        Some(match framed {
+            Framed::Complete(message) => (
+                message.len(),
+                decode(message, &mut self.scratch, greeting, summaries),
+            ),
+            Framed::TooLong { length } => (
+                length,
+                Frame::Skipped {
                     reason: "response larger than the size limit",
                     length,
-                };
-            }
-        };
-        let message = &self.framer.bytes()[start..end];
-        let greeting = match (self.current_is_first, self.first) {
-            (false, _) => None,
-            (true, FirstMessage::Greeting) => Some(true),
-            (true, FirstMessage::GreetingIfAny) => Some(false),
-        };
-        if summaries
-            && greeting.is_none()
-            && let Some(fetch) = fast_fetch::parse(message)
-        {
-            return Frame::Summary(fetch);
-        }
-        decode(message, &mut self.scratch, greeting)
+                },
+            ),
+        })
     }
 }
 
@@ -162,9 +130,21 @@ fn with_line<'a>(message: &[u8], response: Response<'a>) -> Frame<'a> {
     Frame::Verbatim(response, String::from_utf8_lossy(line).into_owned())
 }
 
-/// Decodes a framed message: strictly, then once more with its padding normalised.
-/// `greeting` is `Some(required)` for a stream's first message.
-fn decode<'a>(message: &'a [u8], scratch: &'a mut Vec<u8>, greeting: Option<bool>) -> Frame<'a> {
+/// Decodes a framed message: strictly, then once more with its padding normalised; with
+/// `summaries`, the list's FETCH shape first through the fast path. `greeting` is
+/// `Some(required)` for a stream's first message.
+fn decode<'a>(
+    message: &'a [u8],
+    scratch: &'a mut Vec<u8>,
+    greeting: Option<bool>,
+    summaries: bool,
+) -> Frame<'a> {
+    if summaries
+        && greeting.is_none()
+        && let Some(fetch) = fast_fetch::parse(message)
+    {
+        return Frame::Summary(fetch);
+    }
     let skipped = |reason| Frame::Skipped {
         reason,
         length: message.len(),
@@ -245,6 +225,9 @@ fn repair(message: &[u8], scratch: &mut Vec<u8>) -> bool {
 /// mid-session are read as ordinary responses from the start.
 pub struct ResponseStream {
     reader: ResponseReader,
+    /// Bytes pushed; those before `read` were framed or buffered by the reader.
+    pending: Vec<u8>,
+    read: usize,
     pushed: u64,
     framed: u64,
 }
@@ -290,6 +273,8 @@ impl ResponseStream {
     pub fn new(max_message_size: u32) -> Self {
         Self {
             reader: ResponseReader::with_first(max_message_size, FirstMessage::GreetingIfAny),
+            pending: Vec::new(),
+            read: 0,
             pushed: 0,
             framed: 0,
         }
@@ -298,16 +283,21 @@ impl ResponseStream {
     /// Bytes from the server, in any chunking.
     pub fn push(&mut self, bytes: &[u8]) {
         self.pushed = self.pushed.saturating_add(bytes.len() as u64);
-        self.reader.push(bytes);
+        self.pending.drain(..self.read);
+        self.read = 0;
+        self.pending.extend_from_slice(bytes);
     }
 
     /// The next complete message, or `None` until more bytes are pushed.
     pub fn next_message(&mut self) -> Option<StreamMessage<'_>> {
-        let length = self.reader.advance()?;
+        let mut input = &self.pending[self.read..];
+        let next = self.reader.next_frame(&mut input, false);
+        self.read = self.pending.len() - input.len();
+        let (length, frame) = next?;
         let offset = self.framed;
         self.framed = self.framed.saturating_add(length as u64);
         let mut line = None;
-        let decoded = match self.reader.decode_current(false) {
+        let decoded = match frame {
             Frame::Greeting(greeting) => Decoded::Greeting(greeting),
             Frame::Response(response) => Decoded::Response(response),
             Frame::Verbatim(response, verbatim) => {
@@ -598,14 +588,17 @@ mod tests {
     #[test]
     fn framing_skips_an_unparseable_response_and_keeps_sync() {
         let mut reader = ResponseReader::new(1 << 20);
-        reader.push(b"* OK hi\r\n* 1 FETCH (BOGUS {3}\r\nx\r\n)\r\n* 2 EXISTS\r\n");
-        assert!(matches!(reader.next_frame(true), Some(Frame::Greeting(_))));
-        assert!(matches!(
-            reader.next_frame(true),
-            Some(Frame::Skipped { .. })
-        ));
-        assert!(matches!(reader.next_frame(true), Some(Frame::Response(_))));
-        assert!(reader.next_frame(true).is_none());
+        let mut input = &b"* OK hi\r\n* 1 FETCH (BOGUS {3}\r\nx\r\n)\r\n* 2 EXISTS\r\n"[..];
+        let mut kinds = Vec::new();
+        while let Some((_, frame)) = reader.next_frame(&mut input, true) {
+            kinds.push(match frame {
+                Frame::Greeting(_) => "greeting",
+                Frame::Skipped { .. } => "skipped",
+                Frame::Response(_) => "response",
+                _ => "other",
+            });
+        }
+        assert_eq!(kinds, ["greeting", "skipped", "response"]);
     }
 
     fn summarise(stream: &mut ResponseStream) -> Vec<(u64, usize, &'static str)> {

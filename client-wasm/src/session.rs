@@ -174,14 +174,16 @@ impl Session {
         if self.compression.is_some() {
             self.receive_compressed(now, bytes);
         } else {
-            self.reader.push(bytes);
-            self.handle_frames(now);
+            self.handle_frames(now, bytes);
         }
     }
 
-    /// Handles every complete response buffered; false once nothing more may be read.
-    fn handle_frames(&mut self, now: Instant) -> bool {
-        while let Some(frame) = self.reader.next_frame(self.core.wants_summaries()) {
+    /// Handles every response `input` completes; false once nothing more may be read.
+    fn handle_frames(&mut self, now: Instant, mut input: &[u8]) -> bool {
+        while let Some((_, frame)) = self
+            .reader
+            .next_frame(&mut input, self.core.wants_summaries())
+        {
             self.core.handle_frame(frame, now);
             match self.core.state {
                 State::Closed => return false,
@@ -195,10 +197,9 @@ impl Session {
             }
             if let Some(plain_transmits) = self.core.compress_accepted.take() {
                 // The server compresses from the byte after its OK's CRLF (RFC 4978 §3).
-                let rest = self.reader.take_buffered();
                 self.compression = Some(Box::new(Deflate::new()));
                 self.plain_transmits = plain_transmits;
-                self.receive_compressed(now, &rest);
+                self.receive_compressed(now, input);
                 return false;
             }
         }
@@ -207,16 +208,17 @@ impl Session {
 
     /// Inflates piece by piece, handling the responses each piece completes.
     fn receive_compressed(&mut self, now: Instant, mut bytes: &[u8]) {
-        while let Some(stream) = self.compression.as_mut() {
-            match stream.inflate_piece(&mut bytes) {
-                Ok([]) => return,
-                Ok(plain) => self.reader.push(plain),
+        while let Some(mut stream) = self.compression.take() {
+            let handled = match stream.inflate_piece(&mut bytes) {
+                Ok([]) => false,
+                Ok(plain) => self.handle_frames(now, plain),
                 Err(error) => {
                     self.core.close(Some(error));
-                    return;
+                    false
                 }
-            }
-            if !self.handle_frames(now) {
+            };
+            self.compression = Some(stream);
+            if !handled {
                 return;
             }
         }

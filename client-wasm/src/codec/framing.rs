@@ -1,36 +1,74 @@
-//! Splits the server's bytes into complete messages (lines and the literals they announce)
-//! in one contiguous buffer, so a message is handed to the parser as a borrowed slice.
+//! Splits the server's bytes into complete messages (lines and the literals they announce),
+//! so a message is handed to the parser as one borrowed slice.
 //!
 //! The rules are imap-codec's `Fragmentizer`'s: a line ends at LF (CRLF or bare LF), and a
 //! line ending in `{N}` or `{N+}` (so also `~{N}`) is followed by N literal bytes that belong
 //! to the same message. Lines are found with memchr and literals are jumped over, instead of
 //! the Fragmentizer's byte-by-byte state machine and copy into a second buffer.
+//!
+//! A message that lies whole in the input is framed in place; only one cut off by the end of
+//! an input is copied, into the framer's buffer, until its end arrives. A WebSocket message
+//! holds many responses, so most are never copied.
 
 /// The longest literal announcement before a line end: `{4294967295+}\r`.
 const ANNOUNCEMENT_TAIL: usize = 14;
 
-/// A message the framer completed: where it lies in the buffer, or that it was too large.
-pub(crate) enum Framed {
-    /// `start..end` of [`Framer::bytes`].
-    Complete { start: usize, end: usize },
+/// A message the framer completed, or that it was too large.
+pub(crate) enum Framed<'a> {
+    Complete(&'a [u8]),
     /// Longer than the limit: its bytes were dropped as they arrived; `length` counts them all.
-    TooLong { length: usize },
+    TooLong {
+        length: usize,
+    },
 }
 
-/// The framing state of the message being read.
-pub(crate) struct Framer {
-    buffer: Vec<u8>,
-    /// Bytes before this belong to messages already returned; dropped at the next `push`.
-    consumed: usize,
-    /// Where the current message starts in `buffer`.
-    start: usize,
-    /// How far the current message has been scanned.
+/// How far a message has been scanned, counted from its first byte.
+#[derive(Default)]
+struct Scan {
     scanned: usize,
     /// Where the line being scanned starts (after the last literal).
     line_start: usize,
-    /// Literal bytes still to come before the current message's next line, if in a literal.
+    /// Literal bytes still to come before the message's next line, if in a literal.
     literal_left: Option<usize>,
-    /// Whether the current message is over the limit.
+}
+
+impl Scan {
+    /// Scans on through `message` (the message so far); true once it is complete, which it
+    /// is at `scanned`.
+    fn run(&mut self, message: &[u8]) -> bool {
+        loop {
+            if let Some(left) = self.literal_left {
+                let taken = left.min(message.len() - self.scanned);
+                self.scanned += taken;
+                if taken < left {
+                    self.literal_left = Some(left - taken);
+                    return false;
+                }
+                self.literal_left = None;
+                self.line_start = self.scanned;
+            }
+            let Some(lf) = memchr::memchr(b'\n', &message[self.scanned..]) else {
+                self.scanned = message.len();
+                return false;
+            };
+            let line_end = self.scanned + lf + 1;
+            self.literal_left = announced_literal(&message[self.line_start..line_end]);
+            self.scanned = line_end;
+            if self.literal_left.is_none() {
+                return true;
+            }
+        }
+    }
+}
+
+/// The framing state between inputs: the message an input ended inside.
+pub(crate) struct Framer {
+    /// The bytes of that message so far (or, once returned, of the message just framed).
+    buffer: Vec<u8>,
+    /// The buffer holds a message already returned: it is cleared on the next call.
+    returned: bool,
+    scan: Scan,
+    /// Whether the buffered message is over the limit.
     too_long: bool,
     /// Bytes of the current (too long) message already dropped from `buffer`.
     dropped: usize,
@@ -41,115 +79,89 @@ impl Framer {
     pub(crate) fn new(max_message_size: u32) -> Self {
         Self {
             buffer: Vec::new(),
-            consumed: 0,
-            start: 0,
-            scanned: 0,
-            line_start: 0,
-            literal_left: None,
+            returned: false,
+            scan: Scan::default(),
             too_long: false,
             dropped: 0,
             max_message_size: usize::try_from(max_message_size).unwrap_or(usize::MAX),
         }
     }
 
-    /// Appends bytes, first dropping the messages already returned (one move per push, of
-    /// the incomplete message only).
-    pub(crate) fn push(&mut self, bytes: &[u8]) {
-        if self.consumed > 0 {
-            self.buffer.drain(..self.consumed);
-            self.start -= self.consumed;
-            self.scanned -= self.consumed;
-            self.line_start -= self.consumed;
-            self.consumed = 0;
-        }
-        self.buffer.extend_from_slice(bytes);
-    }
-
-    /// Drops everything buffered, the message in progress included.
+    /// Drops the message in progress.
     pub(crate) fn clear(&mut self) {
         self.buffer.clear();
-        self.consumed = 0;
-        self.start = 0;
-        self.scanned = 0;
-        self.line_start = 0;
-        self.literal_left = None;
+        self.returned = false;
+        self.scan = Scan::default();
         self.too_long = false;
         self.dropped = 0;
     }
 
-    /// The bytes after the messages already returned; the framer then starts afresh.
-    pub(crate) fn take_rest(&mut self) -> Vec<u8> {
-        let rest = self.buffer.split_off(self.consumed.min(self.buffer.len()));
-        self.clear();
-        rest
-    }
-
-    pub(crate) fn bytes(&self) -> &[u8] {
-        &self.buffer
-    }
-
-    /// Frames the next complete message, or `None` until more bytes arrive.
-    pub(crate) fn next(&mut self) -> Option<Framed> {
-        loop {
-            if let Some(left) = self.literal_left {
-                let taken = left.min(self.buffer.len() - self.scanned);
-                self.scanned += taken;
-                self.literal_left = Some(left - taken);
-                self.limit();
-                if taken < left {
-                    return None;
-                }
-                self.literal_left = None;
-                self.line_start = self.scanned;
+    /// Frames the next complete message from the message in progress and `input`, or `None`
+    /// once all of `input` is used up (buffered) without completing one. `input` is left
+    /// with what comes after what was used.
+    pub(crate) fn next<'a, 'b: 'a>(&'a mut self, input: &mut &'b [u8]) -> Option<Framed<'a>> {
+        if std::mem::take(&mut self.returned) {
+            self.buffer.clear();
+        }
+        let bytes: &'b [u8] = input;
+        if self.buffer.is_empty() && !self.too_long {
+            let mut scan = Scan::default();
+            if scan.run(bytes) && scan.scanned <= self.max_message_size {
+                let (message, rest) = bytes.split_at(scan.scanned);
+                *input = rest;
+                return Some(Framed::Complete(message));
             }
-            let Some(lf) = memchr::memchr(b'\n', &self.buffer[self.scanned..]) else {
-                self.scanned = self.buffer.len();
-                self.limit();
-                return None;
+        }
+        self.buffered(input)
+    }
+
+    /// Copies the message in progress from `input` into the buffer, a line or a literal at a
+    /// time, so that nothing after the message is copied.
+    fn buffered<'a>(&'a mut self, input: &mut &[u8]) -> Option<Framed<'a>> {
+        while !input.is_empty() {
+            let wanted = match self.scan.literal_left {
+                Some(left) => left.min(input.len()),
+                None => memchr::memchr(b'\n', input).map_or(input.len(), |lf| lf + 1),
             };
-            let line_end = self.scanned + lf + 1;
-            self.literal_left = announced_literal(&self.buffer[self.line_start..line_end]);
-            self.scanned = line_end;
+            let (piece, rest) = input.split_at(wanted);
+            self.buffer.extend_from_slice(piece);
+            *input = rest;
+            let complete = self.scan.run(&self.buffer);
             self.limit();
-            if self.literal_left.is_none() {
+            if complete {
                 return Some(self.finish());
             }
         }
+        None
     }
 
-    /// Once the current message is over the limit, its scanned bytes are dropped as they
-    /// come, but for a line's tail that may still hold a literal announcement.
+    /// Once the message is over the limit, its scanned bytes are dropped as they come, but
+    /// for a line's tail that may still hold a literal announcement.
     fn limit(&mut self) {
-        let length = self.dropped + (self.scanned - self.start);
-        if length <= self.max_message_size {
+        if self.dropped + self.scan.scanned <= self.max_message_size {
             return;
         }
         self.too_long = true;
-        let keep = if self.literal_left.is_some() {
+        let keep = if self.scan.literal_left.is_some() {
             0
         } else {
             ANNOUNCEMENT_TAIL
         };
-        let drop_to = self.scanned.saturating_sub(keep).max(self.start);
-        let dropped = drop_to - self.start;
-        self.buffer.drain(self.start..drop_to);
-        self.dropped += dropped;
-        self.scanned -= dropped;
-        self.line_start = self.line_start.saturating_sub(dropped).max(self.start);
+        let drop_to = self.scan.scanned.saturating_sub(keep);
+        self.buffer.drain(..drop_to);
+        self.dropped += drop_to;
+        self.scan.scanned -= drop_to;
+        self.scan.line_start = self.scan.line_start.saturating_sub(drop_to);
     }
 
-    fn finish(&mut self) -> Framed {
-        let (start, end) = (self.start, self.scanned);
-        let dropped = std::mem::take(&mut self.dropped);
-        self.start = end;
-        self.line_start = end;
-        self.consumed = end;
+    fn finish(&mut self) -> Framed<'_> {
+        let length = std::mem::take(&mut self.dropped) + self.scan.scanned;
+        self.scan = Scan::default();
+        self.returned = true;
         if std::mem::take(&mut self.too_long) {
-            Framed::TooLong {
-                length: dropped + (end - start),
-            }
+            Framed::TooLong { length }
         } else {
-            Framed::Complete { start, end }
+            Framed::Complete(&self.buffer)
         }
     }
 }
@@ -185,13 +197,14 @@ pub(super) mod tests {
         let mut framer = Framer::new(max);
         let mut out = Vec::new();
         for chunk in chunks {
-            framer.push(chunk);
-            while let Some(framed) = framer.next() {
+            let mut input = *chunk;
+            while let Some(framed) = framer.next(&mut input) {
                 out.push(match framed {
-                    Framed::Complete { start, end } => Ok(framer.bytes()[start..end].to_vec()),
+                    Framed::Complete(message) => Ok(message.to_vec()),
                     Framed::TooLong { length } => Err(length),
                 });
             }
+            assert!(input.is_empty(), "an input is used up before `None`");
         }
         out
     }
@@ -267,7 +280,7 @@ pub(super) mod tests {
             let mut chunks = Vec::new();
             let mut rest = &bytes[..];
             while !rest.is_empty() {
-                let (head, tail) = rest.split_at((1 + next() % 8).min(rest.len() as u64) as usize);
+                let (head, tail) = rest.split_at((1 + next() % 24).min(rest.len() as u64) as usize);
                 chunks.push(head);
                 rest = tail;
             }

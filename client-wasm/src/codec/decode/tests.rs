@@ -28,11 +28,11 @@ fn agree(message: &[u8]) -> bool {
 /// The complete messages in `bytes`, framed as the engine frames them.
 fn messages(bytes: &[u8]) -> Vec<Vec<u8>> {
     let mut framer = Framer::new(1 << 26);
-    framer.push(bytes);
+    let mut input = bytes;
     let mut messages = Vec::new();
-    while let Some(framed) = framer.next() {
-        if let Framed::Complete { start, end } = framed {
-            messages.push(framer.bytes()[start..end].to_vec());
+    while let Some(framed) = framer.next(&mut input) {
+        if let Framed::Complete(message) = framed {
+            messages.push(message.to_vec());
         }
     }
     messages
