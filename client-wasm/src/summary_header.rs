@@ -192,16 +192,65 @@ fn field_start(line: &[u8]) -> Option<(usize, usize)> {
     // Most lines are other fields: their first byte tells, before any slice comparison.
     let field = usize::from(*FIELD_BY_FIRST.get(usize::from(*line.first()?))?).checked_sub(1)?;
     let name = NAMES.get(field)?;
-    let rest = line
-        .get(..name.len())
-        .filter(|start| start.eq_ignore_ascii_case(name))
-        .map(|_| &line[name.len()..])?;
+    let named = match line.first_chunk::<16>() {
+        Some(start) => NAME_WORDS.get(field)?.starts(u128::from_le_bytes(*start)),
+        None => line.get(..name.len())?.eq_ignore_ascii_case(name),
+    };
+    let rest = named.then(|| &line[name.len()..])?;
     let blanks = rest
         .iter()
         .take_while(|&&b| b == b' ' || b == b'\t')
         .count();
     (rest.get(blanks) == Some(&b':')).then_some((field, name.len() + blanks + 1))
 }
+
+/// A name as one 16-byte word, so that a line's start is compared in a few instructions
+/// rather than a byte-by-byte case fold (a third of the header scan's time).
+struct NameWord {
+    /// The name in lower case, zero after its end.
+    lower: u128,
+    /// 0x20 in each byte that is a letter of the name: or-ed in, it folds case there only.
+    fold: u128,
+    /// 0xff in each byte of the name.
+    mask: u128,
+}
+
+impl NameWord {
+    const fn new(name: &[u8]) -> Self {
+        assert!(name.len() <= 16, "a name fits one word");
+        let mut word = Self {
+            lower: 0,
+            fold: 0,
+            mask: 0,
+        };
+        let mut at = 0;
+        while at < name.len() {
+            let shift = 8 * at;
+            word.lower |= (name[at].to_ascii_lowercase() as u128) << shift;
+            if name[at].is_ascii_alphabetic() {
+                word.fold |= 0x20 << shift;
+            }
+            word.mask |= 0xff << shift;
+            at += 1;
+        }
+        word
+    }
+
+    /// Whether the 16 bytes `start` (little-endian) begin with the name, in either case.
+    fn starts(&self, start: u128) -> bool {
+        (start | self.fold) & self.mask == self.lower
+    }
+}
+
+const NAME_WORDS: [NameWord; NAMES.len()] = {
+    let mut words = [const { NameWord::new(b"") }; NAMES.len()];
+    let mut field = 0;
+    while field < NAMES.len() {
+        words[field] = NameWord::new(NAMES[field]);
+        field += 1;
+    }
+    words
+};
 
 /// For a line's first byte, 1 + the index in [`NAMES`] of the only field starting with it
 /// (in either case), or 0: the names' first letters differ.
@@ -449,6 +498,25 @@ mod tests {
             whole_from.map(|a| (a.name().map(str::to_owned), a.address().map(str::to_owned)))
         );
         assert_eq!(fields.from().unwrap().name.as_deref(), Some("Jürgen"));
+    }
+
+    #[test]
+    fn a_name_word_matches_exactly_where_a_case_fold_does() {
+        for (name, word) in NAMES.iter().zip(&NAME_WORDS) {
+            let mut line = [b'x'; 16];
+            line[..name.len()].copy_from_slice(name);
+            for at in 0..name.len() {
+                for byte in 0..=u8::MAX {
+                    let mut changed = line;
+                    changed[at] = byte;
+                    assert_eq!(
+                        word.starts(u128::from_le_bytes(changed)),
+                        changed[..name.len()].eq_ignore_ascii_case(name),
+                        "{changed:?}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]
