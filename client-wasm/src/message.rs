@@ -226,16 +226,22 @@ impl Flag {
     /// Reads a flag as it is written (`\Seen`, `$Forwarded`): system flags by name,
     /// other backslash names as extensions, the rest as keywords.
     pub fn parse(text: &str) -> Self {
-        let Some(name) = text.strip_prefix('\\') else {
-            return Self::Keyword(text.to_owned());
+        Self::from_bytes(text.as_bytes())
+    }
+
+    /// A flag as the server wrote it, read without a UTF-8 check for the system flags (the
+    /// message list's fast path reads one or two per message); other bytes lossily.
+    pub(crate) fn from_bytes(bytes: &[u8]) -> Self {
+        let Some(name) = bytes.strip_prefix(b"\\") else {
+            return Self::Keyword(lossy(bytes).into_owned());
         };
-        const SYSTEM: [(&str, Flag); 6] = [
-            ("Seen", Flag::Seen),
-            ("Answered", Flag::Answered),
-            ("Flagged", Flag::Flagged),
-            ("Deleted", Flag::Deleted),
-            ("Draft", Flag::Draft),
-            ("Recent", Flag::Recent),
+        const SYSTEM: [(&[u8], Flag); 6] = [
+            (b"Seen", Flag::Seen),
+            (b"Answered", Flag::Answered),
+            (b"Flagged", Flag::Flagged),
+            (b"Deleted", Flag::Deleted),
+            (b"Draft", Flag::Draft),
+            (b"Recent", Flag::Recent),
         ];
         // Borrowed, not `into_iter()`: that would copy the table and drop its other entries
         // (the `String` variants' drop glue) on every call.
@@ -243,7 +249,7 @@ impl Flag {
             .iter()
             .find(|(system, _)| system.eq_ignore_ascii_case(name))
             .map_or_else(
-                || Self::Extension(text.to_owned()),
+                || Self::Extension(lossy(bytes).into_owned()),
                 |(_, flag)| flag.clone(),
             )
     }

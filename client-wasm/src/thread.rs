@@ -102,9 +102,9 @@ pub fn thread_by_references(messages: &[MessageSummary]) -> Vec<ThreadNode> {
 #[derive(Default)]
 struct Table {
     containers: Vec<Container>,
-    /// Containers by the hash of their Message-ID ([`id_hash`]): 64-bit FNV-1a, so two IDs
-    /// of one folder sharing a hash by chance is not a practical concern. One could be
-    /// crafted (FNV is no cryptographic hash), but only from the ID it collides with, and a
+    /// Containers by the hash of their Message-ID ([`id_hash`]): 64 bits, so two IDs of one
+    /// folder sharing a hash by chance is not a practical concern. One could be crafted
+    /// (`id_hash` is no cryptographic hash), but only from the ID it collides with, and a
     /// sender who knows a thread's IDs can put them in References and join it anyway:
     /// threading shows what the headers claim, it authenticates nothing.
     ids: HashMap<u64, usize>,

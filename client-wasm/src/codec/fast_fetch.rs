@@ -7,7 +7,7 @@
 //! values; anything else (other items, extra spaces, quoted header, NIL) returns `None` and
 //! takes the generic path, lenient second parse included.
 
-use crate::message::{Flag, Uid, lossy};
+use crate::message::{Flag, Uid};
 
 /// One summary FETCH, as borrowed from the framed message.
 #[derive(Debug, PartialEq, Eq)]
@@ -26,14 +26,9 @@ impl SummaryFetch<'_> {
     pub(crate) fn flags(&self) -> Vec<Flag> {
         self.flags
             .filter(|list| !list.is_empty())
-            .map(|list| list.split(|&b| b == b' ').map(flag).collect())
+            .map(|list| list.split(|&b| b == b' ').map(Flag::from_bytes).collect())
             .unwrap_or_default()
     }
-}
-
-/// A flag the reader checked to be `\`? atom, hence ASCII: the lossy decoding borrows.
-fn flag(bytes: &[u8]) -> Flag {
-    Flag::parse(&lossy(bytes))
 }
 
 /// Reads `message` (one complete framed response) if it has exactly the summary shape.
