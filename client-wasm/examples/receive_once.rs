@@ -3,7 +3,9 @@
 //! profilers that want a plain process: instruction counts under callgrind, which a shared
 //! machine does not disturb, or `perf record`. docs/benchmarks-engine.md shows both.
 //!
-//!     cargo run --profile bench -p client-wasm --example receive_once -- DIR [RUNS]
+//!     cargo run --profile bench -p client-wasm --example receive_once -- DIR [RUNS] [keep]
+//!
+//! With `keep`, the rows are also pushed into a `MessageList`, as the webmail does.
 
 #[path = "../benches/drive.rs"]
 mod drive;
@@ -14,10 +16,11 @@ use std::time::Instant;
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
     let Some(dir) = args.next() else {
-        eprintln!("usage: receive_once DIR [RUNS]");
+        eprintln!("usage: receive_once DIR [RUNS] [keep]");
         return ExitCode::FAILURE;
     };
     let runs: u32 = args.next().and_then(|n| n.parse().ok()).unwrap_or(1);
+    let keep = args.next().as_deref() == Some("keep");
     let read = |name: &str| std::fs::read(format!("{dir}/{name}.bin"));
     let (Ok(greeting), Ok(login), Ok(select), Ok(fetch)) = (
         read("greeting"),
@@ -36,7 +39,7 @@ fn main() -> ExitCode {
             select: &select,
             fetch: &fetch,
         };
-        let (rows, _) = drive::engine(sections, false);
+        let (rows, _) = drive::engine(sections, keep);
         assert_eq!(rows, 100_000, "every row of the bench's stream");
     }
     eprintln!("{:?} per run", started.elapsed() / runs.max(1));

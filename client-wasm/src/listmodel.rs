@@ -62,16 +62,17 @@ struct Senders {
 
 impl Senders {
     fn intern(&mut self, sender: &Sender) -> Option<u32> {
-        let key = sender_hash(sender);
+        let (name, address) = (sender.name.as_deref(), sender.address.as_deref());
+        let key = sender_hash(name, address);
         if let Some(&index) = self.index.get(&key)
-            && self.get(index).as_ref() == Some(sender)
+            && self.parts(index) == Some((name, address))
         {
             return Some(index);
         }
         let index = u32::try_from(self.entries.len()).ok()?;
         let start = u32::try_from(self.text.len()).ok()?;
-        let name_len = append(&mut self.text, sender.name.as_deref());
-        let address_len = append(&mut self.text, sender.address.as_deref());
+        let name_len = append(&mut self.text, name);
+        let address_len = append(&mut self.text, address);
         self.entries.push(SenderEntry {
             start,
             name_len,
@@ -82,27 +83,33 @@ impl Senders {
     }
 
     fn get(&self, index: u32) -> Option<Sender> {
+        let (name, address) = self.parts(index)?;
+        Some(Sender {
+            name: name.map(str::to_owned),
+            address: address.map(str::to_owned),
+        })
+    }
+
+    /// The name and address stored at `index`, borrowed: interning compares them without
+    /// copying them out.
+    fn parts(&self, index: u32) -> Option<(Option<&str>, Option<&str>)> {
         let entry = self.entries.get(usize::try_from(index).ok()?)?;
         let name_len = entry.name_len.unwrap_or(0);
-        Some(Sender {
-            name: entry
+        Some((
+            entry
                 .name_len
-                .and_then(|length| text_at(&self.text, entry.start, length)),
-            address: entry
+                .and_then(|length| str_at(&self.text, entry.start, length)),
+            entry
                 .address_len
-                .and_then(|length| text_at(&self.text, entry.start.checked_add(name_len)?, length)),
-        })
+                .and_then(|length| str_at(&self.text, entry.start.checked_add(name_len)?, length)),
+        ))
     }
 }
 
-fn sender_hash(sender: &Sender) -> u64 {
-    let mut bytes = Vec::new();
-    for part in [&sender.name, &sender.address] {
-        bytes.push(u8::from(part.is_some()));
-        bytes.extend_from_slice(part.as_deref().unwrap_or_default().as_bytes());
-        bytes.push(0xff);
-    }
-    id_hash(&bytes)
+/// A sender's parts hashed apart and combined, present or not, without building a key.
+fn sender_hash(name: Option<&str>, address: Option<&str>) -> u64 {
+    let part = |text: Option<&str>| text.map_or(0, |text| id_hash(text.as_bytes()));
+    part(name).rotate_left(32) ^ part(address)
 }
 
 /// Appends text to an arena of at most 4 GiB; its length, if it fits.
@@ -114,10 +121,10 @@ fn append(arena: &mut String, text: Option<&str>) -> Option<u32> {
     Some(length)
 }
 
-fn text_at(arena: &str, offset: u32, length: u32) -> Option<String> {
+fn str_at(arena: &str, offset: u32, length: u32) -> Option<&str> {
     let start = usize::try_from(offset).ok()?;
     let end = start.checked_add(usize::try_from(length).ok()?)?;
-    arena.get(start..end).map(str::to_owned)
+    arena.get(start..end)
 }
 
 /// A table of distinct values, each stored once, referred to by index.
@@ -282,17 +289,19 @@ impl MessageList {
     fn summary(&self, index: u32, row: &Row) -> MessageSummary {
         let has = |bit| row.present & bit != 0;
         let subject = has(present::SUBJECT)
-            .then(|| text_at(&self.text, row.text, row.subject_len))
-            .flatten();
+            .then(|| str_at(&self.text, row.text, row.subject_len))
+            .flatten()
+            .map(str::to_owned);
         let message_id = has(present::MESSAGE_ID)
             .then(|| {
-                text_at(
+                str_at(
                     &self.text,
                     row.text.checked_add(row.subject_len)?,
                     row.message_id_len,
                 )
             })
-            .flatten();
+            .flatten()
+            .map(str::to_owned);
         let millis = |bit, wide_bit, seconds: u32, is_date| {
             if !has(bit) {
                 return None;
