@@ -394,6 +394,18 @@ mod tests {
                 let expected = model.0.get(seq as usize - 1).copied().flatten();
                 assert_eq!(map.uid(seq), expected, "seq {seq}");
             }
+            // Back from UID to sequence number at a few places (each is a linear search).
+            for seq in (1..=exists).step_by(1 + exists as usize / 8) {
+                if let Some(uid) = model.0.get(seq as usize - 1).copied().flatten() {
+                    // The random changes may put one UID at several sequence numbers.
+                    let first = model.0.iter().position(|held| *held == Some(uid));
+                    let first = first.and_then(|at| u32::try_from(at + 1).ok());
+                    assert_eq!(map.seq(uid), first, "seq of {uid:?}");
+                }
+            }
+            // The fast paths while nothing is expunged rely on this count.
+            let expunged = map.slots.iter().filter(|s| **s == Slot::Expunged).count();
+            assert_eq!(map.expunged, expunged);
         }
     }
 

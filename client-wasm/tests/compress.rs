@@ -220,3 +220,40 @@ fn compress_is_not_asked_when_turned_off_or_not_offered() {
         support::run(config, &script);
     }
 }
+
+/// The server's first compressed bytes can arrive in the same input as COMPRESS's OK (a
+/// WebSocket message holds whatever the bridge read): wherever that input is cut, the session
+/// inflates from the byte after the OK's CRLF and selects INBOX as when the two came apart.
+#[test]
+fn compress_ok_and_the_first_compressed_bytes_in_one_input_at_any_cut() {
+    let now = Instant::from_millis(1_000);
+    let segments = segments();
+    let events_after = |inputs: &[&[u8]]| {
+        let mut session = Session::new(config(), now);
+        session.handle_input(now, segments[0]);
+        let login = Command::LogIn {
+            credentials: Credentials::new("alice", "alice-pass-1"),
+            method: AuthMethod::Auto,
+        };
+        session.submit(login, now).unwrap();
+        session.handle_input(now, segments[1]);
+        let (select, _) = commands().into_iter().next().unwrap();
+        session.submit(select, now).unwrap();
+        for input in inputs {
+            session.handle_input(now, input);
+        }
+        std::iter::from_fn(|| session.poll_event()).collect::<Vec<Event>>()
+    };
+    let apart = events_after(&[segments[2], segments[3]]);
+    assert!(
+        apart
+            .iter()
+            .any(|event| matches!(event, Event::MailboxSelected { .. })),
+        "{apart:?}"
+    );
+    let joined = [segments[2], segments[3]].concat();
+    for cut in 0..=joined.len() {
+        let (head, tail) = joined.split_at(cut);
+        assert_eq!(events_after(&[head, tail]), apart, "cut at {cut}");
+    }
+}

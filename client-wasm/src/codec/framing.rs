@@ -138,7 +138,7 @@ impl Framer {
     /// Once the message is over the limit, its scanned bytes are dropped as they come, but
     /// for a line's tail that may still hold a literal announcement.
     fn limit(&mut self) {
-        if self.dropped + self.scan.scanned <= self.max_message_size {
+        if self.dropped.saturating_add(self.scan.scanned) <= self.max_message_size {
             return;
         }
         self.too_long = true;
@@ -149,13 +149,14 @@ impl Framer {
         };
         let drop_to = self.scan.scanned.saturating_sub(keep);
         self.buffer.drain(..drop_to);
-        self.dropped += drop_to;
+        // Saturating: a hostile server may stream more than 4 GiB into one message on wasm32.
+        self.dropped = self.dropped.saturating_add(drop_to);
         self.scan.scanned -= drop_to;
         self.scan.line_start = self.scan.line_start.saturating_sub(drop_to);
     }
 
     fn finish(&mut self) -> Framed<'_> {
-        let length = std::mem::take(&mut self.dropped) + self.scan.scanned;
+        let length = std::mem::take(&mut self.dropped).saturating_add(self.scan.scanned);
         self.scan = Scan::default();
         self.returned = true;
         if std::mem::take(&mut self.too_long) {
