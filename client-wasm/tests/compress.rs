@@ -163,9 +163,8 @@ fn compressed_dovecot_session_replays_to_the_same_events_in_any_chunking() {
     );
 }
 
-#[test]
-fn a_corrupt_compressed_stream_closes_the_session_with_a_protocol_error() {
-    let now = Instant::from_millis(1_000);
+/// A session of the capture logged in, its COMPRESS sent and not yet answered.
+fn awaiting_compress(now: Instant) -> Session {
     let mut session = Session::new(config(), now);
     let segments = segments();
     session.handle_input(now, segments[0]);
@@ -175,6 +174,14 @@ fn a_corrupt_compressed_stream_closes_the_session_with_a_protocol_error() {
     };
     session.submit(login, now).unwrap();
     session.handle_input(now, segments[1]);
+    session
+}
+
+#[test]
+fn a_corrupt_compressed_stream_closes_the_session_with_a_protocol_error() {
+    let now = Instant::from_millis(1_000);
+    let mut session = awaiting_compress(now);
+    let segments = segments();
     // The OK and, in the same read, bytes that are not DEFLATE at all.
     let mut input = segments[2].to_vec();
     input.extend_from_slice(&[0xff; 16]);
@@ -229,14 +236,7 @@ fn compress_ok_and_the_first_compressed_bytes_in_one_input_at_any_cut() {
     let now = Instant::from_millis(1_000);
     let segments = segments();
     let events_after = |inputs: &[&[u8]]| {
-        let mut session = Session::new(config(), now);
-        session.handle_input(now, segments[0]);
-        let login = Command::LogIn {
-            credentials: Credentials::new("alice", "alice-pass-1"),
-            method: AuthMethod::Auto,
-        };
-        session.submit(login, now).unwrap();
-        session.handle_input(now, segments[1]);
+        let mut session = awaiting_compress(now);
         let (select, _) = commands().into_iter().next().unwrap();
         session.submit(select, now).unwrap();
         for input in inputs {
