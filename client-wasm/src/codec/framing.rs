@@ -106,7 +106,15 @@ impl Framer {
         let bytes: &'b [u8] = input;
         if self.buffer.is_empty() && !self.too_long {
             let mut scan = Scan::default();
-            if scan.run(bytes) && scan.scanned <= self.max_message_size {
+            if !scan.run(bytes) {
+                // Cut off by the input's end: kept with its scan, which need not run again.
+                self.buffer.extend_from_slice(bytes);
+                self.scan = scan;
+                *input = &[];
+                self.limit();
+                return None;
+            }
+            if scan.scanned <= self.max_message_size {
                 let (message, rest) = bytes.split_at(scan.scanned);
                 *input = rest;
                 return Some(Framed::Complete(message));
