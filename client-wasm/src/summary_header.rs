@@ -192,11 +192,15 @@ fn field_start(line: &[u8]) -> Option<(usize, usize)> {
     // Most lines are other fields: their first byte tells, before any slice comparison.
     let field = usize::from(*FIELD_BY_FIRST.get(usize::from(*line.first()?))?).checked_sub(1)?;
     let name = NAMES.get(field)?;
-    let named = match line.first_chunk::<16>() {
-        Some(start) => NAME_WORDS.get(field)?.starts(u128::from_le_bytes(*start)),
-        None => line.get(..name.len())?.eq_ignore_ascii_case(name),
-    };
-    let rest = named.then(|| &line[name.len()..])?;
+    // Near the header's end a line may hold fewer than 16 bytes: zeros after it match no name
+    // byte, so one comparison serves both.
+    let start = line.first_chunk::<16>().copied().unwrap_or_else(|| {
+        let mut padded = [0; 16];
+        padded[..line.len()].copy_from_slice(line);
+        padded
+    });
+    let named = NAME_WORDS.get(field)?.starts(u128::from_le_bytes(start));
+    let rest = named.then(|| line.get(name.len()..)).flatten()?;
     let blanks = rest
         .iter()
         .take_while(|&&b| b == b' ' || b == b'\t')
@@ -531,7 +535,15 @@ mod tests {
                     );
                 }
             }
+            // A line cut short before the name's end, zero-padded as `field_start` pads it.
+            for cut in 0..name.len() {
+                let mut padded = [0; 16];
+                padded[..cut].copy_from_slice(&name[..cut]);
+                assert!(!word.starts(u128::from_le_bytes(padded)), "{padded:?}");
+            }
         }
+        assert_eq!(field_start(b"From: a"), Some((FROM, 5)));
+        assert_eq!(field_start(b"Fro"), None);
     }
 
     #[test]
