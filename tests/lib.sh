@@ -103,9 +103,11 @@ build_web() {
         return 1
     fi
     log "building client-wasm for the browser into web/pkg"
-    cargo build --profile release-wasm -p client-wasm --target wasm32-unknown-unknown --lib
-    wasm-bindgen --target web --no-typescript --out-dir "$pkg" \
-        "$ROOT/target/wasm32-unknown-unknown/release-wasm/client_wasm.wasm"
+    # The root crate client-wasm/browser is the engine at its build's opt-levels (its lib.rs);
+    # the files keep the engine's name, client_wasm*.
+    cargo build --profile release-wasm -p client-wasm-browser --target wasm32-unknown-unknown --lib
+    wasm-bindgen --target web --no-typescript --out-dir "$pkg" --out-name client_wasm \
+        "$ROOT/target/wasm32-unknown-unknown/release-wasm/client_wasm_browser.wasm"
     # The HTML sanitizer (install_web_deps), minified (11 KB gzipped where the ES build is 21),
     # as web/vendor/purify.min.js; its source-map comment dropped (no request for a .map).
     log "copying DOMPurify into web/vendor"

@@ -23,7 +23,8 @@ fn main() {}
 #[cfg(not(target_arch = "wasm32"))]
 mod native {
     use crate::drive;
-    use client_wasm::{MessageList, MessageSummary, ResponseStream};
+    use client_wasm::{MessageList, ResponseStream};
+    use client_wasm_receive::summary_header::whole_header_parser;
     use criterion::{Criterion, SamplingMode, Throughput};
     use imap_codec::decode::Decoder;
     use imap_codec::{GreetingCodec, ResponseCodec};
@@ -505,7 +506,7 @@ mod native {
     /// Every row's header fields equal what mail-parser's whole-header parse reads (the
     /// engine reads them with a line scan and fast paths).
     fn check_rows(stream: &Stream, list: &MessageList) {
-        let parser = MessageSummary::header_parser();
+        let parser = whole_header_parser();
         for (row, range) in list.iter().zip(&stream.headers) {
             let whole = parser
                 .parse_headers(&stream.all[range.clone()])
@@ -614,7 +615,7 @@ mod native {
         });
         // The same with the engine's list parser, which reads only the headers a summary uses
         // and skips the rest (Received, Content-Type, ...).
-        let minimal = MessageSummary::header_parser();
+        let minimal = whole_header_parser();
         group.bench_function("mail-parser-headers-minimal", |b| {
             b.iter(|| mail_parser_headers(black_box(&stream), &minimal));
         });

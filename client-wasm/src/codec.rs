@@ -6,15 +6,16 @@
 
 mod decode;
 mod encode;
-pub(crate) mod fast_fetch;
 mod framing;
+#[cfg(test)]
+mod summary_tests;
 
 use crate::esearch::{self, Esearch};
 use crate::gmail::GmailItems;
 use crate::lenient::{self, normalize_spacing, repair_line, xlist_as_list};
 use crate::lenient_fetch::rewrite_fetch;
+pub(crate) use client_wasm_receive::summary_fetch::{self, SummaryFetch};
 use encode::{Fragment, Writer};
-pub(crate) use fast_fetch::SummaryFetch;
 use framing::{Framed, Framer};
 use imap_types::command::Command as WireCommand;
 use imap_types::core::{AString, LiteralMode, Text};
@@ -141,7 +142,7 @@ fn decode<'a>(
 ) -> Frame<'a> {
     if summaries
         && greeting.is_none()
-        && let Some(fetch) = fast_fetch::parse(message)
+        && let Some(fetch) = summary_fetch::parse(message)
     {
         return Frame::Summary(fetch);
     }

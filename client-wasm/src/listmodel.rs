@@ -4,7 +4,7 @@
 //! derived from it on demand and are equal to the ones pushed.
 
 use crate::message::{Flag, MessageSummary, Sender, Uid};
-use crate::summary_header::{ThreadKeys, id_hash};
+use client_wasm_receive::summary_header::{ThreadKeys, id_hash};
 use serde::ser::{Serialize, SerializeSeq, Serializer};
 use std::collections::HashMap;
 

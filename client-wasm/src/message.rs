@@ -1,27 +1,29 @@
 //! Messages as the list shows them: UIDs, flags and the summary built from a header fetch.
 
-use crate::codec::SummaryFetch;
 use crate::sort::sort_values;
-use crate::summary_header::{SummaryFields, ThreadKeys};
+use client_wasm_receive::summary_fetch::SummaryFetch;
+use client_wasm_receive::summary_header::{HeaderSummary, ThreadKeys};
 use imap_types::IntoStatic;
 use imap_types::fetch::MessageDataItem;
 use imap_types::flag::{Flag as ImapFlag, FlagFetch, FlagPerm};
-use mail_parser::{HeaderName, MessageParser, MimeHeaders, PartType};
+use mail_parser::{MessageParser, MimeHeaders, PartType};
 use serde::{Serialize, Serializer};
-use std::borrow::Cow;
 use std::fmt;
 use std::num::NonZeroU32;
 
-/// Text from the wire, invalid UTF-8 replaced. `String::from_utf8_lossy` checks byte by byte;
-/// `str::from_utf8` goes a word at a time through ASCII, which header text almost always is.
-pub(crate) fn lossy(bytes: &[u8]) -> Cow<'_, str> {
-    std::str::from_utf8(bytes).map_or_else(|_| String::from_utf8_lossy(bytes), Cow::Borrowed)
-}
+pub(crate) use client_wasm_receive::lossy;
+pub use client_wasm_receive::summary_header::Sender;
 
 /// A message's unique identifier within one UIDVALIDITY epoch of a mailbox.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(transparent)]
 pub struct Uid(NonZeroU32);
+
+impl From<NonZeroU32> for Uid {
+    fn from(value: NonZeroU32) -> Self {
+        Self(value)
+    }
+}
 
 impl Uid {
     pub fn new(value: u32) -> Option<Self> {
@@ -194,6 +196,14 @@ pub enum Flag {
     Keyword(String),
 }
 
+/// The flags of a summary FETCH as its fast path found them: the inside of the parentheses,
+/// single spaces between.
+pub(crate) fn summary_flags(list: Option<&[u8]>) -> Vec<Flag> {
+    list.filter(|list| !list.is_empty())
+        .map(|list| list.split(|&b| b == b' ').map(Flag::from_bytes).collect())
+        .unwrap_or_default()
+}
+
 impl Flag {
     pub(crate) fn from_imap(flag: &ImapFlag<'_>) -> Self {
         match flag {
@@ -285,13 +295,6 @@ impl Serialize for Flag {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.collect_str(self)
     }
-}
-
-/// A sender as the list shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
-pub struct Sender {
-    pub name: Option<String>,
-    pub address: Option<String>,
 }
 
 /// A message opened in the reader: headers, its text and HTML bodies as sent (HTML is
@@ -411,29 +414,7 @@ pub struct MessageSummary {
     pub thread: ThreadKeys,
 }
 
-impl Sender {
-    fn from_addr(addr: &mail_parser::Addr<'_>) -> Self {
-        Self {
-            name: addr.name().map(str::to_owned),
-            address: addr.address().map(str::to_owned),
-        }
-    }
-}
-
 impl MessageSummary {
-    /// mail-parser's whole-header parser configured for the fields a summary uses: what
-    /// the summary read before `summary_header` (the benchmark and a test compare the two).
-    pub fn header_parser() -> MessageParser {
-        MessageParser::new()
-            .header_address(HeaderName::From)
-            .header_text(HeaderName::Subject)
-            .header_date(HeaderName::Date)
-            .header_id(HeaderName::MessageId)
-            .header_id(HeaderName::InReplyTo)
-            .header_id(HeaderName::References)
-            .default_header_ignore()
-    }
-
     /// Builds a summary from one FETCH response; `None` when the server left out the UID,
     /// which a UID FETCH response must carry (RFC 3501 §6.4.8).
     pub(crate) fn from_fetch(seq: u32, items: &[MessageDataItem<'_>]) -> Option<Self> {
@@ -465,10 +446,10 @@ impl MessageSummary {
     /// Builds a summary from the reader's fast path for the list's FETCH shape.
     pub(crate) fn from_summary_fetch(fetch: &SummaryFetch<'_>) -> Self {
         let mut summary = Self {
-            flags: fetch.flags(),
+            flags: summary_flags(fetch.flags),
             size: fetch.size,
             internal_date: fetch.internal_date,
-            ..Self::empty(fetch.uid, fetch.seq)
+            ..Self::empty(fetch.uid.into(), fetch.seq)
         };
         summary.read_header(fetch.header);
         summary
@@ -492,13 +473,14 @@ impl MessageSummary {
     }
 
     fn read_header(&mut self, header: &[u8]) {
-        let fields = SummaryFields::find(header);
-        self.subject = fields.subject();
-        self.message_id = fields.message_id();
-        self.date = fields.date();
-        self.from = fields.from();
-        self.has_attachments = fields.is_mixed();
-        (self.references, self.thread) = fields.threading(self.message_id.as_deref());
+        let read = HeaderSummary::read(header);
+        self.subject = read.subject;
+        self.message_id = read.message_id;
+        self.date = read.date;
+        self.from = read.from;
+        self.has_attachments = read.has_attachments;
+        self.references = read.references;
+        self.thread = read.thread;
     }
 }
 

@@ -2106,7 +2106,7 @@ impl Core {
     /// flight, see [`Core::wants_summaries`]).
     fn handle_summary(&mut self, fetch: &SummaryFetch<'_>) {
         if let Some(mailbox) = self.mailbox_being_built() {
-            mailbox.record_fetch(fetch.seq, Some(fetch.uid));
+            mailbox.record_fetch(fetch.seq, Some(Uid::from(fetch.uid)));
         }
         let message = MessageSummary::from_summary_fetch(fetch);
         match self.in_flight.gatherer() {

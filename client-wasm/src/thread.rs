@@ -3,7 +3,7 @@
 
 use crate::message::{MessageSummary, Uid};
 use crate::sort::{base_subject, sent_date, sort_by_keys};
-use crate::summary_header::id_hash;
+use client_wasm_receive::summary_header::id_hash;
 use serde::Serialize;
 use std::collections::HashMap;
 
@@ -326,7 +326,7 @@ mod tests {
             message_id: Some(id.to_owned()),
             has_attachments: false,
             references: references.iter().map(|r| id_hash(r.as_bytes())).collect(),
-            thread: crate::summary_header::ThreadKeys::default(),
+            thread: client_wasm_receive::summary_header::ThreadKeys::default(),
         }
     }
 

@@ -4,8 +4,8 @@
 use super::body::{body, envelope};
 use super::cursor::{Cursor, MAX_DEPTH, Mismatch, Parsed};
 use super::flag::flag_fetch;
-use crate::codec::fast_fetch::month;
 use chrono::{FixedOffset, NaiveDate, TimeZone};
+use client_wasm_receive::summary_fetch::month;
 use imap_types::core::{AString, NString8, Vec1};
 use imap_types::datetime::DateTime;
 use imap_types::extensions::binary::Literal8;

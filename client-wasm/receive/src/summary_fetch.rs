@@ -7,32 +7,25 @@
 //! values; anything else (other items, extra spaces, quoted header, NIL) returns `None` and
 //! takes the generic path, lenient second parse included.
 
-use crate::message::{Flag, Uid};
+use std::num::NonZeroU32;
 
 /// One summary FETCH, as borrowed from the framed message.
 #[derive(Debug, PartialEq, Eq)]
-pub(crate) struct SummaryFetch<'a> {
-    pub(crate) seq: u32,
-    pub(crate) uid: Uid,
+pub struct SummaryFetch<'a> {
+    pub seq: u32,
+    pub uid: NonZeroU32,
     /// The inside of the FLAGS parentheses, each flag checked to be an atom.
-    pub(crate) flags: Option<&'a [u8]>,
-    pub(crate) size: Option<u32>,
+    pub flags: Option<&'a [u8]>,
+    pub size: Option<u32>,
     /// INTERNALDATE in milliseconds since the Unix epoch.
-    pub(crate) internal_date: Option<i64>,
-    pub(crate) header: &'a [u8],
-}
-
-impl SummaryFetch<'_> {
-    pub(crate) fn flags(&self) -> Vec<Flag> {
-        self.flags
-            .filter(|list| !list.is_empty())
-            .map(|list| list.split(|&b| b == b' ').map(Flag::from_bytes).collect())
-            .unwrap_or_default()
-    }
+    pub internal_date: Option<i64>,
+    pub header: &'a [u8],
 }
 
 /// Reads `message` (one complete framed response) if it has exactly the summary shape.
-pub(crate) fn parse(message: &[u8]) -> Option<SummaryFetch<'_>> {
+/// Never inlined, as [`HeaderSummary::read`](crate::summary_header::HeaderSummary::read).
+#[inline(never)]
+pub fn parse(message: &[u8]) -> Option<SummaryFetch<'_>> {
     let mut cursor = Cursor(message.strip_prefix(b"* ")?);
     let seq = cursor.number().filter(|&n| n > 0)?;
     cursor.tag(b" FETCH (")?;
@@ -43,7 +36,7 @@ pub(crate) fn parse(message: &[u8]) -> Option<SummaryFetch<'_>> {
         match cursor.0.first()? {
             b'U' => {
                 cursor.tag(b"UID ")?;
-                set_once(&mut uid, cursor.number().and_then(Uid::new)?)?;
+                set_once(&mut uid, cursor.number().and_then(NonZeroU32::new)?)?;
             }
             b'F' => {
                 cursor.tag(b"FLAGS (")?;
@@ -147,7 +140,7 @@ impl<'a> Cursor<'a> {
 /// minutes).
 type ClockAndZone = ((u32, u32, u32), i64, u32, u32);
 
-pub(crate) fn clock_and_zone(text: &[u8]) -> Option<ClockAndZone> {
+pub fn clock_and_zone(text: &[u8]) -> Option<ClockAndZone> {
     let text: &[u8; 14] = text.try_into().ok()?;
     if (text[2], text[5], text[8]) != (b':', b':', b' ') {
         return None;
@@ -171,7 +164,7 @@ pub(crate) fn clock_and_zone(text: &[u8]) -> Option<ClockAndZone> {
 
 /// Seconds since the Unix epoch of a local date and time with its zone, when every part is
 /// in range (no leap seconds, zones within a day).
-pub(crate) fn utc_seconds(year: u32, month: u32, day: u32, time: ClockAndZone) -> Option<i64> {
+pub fn utc_seconds(year: u32, month: u32, day: u32, time: ClockAndZone) -> Option<i64> {
     let ((hour, minute, second), sign, zone_hours, zone_minutes) = time;
     let valid = (1..=days_in_month(year, month)).contains(&day)
         && hour < 24
@@ -187,7 +180,7 @@ pub(crate) fn utc_seconds(year: u32, month: u32, day: u32, time: ClockAndZone) -
     Some(local - sign * i64::from(zone_hours * 3600 + zone_minutes * 60))
 }
 
-pub(crate) fn digits_value(digits: &[u8]) -> Option<u32> {
+pub fn digits_value(digits: &[u8]) -> Option<u32> {
     if digits.is_empty() {
         return None;
     }
@@ -205,7 +198,7 @@ fn is_atom_char(byte: u8) -> bool {
 
 /// The month's number from its name in any case; arrays, not slices, so that each name is
 /// compared in place rather than by a call.
-pub(crate) fn month(name: &[u8]) -> Option<u32> {
+pub fn month(name: &[u8]) -> Option<u32> {
     const MONTHS: [[u8; 3]; 12] = [
         *b"jan", *b"feb", *b"mar", *b"apr", *b"may", *b"jun", *b"jul", *b"aug", *b"sep", *b"oct",
         *b"nov", *b"dec",
@@ -241,97 +234,6 @@ fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::codec::framing::tests::xorshift;
-    use imap_codec::ResponseCodec;
-    use imap_codec::decode::Decoder;
-    use imap_types::fetch::{MessageDataItem, Section};
-    use imap_types::response::{Data, Response};
-
-    /// Sequence number, UID, flags, size, INTERNALDATE and the header's bytes.
-    type Read = (u32, u32, Vec<Flag>, Option<u32>, Option<i64>, Vec<u8>);
-
-    /// What imap-codec reads from the same bytes, in the reader's terms.
-    fn generic(message: &[u8]) -> Option<Read> {
-        let Ok(([], Response::Data(Data::Fetch { seq, items }))) =
-            ResponseCodec::default().decode(message)
-        else {
-            return None;
-        };
-        let (mut uid, mut flags, mut size, mut date) = (0, Vec::new(), None, None);
-        let mut header = Vec::new();
-        for item in items.as_ref() {
-            match item {
-                MessageDataItem::Uid(value) => uid = value.get(),
-                MessageDataItem::Flags(list) => flags = list.iter().map(Flag::from_fetch).collect(),
-                MessageDataItem::Rfc822Size(value) => size = Some(*value),
-                MessageDataItem::InternalDate(value) => {
-                    date = Some(value.as_ref().timestamp_millis());
-                }
-                MessageDataItem::BodyExt {
-                    section: Some(Section::Header(None)),
-                    origin: None,
-                    data,
-                } => header = data.0.as_ref().map(|d| d.as_ref().to_vec())?,
-                _ => {}
-            }
-        }
-        Some((seq.get(), uid, flags, size, date, header))
-    }
-
-    fn fast(message: &[u8]) -> Option<Read> {
-        let fetch = parse(message)?;
-        Some((
-            fetch.seq,
-            fetch.uid.get(),
-            fetch.flags(),
-            fetch.size,
-            fetch.internal_date,
-            fetch.header.to_vec(),
-        ))
-    }
-
-    #[test]
-    fn the_summary_shape_reads_as_imap_codec_reads_it() {
-        for message in [
-            &b"* 7 FETCH (UID 42 FLAGS (\\Seen $Forwarded \\XExt \\RECENT) RFC822.SIZE 1234 INTERNALDATE \"17-Jul-1996 02:44:25 -0700\" BODY[HEADER] {4}\r\nA: b)\r\n"[..],
-            b"* 1 FETCH (BODY[HEADER] {0}\r\n INTERNALDATE \" 1-feb-2024 23:59:59 +1400\" UID 1 FLAGS ())\r\n",
-            b"* 2 FETCH (UID 4294967295 BODY[HEADER] {2}\r\n\r\n INTERNALDATE \"29-Feb-2000 00:00:00 +0000\")\r\n",
-        ] {
-            let expected = generic(message);
-            assert!(expected.is_some(), "imap-codec reads {message:?}");
-            assert_eq!(fast(message), expected, "{message:?}");
-        }
-    }
-
-    #[test]
-    fn what_the_fast_path_accepts_imap_codec_reads_the_same() {
-        let base: &[u8] = b"* 7 FETCH (UID 42 FLAGS (\\Seen $F) RFC822.SIZE 12 INTERNALDATE \"17-Jul-1996 02:44:25 -0700\" BODY[HEADER] {4}\r\nA: b)\r\n";
-        let alphabet = b" ()\\\"{}0123456789-:+\r\nAUIDSFLGeJj$*]";
-        let mut next = xorshift(0x2545_f491_4f6c_dd1d);
-        let mut accepted = 0;
-        for _ in 0..20_000 {
-            let mut message = base.to_vec();
-            for _ in 0..1 + next() % 3 {
-                let at = (next() % message.len() as u64) as usize;
-                let byte = alphabet[(next() % alphabet.len() as u64) as usize];
-                match next() % 3 {
-                    0 => message[at] = byte,
-                    1 => message.insert(at, byte),
-                    _ => drop(message.remove(at)),
-                }
-            }
-            if let Some(read) = fast(&message) {
-                accepted += 1;
-                assert_eq!(
-                    Some(read),
-                    generic(&message),
-                    "{:?}",
-                    String::from_utf8_lossy(&message)
-                );
-            }
-        }
-        assert!(accepted > 100, "only {accepted} mutations kept the shape");
-    }
 
     #[test]
     fn anything_else_takes_the_generic_path() {

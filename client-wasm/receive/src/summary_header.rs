@@ -6,10 +6,11 @@
 //! last occurrence of a field wins. Received, List and X- lines, most of a header, are never
 //! parsed.
 
-use crate::codec::fast_fetch::{clock_and_zone, digits_value, month as month_number, utc_seconds};
-use crate::message::{Sender, lossy};
+use crate::lossy;
+use crate::summary_fetch::{clock_and_zone, digits_value, month as month_number, utc_seconds};
 use mail_parser::parsers::MessageStream;
-use mail_parser::{Addr, DateTime};
+use mail_parser::{Addr, DateTime, HeaderName, MessageParser};
+use serde::Serialize;
 
 /// The fields, by their index in [`NAMES`].
 const NAMES: [&[u8]; 7] = [
@@ -37,6 +38,71 @@ pub struct ThreadKeys {
     pub in_reply_to: u64,
     /// The thread's root: References' first ID.
     pub references: u64,
+}
+
+/// A sender as the list shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct Sender {
+    pub name: Option<String>,
+    pub address: Option<String>,
+}
+
+impl Sender {
+    pub fn from_addr(addr: &Addr<'_>) -> Self {
+        Self {
+            name: addr.name().map(str::to_owned),
+            address: addr.address().map(str::to_owned),
+        }
+    }
+}
+
+/// mail-parser's whole-header parser configured for the fields a summary uses: what the
+/// summary read before this module (the benchmark and a test compare the two).
+pub fn whole_header_parser() -> MessageParser {
+    MessageParser::new()
+        .header_address(HeaderName::From)
+        .header_text(HeaderName::Subject)
+        .header_date(HeaderName::Date)
+        .header_id(HeaderName::MessageId)
+        .header_id(HeaderName::InReplyTo)
+        .header_id(HeaderName::References)
+        .default_header_ignore()
+}
+
+/// What a list row takes from a message's header.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HeaderSummary {
+    pub subject: Option<String>,
+    pub message_id: Option<String>,
+    /// The Date header in milliseconds since the Unix epoch, when it parses.
+    pub date: Option<i64>,
+    pub from: Option<Sender>,
+    /// The top-level type is multipart/mixed.
+    pub has_attachments: bool,
+    /// The IDs the message follows, oldest first (References, else In-Reply-To's first), as
+    /// their [`id_hash`]: threading only compares them.
+    pub references: Vec<u64>,
+    pub thread: ThreadKeys,
+}
+
+impl HeaderSummary {
+    /// Never inlined: the engine's callers are compiled for size, and this function's body
+    /// inlined into one of them would be optimised as theirs is (lib.rs).
+    #[inline(never)]
+    pub fn read(header: &[u8]) -> Self {
+        let fields = SummaryFields::find(header);
+        let message_id = fields.message_id();
+        let (references, thread) = fields.threading(message_id.as_deref());
+        Self {
+            subject: fields.subject(),
+            date: fields.date(),
+            from: fields.from(),
+            has_attachments: fields.is_mixed(),
+            message_id,
+            references,
+            thread,
+        }
+    }
 }
 
 /// The values of the summary fields, unparsed: each from after its colon to its end.
@@ -123,10 +189,7 @@ impl<'a> SummaryFields<'a> {
             return Some(sender);
         }
         let value = self.stream(FROM)?.parse_address();
-        value.as_address()?.first().map(|addr: &Addr<'_>| Sender {
-            name: addr.name().map(str::to_owned),
-            address: addr.address().map(str::to_owned),
-        })
+        value.as_address()?.first().map(Sender::from_addr)
     }
 
     /// Whether the top-level type is multipart/mixed: the hint of attachments that needs no
@@ -488,8 +551,7 @@ pub fn id_hash(id: &[u8]) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::message::MessageSummary;
-    use mail_parser::{MessageParser, MimeHeaders};
+    use mail_parser::MimeHeaders;
 
     const HEADER: &[u8] = b"Received: from a\r\n\tby b; Tue, 1 Jul 2025 10:00:00 +0000\r\n\
         FROM: =?UTF-8?Q?J=C3=BCrgen?= <j@example.org>\r\n\
@@ -504,9 +566,7 @@ mod tests {
     #[test]
     fn fields_read_as_mail_parser_reads_the_whole_header() {
         let fields = SummaryFields::find(HEADER);
-        let whole = MessageSummary::header_parser()
-            .parse_headers(HEADER)
-            .unwrap();
+        let whole = whole_header_parser().parse_headers(HEADER).unwrap();
         assert_eq!(fields.subject().as_deref(), whole.subject());
         assert_eq!(fields.subject().as_deref(), Some("café folded"));
         assert_eq!(fields.message_id().as_deref(), whole.message_id());
