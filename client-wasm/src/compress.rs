@@ -61,12 +61,7 @@ impl Deflate {
     /// plain bytes, empty once `input` is used up (or holds only part of a block).
     pub(crate) fn inflate_piece(&mut self, input: &mut &[u8]) -> Result<&[u8], SessionError> {
         if self.ended {
-            return match input.is_empty() {
-                true => Ok(&[]),
-                false => Err(SessionError::Decompression {
-                    reason: "bytes after the end of the compressed stream".to_owned(),
-                }),
-            };
+            return self.nothing_after_end(input).map(|()| &[][..]);
         }
         let result = miniz_oxide::inflate::stream::inflate(
             &mut self.incoming,
@@ -88,7 +83,22 @@ impl Deflate {
             return Err(inflate_error(MZError::Buf));
         }
         *input = input.get(used..).unwrap_or_default();
+        if made == 0 {
+            // An end that brings no bytes: what follows it in this input is refused now, as
+            // it would be on the next call, which an empty piece tells the caller not to make.
+            self.nothing_after_end(input)?;
+        }
         Ok(self.piece.get(..made).unwrap_or_default())
+    }
+
+    /// Once the server's stream ended, any byte after it is out of protocol.
+    fn nothing_after_end(&self, input: &[u8]) -> Result<(), SessionError> {
+        match self.ended && !input.is_empty() {
+            true => Err(SessionError::Decompression {
+                reason: "bytes after the end of the compressed stream".to_owned(),
+            }),
+            false => Ok(()),
+        }
     }
 }
 
@@ -160,5 +170,22 @@ mod tests {
         assert_eq!(error.code(), "protocol_error");
         input = &[][..];
         assert!(reader.inflate_piece(&mut input).is_err(), "stays failed");
+    }
+
+    #[test]
+    fn bytes_after_the_streams_end_are_refused_in_the_same_input_too() {
+        // A final empty stored block ends the stream with no byte of output.
+        const END: [u8; 5] = [0x01, 0x00, 0x00, 0xff, 0xff];
+        let mut input = &[&END[..], b"* BYE"].concat()[..];
+        let error = inflate_all(&mut Deflate::new(), input).unwrap_err();
+        assert_eq!(error.code(), "protocol_error");
+        let mut reader = Deflate::new();
+        input = &END[..];
+        assert_eq!(inflate_all(&mut reader, input).unwrap(), b"");
+        input = &b"* BYE"[..];
+        assert!(
+            reader.inflate_piece(&mut input).is_err(),
+            "and in the next one"
+        );
     }
 }
