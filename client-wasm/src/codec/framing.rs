@@ -127,8 +127,12 @@ impl Framer {
     /// time, so that nothing after the message is copied.
     fn buffered<'a>(&'a mut self, input: &mut &[u8]) -> Option<Framed<'a>> {
         while !input.is_empty() {
+            if self.skip_dropped_literal(input) {
+                continue;
+            }
             let wanted = match self.scan.literal_left {
-                Some(left) => left.min(input.len()),
+                // No more than one byte past the limit: the rest, if any, is then skipped.
+                Some(left) => left.min(input.len()).min(self.room()),
                 None => memchr::memchr(b'\n', input).map_or(input.len(), |lf| lf + 1),
             };
             let (piece, rest) = input.split_at(wanted);
@@ -141,6 +145,31 @@ impl Framer {
             }
         }
         None
+    }
+
+    /// How many more bytes the message in progress may take before it is over the limit,
+    /// plus the one that shows it is.
+    fn room(&self) -> usize {
+        let taken = self.dropped.saturating_add(self.scan.scanned);
+        self.max_message_size
+            .saturating_sub(taken)
+            .saturating_add(1)
+    }
+
+    /// Counts a too-long message's literal bytes out of `input` without copying them: by
+    /// then `limit` has emptied the buffer, and a literal holds no line end to scan for.
+    fn skip_dropped_literal(&mut self, input: &mut &[u8]) -> bool {
+        let (true, Some(left)) = (self.too_long, self.scan.literal_left) else {
+            return false;
+        };
+        let taken = left.min(input.len());
+        *input = input.get(taken..).unwrap_or_default();
+        self.dropped = self.dropped.saturating_add(taken);
+        self.scan.literal_left = (taken < left).then(|| left - taken);
+        if self.scan.literal_left.is_none() {
+            self.scan.line_start = self.scan.scanned;
+        }
+        true
     }
 
     /// Once the message is over the limit, its scanned bytes are dropped as they come, but
@@ -315,5 +344,30 @@ pub(super) mod tests {
             frames(16, &bytewise),
             vec![Err(50), Ok(b"* 3 EXISTS\r\n".to_vec())]
         );
+    }
+
+    #[test]
+    fn a_dropped_literal_is_counted_not_copied() {
+        let mut framer = Framer::new(1024);
+        let literal = vec![b'a'; 1 << 20];
+        let line = b"* 1 FETCH (BODY[] {1048576}\r\n";
+        let mut input = &line[..];
+        assert!(framer.next(&mut input).is_none());
+        let rest = [&literal[..], b")\r\n* 2 EXISTS\r\n"].concat();
+        input = &rest[..];
+        let whole = line.len() + literal.len() + 3;
+        assert!(matches!(
+            framer.next(&mut input),
+            Some(Framed::TooLong { length }) if length == whole
+        ));
+        assert!(
+            framer.buffer.capacity() < 4096,
+            "{}",
+            framer.buffer.capacity()
+        );
+        assert!(matches!(
+            framer.next(&mut input),
+            Some(Framed::Complete(b"* 2 EXISTS\r\n"))
+        ));
     }
 }
