@@ -106,20 +106,21 @@ impl Framer {
         let bytes: &'b [u8] = input;
         if self.buffer.is_empty() && !self.too_long {
             let mut scan = Scan::default();
-            if !scan.run(bytes) {
+            if scan.run(bytes) {
+                if scan.scanned <= self.max_message_size {
+                    let (message, rest) = bytes.split_at(scan.scanned);
+                    *input = rest;
+                    return Some(Framed::Complete(message));
+                }
+            } else if bytes.len() <= self.max_message_size {
                 // Cut off by the input's end: kept with its scan, which need not run again.
                 self.buffer.extend_from_slice(bytes);
                 self.scan = scan;
                 *input = &[];
-                self.limit();
                 return None;
             }
-            if scan.scanned <= self.max_message_size {
-                let (message, rest) = bytes.split_at(scan.scanned);
-                *input = rest;
-                return Some(Framed::Complete(message));
-            }
         }
+        // Over the limit: `buffered` copies no more of it than shows that.
         self.buffered(input)
     }
 
@@ -150,10 +151,15 @@ impl Framer {
     /// How many more bytes the message in progress may take before it is over the limit,
     /// plus the one that shows it is.
     fn room(&self) -> usize {
-        let taken = self.dropped.saturating_add(self.scan.scanned);
         self.max_message_size
-            .saturating_sub(taken)
+            .saturating_sub(self.length())
             .saturating_add(1)
+    }
+
+    /// The message's length so far, dropped bytes included. Saturating: a hostile server may
+    /// stream more than 4 GiB into one message on wasm32.
+    fn length(&self) -> usize {
+        self.dropped.saturating_add(self.scan.scanned)
     }
 
     /// Counts a too-long message's literal bytes out of `input` without copying them: by
@@ -175,7 +181,7 @@ impl Framer {
     /// Once the message is over the limit, its scanned bytes are dropped as they come, but
     /// for a line's tail that may still hold a literal announcement.
     fn limit(&mut self) {
-        if self.dropped.saturating_add(self.scan.scanned) <= self.max_message_size {
+        if self.length() <= self.max_message_size {
             return;
         }
         self.too_long = true;
@@ -186,14 +192,14 @@ impl Framer {
         };
         let drop_to = self.scan.scanned.saturating_sub(keep);
         self.buffer.drain(..drop_to);
-        // Saturating: a hostile server may stream more than 4 GiB into one message on wasm32.
         self.dropped = self.dropped.saturating_add(drop_to);
         self.scan.scanned -= drop_to;
         self.scan.line_start = self.scan.line_start.saturating_sub(drop_to);
     }
 
     fn finish(&mut self) -> Framed<'_> {
-        let length = std::mem::take(&mut self.dropped).saturating_add(self.scan.scanned);
+        let length = self.length();
+        self.dropped = 0;
         self.scan = Scan::default();
         self.returned = true;
         if std::mem::take(&mut self.too_long) {
@@ -348,26 +354,33 @@ pub(super) mod tests {
 
     #[test]
     fn a_dropped_literal_is_counted_not_copied() {
-        let mut framer = Framer::new(1024);
-        let literal = vec![b'a'; 1 << 20];
         let line = b"* 1 FETCH (BODY[] {1048576}\r\n";
-        let mut input = &line[..];
-        assert!(framer.next(&mut input).is_none());
-        let rest = [&literal[..], b")\r\n* 2 EXISTS\r\n"].concat();
-        input = &rest[..];
+        let literal = vec![b'a'; 1 << 20];
+        let stream = [&line[..], &literal, b")\r\n* 2 EXISTS\r\n"].concat();
         let whole = line.len() + literal.len() + 3;
-        assert!(matches!(
-            framer.next(&mut input),
-            Some(Framed::TooLong { length }) if length == whole
-        ));
-        assert!(
-            framer.buffer.capacity() < 4096,
-            "{}",
-            framer.buffer.capacity()
-        );
-        assert!(matches!(
-            framer.next(&mut input),
-            Some(Framed::Complete(b"* 2 EXISTS\r\n"))
-        ));
+        // The announcement alone first, then the rest; the announcement with half the literal
+        // first (a message cut off by its first input's end), then the rest.
+        for cut in [line.len(), line.len() + literal.len() / 2] {
+            let mut framer = Framer::new(1024);
+            let mut input = &stream[..cut];
+            assert!(framer.next(&mut input).is_none());
+            assert!(
+                framer.buffer.capacity() < 4096,
+                "{}",
+                framer.buffer.capacity()
+            );
+            input = &stream[cut..];
+            assert!(matches!(
+                framer.next(&mut input),
+                Some(Framed::TooLong { length }) if length == whole
+            ));
+            assert!(
+                framer.buffer.capacity() < 4096,
+                "{}",
+                framer.buffer.capacity()
+            );
+            let next = framer.next(&mut input);
+            assert!(matches!(next, Some(Framed::Complete(b"* 2 EXISTS\r\n"))));
+        }
     }
 }
