@@ -1,5 +1,6 @@
 //! The engine's receive path as the benchmark drives it, shared by `benches/receive.rs`
-//! (native) and `tests/wasm_receive.rs` (the same code compiled to wasm32, run in Node).
+//! (native) and `client-wasm/browser/tests/wasm_receive.rs` (the same code compiled to
+//! wasm32 as the page's build compiles it, run in Node).
 
 use client_wasm::{
     AuthMethod, Command, Config, Credentials, Event, Instant, MailboxName, MessageList, Session,

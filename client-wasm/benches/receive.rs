@@ -412,7 +412,7 @@ mod native {
     }
 
     /// With `RECEIVE_DUMP_DIR` set, writes the stream's sections there for the wasm
-    /// measurement (`tests/wasm_receive.rs`).
+    /// measurement (`client-wasm/browser/tests/wasm_receive.rs`).
     fn dump(stream: &Stream) {
         let Some(dir) = std::env::var_os("RECEIVE_DUMP_DIR") else {
             return;

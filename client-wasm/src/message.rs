@@ -11,7 +11,7 @@ use serde::{Serialize, Serializer};
 use std::fmt;
 use std::num::NonZeroU32;
 
-pub(crate) use client_wasm_receive::lossy;
+use client_wasm_receive::lossy;
 pub use client_wasm_receive::summary_header::Sender;
 
 /// A message's unique identifier within one UIDVALIDITY epoch of a mailbox.
@@ -473,14 +473,23 @@ impl MessageSummary {
     }
 
     fn read_header(&mut self, header: &[u8]) {
-        let read = HeaderSummary::read(header);
-        self.subject = read.subject;
-        self.message_id = read.message_id;
-        self.date = read.date;
-        self.from = read.from;
-        self.has_attachments = read.has_attachments;
-        self.references = read.references;
-        self.thread = read.thread;
+        // Every field named: one added to `HeaderSummary` fails to compile here until used.
+        let HeaderSummary {
+            subject,
+            message_id,
+            date,
+            from,
+            has_attachments,
+            references,
+            thread,
+        } = HeaderSummary::read(header);
+        self.subject = subject;
+        self.message_id = message_id;
+        self.date = date;
+        self.from = from;
+        self.has_attachments = has_attachments;
+        self.references = references;
+        self.thread = thread;
     }
 }
 

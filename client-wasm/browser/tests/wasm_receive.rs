@@ -1,6 +1,6 @@
-//! The benchmark's receive path (`benches/drive.rs`) compiled to wasm32 as the page's build
-//! compiles it (this crate is that build's root: release-wasm with its per-crate
-//! opt-levels) and timed in Node, to compare with imap-proto natively
+//! The benchmark's receive path (`client-wasm/benches/drive.rs`) compiled to wasm32 as the
+//! page's build compiles it (this crate is that build's root: release-wasm with its
+//! per-crate opt-levels) and timed in Node, to compare with imap-proto natively
 //! (docs/benchmarks-engine.md, "wasm"). The stream comes from the native bench:
 //! `RECEIVE_DUMP_DIR=/tmp/receive cargo bench -p client-wasm --bench receive -- imap-proto`,
 //! then build this test with the same `RECEIVE_DUMP_DIR` and run it with

@@ -140,7 +140,7 @@ impl<'a> Cursor<'a> {
 /// minutes).
 type ClockAndZone = ((u32, u32, u32), i64, u32, u32);
 
-pub fn clock_and_zone(text: &[u8]) -> Option<ClockAndZone> {
+pub(crate) fn clock_and_zone(text: &[u8]) -> Option<ClockAndZone> {
     let text: &[u8; 14] = text.try_into().ok()?;
     if (text[2], text[5], text[8]) != (b':', b':', b' ') {
         return None;
@@ -164,7 +164,7 @@ pub fn clock_and_zone(text: &[u8]) -> Option<ClockAndZone> {
 
 /// Seconds since the Unix epoch of a local date and time with its zone, when every part is
 /// in range (no leap seconds, zones within a day).
-pub fn utc_seconds(year: u32, month: u32, day: u32, time: ClockAndZone) -> Option<i64> {
+pub(crate) fn utc_seconds(year: u32, month: u32, day: u32, time: ClockAndZone) -> Option<i64> {
     let ((hour, minute, second), sign, zone_hours, zone_minutes) = time;
     let valid = (1..=days_in_month(year, month)).contains(&day)
         && hour < 24
@@ -180,7 +180,7 @@ pub fn utc_seconds(year: u32, month: u32, day: u32, time: ClockAndZone) -> Optio
     Some(local - sign * i64::from(zone_hours * 3600 + zone_minutes * 60))
 }
 
-pub fn digits_value(digits: &[u8]) -> Option<u32> {
+pub(crate) fn digits_value(digits: &[u8]) -> Option<u32> {
     if digits.is_empty() {
         return None;
     }

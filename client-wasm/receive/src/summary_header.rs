@@ -70,7 +70,7 @@ pub fn whole_header_parser() -> MessageParser {
 }
 
 /// What a list row takes from a message's header.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug)]
 pub struct HeaderSummary {
     pub subject: Option<String>,
     pub message_id: Option<String>,
