@@ -6,6 +6,7 @@
 use crate::message::{Flag, MessageSummary, Sender, Uid};
 use client_wasm_receive::summary_header::{ThreadKeys, id_hash};
 use serde::ser::{Serialize, SerializeSeq, Serializer};
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 /// Which optional values a row holds.
@@ -164,7 +165,7 @@ pub struct MessageList {
     /// Subjects and message IDs.
     text: String,
     senders: Senders,
-    flag_lists: Interned<Vec<Flag>>,
+    flag_lists: Interned<Cow<'static, [Flag]>>,
     /// Dates that do not fit a row's u32 seconds: (row, whether the Date field, seconds), in
     /// row order.
     wide_dates: Vec<(u32, bool, i64)>,
@@ -357,12 +358,21 @@ impl MessageList {
             self.senders.entries.capacity() * size_of::<SenderEntry>(),
             self.senders.index.capacity() * (size_of::<(u64, u32)>() + 1),
             self.wide_dates.capacity() * size_of::<(u32, bool, i64)>(),
-            self.flag_lists.values.capacity() * size_of::<Vec<Flag>>(),
-            self.flag_lists.index.capacity() * (size_of::<(Vec<Flag>, u32)>() + 1),
+            self.flag_lists.values.capacity() * size_of::<Cow<'static, [Flag]>>(),
+            self.flag_lists.index.capacity() * (size_of::<(Cow<'static, [Flag]>, u32)>() + 1),
         ];
         let mut heap: usize = vectors.iter().sum();
         let mut allocations = vectors.iter().filter(|&&bytes| bytes > 0).count();
-        for flags in &self.flag_lists.values {
+        // Lists of system flags alone are shared statics (`message::summary_flags`).
+        let owned = self
+            .flag_lists
+            .values
+            .iter()
+            .filter_map(|flags| match flags {
+                Cow::Owned(flags) => Some(flags),
+                Cow::Borrowed(_) => None,
+            });
+        for flags in owned {
             heap += 2 * flags.capacity() * size_of::<Flag>();
             allocations += 2 * usize::from(flags.capacity() > 0);
             for flag in flags {
@@ -399,7 +409,7 @@ mod tests {
         MessageSummary {
             uid: Uid::new(uid).unwrap(),
             seq: uid + 10,
-            flags: vec![Flag::Seen, Flag::Keyword("$Label1".into())],
+            flags: vec![Flag::Seen, Flag::Keyword("$Label1".into())].into(),
             size: Some(uid * 100),
             internal_date: Some(86_400_000 + i64::from(uid) * 1000),
             date: Some(1_764_090_000_000),
@@ -422,7 +432,7 @@ mod tests {
     #[test]
     fn summaries_come_back_as_they_were_pushed() {
         let mut sparse = summary(3);
-        sparse.flags = vec![];
+        sparse.flags = Cow::Borrowed(&[]);
         sparse.size = Some(0);
         sparse.subject = Some(String::new());
         sparse.message_id = None;

@@ -8,8 +8,10 @@ use imap_types::fetch::MessageDataItem;
 use imap_types::flag::{Flag as ImapFlag, FlagFetch, FlagPerm};
 use mail_parser::{MessageParser, MimeHeaders, PartType};
 use serde::{Serialize, Serializer};
+use std::borrow::Cow;
 use std::fmt;
 use std::num::NonZeroU32;
+use std::sync::OnceLock;
 
 use client_wasm_receive::lossy;
 pub use client_wasm_receive::summary_header::Sender;
@@ -196,12 +198,69 @@ pub enum Flag {
     Keyword(String),
 }
 
-/// The flags of a summary FETCH as its fast path found them: the inside of the parentheses,
-/// single spaces between.
-pub(crate) fn summary_flags(list: Option<&[u8]>) -> Vec<Flag> {
-    list.filter(|list| !list.is_empty())
-        .map(|list| list.split(|&b| b == b' ').map(Flag::from_bytes).collect())
-        .unwrap_or_default()
+/// The system flags a FETCH may report, in the order a list of them alone is given in.
+const SYSTEM: [(&[u8], Flag); 6] = [
+    (b"Seen", Flag::Seen),
+    (b"Answered", Flag::Answered),
+    (b"Flagged", Flag::Flagged),
+    (b"Deleted", Flag::Deleted),
+    (b"Draft", Flag::Draft),
+    (b"Recent", Flag::Recent),
+];
+
+/// Which of [`SYSTEM`] a flag as written names, in any case.
+fn system_index(bytes: &[u8]) -> Option<usize> {
+    let name = bytes.strip_prefix(b"\\")?;
+    SYSTEM
+        .iter()
+        .position(|(system, _)| system.eq_ignore_ascii_case(name))
+}
+
+/// Every list of system flags alone, by the bit set of their [`SYSTEM`] indexes: shared, so
+/// that the usual flags of a list row cost no allocation (about a tenth of a header sync's
+/// time natively when each row built its own, docs/benchmarks-engine.md).
+fn system_lists() -> &'static [Vec<Flag>] {
+    static LISTS: OnceLock<Vec<Vec<Flag>>> = OnceLock::new();
+    LISTS.get_or_init(|| {
+        (0..1u32 << SYSTEM.len())
+            .map(|set| {
+                let named = SYSTEM.iter().enumerate();
+                let held = named.filter(|(index, _)| set & (1 << index) != 0);
+                held.map(|(_, (_, flag))| flag.clone()).collect()
+            })
+            .collect()
+    })
+}
+
+/// The flags of a summary FETCH as its fast path found them (the inside of the parentheses,
+/// single spaces between). System flags alone come as a shared list in [`SYSTEM`]'s order (a
+/// set has no order; repeats fold); with any other flag, the list is the server's.
+/// A summary's flags as the generic decoder found them, shared as [`summary_flags`] shares
+/// them, so that both paths give the same value.
+fn shared_if_system(flags: Vec<Flag>) -> Cow<'static, [Flag]> {
+    let set = flags.iter().try_fold(0, |set, flag| {
+        let index = SYSTEM.iter().position(|(_, system)| system == flag)?;
+        Some(set | 1 << index)
+    });
+    match set {
+        Some(set) => Cow::Borrowed(&system_lists()[set]),
+        None => Cow::Owned(flags),
+    }
+}
+
+pub(crate) fn summary_flags(list: Option<&[u8]>) -> Cow<'static, [Flag]> {
+    let words = || {
+        let list = list.unwrap_or_default();
+        list.split(|&b| b == b' ').filter(|word| !word.is_empty())
+    };
+    let mut set = 0;
+    for word in words() {
+        match system_index(word) {
+            Some(index) => set |= 1 << index,
+            None => return Cow::Owned(words().map(Flag::from_bytes).collect()),
+        }
+    }
+    Cow::Borrowed(&system_lists()[set])
 }
 
 impl Flag {
@@ -242,26 +301,11 @@ impl Flag {
     /// A flag as the server wrote it, read without a UTF-8 check for the system flags (the
     /// message list's fast path reads one or two per message); other bytes lossily.
     pub(crate) fn from_bytes(bytes: &[u8]) -> Self {
-        let Some(name) = bytes.strip_prefix(b"\\") else {
-            return Self::Keyword(lossy(bytes).into_owned());
-        };
-        const SYSTEM: [(&[u8], Flag); 6] = [
-            (b"Seen", Flag::Seen),
-            (b"Answered", Flag::Answered),
-            (b"Flagged", Flag::Flagged),
-            (b"Deleted", Flag::Deleted),
-            (b"Draft", Flag::Draft),
-            (b"Recent", Flag::Recent),
-        ];
-        // Borrowed, not `into_iter()`: that would copy the table and drop its other entries
-        // (the `String` variants' drop glue) on every call.
-        SYSTEM
-            .iter()
-            .find(|(system, _)| system.eq_ignore_ascii_case(name))
-            .map_or_else(
-                || Self::Extension(lossy(bytes).into_owned()),
-                |(_, flag)| flag.clone(),
-            )
+        match (system_index(bytes), bytes.first()) {
+            (Some(index), _) => SYSTEM[index].1.clone(),
+            (None, Some(b'\\')) => Self::Extension(lossy(bytes).into_owned()),
+            (None, _) => Self::Keyword(lossy(bytes).into_owned()),
+        }
     }
 
     /// The flag as the server takes it in STORE or APPEND. Keywords must be atoms (row
@@ -391,7 +435,8 @@ impl FullMessage {
 pub struct MessageSummary {
     pub uid: Uid,
     pub seq: u32,
-    pub flags: Vec<Flag>,
+    /// Shared when the flags are system flags alone ([`summary_flags`]).
+    pub flags: Cow<'static, [Flag]>,
     pub size: Option<u32>,
     /// INTERNALDATE in milliseconds since the Unix epoch.
     pub internal_date: Option<i64>,
@@ -426,7 +471,7 @@ impl MessageSummary {
         for item in items {
             match item {
                 MessageDataItem::Flags(flags) => {
-                    summary.flags = flags.iter().map(Flag::from_fetch).collect();
+                    summary.flags = shared_if_system(flags.iter().map(Flag::from_fetch).collect());
                 }
                 MessageDataItem::Rfc822Size(size) => summary.size = Some(*size),
                 MessageDataItem::InternalDate(date) => {
@@ -459,7 +504,7 @@ impl MessageSummary {
         Self {
             uid,
             seq,
-            flags: Vec::new(),
+            flags: Cow::Borrowed(&[]),
             size: None,
             internal_date: None,
             date: None,
@@ -530,6 +575,29 @@ mod tests {
             !set.covers(&uids(&[5, 6, 7, 8, 9]).unwrap()),
             "a range across a gap"
         );
+    }
+
+    #[test]
+    fn system_flags_alone_are_one_shared_list_in_one_order() {
+        let read = |list: &[u8]| summary_flags(Some(list));
+        let seen_answered = read(b"\\Answered \\seen \\Seen");
+        assert!(matches!(seen_answered, Cow::Borrowed(_)));
+        assert_eq!(*seen_answered, [Flag::Seen, Flag::Answered]);
+        assert!(std::ptr::eq(&*seen_answered, &*read(b"\\Seen \\Answered")));
+        assert!(matches!(read(b""), Cow::Borrowed([])));
+        assert!(matches!(summary_flags(None), Cow::Borrowed([])));
+        let mixed = read(b"$Junk \\Seen \\X");
+        assert!(matches!(mixed, Cow::Owned(_)));
+        let expected = [
+            Flag::Keyword("$Junk".into()),
+            Flag::Seen,
+            Flag::Extension("\\X".into()),
+        ];
+        assert_eq!(*mixed, expected);
+        // The generic decoder's lists are shared the same way.
+        let generic = shared_if_system(vec![Flag::Answered, Flag::Seen]);
+        assert!(std::ptr::eq(&*generic, &*seen_answered));
+        assert!(matches!(shared_if_system(expected.to_vec()), Cow::Owned(_)));
     }
 
     #[test]

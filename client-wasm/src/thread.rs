@@ -317,7 +317,7 @@ mod tests {
         MessageSummary {
             uid: Uid::new(seq).unwrap(),
             seq,
-            flags: Vec::new(),
+            flags: std::borrow::Cow::Borrowed(&[]),
             size: None,
             internal_date: Some(i64::from(seq)),
             date: None,

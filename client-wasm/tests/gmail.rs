@@ -349,7 +349,7 @@ fn n0003_malformed_or_oversized_gmail_items_are_skipped_whole() {
     // The FLAGS beside them go the way of any FETCH naming a UID.
     assert!(
         matches!(&events[5], Event::FetchReceived { id: None, message }
-            if message.uid == uid(3) && message.flags == [Flag::Seen]),
+            if message.uid == uid(3) && *message.flags == [Flag::Seen]),
         "{events:?}"
     );
     assert_eq!(

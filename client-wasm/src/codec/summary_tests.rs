@@ -10,7 +10,15 @@ use imap_types::fetch::{MessageDataItem, Section};
 use imap_types::response::{Data, Response};
 
 /// Sequence number, UID, flags, size, INTERNALDATE and the header's bytes.
-type Read = (u32, u32, Vec<Flag>, Option<u32>, Option<i64>, Vec<u8>);
+type Read = (u32, u32, Vec<String>, Option<u32>, Option<i64>, Vec<u8>);
+
+/// Flags as a set: the fast path gives system flags alone in one order, repeats folded.
+fn as_set(flags: &[Flag]) -> Vec<String> {
+    let mut names: Vec<String> = flags.iter().map(Flag::to_string).collect();
+    names.sort();
+    names.dedup();
+    names
+}
 
 /// What imap-codec reads from the same bytes, in the reader's terms.
 fn generic(message: &[u8]) -> Option<Read> {
@@ -24,7 +32,10 @@ fn generic(message: &[u8]) -> Option<Read> {
     for item in items.as_ref() {
         match item {
             MessageDataItem::Uid(value) => uid = value.get(),
-            MessageDataItem::Flags(list) => flags = list.iter().map(Flag::from_fetch).collect(),
+            MessageDataItem::Flags(list) => {
+                let list: Vec<Flag> = list.iter().map(Flag::from_fetch).collect();
+                flags = as_set(&list);
+            }
             MessageDataItem::Rfc822Size(value) => size = Some(*value),
             MessageDataItem::InternalDate(value) => {
                 date = Some(value.as_ref().timestamp_millis());
@@ -45,7 +56,7 @@ fn fast(message: &[u8]) -> Option<Read> {
     Some((
         fetch.seq,
         fetch.uid.get(),
-        summary_flags(fetch.flags),
+        as_set(&summary_flags(fetch.flags)),
         fetch.size,
         fetch.internal_date,
         fetch.header.to_vec(),
