@@ -6,8 +6,8 @@
 //! last occurrence of a field wins. Received, List and X- lines, most of a header, are never
 //! parsed.
 
-use crate::lossy;
 use crate::summary_fetch::{clock_and_zone, digits_value, month as month_number, utc_seconds};
+use crate::{ascii, lossy};
 use mail_parser::parsers::MessageStream;
 use mail_parser::{Addr, DateTime, HeaderName, MessageParser};
 use serde::Serialize;
@@ -378,7 +378,7 @@ fn plain_sender(raw: &[u8]) -> Option<(Option<&str>, &str)> {
     let line = raw.strip_suffix(b"\n")?;
     let line = line.strip_suffix(b"\r").unwrap_or(line).trim_ascii();
     let shape = SenderShape::scan(line)?;
-    let text = std::str::from_utf8(line).ok()?;
+    let text = ascii(line)?;
     let (name, address) = match text.strip_suffix('>') {
         // The only `<` and `>` delimit the address; the name, the address and the blanks
         // before it hold no other.
@@ -517,7 +517,7 @@ fn plain_id(raw: &[u8]) -> Option<&str> {
         && id.iter().fold(true, |plain, &b| {
             plain & b.is_ascii_graphic() & (b != b'<') & (b != b'>')
         });
-    plain.then(|| std::str::from_utf8(id).ok()).flatten()
+    plain.then(|| ascii(id)).flatten()
 }
 
 /// The IDs between angle brackets, in order (what threading compares, hashed).
