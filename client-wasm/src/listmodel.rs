@@ -348,8 +348,8 @@ impl MessageList {
     }
 
     /// Bytes in use, by capacity: rows, arenas and tables; hash tables as capacity × (key +
-    /// value + 1 control byte); every flag list's own allocations counted twice (table and
-    /// index hold a copy each).
+    /// value + 1 control byte); every owned flag list's allocations counted twice (table and
+    /// index hold a copy each; lists of system flags alone are shared statics).
     pub fn memory(&self) -> MemoryUse {
         let vectors = [
             self.rows.capacity() * size_of::<Row>(),

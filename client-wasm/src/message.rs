@@ -198,8 +198,9 @@ pub enum Flag {
     Keyword(String),
 }
 
-/// The system flags a FETCH may report, in the order a list of them alone is given in.
-const SYSTEM: [(&[u8], Flag); 6] = [
+/// The system flags a FETCH may report, in the order a list of them alone is given in. A
+/// `static`: a `const` indexed at run time is a copy of the whole table.
+static SYSTEM: [(&[u8], Flag); 6] = [
     (b"Seen", Flag::Seen),
     (b"Answered", Flag::Answered),
     (b"Flagged", Flag::Flagged),
@@ -232,12 +233,9 @@ fn system_lists() -> &'static [Vec<Flag>] {
     })
 }
 
-/// The flags of a summary FETCH as its fast path found them (the inside of the parentheses,
-/// single spaces between). System flags alone come as a shared list in [`SYSTEM`]'s order (a
-/// set has no order; repeats fold); with any other flag, the list is the server's.
 /// A summary's flags as the generic decoder found them, shared as [`summary_flags`] shares
 /// them, so that both paths give the same value.
-fn shared_if_system(flags: Vec<Flag>) -> Cow<'static, [Flag]> {
+pub(crate) fn shared_if_system(flags: Vec<Flag>) -> Cow<'static, [Flag]> {
     let set = flags.iter().try_fold(0, |set, flag| {
         let index = SYSTEM.iter().position(|(_, system)| system == flag)?;
         Some(set | 1 << index)
@@ -248,6 +246,9 @@ fn shared_if_system(flags: Vec<Flag>) -> Cow<'static, [Flag]> {
     }
 }
 
+/// The flags of a summary FETCH as its fast path found them (the inside of the parentheses,
+/// single spaces between). System flags alone come as a shared list in [`SYSTEM`]'s order (a
+/// set has no order; repeats fold); with any other flag, the list is the server's.
 pub(crate) fn summary_flags(list: Option<&[u8]>) -> Cow<'static, [Flag]> {
     let words = || {
         let list = list.unwrap_or_default();
@@ -435,7 +436,7 @@ impl FullMessage {
 pub struct MessageSummary {
     pub uid: Uid,
     pub seq: u32,
-    /// Shared when the flags are system flags alone ([`summary_flags`]).
+    /// Shared when the flags are system flags alone (`message::summary_flags`).
     pub flags: Cow<'static, [Flag]>,
     pub size: Option<u32>,
     /// INTERNALDATE in milliseconds since the Unix epoch.

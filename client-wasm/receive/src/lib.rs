@@ -10,7 +10,7 @@ pub mod summary_header;
 use std::borrow::Cow;
 
 /// Text from the wire, invalid UTF-8 replaced. Header text is almost always ASCII, which
-/// [`ascii`] reads fastest; `String::from_utf8_lossy` checks byte by byte.
+/// `ascii` reads fastest; `String::from_utf8_lossy` checks byte by byte.
 pub fn lossy(bytes: &[u8]) -> Cow<'_, str> {
     match ascii(bytes) {
         Some(text) => Cow::Borrowed(text),
@@ -23,7 +23,7 @@ pub fn lossy(bytes: &[u8]) -> Cow<'_, str> {
 /// strings of a header field `str::from_utf8` goes byte by byte, and was 5 % of a header
 /// sync natively where `is_ascii`, a word at a time, leaves nothing to check
 /// (docs/benchmarks-engine.md, "ASCII text without a second check").
-#[allow(unsafe_code)]
+#[expect(unsafe_code)]
 pub(crate) fn ascii(bytes: &[u8]) -> Option<&str> {
     // SAFETY: a sequence of ASCII bytes is valid UTF-8.
     bytes

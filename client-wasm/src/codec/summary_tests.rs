@@ -2,7 +2,7 @@
 //! what the fast path accepts, it reads as the generic path does.
 
 use crate::codec::framing::tests::xorshift;
-use crate::message::{Flag, summary_flags};
+use crate::message::{Flag, shared_if_system, summary_flags};
 use client_wasm_receive::summary_fetch::parse;
 use imap_codec::ResponseCodec;
 use imap_codec::decode::Decoder;
@@ -10,15 +10,7 @@ use imap_types::fetch::{MessageDataItem, Section};
 use imap_types::response::{Data, Response};
 
 /// Sequence number, UID, flags, size, INTERNALDATE and the header's bytes.
-type Read = (u32, u32, Vec<String>, Option<u32>, Option<i64>, Vec<u8>);
-
-/// Flags as a set: the fast path gives system flags alone in one order, repeats folded.
-fn as_set(flags: &[Flag]) -> Vec<String> {
-    let mut names: Vec<String> = flags.iter().map(Flag::to_string).collect();
-    names.sort();
-    names.dedup();
-    names
-}
+type Read = (u32, u32, Vec<Flag>, Option<u32>, Option<i64>, Vec<u8>);
 
 /// What imap-codec reads from the same bytes, in the reader's terms.
 fn generic(message: &[u8]) -> Option<Read> {
@@ -33,8 +25,8 @@ fn generic(message: &[u8]) -> Option<Read> {
         match item {
             MessageDataItem::Uid(value) => uid = value.get(),
             MessageDataItem::Flags(list) => {
-                let list: Vec<Flag> = list.iter().map(Flag::from_fetch).collect();
-                flags = as_set(&list);
+                let list = list.iter().map(Flag::from_fetch).collect();
+                flags = shared_if_system(list).into_owned();
             }
             MessageDataItem::Rfc822Size(value) => size = Some(*value),
             MessageDataItem::InternalDate(value) => {
@@ -56,7 +48,7 @@ fn fast(message: &[u8]) -> Option<Read> {
     Some((
         fetch.seq,
         fetch.uid.get(),
-        as_set(&summary_flags(fetch.flags)),
+        summary_flags(fetch.flags).into_owned(),
         fetch.size,
         fetch.internal_date,
         fetch.header.to_vec(),
