@@ -79,8 +79,8 @@ fn set_once<T>(slot: &mut Option<T>, value: T) -> Option<()> {
 struct Cursor<'a>(&'a [u8]);
 
 impl<'a> Cursor<'a> {
-    /// Arrays, not slices: the comparison is then inline loads rather than `strip_prefix`'s
-    /// chain of calls at the wasm build's opt-level "z".
+    /// Arrays, not slices: the comparison is then fixed-size loads, whatever the opt-level
+    /// (chosen when this code was built at "z", where `strip_prefix` was a chain of calls).
     fn tag<const N: usize>(&mut self, tag: &[u8; N]) -> Option<()> {
         let (head, tail) = self.0.split_first_chunk::<N>()?;
         (head == tag).then(|| self.0 = tail)
