@@ -6,7 +6,6 @@
 
 mod decode;
 mod encode;
-mod framing;
 #[cfg(test)]
 mod summary_tests;
 
@@ -14,9 +13,9 @@ use crate::esearch::{self, Esearch};
 use crate::gmail::GmailItems;
 use crate::lenient::{self, normalize_spacing, repair_line, xlist_as_list};
 use crate::lenient_fetch::rewrite_fetch;
+use client_wasm_receive::framing::{Framed, Framer};
 pub(crate) use client_wasm_receive::summary_fetch::{self, SummaryFetch};
 use encode::{Fragment, Writer};
-use framing::{Framed, Framer};
 use imap_types::command::Command as WireCommand;
 use imap_types::core::{AString, LiteralMode, Text};
 use imap_types::fetch::MessageDataItem;

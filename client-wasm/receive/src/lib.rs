@@ -2,8 +2,14 @@
 //! (`client-wasm`) so that Cargo, which sets optimisation per crate, can build it for speed
 //! while the rest of the browser build is optimised for size: the root `Cargo.toml`'s
 //! `release-wasm` profile. Measured in docs/benchmarks-engine.md ("A crate for the hot
-//! path"). It holds no state and knows nothing of sessions: borrowed bytes in, values out.
+//! path"). It knows nothing of sessions or commands: bytes in, messages and values out.
+//!
+//! - `framing`: the server's byte stream split into whole responses (every response passes
+//!   through it);
+//! - `summary_fetch`: the message list's FETCH shape read directly;
+//! - `summary_header`: the header fields a list row shows.
 
+pub mod framing;
 pub mod summary_fetch;
 pub mod summary_header;
 

@@ -1,7 +1,5 @@
 //! The summary FETCH fast path (`client_wasm_receive::summary_fetch`) against imap-codec:
 //! what the fast path accepts, it reads as the generic path does.
-
-use crate::codec::framing::tests::xorshift;
 use crate::message::{Flag, shared_if_system, summary_flags};
 use client_wasm_receive::summary_fetch::parse;
 use imap_codec::ResponseCodec;
@@ -72,7 +70,8 @@ fn the_summary_shape_reads_as_imap_codec_reads_it() {
 fn what_the_fast_path_accepts_imap_codec_reads_the_same() {
     let base: &[u8] = b"* 7 FETCH (UID 42 FLAGS (\\Seen $F) RFC822.SIZE 12 INTERNALDATE \"17-Jul-1996 02:44:25 -0700\" BODY[HEADER] {4}\r\nA: b)\r\n";
     let alphabet = b" ()\\\"{}0123456789-:+\r\nAUIDSFLGeJj$*]";
-    let mut next = xorshift(0x2545_f491_4f6c_dd1d);
+    let mut rng = fastrand::Rng::with_seed(0x2545_f491_4f6c_dd1d);
+    let mut next = move || rng.u64(..);
     let mut accepted = 0;
     for _ in 0..20_000 {
         let mut message = base.to_vec();

@@ -14,7 +14,7 @@
 const ANNOUNCEMENT_TAIL: usize = 14;
 
 /// A message the framer completed, or that it was too large.
-pub(crate) enum Framed<'a> {
+pub enum Framed<'a> {
     Complete(&'a [u8]),
     /// Longer than the limit: its bytes were dropped as they arrived; `length` counts them all.
     TooLong {
@@ -62,7 +62,7 @@ impl Scan {
 }
 
 /// The framing state between inputs: the message an input ended inside.
-pub(crate) struct Framer {
+pub struct Framer {
     /// The bytes of that message so far (or, once returned, of the message just framed).
     buffer: Vec<u8>,
     /// The buffer holds a message already returned: it is cleared on the next call.
@@ -76,7 +76,7 @@ pub(crate) struct Framer {
 }
 
 impl Framer {
-    pub(crate) fn new(max_message_size: u32) -> Self {
+    pub fn new(max_message_size: u32) -> Self {
         Self {
             buffer: Vec::new(),
             returned: false,
@@ -88,7 +88,7 @@ impl Framer {
     }
 
     /// Drops the message in progress.
-    pub(crate) fn clear(&mut self) {
+    pub fn clear(&mut self) {
         self.buffer.clear();
         self.returned = false;
         self.scan = Scan::default();
@@ -99,7 +99,8 @@ impl Framer {
     /// Frames the next complete message from the message in progress and `input`, or `None`
     /// once all of `input` is used up (buffered) without completing one. `input` is left
     /// with what comes after what was used.
-    pub(crate) fn next<'a, 'b: 'a>(&'a mut self, input: &mut &'b [u8]) -> Option<Framed<'a>> {
+    #[inline(never)]
+    pub fn next<'a, 'b: 'a>(&'a mut self, input: &mut &'b [u8]) -> Option<Framed<'a>> {
         if std::mem::take(&mut self.returned) {
             self.buffer.clear();
         }
@@ -234,7 +235,7 @@ fn announced_literal(line: &[u8]) -> Option<usize> {
 }
 
 #[cfg(test)]
-pub(super) mod tests {
+mod tests {
     use super::*;
 
     fn frames(max: u32, chunks: &[&[u8]]) -> Vec<Result<Vec<u8>, usize>> {
@@ -280,16 +281,6 @@ pub(super) mod tests {
         }
     }
 
-    /// Deterministic pseudo-random numbers for the codec's differential tests (xorshift64).
-    pub(in crate::codec) fn xorshift(mut state: u64) -> impl FnMut() -> u64 {
-        move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        }
-    }
-
     /// What imap-codec's `Fragmentizer` (the framing this replaces) makes of the same bytes:
     /// whole messages within the limit, the full length of longer ones.
     fn fragmentizer_frames(max: u32, chunks: &[&[u8]]) -> Vec<Result<Vec<u8>, usize>> {
@@ -313,7 +304,8 @@ pub(super) mod tests {
 
     #[test]
     fn frames_as_imap_codecs_fragmentizer_does_on_random_input() {
-        let mut next = xorshift(0x9e37_79b9_7f4a_7c15);
+        let mut rng = fastrand::Rng::with_seed(0x9e37_79b9_7f4a_7c15);
+        let mut next = move || rng.u64(..);
         let alphabet = b"{}{}+~0123\r\n\n\nab ";
         for _ in 0..3000 {
             let length = (next() % 60) as usize;
