@@ -1,7 +1,9 @@
 //! Messages as the list shows them: UIDs, flags and the summary built from a header fetch.
 
 use crate::sort::sort_values;
-use client_wasm_receive::summary_fetch::SummaryFetch;
+use client_wasm_receive::summary_fetch::{
+    SYSTEM_FLAGS, SummaryFetch, system_flag, system_flag_set,
+};
 use client_wasm_receive::summary_header::{HeaderSummary, ThreadKeys};
 use imap_types::IntoStatic;
 use imap_types::fetch::MessageDataItem;
@@ -198,24 +200,16 @@ pub enum Flag {
     Keyword(String),
 }
 
-/// The system flags a FETCH may report, in the order a list of them alone is given in. A
-/// `static`: a `const` indexed at run time is a copy of the whole table.
-static SYSTEM: [(&[u8], Flag); 6] = [
-    (b"Seen", Flag::Seen),
-    (b"Answered", Flag::Answered),
-    (b"Flagged", Flag::Flagged),
-    (b"Deleted", Flag::Deleted),
-    (b"Draft", Flag::Draft),
-    (b"Recent", Flag::Recent),
+/// The system flags, in the order of the receive crate's `SYSTEM_FLAGS`. A `static`: a
+/// `const` indexed at run time is a copy of the whole table.
+static SYSTEM: [Flag; SYSTEM_FLAGS.len()] = [
+    Flag::Seen,
+    Flag::Answered,
+    Flag::Flagged,
+    Flag::Deleted,
+    Flag::Draft,
+    Flag::Recent,
 ];
-
-/// Which of [`SYSTEM`] a flag as written names, in any case.
-fn system_index(bytes: &[u8]) -> Option<usize> {
-    let name = bytes.strip_prefix(b"\\")?;
-    SYSTEM
-        .iter()
-        .position(|(system, _)| system.eq_ignore_ascii_case(name))
-}
 
 /// Every list of system flags alone, by the bit set of their [`SYSTEM`] indexes: shared, so
 /// that the usual flags of a list row cost no allocation (about a tenth of a header sync's
@@ -227,7 +221,7 @@ fn system_lists() -> &'static [Vec<Flag>] {
             .map(|set| {
                 let named = SYSTEM.iter().enumerate();
                 let held = named.filter(|(index, _)| set & (1 << index) != 0);
-                held.map(|(_, (_, flag))| flag.clone()).collect()
+                held.map(|(_, flag)| flag.clone()).collect()
             })
             .collect()
     })
@@ -237,7 +231,7 @@ fn system_lists() -> &'static [Vec<Flag>] {
 /// them, so that both paths give the same value.
 pub(crate) fn shared_if_system(flags: Vec<Flag>) -> Cow<'static, [Flag]> {
     let set = flags.iter().try_fold(0, |set, flag| {
-        let index = SYSTEM.iter().position(|(_, system)| system == flag)?;
+        let index = SYSTEM.iter().position(|system| system == flag)?;
         Some(set | 1 << index)
     });
     match set {
@@ -250,18 +244,14 @@ pub(crate) fn shared_if_system(flags: Vec<Flag>) -> Cow<'static, [Flag]> {
 /// single spaces between). System flags alone come as a shared list in [`SYSTEM`]'s order (a
 /// set has no order; repeats fold); with any other flag, the list is the server's.
 pub(crate) fn summary_flags(list: Option<&[u8]>) -> Cow<'static, [Flag]> {
-    let words = || {
-        let list = list.unwrap_or_default();
-        list.split(|&b| b == b' ').filter(|word| !word.is_empty())
-    };
-    let mut set = 0;
-    for word in words() {
-        match system_index(word) {
-            Some(index) => set |= 1 << index,
-            None => return Cow::Owned(words().map(Flag::from_bytes).collect()),
+    let list = list.unwrap_or_default();
+    match system_flag_set(list) {
+        Some(set) => Cow::Borrowed(&system_lists()[usize::from(set)]),
+        None => {
+            let flags = list.split(|&b| b == b' ').filter(|flag| !flag.is_empty());
+            Cow::Owned(flags.map(Flag::from_bytes).collect())
         }
     }
-    Cow::Borrowed(&system_lists()[set])
 }
 
 impl Flag {
@@ -302,8 +292,8 @@ impl Flag {
     /// A flag as the server wrote it, read without a UTF-8 check for the system flags (the
     /// message list's fast path reads one or two per message); other bytes lossily.
     pub(crate) fn from_bytes(bytes: &[u8]) -> Self {
-        match (system_index(bytes), bytes.first()) {
-            (Some(index), _) => SYSTEM[index].1.clone(),
+        match (system_flag(bytes), bytes.first()) {
+            (Some(index), _) => SYSTEM[index].clone(),
             (None, Some(b'\\')) => Self::Extension(lossy(bytes).into_owned()),
             (None, _) => Self::Keyword(lossy(bytes).into_owned()),
         }
@@ -576,6 +566,13 @@ mod tests {
             !set.covers(&uids(&[5, 6, 7, 8, 9]).unwrap()),
             "a range across a gap"
         );
+    }
+
+    #[test]
+    fn the_system_flags_pair_with_the_receive_crates_names() {
+        for (flag, name) in SYSTEM.iter().zip(SYSTEM_FLAGS) {
+            assert_eq!(flag.to_string().as_bytes(), [b"\\", name].concat());
+        }
     }
 
     #[test]

@@ -72,6 +72,36 @@ pub fn parse(message: &[u8]) -> Option<SummaryFetch<'_>> {
     })
 }
 
+/// The system flags a FETCH may report, by name without the backslash, in the order a list
+/// of them alone is given in (the engine shares one list per set of them).
+pub const SYSTEM_FLAGS: [&[u8]; 6] = [
+    b"Seen",
+    b"Answered",
+    b"Flagged",
+    b"Deleted",
+    b"Draft",
+    b"Recent",
+];
+
+/// Which of [`SYSTEM_FLAGS`] a flag as written (`\Seen`) names, in any case.
+pub fn system_flag(flag: &[u8]) -> Option<usize> {
+    let name = flag.strip_prefix(b"\\")?;
+    SYSTEM_FLAGS
+        .iter()
+        .position(|system| system.eq_ignore_ascii_case(name))
+}
+
+/// The set of [`SYSTEM_FLAGS`] (bit `i` for flag `i`) a flag list (single spaces between)
+/// names, when it names system flags alone; repeats fold. Here rather than beside the
+/// engine's flag type: one or two per message of a header sync, and this crate is built
+/// for speed (lib.rs).
+#[inline(never)]
+pub fn system_flag_set(list: &[u8]) -> Option<u8> {
+    list.split(|&b| b == b' ')
+        .filter(|flag| !flag.is_empty())
+        .try_fold(0, |set, flag| Some(set | 1 << system_flag(flag)?))
+}
+
 fn set_once<T>(slot: &mut Option<T>, value: T) -> Option<()> {
     slot.is_none().then(|| *slot = Some(value))
 }
