@@ -9,6 +9,7 @@
 //! - `summary_fetch`: the message list's FETCH shape read directly;
 //! - `summary_header`: the header fields a list row shows.
 
+mod encoded_word;
 pub mod framing;
 pub mod summary_fetch;
 pub mod summary_header;

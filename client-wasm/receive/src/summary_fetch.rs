@@ -83,12 +83,23 @@ pub const SYSTEM_FLAGS: [&[u8]; 6] = [
     b"Recent",
 ];
 
-/// Which of [`SYSTEM_FLAGS`] a flag as written (`\Seen`) names, in any case.
+/// Which of [`SYSTEM_FLAGS`] a flag as written (`\\Seen`) names, in any case. The first
+/// letter (and for `D` the length) picks the one name to compare: six case folds unrolled
+/// were 1.5 KB of the `.wasm`.
 pub fn system_flag(flag: &[u8]) -> Option<usize> {
     let name = flag.strip_prefix(b"\\")?;
-    SYSTEM_FLAGS
-        .iter()
-        .position(|system| system.eq_ignore_ascii_case(name))
+    let index = match (name.first()? | 0x20, name.len()) {
+        (b's', _) => 0,
+        (b'a', _) => 1,
+        (b'f', _) => 2,
+        (b'd', 7) => 3,
+        (b'd', _) => 4,
+        (b'r', _) => 5,
+        _ => return None,
+    };
+    SYSTEM_FLAGS[index]
+        .eq_ignore_ascii_case(name)
+        .then_some(index)
 }
 
 /// The set of [`SYSTEM_FLAGS`] (bit `i` for flag `i`) a flag list (single spaces between)
@@ -264,6 +275,22 @@ fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn system_flags_are_named_in_any_case_and_nothing_else_is() {
+        for (index, name) in SYSTEM_FLAGS.iter().enumerate() {
+            for spelled in [name.to_ascii_lowercase(), name.to_ascii_uppercase()] {
+                assert_eq!(system_flag(&[b"\\", &spelled[..]].concat()), Some(index));
+            }
+            assert_eq!(system_flag(name), None, "no backslash");
+            assert_eq!(system_flag(&[b"\\", &name[1..]].concat()), None);
+            assert_eq!(system_flag(&[&b"\\"[..], name, b"x"].concat()), None);
+        }
+        assert_eq!(system_flag(b"\\"), None);
+        assert_eq!(system_flag_set(b"\\Seen \\Draft \\seen"), Some(0b1_0001));
+        assert_eq!(system_flag_set(b""), Some(0));
+        assert_eq!(system_flag_set(b"\\Seen $Junk"), None);
+    }
 
     #[test]
     fn anything_else_takes_the_generic_path() {

@@ -1,13 +1,14 @@
 //! The few header fields a message-list row shows, read straight from the header bytes.
 //!
-//! A line scan (memchr for line ends, one byte to rule out most lines) finds the fields; only
-//! their values go through mail-parser's field parsers, which decode RFC 2047 words, unfold
-//! and read addresses, dates and message IDs. As in mail-parser's whole-header parse, the
-//! last occurrence of a field wins. Received, List and X- lines, most of a header, are never
+//! A line scan (memchr for line ends, one byte to rule out most lines) finds the fields. Their
+//! usual forms are read here (encoded words by `encoded_word`); any other value goes through
+//! mail-parser's field parsers, which decode RFC 2047 words, unfold and read addresses, dates
+//! and message IDs, and whose results the fast paths equal (the tests compare them). As in
+//! mail-parser's whole-header parse, the last occurrence of a field wins. Received, List and X- lines, most of a header, are never
 //! parsed.
 
 use crate::summary_fetch::{clock_and_zone, digits_value, month as month_number, utc_seconds};
-use crate::{ascii, lossy};
+use crate::{ascii, encoded_word, lossy};
 use mail_parser::parsers::MessageStream;
 use mail_parser::{Addr, DateTime, HeaderName, MessageParser};
 use serde::Serialize;
@@ -142,7 +143,8 @@ impl<'a> SummaryFields<'a> {
     }
 
     /// A one-line subject without encoded words is its trimmed text, as mail-parser reads it;
-    /// one that is a single encoded word is that word decoded.
+    /// one of plain ASCII and encoded words is read as mail-parser's unstructured parser
+    /// reads it (`encoded_text`).
     pub(crate) fn subject(&self) -> Option<String> {
         let raw = self.values[SUBJECT]?;
         if let Some(subject) = plain_text(raw).or_else(|| encoded_text(raw)) {
@@ -452,9 +454,9 @@ impl SenderShape {
     }
 }
 
-/// `=?charset?Q|B?text?= <addr>` or `"text" <addr>`: a name of one encoded word (decoded by
-/// mail-parser's RFC 2047 decoder alone) or one plain quoted string, without mail-parser's
-/// address tokenizer around it.
+/// `=?charset?Q|B?text?= <addr>` or `"text" <addr>`: a name of one encoded word that
+/// `encoded_word` decodes or one plain quoted string, without mail-parser's address
+/// tokenizer around it.
 fn phrase_sender(raw: &[u8]) -> Option<Sender> {
     let raw = raw.trim_ascii_start();
     let (name, rest) = match raw.first()? {
@@ -465,7 +467,10 @@ fn phrase_sender(raw: &[u8]) -> Option<Sender> {
         }
         _ => {
             let (word, rest) = raw.split_at(memchr::memchr(b' ', raw)?);
-            (encoded_word(word)?, rest)
+            (
+                encoded_word::decode(word).filter(|name| !name.is_empty())?,
+                rest,
+            )
         }
     };
     let (None, address) = plain_sender(rest.strip_prefix(b" ")?)? else {
@@ -488,19 +493,75 @@ fn plain_quoted(text: &[u8]) -> Option<String> {
     valid.then(|| lossy(text).into_owned())
 }
 
-/// A one-line value of a single encoded word, decoded, when the text has no blanks at its
-/// ends (which mail-parser's unstructured reading might treat otherwise).
+/// A one-line value of printable ASCII words between spaces, some of them whole encoded
+/// words, read as mail-parser's unstructured parser reads it (`Unstructured`); `None` when
+/// a word holds `=?` without being one encoded word, or there is no word.
 fn encoded_text(raw: &[u8]) -> Option<String> {
-    let word = raw.trim_ascii();
-    let text = encoded_word(word).filter(|text| text.trim() == text)?;
-    memchr::memchr(b'\n', word).is_none().then_some(text)
+    let line = raw.strip_suffix(b"\n")?;
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let line = ascii(line).filter(|line| line.bytes().all(|b| b >= b' ' && b != 0x7f))?;
+    let mut text = Unstructured::default();
+    // The plain words since the last encoded word, written as one run with its spaces.
+    let mut plain: Option<(usize, usize)> = None;
+    let mut start = 0;
+    for word in line.split(' ') {
+        let (word_start, end) = (start, start + word.len());
+        start = end + 1;
+        if word.is_empty() {
+            continue;
+        }
+        if !has_pair(word.as_bytes(), *b"=?") {
+            plain = Some((plain.map_or(word_start, |(run_start, _)| run_start), end));
+            continue;
+        }
+        let decoded = encoded_word::decode(word.as_bytes())?;
+        if let Some((run_start, run_end)) = plain.take() {
+            text.plain(line.get(run_start..run_end)?);
+        }
+        text.encoded(&decoded);
+    }
+    if let Some((run_start, run_end)) = plain {
+        text.plain(line.get(run_start..run_end)?);
+    }
+    text.written.then_some(text.text)
 }
 
-/// `=?charset?Q|B?text?=` alone, decoded; `None` for anything else or an empty text.
-fn encoded_word(word: &[u8]) -> Option<String> {
-    let mut word = MessageStream::new(word.strip_prefix(b"=")?);
-    let text = word.decode_rfc2047().filter(|text| !text.is_empty())?;
-    word.is_eof().then_some(text)
+/// mail-parser's joining of an unstructured value's pieces: a space before plain text that
+/// follows anything, and before an encoded word that follows plain text; none between
+/// encoded words (RFC 2047 section 6.2).
+struct Unstructured {
+    text: String,
+    written: bool,
+    last_encoded: bool,
+}
+
+impl Default for Unstructured {
+    fn default() -> Self {
+        Self {
+            text: String::new(),
+            written: false,
+            // Nothing before a first encoded word.
+            last_encoded: true,
+        }
+    }
+}
+
+impl Unstructured {
+    fn plain(&mut self, run: &str) {
+        if self.written {
+            self.text.push(' ');
+        }
+        self.text.push_str(run);
+        (self.written, self.last_encoded) = (true, false);
+    }
+
+    fn encoded(&mut self, decoded: &str) {
+        if !self.last_encoded {
+            self.text.push(' ');
+        }
+        self.text.push_str(decoded);
+        (self.written, self.last_encoded) = (true, true);
+    }
 }
 
 /// Whether `pair` occurs in `bytes` (memmem would build a searcher per call: too slow for
@@ -715,10 +776,15 @@ mod tests {
         for (subject, decoded) in [
             (&b" =?UTF-8?B?R3LDvMOfZSBhdXMgTcO8bmNoZW4=?=\r\n"[..], true),
             (b" =?iso-8859-1?q?caf=E9_au_lait?= \n", true),
-            (b" =?UTF-8?Q?_a?=\r\n", false),
-            (b" =?UTF-8?Q?a?= =?UTF-8?Q?b?=\r\n", false),
-            (b" Re: =?UTF-8?Q?a?=\r\n", false),
+            (b" =?UTF-8?Q?_a?=\r\n", true),
+            (b" =?UTF-8?Q?a?= =?UTF-8?Q?b?=\r\n", true),
+            (b" Re: =?UTF-8?Q?a?=  x  y \r\n", true),
+            (b" =?ISO-8859-2?Q?=B1?=\r\n", false),
             (b" =?UTF-8?Q?a\r\n b?=\r\n", false),
+            (b" a=?UTF-8?Q?b?=\r\n", false),
+            (b" =?UTF-8?Q?a b?=\r\n", false),
+            (b" =?UTF-8?Q?a?=\t=?UTF-8?Q?b?=\r\n", false),
+            (b" \r\n", false),
         ] {
             assert_eq!(encoded_text(subject).is_some(), decoded, "{subject:?}");
             let fields = SummaryFields {
@@ -727,6 +793,48 @@ mod tests {
             let slow = MessageStream::new(subject).parse_unstructured();
             assert_eq!(fields.subject().as_deref(), slow.as_text(), "{subject:?}");
         }
+    }
+
+    /// Random one-line subjects of plain and encoded words, blanks or none between them:
+    /// whatever the fast path reads, it reads as mail-parser's unstructured parser does.
+    #[test]
+    fn random_subjects_read_as_mail_parser_reads_them() {
+        let mut rng = fastrand::Rng::with_seed(0x5eed_5b7e);
+        let words: [&[u8]; 15] = [
+            b"Re:",
+            b"a",
+            b"caf\xc3\xa9",
+            b"=x",
+            b"x?=",
+            b"=?",
+            b"=?UTF-8?Q?Caf=C3=A9?=",
+            b"=?utf-8?b?w6k=?=",
+            b"=?ISO-8859-1?Q?=E9_t?=",
+            b"=?ISO-8859-2?Q?=B1?=",
+            b"=?UTF-8?Q??=",
+            b"=?UTF-8?Q?_?=",
+            b"=?UTF-8?Q?a?=b",
+            b"=?US-ASCII?Q?=80?=",
+            b"=?UTF-8*en?Q?a?=",
+        ];
+        let blanks: [&[u8]; 4] = [b" ", b"  ", b"\t", b""];
+        let mut fast = 0;
+        for _ in 0..20_000 {
+            let mut subject = blanks[rng.usize(..blanks.len())].to_vec();
+            for _ in 0..rng.usize(..5) {
+                subject.extend_from_slice(words[rng.usize(..words.len())]);
+                subject.extend_from_slice(blanks[rng.usize(..blanks.len())]);
+            }
+            subject.extend_from_slice([&b"\r\n"[..], b"\n"][rng.usize(..2)]);
+            fast += usize::from(encoded_text(&subject).is_some());
+            let fields = SummaryFields {
+                values: [None, Some(&subject), None, None, None, None, None],
+            };
+            let slow = MessageStream::new(&subject).parse_unstructured();
+            let shown = String::from_utf8_lossy(&subject);
+            assert_eq!(fields.subject().as_deref(), slow.as_text(), "{shown:?}");
+        }
+        assert!(fast > 1_000, "only {fast} subjects read by the fast path");
     }
 
     #[test]
