@@ -72,7 +72,10 @@ fn b_text(text: &[u8]) -> Option<Vec<u8>> {
             .iter()
             .try_fold(0u32, |word, &b| Some(word << 6 | sextet(b)?))?;
         let word = word << (6 * padding);
-        bytes.extend_from_slice(&word.to_be_bytes()[1..4 - padding]);
+        // Three bytes, then the padding's cut: a copy of a length known only at run time
+        // would be a call to memcpy.
+        bytes.extend_from_slice(&word.to_be_bytes()[1..]);
+        bytes.truncate(bytes.len() - padding);
     }
     Some(bytes)
 }
