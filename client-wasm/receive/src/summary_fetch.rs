@@ -84,43 +84,36 @@ pub const SYSTEM_FLAGS: [&[u8]; 6] = [
 ];
 
 /// Which of [`SYSTEM_FLAGS`] a flag as written (`\\Seen`) names, in any case. The name,
-/// at most eight letters, is compared as one word (case folded) with each system flag's:
-/// one or two flags per message, and six case folds were 4 % of the wasm receive path.
-/// Never inlined: [`system_flag_set`]'s copy would add to the `.wasm`, not speed.
+/// at most eight letters, is compared as one [`folded_word`] with each system flag's: one or
+/// two flags per message, and six case folds were 4 % of the wasm receive path. Never
+/// inlined: [`system_flag_set`]'s copy would add to the `.wasm`, not speed.
 #[inline(never)]
 pub fn system_flag(flag: &[u8]) -> Option<usize> {
-    let name = flag.strip_prefix(b"\\")?;
-    let folded = letters_word(name)?;
-    SYSTEM_WORDS.iter().position(|&system| system == folded)
+    const WORDS: [u64; SYSTEM_FLAGS.len()] = {
+        let mut words = [0; SYSTEM_FLAGS.len()];
+        let mut at = 0;
+        while at < words.len() {
+            words[at] = folded_word(SYSTEM_FLAGS[at]);
+            at += 1;
+        }
+        words
+    };
+    let name = flag.strip_prefix(b"\\").filter(|name| name.len() <= 8)?;
+    let folded = folded_word(name);
+    WORDS.iter().position(|&system| system == folded)
 }
 
-/// The system flags' names as [`letters_word`] gives them.
-const SYSTEM_WORDS: [u64; SYSTEM_FLAGS.len()] = {
-    let mut words = [0; SYSTEM_FLAGS.len()];
+/// Up to eight bytes as a little-endian word, zeros after them, each byte or-ed with 0x20:
+/// that folds a letter's case and turns no other byte into a letter (nor into zero), so two
+/// names of letters and of at most eight bytes are equal in any case when their words are.
+const fn folded_word(name: &[u8]) -> u64 {
+    let mut word = 0;
     let mut at = 0;
-    while at < words.len() {
-        let name = SYSTEM_FLAGS[at];
-        let mut letter = 0;
-        while letter < name.len() {
-            words[at] |= ((name[letter] | 0x20) as u64) << (8 * letter);
-            letter += 1;
-        }
+    while at < name.len() && at < 8 {
+        word |= ((name[at] | 0x20) as u64) << (8 * at);
         at += 1;
     }
-    words
-};
-
-/// Up to eight bytes as a little-endian word, zeros after them, each byte or-ed with 0x20:
-/// that folds a letter's case and turns no other byte into a letter.
-fn letters_word(name: &[u8]) -> Option<u64> {
-    if name.is_empty() || name.len() > 8 {
-        return None;
-    }
-    Some(
-        name.iter()
-            .rev()
-            .fold(0, |word, &b| word << 8 | u64::from(b | 0x20)),
-    )
+    word
 }
 
 /// The set of [`SYSTEM_FLAGS`] (bit `i` for flag `i`) a flag list (single spaces between)
@@ -264,28 +257,24 @@ fn is_atom_char(byte: u8) -> bool {
         && !matches!(byte, b'(' | b')' | b'{' | b'%' | b'*' | b'"' | b'\\' | b']')
 }
 
-/// The month's number from its name in any case: the name as one word, case folded, among
-/// twelve words (two dates per message; by bytes this was 2 % of the wasm receive path).
+/// The month's number from its name in any case, its [`folded_word`] among twelve (two
+/// dates per message; by bytes this was 2 % of the wasm receive path).
 pub fn month(name: &[u8]) -> Option<u32> {
-    const fn word([a, b, c]: [u8; 3]) -> u32 {
-        u32::from_le_bytes([a, b, c, 0])
-    }
-    const MONTHS: [u32; 12] = [
-        word(*b"jan"),
-        word(*b"feb"),
-        word(*b"mar"),
-        word(*b"apr"),
-        word(*b"may"),
-        word(*b"jun"),
-        word(*b"jul"),
-        word(*b"aug"),
-        word(*b"sep"),
-        word(*b"oct"),
-        word(*b"nov"),
-        word(*b"dec"),
+    const MONTHS: [u64; 12] = [
+        folded_word(b"jan"),
+        folded_word(b"feb"),
+        folded_word(b"mar"),
+        folded_word(b"apr"),
+        folded_word(b"may"),
+        folded_word(b"jun"),
+        folded_word(b"jul"),
+        folded_word(b"aug"),
+        folded_word(b"sep"),
+        folded_word(b"oct"),
+        folded_word(b"nov"),
+        folded_word(b"dec"),
     ];
-    // Or-ing 0x20 folds a letter's case and turns no other byte into a letter.
-    let folded = word(name.try_into().ok()?) | 0x0020_2020;
+    let folded = folded_word(Some(name).filter(|name| name.len() == 3)?);
     let index = MONTHS.iter().position(|&month| month == folded)?;
     u32::try_from(index + 1).ok()
 }

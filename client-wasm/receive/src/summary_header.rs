@@ -4,8 +4,8 @@
 //! usual forms are read here (encoded words by `encoded_word`); any other value goes through
 //! mail-parser's field parsers, which decode RFC 2047 words, unfold and read addresses, dates
 //! and message IDs, and whose results the fast paths equal (the tests compare them). As in
-//! mail-parser's whole-header parse, the last occurrence of a field wins. Received, List and X- lines, most of a header, are never
-//! parsed.
+//! mail-parser's whole-header parse, the last occurrence of a field wins. Received, List and
+//! X- lines, most of a header, are never parsed.
 
 use crate::summary_fetch::{clock_and_zone, digits_value, month as month_number, utc_seconds};
 use crate::{ascii, encoded_word, lossy};
@@ -493,8 +493,9 @@ fn plain_quoted(text: &[u8]) -> Option<String> {
 }
 
 /// A one-line value of printable ASCII words between spaces, some of them whole encoded
-/// words, read as mail-parser's unstructured parser reads it (`Unstructured`); `None` when
-/// a word holds `=?` without being one encoded word, or there is no word.
+/// words, read as mail-parser's unstructured parser reads it (`Unstructured`); `None` for
+/// anything else (tabs, CR inside, 8-bit bytes, folding), when a word holds `=?` without
+/// being one encoded word that `encoded_word::decode` reads, or when there is no word.
 fn encoded_text(raw: &[u8]) -> Option<String> {
     let line = raw.strip_suffix(b"\n")?;
     let line = line.strip_suffix(b"\r").unwrap_or(line);
