@@ -8,7 +8,9 @@
 //!
 //! A message that lies whole in the input is framed in place; only one cut off by the end of
 //! an input is copied, into the framer's buffer, until its end arrives. A WebSocket message
-//! holds many responses, so most are never copied.
+//! holds many responses, so most are never copied. A message over the size limit is measured
+//! to its end but not kept: once past the limit, only the tail of a line, which may announce
+//! a literal, is copied, so a hostile server's endless line or literal costs no copying.
 
 /// The longest literal announcement before a line end: `{4294967295+}\r`.
 const ANNOUNCEMENT_TAIL: usize = 14;
@@ -129,13 +131,17 @@ impl Framer {
     /// time, so that nothing after the message is copied.
     fn buffered<'a>(&'a mut self, input: &mut &[u8]) -> Option<Framed<'a>> {
         while !input.is_empty() {
-            if self.skip_dropped_literal(input) {
+            if self.skip_dropped_literal(input) || self.skip_dropped_line(input) {
                 continue;
             }
             let wanted = match self.scan.literal_left {
-                // No more than one byte past the limit: the rest, if any, is then skipped.
-                Some(left) => left.min(input.len()).min(self.room()),
-                None => memchr::memchr(b'\n', input).map_or(input.len(), |lf| lf + 1),
+                Some(left) => left.min(input.len()),
+                None => line_length(input),
+            };
+            // No more than one byte past the limit: the rest, if any, is then skipped.
+            let wanted = match self.too_long {
+                true => wanted,
+                false => wanted.min(self.room()),
             };
             let (piece, rest) = input.split_at(wanted);
             self.buffer.extend_from_slice(piece);
@@ -179,6 +185,27 @@ impl Framer {
         true
     }
 
+    /// Counts a too-long message's line bytes out of `input` without copying them, all but
+    /// the line's last [`ANNOUNCEMENT_TAIL`] and its LF, which may announce a literal. The
+    /// buffer (the line's earlier tail, all `limit` kept) is dropped with them.
+    fn skip_dropped_line(&mut self, input: &mut &[u8]) -> bool {
+        let (true, None) = (self.too_long, self.scan.literal_left) else {
+            return false;
+        };
+        let skipped = line_length(input).saturating_sub(ANNOUNCEMENT_TAIL + 1);
+        if skipped == 0 {
+            return false;
+        }
+        self.dropped = self
+            .dropped
+            .saturating_add(self.buffer.len())
+            .saturating_add(skipped);
+        self.buffer.clear();
+        self.scan = Scan::default();
+        *input = input.get(skipped..).unwrap_or_default();
+        true
+    }
+
     /// Once the message is over the limit, its scanned bytes are dropped as they come, but
     /// for a line's tail that may still hold a literal announcement.
     fn limit(&mut self) {
@@ -209,6 +236,11 @@ impl Framer {
             Framed::Complete(&self.buffer)
         }
     }
+}
+
+/// The bytes of `input` up to and with its first LF, or all of them.
+fn line_length(input: &[u8]) -> usize {
+    memchr::memchr(b'\n', input).map_or(input.len(), |lf| lf + 1)
 }
 
 /// The literal length a line announces at its end (`{N}` or `{N+}` before CRLF or LF).
@@ -342,6 +374,28 @@ mod tests {
             frames(16, &bytewise),
             vec![Err(50), Ok(b"* 3 EXISTS\r\n".to_vec())]
         );
+    }
+
+    #[test]
+    fn a_dropped_line_is_counted_not_copied() {
+        // A 1 MiB line that ends by announcing a literal, in 64 KiB inputs, over a 1 KiB limit.
+        let line = [&vec![b'x'; 1 << 20][..], b"{3}\r\n"].concat();
+        let stream = [&line[..], b"abc)\r\n* 2 EXISTS\r\n"].concat();
+        let mut framer = Framer::new(1024);
+        let mut framed = Vec::new();
+        for chunk in stream.chunks(64 * 1024) {
+            let mut input = chunk;
+            while let Some(message) = framer.next(&mut input) {
+                framed.push(match message {
+                    Framed::Complete(message) => Ok(message.to_vec()),
+                    Framed::TooLong { length } => Err(length),
+                });
+            }
+            let capacity = framer.buffer.capacity();
+            assert!(capacity < 4096, "{capacity}");
+        }
+        let expected = vec![Err(line.len() + 6), Ok(b"* 2 EXISTS\r\n".to_vec())];
+        assert_eq!(framed, expected);
     }
 
     #[test]
