@@ -5,8 +5,8 @@
 //!
 //! Written here rather than called from mail-parser because this crate is built for speed:
 //! mail-parser's decoders, built for size in the browser, were about a tenth of a header
-//! sync there (docs/benchmarks-engine.md, "The wasm goal reached"). The base64 crate's decoder in
-//! place of `b_text` saved 128 bytes of the `.wasm` and was no faster.
+//! sync there (docs/benchmarks-engine.md, "The wasm goal reached"). The base64 crate's
+//! decoder in place of `b_text` saved 128 bytes of the `.wasm` and was no faster.
 
 /// `=?charset?Q|B?text?=` decoded, or `None` for mail-parser to read.
 pub(crate) fn decode(word: &[u8]) -> Option<String> {

@@ -271,6 +271,15 @@ mod tests {
     use super::*;
 
     fn frames(max: u32, chunks: &[&[u8]]) -> Vec<Result<Vec<u8>, usize>> {
+        frames_checked(max, chunks, |_| {})
+    }
+
+    /// What the framer makes of `chunks`, with `check` run on it after each chunk.
+    fn frames_checked(
+        max: u32,
+        chunks: &[&[u8]],
+        check: impl Fn(&Framer),
+    ) -> Vec<Result<Vec<u8>, usize>> {
         let mut framer = Framer::new(max);
         let mut out = Vec::new();
         for chunk in chunks {
@@ -282,6 +291,7 @@ mod tests {
                 });
             }
             assert!(input.is_empty(), "an input is used up before `None`");
+            check(&framer);
         }
         out
     }
@@ -381,19 +391,11 @@ mod tests {
         // A 1 MiB line that ends by announcing a literal, in 64 KiB inputs, over a 1 KiB limit.
         let line = [&vec![b'x'; 1 << 20][..], b"{3}\r\n"].concat();
         let stream = [&line[..], b"abc)\r\n* 2 EXISTS\r\n"].concat();
-        let mut framer = Framer::new(1024);
-        let mut framed = Vec::new();
-        for chunk in stream.chunks(64 * 1024) {
-            let mut input = chunk;
-            while let Some(message) = framer.next(&mut input) {
-                framed.push(match message {
-                    Framed::Complete(message) => Ok(message.to_vec()),
-                    Framed::TooLong { length } => Err(length),
-                });
-            }
+        let chunks: Vec<&[u8]> = stream.chunks(64 * 1024).collect();
+        let framed = frames_checked(1024, &chunks, |framer| {
             let capacity = framer.buffer.capacity();
             assert!(capacity < 4096, "{capacity}");
-        }
+        });
         let expected = vec![Err(line.len() + 6), Ok(b"* 2 EXISTS\r\n".to_vec())];
         assert_eq!(framed, expected);
     }
