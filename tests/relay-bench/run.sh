@@ -4,15 +4,17 @@
 #   bash tests/relay-bench/run.sh
 #
 # Starts a private Dovecot rig with a 100,000-message mailbox (tests/output/bench-rig),
-# the release bridge and two websockify instances (one in front of Dovecot, one in front
-# of the driver's 1 GiB bulk source), runs target/release/relay-bench, and writes
+# the release bridge, two websockify instances and two minimal reference relays
+# (`relay-bench ws-relay`; of each, one in front of Dovecot, one in front of the driver's
+# 1 GiB bulk source), runs target/release/relay-bench, and writes
 # docs/benchmarks.md (plus tests/output/bench/report.md and the logs there). Everything
 # listens on 127.0.0.1 and is stopped on exit. Bounded: the driver has a 15-minute limit,
 # each of its steps its own.
 #
 # Ports (override with the environment): BENCH_PLAIN_PORT=13143 BENCH_TLS_PORT=13993
 # BENCH_BRIDGE_PORT=19080 BENCH_WS_IMAP_PORT=19081 BENCH_WS_BULK_PORT=19082
-# BENCH_BULK_PORT=19083 BENCH_IDLE_PORT=19084. BENCH_SECTIONS (default
+# BENCH_BULK_PORT=19083 BENCH_IDLE_PORT=19084 BENCH_MIN_IMAP_PORT=19085
+# BENCH_MIN_BULK_PORT=19086. BENCH_SECTIONS (default
 # idle,bulk,latency,sync,wsidle) selects parts; BENCH_REPORT (default docs/benchmarks.md).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
@@ -25,6 +27,8 @@ WS_IMAP_PORT=${BENCH_WS_IMAP_PORT:-19081}
 WS_BULK_PORT=${BENCH_WS_BULK_PORT:-19082}
 BULK_PORT=${BENCH_BULK_PORT:-19083}
 IDLE_PORT=${BENCH_IDLE_PORT:-19084}
+MIN_IMAP_PORT=${BENCH_MIN_IMAP_PORT:-19085}
+MIN_BULK_PORT=${BENCH_MIN_BULK_PORT:-19086}
 SECTIONS=${BENCH_SECTIONS:-idle,bulk,latency,sync,wsidle}
 REPORT=${BENCH_REPORT:-$ROOT/docs/benchmarks.md}
 IDLE_SESSIONS=${BENCH_IDLE_SESSIONS:-10000}
@@ -33,12 +37,12 @@ BULK_MESSAGES=100000
 BENCH_OUT="$OUT/bench"
 RIG="$OUT/bench-rig"
 BRIDGE_PID=""
-WS_PIDS=()
+RELAY_PIDS=()
 
 # Stops what this script started: by PID, plus websockify's forked children (by parent PID).
 cleanup() {
     local pid child
-    for pid in "${WS_PIDS[@]}"; do
+    for pid in "${RELAY_PIDS[@]}"; do
         for child in $(pgrep -P "$pid" 2>/dev/null); do kill "$child" 2>/dev/null || true; done
         kill "$pid" 2>/dev/null || true
     done
@@ -46,7 +50,7 @@ cleanup() {
         kill "$BRIDGE_PID" 2>/dev/null || true
         wait "$BRIDGE_PID" 2>/dev/null || true
     fi
-    for pid in "${WS_PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+    for pid in "${RELAY_PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
     "$ROOT/tests/rig/dovecot.sh" stop "$RIG" >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
@@ -121,16 +125,23 @@ fi
 log "starting websockify $WEBSOCKIFY_VERSION on 127.0.0.1:$WS_IMAP_PORT (→ Dovecot) and :$WS_BULK_PORT (→ bulk source)"
 websockify "127.0.0.1:$WS_IMAP_PORT" "127.0.0.1:$RIG_PLAIN_PORT" >"$BENCH_OUT/websockify-imap.log" 2>&1 &
 WS_IMAP_PID=$!
-WS_PIDS+=("$WS_IMAP_PID")
+RELAY_PIDS+=("$WS_IMAP_PID")
 websockify "127.0.0.1:$WS_BULK_PORT" "127.0.0.1:$BULK_PORT" >"$BENCH_OUT/websockify-bulk.log" 2>&1 &
-WS_PIDS+=("$!")
-wait_port "$WS_IMAP_PORT"
-wait_port "$WS_BULK_PORT"
+RELAY_PIDS+=("$!")
+log "starting the minimal reference relays on 127.0.0.1:$MIN_IMAP_PORT (→ Dovecot) and :$MIN_BULK_PORT (→ bulk source)"
+"$ROOT/target/release/relay-bench" ws-relay "$MIN_IMAP_PORT" "$RIG_PLAIN_PORT" >"$BENCH_OUT/minimal-imap.log" 2>&1 &
+RELAY_PIDS+=("$!")
+"$ROOT/target/release/relay-bench" ws-relay "$MIN_BULK_PORT" "$BULK_PORT" >"$BENCH_OUT/minimal-bulk.log" 2>&1 &
+RELAY_PIDS+=("$!")
+for port in "$WS_IMAP_PORT" "$WS_BULK_PORT" "$MIN_IMAP_PORT" "$MIN_BULK_PORT"; do
+    wait_port "$port"
+done
 
 ARGS=(--rig-env "$RIG/rig.env"
     --bridge "127.0.0.1:$BRIDGE_PORT" --bridge-pid "$BRIDGE_PID"
     --websockify-imap "127.0.0.1:$WS_IMAP_PORT" --websockify-bulk "127.0.0.1:$WS_BULK_PORT"
     --websockify-pid "$WS_IMAP_PID"
+    --minimal-imap "127.0.0.1:$MIN_IMAP_PORT" --minimal-bulk "127.0.0.1:$MIN_BULK_PORT"
     --bulk-port "$BULK_PORT" --idle-port "$IDLE_PORT" --idle-sessions "$IDLE_SESSIONS"
     --sections "$SECTIONS" --report "$BENCH_OUT/report.md"
     --command "bash tests/relay-bench/run.sh"

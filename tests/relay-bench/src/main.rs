@@ -16,8 +16,15 @@
 //! memchr-based response scanning that skips literals without looking at
 //! them, no copies besides the WebSocket library's own.
 //!
-//! `relay-bench idle-server PORT` is a helper mode (spawned by the driver
-//! itself): a fake IMAP server that greets and then idles.
+//! Beside websockify, the bulk and latency sections measure a minimal relay
+//! on the bridge's own stack (see [`reference_relay`]): what two hops cost on
+//! this machine before any of the bridge's checks.
+//!
+//! Helper modes: `relay-bench idle-server PORT` (spawned by the driver
+//! itself), a fake IMAP server that greets and then idles; `relay-bench
+//! ws-relay LISTEN_PORT TARGET_PORT` (started by `run.sh`), the minimal relay.
+
+mod reference_relay;
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -72,6 +79,8 @@ struct Args {
     websockify_imap: SocketAddr,
     websockify_bulk: SocketAddr,
     websockify_pid: u32,
+    minimal_imap: SocketAddr,
+    minimal_bulk: SocketAddr,
     bulk_port: u16,
     idle_port: u16,
     bulk_bytes: u64,
@@ -90,10 +99,12 @@ fn usage() -> ! {
     eprintln!(
         "usage: relay-bench --rig-env FILE --bridge ADDR --bridge-pid PID \
          --websockify-imap ADDR --websockify-bulk ADDR --websockify-pid PID \
-         --bulk-port N --idle-port N [--bulk-bytes N] [--noops N] [--rounds N] \
+         --minimal-imap ADDR --minimal-bulk ADDR --bulk-port N --idle-port N \
+         [--bulk-bytes N] [--noops N] [--rounds N] \
          [--idle-sessions N] [--websockify-idle-max N] [--no-bridge-starttls] \
          [--sections idle,bulk,latency,sync,wsidle] [--report FILE] [--note TEXT]... \
-         [--command TEXT]\n       relay-bench idle-server PORT"
+         [--command TEXT]\n       relay-bench idle-server PORT\n       \
+         relay-bench ws-relay LISTEN_PORT TARGET_PORT"
     );
     std::process::exit(2)
 }
@@ -139,11 +150,13 @@ fn parse_args() -> Args {
         websockify_imap: get(&map, "websockify-imap", None),
         websockify_bulk: get(&map, "websockify-bulk", None),
         websockify_pid: get(&map, "websockify-pid", None),
+        minimal_imap: get(&map, "minimal-imap", None),
+        minimal_bulk: get(&map, "minimal-bulk", None),
         bulk_port: get(&map, "bulk-port", None),
         idle_port: get(&map, "idle-port", None),
         bulk_bytes: get(&map, "bulk-bytes", Some(1 << 30)),
         noops: get(&map, "noops", Some(5000)),
-        rounds: get(&map, "rounds", Some(3)),
+        rounds: get(&map, "rounds", Some(5)),
         idle_sessions: get(&map, "idle-sessions", Some(10_000)),
         websockify_idle_max: get(&map, "websockify-idle-max", Some(800)),
         bridge_starttls,
@@ -320,8 +333,9 @@ impl Link {
         ))))
     }
 
-    async fn websockify(addr: SocketAddr) -> Res<Self> {
-        // websockify speaks binary frames only; offer no subprotocol.
+    /// A session through a relay with one fixed server (websockify, the
+    /// minimal relay): binary frames only, so no subprotocol is offered.
+    async fn fixed_relay(addr: SocketAddr) -> Res<Self> {
         let ws = ws_open(&format!("ws://{addr}/"), None, 256 * 1024).await?;
         Ok(Self::new(Conn::Ws(Box::new(ws))))
     }
@@ -690,10 +704,10 @@ async fn drain(mut link: Link) -> Res<u64> {
 async fn bulk(args: &Args, rep: &mut Report) -> Res<()> {
     let source = bulk_source(args.bulk_port, args.bulk_bytes).await?;
     let src = SocketAddr::from(([127, 0, 0, 1], args.bulk_port));
-    let names = ["direct", "bridge", "websockify"];
-    let mut rates: Vec<Vec<f64>> = vec![Vec::new(); 3];
+    let names = ["direct", "bridge", "websockify", Via::Minimal.name()];
+    let mut rates: Vec<Vec<f64>> = vec![Vec::new(); names.len()];
     // CPU share (of one core) of the driver and of the bridge during each run.
-    let mut cpu: Vec<Vec<(f64, f64)>> = vec![Vec::new(); 3];
+    let mut cpu: Vec<Vec<(f64, f64)>> = vec![Vec::new(); names.len()];
     let me = std::process::id();
     // Round 0 is a warm-up and is not counted.
     for round in 0..=args.rounds {
@@ -704,7 +718,8 @@ async fn bulk(args: &Args, rep: &mut Report) -> Res<()> {
                 let link = match k {
                     0 => Link::direct(src, None).await?,
                     1 => Link::bridge(args.bridge, "bulk").await?,
-                    _ => Link::websockify(args.websockify_bulk).await?,
+                    2 => Link::fixed_relay(args.websockify_bulk).await?,
+                    _ => Link::fixed_relay(args.minimal_bulk).await?,
                 };
                 drain(link).await
             })
@@ -769,7 +784,11 @@ async fn bulk(args: &Args, rep: &mut Report) -> Res<()> {
     let vs_direct = med[1] / med[0];
     let vs_ws = med[1] / med[2];
     rep.line(format!(
-        "\nBridge / websockify: {vs_ws:.2}×. (GB = 10^9 bytes.)"
+        "\nBridge / websockify: {vs_ws:.2}×. Bridge / minimal relay: {:.2}×; the minimal relay \
+         reaches {:.2}× direct and {:.2}× websockify. (GB = 10^9 bytes.)",
+        med[1] / med[3],
+        med[3] / med[0],
+        med[3] / med[2]
     ));
     rep.goal(
         "Bulk relay ≥ 0.45× direct",
@@ -794,6 +813,8 @@ enum Via {
     Direct,
     Bridge,
     Websockify,
+    /// The minimal relay of [`reference_relay`].
+    Minimal,
 }
 
 impl Via {
@@ -802,6 +823,7 @@ impl Via {
             Self::Direct => "direct",
             Self::Bridge => "bridge",
             Self::Websockify => "websockify",
+            Self::Minimal => "minimal relay",
         }
     }
 }
@@ -839,8 +861,11 @@ async fn session(
         (Via::Bridge, Mode::Plain) => Link::bridge(args.bridge, "plain").await?,
         (Via::Bridge, Mode::StartTls) => Link::bridge(args.bridge, "starttls").await?,
         (Via::Bridge, Mode::Tls) => Link::bridge(args.bridge, "tls").await?,
-        (Via::Websockify, Mode::Plain) => Link::websockify(args.websockify_imap).await?,
-        (Via::Websockify, _) => return Err(err("websockify relays plain TCP only")),
+        (Via::Websockify, Mode::Plain) => Link::fixed_relay(args.websockify_imap).await?,
+        (Via::Minimal, Mode::Plain) => Link::fixed_relay(args.minimal_imap).await?,
+        (Via::Websockify | Via::Minimal, _) => {
+            return Err(err(format!("{} relays plain TCP only", via.name())));
+        }
     };
     link.greeting().await?;
     if mode == Mode::StartTls {
@@ -929,10 +954,10 @@ async fn large_fetches(link: &mut Link, n: usize) -> Res<(Vec<Duration>, u64)> {
 }
 
 async fn latency(args: &Args, rig: &Rig, tls: &TlsConnector, rep: &mut Report) -> Res<()> {
-    let vias = [Via::Direct, Via::Bridge, Via::Websockify];
+    let vias = [Via::Direct, Via::Bridge, Via::Websockify, Via::Minimal];
     let warm = args.noops / 10;
     // Interleaved blocks, so background load on the shared machine hits all
-    // three alike: a warm-up block each, then 10 blocks each in rotation.
+    // paths alike: a warm-up block each, then 10 blocks each in rotation.
     let mut links = Vec::new();
     for via in vias {
         links.push(
@@ -990,6 +1015,12 @@ async fn latency(args: &Args, rig: &Rig, tls: &TlsConnector, rep: &mut Report) -
     let added_b50 = us(stats[1].1) - us(d50);
     let added_w50 = us(stats[2].1) - us(d50);
     let added_b99 = us(stats[1].2) - us(d99);
+    let added_m50 = us(stats[3].1) - us(d50);
+    rep.line(format!(
+        "\nAdded p50 against websockify's: bridge {:.2}×, minimal relay {:.2}×.",
+        added_b50 / added_w50,
+        added_m50 / added_w50
+    ));
     rep.goal(
         "NOOP added latency p50 ≤ ¼ of websockify's added p50",
         format!(
@@ -1556,6 +1587,10 @@ async fn run(args: Args) -> Res<()> {
         "# Relay benchmarks\n\nDirect TCP, the bridge and websockify side by side in one run, all on \
          loopback. Written by `tests/relay-bench` (a Rust driver, so the client is not the \
          bottleneck); numbers vary ±15–25 % between runs, so compare within one run.\n\n\
+         The bulk and latency sections also measure a minimal relay built on the bridge's own \
+         stack (Tokio and tokio-tungstenite, 64 KiB frames, none of the bridge's checks; \
+         `relay-bench ws-relay`): what two hops cost on this machine before anything the bridge \
+         adds.\n\n\
          What was changed or tried to make the relay faster, and why the unmet goals stay \
          unmet: [relay-tuning.md](relay-tuning.md).\n\n\
          The other benchmarks: the engine's receive path, memory and `.wasm` size in \
@@ -1603,24 +1638,27 @@ fn main() -> std::process::ExitCode {
         .enable_all()
         .build()
         .expect("tokio runtime");
-    if argv.next().as_deref() == Some("idle-server") {
-        let port: u16 = argv
-            .next()
-            .and_then(|p| p.parse().ok())
-            .unwrap_or_else(|| usage());
-        return match rt.block_on(idle_server(port)) {
-            Ok(()) => std::process::ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("idle-server: {e}");
-                std::process::ExitCode::FAILURE
-            }
-        };
-    }
-    let args = parse_args();
-    match rt.block_on(run(args)) {
+    let (name, res) = match argv.next().as_deref() {
+        Some("idle-server") => {
+            let port: u16 = argv
+                .next()
+                .and_then(|p| p.parse().ok())
+                .unwrap_or_else(|| usage());
+            ("idle-server", rt.block_on(idle_server(port)))
+        }
+        Some("ws-relay") => {
+            let (listen, target) = reference_relay::ports(argv).unwrap_or_else(|| usage());
+            (
+                "ws-relay",
+                rt.block_on(reference_relay::serve(listen, target)),
+            )
+        }
+        _ => ("relay-bench", rt.block_on(run(parse_args()))),
+    };
+    match res {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("relay-bench: {e}");
+            eprintln!("{name}: {e}");
             std::process::ExitCode::FAILURE
         }
     }
