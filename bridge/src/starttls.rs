@@ -108,6 +108,9 @@ pub(crate) struct ResponseGate<'a, R> {
     held: BytesMut,
     /// Whether the next byte given out starts a line.
     at_line_start: bool,
+    /// Bytes of the tagged OK line still to give out when a short read
+    /// buffer cut it: the gate closes right after them.
+    owed_ok: Option<usize>,
     eof: bool,
     closed: bool,
 }
@@ -119,6 +122,7 @@ impl<'a, R> ResponseGate<'a, R> {
             tag,
             held: BytesMut::new(),
             at_line_start: true,
+            owed_ok: None,
             eof: false,
             closed: false,
         }
@@ -132,6 +136,7 @@ impl<'a, R> ResponseGate<'a, R> {
             self.at_line_start = last == b'\n';
         }
         self.held.advance(k);
+        self.owed_ok = (then_close && k < n).then_some(n - k);
         self.closed = then_close && k == n;
     }
 }
@@ -150,7 +155,9 @@ impl<R: AsyncRead + Unpin> AsyncRead for ResponseGate<'_, R> {
             }
             if !this.held.is_empty() {
                 let tag = this.tag.get();
-                let decision = if this.eof {
+                let decision = if let Some(rest) = this.owed_ok {
+                    Some((rest, true))
+                } else if this.eof {
                     Some((this.held.len(), false))
                 } else {
                     releasable(&this.held, this.at_line_start, tag.as_deref())
@@ -304,29 +311,40 @@ mod tests {
         assert_eq!(releasable(b"a OK\r\n", false, t), Some((6, false)));
     }
 
-    #[tokio::test]
-    async fn gate_stops_after_the_tagged_ok() {
-        let t = tag("a");
-        let (mut far, near) = tokio::io::duplex(1024);
-        far.write_all(b"* OK ready\r\na OK Begin TLS\r\n* OK injected\r\n")
-            .await
-            .unwrap();
-        let mut gate = ResponseGate::new(near, &t);
-        let mut got = [0u8; 100];
-        let mut total = 0;
+    /// Reads the gate in `chunk`-byte reads until it stops yielding.
+    async fn read_until_closed(gate: &mut (impl AsyncRead + Unpin), chunk: usize) -> Vec<u8> {
+        let mut got = Vec::new();
+        let mut buf = vec![0u8; chunk];
         loop {
-            let read = tokio::time::timeout(
-                std::time::Duration::from_millis(100),
-                gate.read(&mut got[total..]),
-            )
-            .await;
+            let read =
+                tokio::time::timeout(std::time::Duration::from_millis(100), gate.read(&mut buf))
+                    .await;
             match read {
-                Ok(Ok(n)) => total += n,
+                Ok(Ok(0)) => panic!("the gate ended instead of closing"),
+                Ok(Ok(n)) => got.extend_from_slice(&buf[..n]),
                 Ok(Err(e)) => panic!("{e}"),
-                Err(_) => break, // the gate is closed
+                Err(_) => return got, // the gate is closed
             }
         }
-        assert_eq!(&got[..total], b"* OK ready\r\na OK Begin TLS\r\n");
+    }
+
+    #[tokio::test]
+    async fn gate_stops_after_the_tagged_ok() {
+        // Short reads cut the OK line: the rest of it is still the last
+        // thing given out (a relay's read buffer may have little room left).
+        for chunk in [1, 5, 11, 14, 100] {
+            let t = tag("a");
+            let (mut far, near) = tokio::io::duplex(1024);
+            far.write_all(b"* OK ready\r\na OK Begin TLS\r\n* OK injected\r\n")
+                .await
+                .unwrap();
+            let mut gate = ResponseGate::new(near, &t);
+            let got = read_until_closed(&mut gate, chunk).await;
+            assert_eq!(
+                got, b"* OK ready\r\na OK Begin TLS\r\n",
+                "read in {chunk}-byte pieces"
+            );
+        }
     }
 
     #[tokio::test]
