@@ -32,7 +32,7 @@ use crate::config::{Config, Security, ServerConfig};
 use crate::error::{ErrorCode, RelayError, UpstreamError};
 use crate::origin::origin_allowed;
 use crate::relay::{self, BrowserEnd};
-use crate::slots::{self, LimitExceeded, SessionSlot, SessionSlots};
+use crate::slots::{self, LimitReport, Refused, SessionSlot, SessionSlots};
 use crate::starttls::{CommandWatch, ResponseGate, StarttlsTag};
 use crate::telemetry::{Metrics, Refusal};
 use crate::upstream::{Connector, Upstream};
@@ -74,7 +74,8 @@ type WsStream = SplitStream<WebSocket>;
 /// Refusals that a browser page cannot be helped by (shutdown, a foreign
 /// Origin, a client that does not speak the protocol) are HTTP errors. A
 /// reached session limit is reported after the upgrade, as the
-/// `limit_reached` error, so the page can say why.
+/// `limit_reached` error, so the page can say why, unless too many such
+/// reports are open already (a flood): then it is an HTTP error too.
 pub(crate) async fn upgrade(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -88,12 +89,14 @@ pub(crate) async fn upgrade(
             StatusCode::SERVICE_UNAVAILABLE,
         );
     }
-    // A header that is not even text is as bad as a foreign origin.
-    let origin = headers
-        .get(header::ORIGIN)
-        .map(|v| v.to_str().unwrap_or_default());
+    // A header that is not even text is as bad as a foreign origin, and so
+    // is a second one (browsers send one; a proxy or filter may read the
+    // other).
+    let mut origins = headers.get_all(header::ORIGIN).iter();
+    let origin = origins.next().map(|v| v.to_str().unwrap_or_default());
+    let repeated = origins.next().is_some();
     let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
-    if !origin_allowed(&state.config.allowed_origins, origin, host) {
+    if repeated || !origin_allowed(&state.config.allowed_origins, origin, host) {
         tracing::info!(%peer, ?origin, reason = "origin_denied", "WebSocket upgrade refused");
         return refuse(&state, Refusal::OriginDenied, StatusCode::FORBIDDEN);
     }
@@ -103,7 +106,18 @@ pub(crate) async fn upgrade(
         return refuse(&state, Refusal::NoSubprotocol, StatusCode::BAD_REQUEST);
     }
     let client = slots::client_addr(peer.ip(), &headers, &state.config.trusted_proxies);
-    let slot = state.slots.try_acquire(client);
+    let slot = match state.slots.try_acquire(client) {
+        Ok(slot) => Ok(slot),
+        Err(Refused::Report(report)) => Err(report),
+        Err(Refused::Busy(limit)) => {
+            tracing::info!(%peer, %client, %limit, "WebSocket upgrade refused");
+            return refuse(
+                &state,
+                Refusal::LimitReached,
+                StatusCode::SERVICE_UNAVAILABLE,
+            );
+        }
+    };
     let max = state.config.limits.max_message_bytes;
     // Taken now, not in the upgrade task, so a shutdown between the 101
     // response and the session start still waits for this session.
@@ -125,6 +139,7 @@ fn refuse(state: &AppState, why: Refusal, status: StatusCode) -> Response {
         Refusal::ShuttingDown => "shutting down\n".to_owned(),
         Refusal::OriginDenied => "this page's origin may not use the bridge\n".to_owned(),
         Refusal::NoSubprotocol => format!("the WebSocket subprotocol {SUBPROTOCOL} is required\n"),
+        Refusal::LimitReached => "the bridge is busy; try again later\n".to_owned(),
     };
     (status, body).into_response()
 }
@@ -288,7 +303,7 @@ pub(crate) async fn run(
     socket: WebSocket,
     peer: SocketAddr,
     client: IpAddr,
-    slot: Result<SessionSlot, LimitExceeded>,
+    slot: Result<SessionSlot, LimitReport>,
     state: AppState,
 ) {
     let span = tracing::info_span!("session", %peer, %client, server = tracing::field::Empty);
@@ -301,7 +316,7 @@ pub(crate) async fn run(
         let (mut sink, mut stream) = socket.split();
         let ending = match &slot {
             Ok(_) => drive(&mut sink, &mut stream, &state, &activity).await,
-            Err(limit) => Ending::failed(ErrorCode::LimitReached, limit.to_string()),
+            Err(report) => Ending::failed(ErrorCode::LimitReached, report.limit.to_string()),
         };
         finish(&mut sink, &mut stream, &ending).await;
         drop(slot);

@@ -19,10 +19,43 @@ pub(crate) enum LimitExceeded {
     PerClient,
 }
 
+/// Most sessions refused by a limit that may be open at once to tell the
+/// browser `limit_reached`. Each lasts at most the closing timeout; past this
+/// many, a flood of upgrades is refused with HTTP 503 and holds no socket.
+pub(crate) const MAX_REPORTING: usize = 64;
+
+/// Why a session may not open, and how to say so.
+#[derive(Debug)]
+pub(crate) enum Refused {
+    /// Upgrade anyway and report the limit, so the page can say why.
+    Report(LimitReport),
+    /// Too many reports already open: refuse the upgrade itself.
+    Busy(LimitExceeded),
+}
+
+impl Refused {
+    #[cfg(test)]
+    fn limit(&self) -> LimitExceeded {
+        match self {
+            Self::Report(report) => report.limit,
+            Self::Busy(limit) => *limit,
+        }
+    }
+}
+
+/// A refused session's place among the [`MAX_REPORTING`]; given back when
+/// dropped.
+#[derive(Debug)]
+pub(crate) struct LimitReport {
+    pub(crate) limit: LimitExceeded,
+    slots: Arc<SessionSlots>,
+}
+
 #[derive(Debug, Default)]
 struct Counts {
     total: usize,
     per_client: HashMap<IpAddr, usize>,
+    reporting: usize,
 }
 
 /// Counts open sessions against the limits.
@@ -54,25 +87,37 @@ impl SessionSlots {
     }
 
     /// Takes a place for a session from `client`, if both limits allow.
-    pub(crate) fn try_acquire(
-        self: &Arc<Self>,
-        client: IpAddr,
-    ) -> Result<SessionSlot, LimitExceeded> {
+    pub(crate) fn try_acquire(self: &Arc<Self>, client: IpAddr) -> Result<SessionSlot, Refused> {
         let client = client_key(client);
         let mut counts = self.counts();
-        if counts.total >= self.max_total {
-            return Err(LimitExceeded::Global);
+        let limit = if counts.total >= self.max_total {
+            LimitExceeded::Global
+        } else {
+            let mine = counts.per_client.entry(client).or_insert(0);
+            if *mine < self.max_per_client {
+                *mine += 1;
+                counts.total += 1;
+                return Ok(SessionSlot {
+                    slots: Arc::clone(self),
+                    client,
+                });
+            }
+            LimitExceeded::PerClient
+        };
+        if counts.reporting >= MAX_REPORTING {
+            return Err(Refused::Busy(limit));
         }
-        let mine = counts.per_client.entry(client).or_insert(0);
-        if *mine >= self.max_per_client {
-            return Err(LimitExceeded::PerClient);
-        }
-        *mine += 1;
-        counts.total += 1;
-        Ok(SessionSlot {
+        counts.reporting += 1;
+        Err(Refused::Report(LimitReport {
+            limit,
             slots: Arc::clone(self),
-            client,
-        })
+        }))
+    }
+}
+
+impl Drop for LimitReport {
+    fn drop(&mut self) {
+        self.slots.counts().reporting -= 1;
     }
 }
 
@@ -144,21 +189,44 @@ mod tests {
         let a1 = slots.try_acquire(ip("192.0.2.1")).unwrap();
         let _a2 = slots.try_acquire(ip("192.0.2.1")).unwrap();
         assert_eq!(
-            slots.try_acquire(ip("192.0.2.1")).unwrap_err(),
+            slots.try_acquire(ip("192.0.2.1")).unwrap_err().limit(),
             LimitExceeded::PerClient
         );
         // IPv4-mapped is the same client.
         assert_eq!(
-            slots.try_acquire(ip("::ffff:192.0.2.1")).unwrap_err(),
+            slots
+                .try_acquire(ip("::ffff:192.0.2.1"))
+                .unwrap_err()
+                .limit(),
             LimitExceeded::PerClient
         );
         let _b = slots.try_acquire(ip("192.0.2.2")).unwrap();
         assert_eq!(
-            slots.try_acquire(ip("192.0.2.3")).unwrap_err(),
+            slots.try_acquire(ip("192.0.2.3")).unwrap_err().limit(),
             LimitExceeded::Global
         );
         drop(a1);
         let _a3 = slots.try_acquire(ip("192.0.2.1")).unwrap();
+    }
+
+    #[test]
+    fn limit_reports_are_bounded() {
+        let slots = SessionSlots::new(1, 1);
+        let _open = slots.try_acquire(ip("192.0.2.1")).unwrap();
+        let mut reports: Vec<_> = (0..MAX_REPORTING)
+            .map(|_| slots.try_acquire(ip("192.0.2.2")).unwrap_err())
+            .collect();
+        assert!(reports.iter().all(|r| matches!(r, Refused::Report(_))));
+        assert!(matches!(
+            slots.try_acquire(ip("192.0.2.3")),
+            Err(Refused::Busy(LimitExceeded::Global))
+        ));
+        // A finished report frees its place; the open session's is untouched.
+        reports.pop();
+        assert!(matches!(
+            slots.try_acquire(ip("192.0.2.3")),
+            Err(Refused::Report(_))
+        ));
     }
 
     #[test]

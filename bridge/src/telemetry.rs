@@ -36,10 +36,18 @@ pub enum Refusal {
     NoSubprotocol,
     /// The bridge is shutting down.
     ShuttingDown,
+    /// A session limit is reached and too many refused sessions are still
+    /// being told so.
+    LimitReached,
 }
 
 impl Refusal {
-    const ALL: [Self; 3] = [Self::OriginDenied, Self::NoSubprotocol, Self::ShuttingDown];
+    const ALL: [Self; 4] = [
+        Self::OriginDenied,
+        Self::NoSubprotocol,
+        Self::ShuttingDown,
+        Self::LimitReached,
+    ];
 
     /// Label value, also the logged reason.
     pub const fn as_str(self) -> &'static str {
@@ -47,6 +55,7 @@ impl Refusal {
             Self::OriginDenied => "origin_denied",
             Self::NoSubprotocol => "no_subprotocol",
             Self::ShuttingDown => "shutting_down",
+            Self::LimitReached => "limit_reached",
         }
     }
 }

@@ -387,6 +387,10 @@ async fn origin_must_be_in_the_allowed_list() {
     assert_eq!(http_status(open(Some(&own)).await), 403);
     // Not a browser: no Origin, allowed.
     assert_eq!(http_status(open(None).await), 101);
+    // Two Origin headers, even with an allowed one first: refused.
+    let twice = ["https://mail.example.com", "https://evil.example.com"];
+    let opened = ws_open_with_origins(bridge.addr, Some(PROTOCOL), &twice).await;
+    assert_eq!(http_status(opened), 403);
 }
 
 #[tokio::test]
@@ -405,7 +409,7 @@ async fn origin_defaults_to_same_origin() {
 }
 
 /// Runs the cleartext part of a STARTTLS session up to the server's OK.
-async fn starttls_until_ok(addr: std::net::SocketAddr) -> Ws {
+async fn starttls_until_ok(addr: std::net::SocketAddr, after: AfterOk) -> Ws {
     let mut ws = ws_connect(addr, "st").await;
     assert_eq!(
         next_json(&mut ws).await,
@@ -416,8 +420,8 @@ async fn starttls_until_ok(addr: std::net::SocketAddr) -> Ws {
         STARTTLS_GREETING
     );
     send_binary(&mut ws, b"a STARTTLS\r\n").await;
-    let ok = b"a OK Begin TLS\r\n";
-    assert_eq!(read_binary(&mut ws, ok.len()).await, ok);
+    let reply = after.reply();
+    assert_eq!(read_binary(&mut ws, reply.len()).await, reply);
     ws
 }
 
@@ -439,7 +443,7 @@ async fn upgrade_requested(after: AfterOk) -> UpgradeRequested {
         server_entry("st", "localhost", imap.port(), "starttls")
     );
     let bridge = start(&body).await;
-    let mut ws = starttls_until_ok(bridge.addr).await;
+    let mut ws = starttls_until_ok(bridge.addr, after).await;
     send_text(&mut ws, r#"{"type":"starttls"}"#).await;
     UpgradeRequested {
         ws,
@@ -451,8 +455,17 @@ async fn upgrade_requested(after: AfterOk) -> UpgradeRequested {
 
 #[tokio::test]
 async fn starttls_discards_injected_plaintext_and_relays_over_tls() {
+    injection_is_discarded(AfterOk::InjectThenTls).await;
+}
+
+#[tokio::test]
+async fn starttls_discards_injected_plaintext_after_a_long_reply() {
+    injection_is_discarded(AfterOk::InjectAfterLongReply).await;
+}
+
+async fn injection_is_discarded(after: AfterOk) {
     // Bound whole: the bridge and the CA file live as long as the test.
-    let mut upgrade = upgrade_requested(AfterOk::InjectThenTls).await;
+    let mut upgrade = upgrade_requested(after).await;
     let ws = &mut upgrade.ws;
     // The injected line would arrive here as binary data: next_json panics.
     assert_eq!(
@@ -477,7 +490,7 @@ async fn starttls_with_untrusted_certificate_gives_tls_failed() {
     let (imap, _task) = starttls_server(&pki, AfterOk::InjectThenTls).await;
     // No extra_ca: the test CA is unknown.
     let bridge = start(&server_entry("st", "localhost", imap.port(), "starttls")).await;
-    let mut ws = starttls_until_ok(bridge.addr).await;
+    let mut ws = starttls_until_ok(bridge.addr, AfterOk::InjectThenTls).await;
     send_text(&mut ws, r#"{"type":"starttls"}"#).await;
     let (message, close) = expect_error(&mut ws, "tls_failed").await;
     assert!(message.contains("UnknownIssuer"), "{message}");
@@ -532,6 +545,49 @@ async fn per_client_session_limit_gives_limit_reached() {
         }
         assert_eq!(v["code"], "limit_reached");
         assert!(Instant::now() < deadline, "the slot was never released");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_flood_past_the_limit_is_refused_before_the_upgrade() {
+    let (bridge, _task) =
+        echo_bridge("[limits]\nmax_sessions = 1\nmax_sessions_per_ip = 1\n").await;
+    let mut open = ws_connect(bridge.addr, "demo").await;
+    assert_eq!(next_json(&mut open).await["type"], "connected");
+    // Refused sessions that never answer the bridge's Close stay open for the
+    // closing timeout; only 64 of them at once.
+    let mut unanswered = Vec::new();
+    for _ in 0..64 {
+        let (ws, resp) = ws_open(bridge.addr, Some(PROTOCOL)).await.unwrap();
+        assert_eq!(resp.status().as_u16(), 101);
+        unanswered.push(ws);
+    }
+    assert_eq!(http_status(ws_open(bridge.addr, Some(PROTOCOL)).await), 503);
+    let (_, _, body) = http_get(bridge.addr, "/metrics").await;
+    let metrics = String::from_utf8(body).unwrap();
+    assert!(
+        metrics.contains(r#"bridge_upgrades_refused_total{reason="limit_reached"} 1"#),
+        "{metrics}"
+    );
+    // Once they are closed, refused pages are told why again.
+    for mut ws in unanswered {
+        drain(&mut ws).await;
+    }
+    let deadline = Instant::now() + WAIT;
+    loop {
+        match ws_open(bridge.addr, Some(PROTOCOL)).await {
+            Ok((mut ws, _)) => {
+                expect_error(&mut ws, "limit_reached").await;
+                break;
+            }
+            Err(tungstenite::Error::Http(resp)) => assert_eq!(resp.status().as_u16(), 503),
+            Err(e) => panic!("unexpected {e:?}"),
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the report places were never freed"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }

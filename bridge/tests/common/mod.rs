@@ -188,13 +188,22 @@ pub async fn ws_open_from(
     protocol: Option<&str>,
     origin: Option<&str>,
 ) -> Result<(Ws, tungstenite::handshake::client::Response), tungstenite::Error> {
+    ws_open_with_origins(addr, protocol, origin.as_slice()).await
+}
+
+/// Opens `/imap` with one `Origin` header per entry of `origins`.
+pub async fn ws_open_with_origins(
+    addr: SocketAddr,
+    protocol: Option<&str>,
+    origins: &[&str],
+) -> Result<(Ws, tungstenite::handshake::client::Response), tungstenite::Error> {
     let mut req = format!("ws://{addr}/imap").into_client_request().unwrap();
     if let Some(p) = protocol {
         req.headers_mut()
             .insert("Sec-WebSocket-Protocol", p.parse().unwrap());
     }
-    if let Some(o) = origin {
-        req.headers_mut().insert("Origin", o.parse().unwrap());
+    for o in origins {
+        req.headers_mut().append("Origin", o.parse().unwrap());
     }
     tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(req))
         .await
@@ -441,11 +450,35 @@ pub enum AfterOk {
     /// Appends `* OK injected` to the OK in the same write (a man in the
     /// middle's injection), then does TLS and greeting + echo over it.
     InjectThenTls,
+    /// Like `InjectThenTls`, with [`LONG_UNTAGGED`] before the OK in that
+    /// write, so that the OK line straddles the bridge's 4 KiB read.
+    InjectAfterLongReply,
     /// Never starts TLS (holds the connection).
     Hang,
 }
 
 pub const INJECTED: &[u8] = b"* OK injected\r\n";
+pub const STARTTLS_OK: &[u8] = b"a OK Begin TLS\r\n";
+/// An untagged line of 4085 bytes: the OK after it starts 11 bytes before
+/// the 4096th.
+pub const LONG_UNTAGGED: &[u8] = &{
+    let mut line = [b'x'; 4085];
+    line[0] = b'*';
+    line[1] = b' ';
+    line[4083] = b'\r';
+    line[4084] = b'\n';
+    line
+};
+
+impl AfterOk {
+    /// What the server sends after the STARTTLS command, up to its OK.
+    pub fn reply(self) -> Vec<u8> {
+        match self {
+            Self::InjectAfterLongReply => [LONG_UNTAGGED, STARTTLS_OK].concat(),
+            Self::InjectThenTls | Self::Hang => STARTTLS_OK.to_vec(),
+        }
+    }
+}
 pub const STARTTLS_GREETING: &[u8] = b"* OK [CAPABILITY IMAP4rev1 STARTTLS] ready\r\n";
 
 /// A fake STARTTLS IMAP server on 127.0.0.1 for one connection: greets in
@@ -462,8 +495,8 @@ pub async fn starttls_server(pki: &Pki, after: AfterOk) -> (SocketAddr, JoinHand
         s.read_exact(&mut cmd).await.unwrap();
         assert_eq!(&cmd, b"a STARTTLS\r\n");
         match after {
-            AfterOk::InjectThenTls => {
-                s.write_all(&[&b"a OK Begin TLS\r\n"[..], INJECTED].concat())
+            AfterOk::InjectThenTls | AfterOk::InjectAfterLongReply => {
+                s.write_all(&[&after.reply()[..], INJECTED].concat())
                     .await
                     .unwrap();
                 if let Ok(tls) = acceptor.accept(s).await {
@@ -471,7 +504,7 @@ pub async fn starttls_server(pki: &Pki, after: AfterOk) -> (SocketAddr, JoinHand
                 }
             }
             AfterOk::Hang => {
-                s.write_all(b"a OK Begin TLS\r\n").await.unwrap();
+                s.write_all(&after.reply()).await.unwrap();
                 tokio::time::sleep(WAIT).await;
             }
         }
@@ -503,8 +536,17 @@ pub async fn tls_echo_server(pki: &Pki) -> (SocketAddr, JoinHandle<()>) {
 
 /// Minimal HTTP/1.1 GET; returns status, lower-cased headers, body.
 pub async fn http_get(addr: SocketAddr, path: &str) -> (u16, Vec<(String, String)>, Vec<u8>) {
+    http_get_with(addr, path, "").await
+}
+
+/// [`http_get`] with `extra` header lines, each ending in CRLF.
+pub async fn http_get_with(
+    addr: SocketAddr,
+    path: &str,
+    extra: &str,
+) -> (u16, Vec<(String, String)>, Vec<u8>) {
     let s = TcpStream::connect(addr).await.unwrap();
-    let raw = http_get_raw(s, path).await;
+    let raw = http_get_raw(s, path, extra).await;
     let split = raw
         .windows(4)
         .position(|w| w == b"\r\n\r\n")
@@ -527,13 +569,16 @@ pub async fn http_get(addr: SocketAddr, path: &str) -> (u16, Vec<(String, String
     (status, headers, body)
 }
 
-/// Sends `GET path` (`Connection: close`) on `s`; the raw response.
-pub async fn http_get_raw<S: AsyncRead + AsyncWrite + Unpin>(mut s: S, path: &str) -> Vec<u8> {
-    s.write_all(
-        format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").as_bytes(),
-    )
-    .await
-    .unwrap();
+/// Sends `GET path` (`Connection: close`, `extra` header lines) on `s`; the
+/// raw response.
+pub async fn http_get_raw<S: AsyncRead + AsyncWrite + Unpin>(
+    mut s: S,
+    path: &str,
+    extra: &str,
+) -> Vec<u8> {
+    let head =
+        format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n{extra}\r\n");
+    s.write_all(head.as_bytes()).await.unwrap();
     let mut raw = Vec::new();
     tokio::time::timeout(WAIT, s.read_to_end(&mut raw))
         .await
