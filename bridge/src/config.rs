@@ -2,10 +2,11 @@
 //! fallbacks) that override the file's values.
 
 use std::collections::HashSet;
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use serde::{Deserialize, Serialize};
 
 use crate::error::ConfigError;
@@ -205,6 +206,7 @@ struct FileConfig {
     allowed_origins: Vec<String>,
     #[serde(default)]
     trusted_proxies: Vec<IpAddr>,
+    metrics_allowed: Option<Vec<String>>,
     #[serde(default)]
     servers: Vec<ServerConfig>,
     #[serde(default)]
@@ -232,6 +234,9 @@ pub struct Config {
     /// Reverse proxies whose `X-Forwarded-For` is believed when counting
     /// sessions per client address.
     pub trusted_proxies: Vec<IpAddr>,
+    /// Client networks that may read `/metrics` (the client address as for
+    /// the session limits); loopback only unless configured.
+    pub metrics_allowed: Vec<IpNet>,
     /// Configured IMAP servers.
     pub servers: Vec<ServerConfig>,
     /// Limits and timeouts.
@@ -295,6 +300,10 @@ impl Config {
             tls_key: file.tls_key,
             allowed_origins: parse_origins(&file.allowed_origins)?,
             trusted_proxies: file.trusted_proxies,
+            metrics_allowed: match &file.metrics_allowed {
+                Some(nets) => parse_networks(nets)?,
+                None => LOOPBACK.to_vec(),
+            },
             servers: file.servers,
             limits: Limits {
                 max_message_bytes: l.max_message_bytes,
@@ -483,6 +492,29 @@ fn parse_origins(origins: &[String]) -> Result<Vec<Origin>, ConfigError> {
         })
         .collect()
 }
+
+/// `metrics_allowed` entries: a network (`10.0.0.0/8`) or one address.
+fn parse_networks(nets: &[String]) -> Result<Vec<IpNet>, ConfigError> {
+    nets.iter()
+        .enumerate()
+        .map(|(i, n)| {
+            n.parse::<IpNet>()
+                .or_else(|_| n.parse::<IpAddr>().map(IpNet::from))
+                .map_err(|_| {
+                    ConfigError::invalid(
+                        format!("metrics_allowed[{i}]"),
+                        "must be an IP network such as 10.0.0.0/8, or an IP address",
+                    )
+                })
+        })
+        .collect()
+}
+
+/// The default `metrics_allowed`: a scraper on the bridge's own host.
+const LOOPBACK: [IpNet; 2] = [
+    IpNet::V4(Ipv4Net::new_assert(Ipv4Addr::new(127, 0, 0, 0), 8)),
+    IpNet::V6(Ipv6Net::new_assert(Ipv6Addr::LOCALHOST, 128)),
+];
 
 fn secs(field: &str, value: u64) -> Result<Duration, ConfigError> {
     if value == 0 || value > MAX_TIMEOUT_SECS {
@@ -701,6 +733,29 @@ idle_timeout_secs = 60
             server("")
         ));
         assert!(e.contains("trusted_proxies"), "{e}");
+    }
+
+    #[test]
+    fn metrics_allowed_defaults_to_loopback() {
+        let c = Config::from_toml_str(&server("")).unwrap();
+        let allowed = |ip: &str| {
+            let ip: IpAddr = ip.parse().unwrap();
+            c.metrics_allowed.iter().any(|n| n.contains(&ip))
+        };
+        assert!(allowed("127.0.0.1") && allowed("127.9.9.9") && allowed("::1"));
+        assert!(!allowed("10.0.0.1") && !allowed("::2"));
+        let c = Config::from_toml_str(&format!(
+            "metrics_allowed = [\"10.0.0.0/8\", \"192.0.2.7\"]\n{}",
+            server("")
+        ))
+        .unwrap();
+        assert_eq!(c.metrics_allowed.len(), 2);
+        assert_eq!(c.metrics_allowed[1].to_string(), "192.0.2.7/32");
+        let e = err(&format!(
+            "metrics_allowed = [\"10.0.0.0/8\", \"10.0.0.0/33\"]\n{}",
+            server("")
+        ));
+        assert!(e.contains("metrics_allowed[1]"), "{e}");
     }
 
     #[test]

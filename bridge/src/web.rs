@@ -3,7 +3,9 @@
 //! every response.
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Form, State};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Form, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::{get, post};
@@ -13,6 +15,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::config::Security;
 use crate::session::{self, AppState};
+use crate::slots;
 
 /// Content-Security-Policy for the webmail. Its one form posts a sanitized message to
 /// `/frame` (`form-action 'self'`).
@@ -39,6 +42,10 @@ const FRAME_CSP_REMOTE_IMAGES: &str = frame_csp!("data: blob: https: http:");
 
 /// The largest sanitized message the frame takes.
 const FRAME_BODY_LIMIT: usize = 8 * 1024 * 1024;
+
+/// `Strict-Transport-Security` when the bridge serves HTTPS itself: a year,
+/// this host only (other hosts of the domain may not have HTTPS).
+const STRICT_TRANSPORT_SECURITY: &str = "max-age=31536000";
 
 /// Headers set (overriding) on every response.
 pub const SECURITY_HEADERS: [(&str, &str); 5] = [
@@ -144,8 +151,24 @@ async fn healthz() -> &'static str {
     "ok"
 }
 
-/// `GET /metrics`: Prometheus text exposition format.
-async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+/// `GET /metrics`: Prometheus text exposition format, for the
+/// `metrics_allowed` networks only (an internet-facing bridge should not tell
+/// everyone its load and error counts).
+async fn metrics(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> Response {
+    let config = &state.config;
+    let client = slots::client_addr(peer.ip(), &headers, &config.trusted_proxies).to_canonical();
+    if !config.metrics_allowed.iter().any(|n| n.contains(&client)) {
+        tracing::debug!(%peer, %client, "/metrics refused");
+        return (
+            StatusCode::FORBIDDEN,
+            "metrics are served to the metrics_allowed networks only\n",
+        )
+            .into_response();
+    }
     (
         [(
             header::CONTENT_TYPE,
@@ -153,6 +176,7 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         )],
         state.metrics.render(),
     )
+        .into_response()
 }
 
 /// Builds the application router: every route gets [`SECURITY_HEADERS`] except `/frame`,
@@ -162,6 +186,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/frame", post(frame))
         .layer(DefaultBodyLimit::max(FRAME_BODY_LIMIT));
     let static_files = ServeDir::new(&state.config.web_dir);
+    let serves_https = state.config.tls_cert.is_some();
     let mut router = Router::new()
         .route("/imap", get(session::upgrade))
         .route("/api/servers", get(servers))
@@ -175,5 +200,13 @@ pub(crate) fn router(state: AppState) -> Router {
             HeaderValue::from_static(value),
         ));
     }
-    router.merge(frame)
+    let router = router.merge(frame);
+    if !serves_https {
+        // Behind a proxy that terminates TLS, HSTS is the proxy's to send.
+        return router;
+    }
+    router.layer(SetResponseHeaderLayer::overriding(
+        header::STRICT_TRANSPORT_SECURITY,
+        HeaderValue::from_static(STRICT_TRANSPORT_SECURITY),
+    ))
 }

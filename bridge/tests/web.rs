@@ -23,6 +23,8 @@ fn assert_security_headers(headers: &[(String, String)]) {
         header(headers, "cross-origin-opener-policy"),
         Some("same-origin")
     );
+    // Plain HTTP (behind a TLS proxy, or a local run): HSTS is not ours to send.
+    assert_eq!(header(headers, "strict-transport-security"), None);
 }
 
 async fn start_with_web_dir() -> (Running, tempfile::TempDir) {
@@ -131,7 +133,7 @@ async fn https_healthz(
     addr: std::net::SocketAddr,
 ) -> String {
     let s = tls_to(connector, addr).await;
-    String::from_utf8(http_get_raw(s, "/healthz").await).unwrap()
+    String::from_utf8(http_get_raw(s, "/healthz", "").await).unwrap()
 }
 
 #[tokio::test]
@@ -150,6 +152,11 @@ async fn serves_https_and_wss_with_tls_cert() {
     let text = https_healthz(&connector, bridge.addr).await;
     assert!(text.starts_with("HTTP/1.1 200"), "{text}");
     assert!(text.ends_with("ok"), "{text}");
+    assert!(
+        text.to_ascii_lowercase()
+            .contains("\r\nstrict-transport-security: max-age=31536000\r\n"),
+        "{text}"
+    );
 
     // wss, from the bridge's own https origin.
     let mut req = format!("wss://localhost:{}/imap", bridge.addr.port())
@@ -187,6 +194,31 @@ async fn metrics_endpoint_is_prometheus_text() {
 }
 
 /// `POST /frame` with the form `body` (and `extra` header lines); the raw response as text.
+#[tokio::test]
+async fn metrics_only_for_the_allowed_networks() {
+    let body = format!(
+        "metrics_allowed = [\"10.0.0.0/8\", \"2001:db8::7\"]\n\
+         trusted_proxies = [\"127.0.0.1\"]\n{}",
+        server_entry("demo", "127.0.0.1", 1, "plain")
+    );
+    let bridge = start(&body).await;
+    let status_from = |client: &str| {
+        let extra = if client.is_empty() {
+            String::new()
+        } else {
+            format!("X-Forwarded-For: {client}\r\n")
+        };
+        async move { http_get_with(bridge.addr, "/metrics", &extra).await.0 }
+    };
+    // The proxy itself is not in the list once a list is configured.
+    assert_eq!(status_from("").await, 403);
+    assert_eq!(status_from("10.20.30.40").await, 200);
+    assert_eq!(status_from("2001:db8::7").await, 200);
+    assert_eq!(status_from("::ffff:10.0.0.1").await, 200);
+    assert_eq!(status_from("203.0.113.9").await, 403);
+    assert_eq!(status_from("2001:db8::8").await, 403);
+}
+
 async fn post_frame(bridge: &Running, extra: &str, body: &str) -> String {
     let mut s = TcpStream::connect(bridge.addr).await.unwrap();
     let request = format!(
