@@ -35,6 +35,7 @@ use tokio_util::task::TaskTracker;
 
 pub use config::{Cli, Config, Limits, Security, ServerConfig};
 pub use error::{BridgeError, ConfigError, ErrorCode, RelayError, UpstreamError};
+pub use telemetry::log_filter;
 
 use session::AppState;
 use slots::SessionSlots;

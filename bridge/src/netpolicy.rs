@@ -179,6 +179,11 @@ mod tests {
             ("100::1", "discard-only"),
             ("64:ff9b:1::1", "local-use NAT64"),
             ("::2", "IPv4-compatible (deprecated)"),
+            // Teredo (2001::/32) tunnels to an IPv4 address it hides.
+            (
+                "2001:0:4136:e378:8000:63bf:3fff:fdd2",
+                "IETF protocol assignments",
+            ),
             // IPv6 embedding a denied IPv4 address
             ("::ffff:127.0.0.1", "loopback"),
             ("::ffff:10.0.0.1", "private (RFC 1918)"),

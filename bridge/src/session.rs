@@ -27,6 +27,7 @@ use tokio_util::either::Either;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::Instrument;
+use tracing::field::Empty;
 
 use crate::config::{Config, Security, ServerConfig};
 use crate::error::{ErrorCode, RelayError, UpstreamError};
@@ -45,6 +46,15 @@ pub const SUBPROTOCOL: &str = "imap-relay.v1";
 /// sends is mostly short command lines; larger frames still work, the buffer
 /// grows to the frame being read.
 const WS_READ_BUFFER: usize = 4 * 1024;
+
+/// tungstenite's write buffer: written out once it holds this much (its
+/// default), and at most [`WS_MAX_WRITE_BUFFER`]. The relay waits for each
+/// frame's flush, so the buffer only grows past one frame when the browser
+/// stops reading while sending Pings: every Ping queues a Pong, and without a
+/// cap that grows without end. With the cap, Pongs past it are dropped (the
+/// latest one waits) and a data frame that does not fit ends the session.
+const WS_WRITE_BUFFER: usize = 128 * 1024;
+const WS_MAX_WRITE_BUFFER: usize = WS_WRITE_BUFFER + 2 * (crate::relay::READ_CHUNK + 16);
 
 /// Bound on the closing exchange (error message, Close frame, the peer's
 /// Close reply) so an unresponsive browser cannot hold a session open.
@@ -123,6 +133,8 @@ pub(crate) async fn upgrade(
     // response and the session start still waits for this session.
     let token = state.sessions.token();
     ws.read_buffer_size(WS_READ_BUFFER)
+        .write_buffer_size(WS_WRITE_BUFFER)
+        .max_write_buffer_size(WS_MAX_WRITE_BUFFER)
         .max_message_size(max)
         .max_frame_size(max)
         .on_failed_upgrade(move |e| tracing::debug!(%peer, error = %e, "WebSocket upgrade failed"))
@@ -306,7 +318,18 @@ pub(crate) async fn run(
     slot: Result<SessionSlot, LimitReport>,
     state: AppState,
 ) {
-    let span = tracing::info_span!("session", %peer, %client, server = tracing::field::Empty);
+    // The summary fields are recorded on the span when it ends, so that
+    // span-based collectors get them as well as the closing log line.
+    let span = tracing::info_span!(
+        "session",
+        %peer,
+        %client,
+        server = Empty,
+        reason = Empty,
+        from_client = Empty,
+        from_server = Empty,
+        duration_ms = Empty,
+    );
     async move {
         tracing::debug!("session opened");
         let metrics = &state.metrics;
@@ -331,25 +354,15 @@ pub(crate) async fn run(
 }
 
 fn log_ending(ending: &Ending, activity: &Activity) {
-    let from_client = activity.from_client.load(Ordering::Relaxed);
-    let from_server = activity.from_server.load(Ordering::Relaxed);
+    let span = tracing::Span::current();
+    span.record("reason", ending.reason());
+    span.record("from_client", activity.from_client.load(Ordering::Relaxed));
+    span.record("from_server", activity.from_server.load(Ordering::Relaxed));
     let duration_ms = u64::try_from(activity.start.elapsed().as_millis()).unwrap_or(u64::MAX);
+    span.record("duration_ms", duration_ms);
     match ending {
-        Ending::Failed { code, message } => tracing::info!(
-            reason = code.as_str(),
-            detail = %message,
-            from_client,
-            from_server,
-            duration_ms,
-            "session closed"
-        ),
-        other => tracing::info!(
-            reason = other.reason(),
-            from_client,
-            from_server,
-            duration_ms,
-            "session closed"
-        ),
+        Ending::Failed { message, .. } => tracing::info!(detail = %message, "session closed"),
+        _ => tracing::info!("session closed"),
     }
 }
 

@@ -1,4 +1,4 @@
-//! Prometheus metrics, served at `/metrics`.
+//! Prometheus metrics, served at `/metrics`, and the log filter.
 //!
 //! Each [`crate::Bridge`] owns its own recorder instead of installing the
 //! process-global one: the handles below are registered on it once, so two
@@ -10,6 +10,8 @@ use std::time::Duration;
 
 use metrics::{Counter, Gauge, Histogram, Unit};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::LevelFilter;
 
 use crate::error::ErrorCode;
 
@@ -21,6 +23,22 @@ const ERRORS: &str = "bridge_errors_total";
 const TLS_FAILURES: &str = "bridge_tls_handshake_failures_total";
 const CONNECT_SECONDS: &str = "bridge_upstream_connect_seconds";
 const REFUSED: &str = "bridge_upgrades_refused_total";
+
+/// The log filter from `directives` (`RUST_LOG` syntax; `info` when absent
+/// or invalid). Whatever they say, tungstenite logs at `debug` at most: its
+/// `trace` output prints every frame's payload, which holds passwords.
+pub fn log_filter(directives: Option<&str>) -> EnvFilter {
+    let filter = directives
+        .and_then(|d| EnvFilter::try_new(d).ok())
+        .unwrap_or_else(|| EnvFilter::new("info"));
+    if filter.max_level_hint() < Some(LevelFilter::TRACE) {
+        return filter;
+    }
+    match "tungstenite=debug".parse() {
+        Ok(cap) => filter.add_directive(cap),
+        Err(_) => filter,
+    }
+}
 
 /// Histogram buckets for the upstream connect latency (seconds).
 const CONNECT_BUCKETS: &[f64] = &[

@@ -173,18 +173,24 @@ async fn resolve_checked(server: &ServerConfig) -> Result<Vec<SocketAddr>, Upstr
         .map_err(UpstreamError::Resolve)?
         .collect();
     if !server.internal {
-        for addr in &addrs {
-            if let Some(range) = netpolicy::denied_range(addr.ip()) {
-                tracing::warn!(
-                    %addr,
-                    range,
-                    "server address denied (mark the server internal = true if intended)"
-                );
-                return Err(UpstreamError::AddressDenied);
-            }
-        }
+        check_addrs(&addrs)?;
     }
     Ok(addrs)
+}
+
+/// Refuses the whole list if any address is in a deny range.
+fn check_addrs(addrs: &[SocketAddr]) -> Result<(), UpstreamError> {
+    for addr in addrs {
+        if let Some(range) = netpolicy::denied_range(addr.ip()) {
+            tracing::warn!(
+                %addr,
+                range,
+                "server address denied (mark the server internal = true if intended)"
+            );
+            return Err(UpstreamError::AddressDenied);
+        }
+    }
+    Ok(())
 }
 
 /// Connects to the first checked address that accepts. There is no second
@@ -299,6 +305,37 @@ impl AsyncWrite for Upstream {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    #[test]
+    fn one_denied_address_refuses_the_whole_name() {
+        let addrs = |list: &[&str]| -> Vec<SocketAddr> {
+            list.iter().map(|a| a.parse().unwrap()).collect()
+        };
+        assert!(
+            check_addrs(&addrs(&[
+                "93.184.215.14:993",
+                "[2606:2800:21f:cb07::1]:993"
+            ]))
+            .is_ok()
+        );
+        // A rebinding answer mixes a public address with an internal one,
+        // in either order and family.
+        for mixed in [
+            &["93.184.215.14:993", "10.0.0.5:993"][..],
+            &["169.254.169.254:993", "93.184.215.14:993"],
+            &["[2606:2800:21f:cb07::1]:993", "[::ffff:127.0.0.1]:993"],
+        ] {
+            assert!(
+                matches!(
+                    check_addrs(&addrs(mixed)),
+                    Err(UpstreamError::AddressDenied)
+                ),
+                "{mixed:?}"
+            );
+        }
+    }
+
     #[test]
     fn n0007_v0073_tls_is_1_2_or_1_3_with_aead_suites_only() {
         let config = super::tls_client_config(None).expect("config");

@@ -32,7 +32,9 @@ use std::time::{Duration, Instant};
 
 use bridge::Config;
 use common::xorshift::xorshift32;
-use common::{Running, init_logging, next_msg_within, serve_config, server_entry as server};
+use common::{
+    Running, init_logging, next_msg_within, rss_bytes, serve_config, server_entry as server,
+};
 use futures_util::{SinkExt, StreamExt};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName};
@@ -993,17 +995,6 @@ async fn silent_upstream_idle_timeout() {
     tokio::time::timeout(Duration::from_secs(30), test)
         .await
         .expect("test timed out (hang)");
-}
-
-/// VmRSS of this process in bytes.
-fn rss_bytes() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    let kb: u64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .expect("VmRSS");
-    kb * 1024
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

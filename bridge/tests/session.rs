@@ -58,6 +58,72 @@ async fn relays_bytes_both_ways() {
 }
 
 #[tokio::test]
+async fn a_server_that_stops_reading_holds_the_browser_back() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (resume, resumed) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let (mut s, _) = listener.accept().await.unwrap();
+        s.write_all(GREETING).await.unwrap();
+        resumed.await.unwrap();
+        let mut sink = Vec::new();
+        s.read_to_end(&mut sink).await.unwrap();
+        sink.len()
+    });
+    let bridge = start(&server_entry("demo", "127.0.0.1", port, "plain")).await;
+    let mut ws = ws_connect(bridge.addr, "demo").await;
+    assert_eq!(next_json(&mut ws).await["type"], "connected");
+    read_binary(&mut ws, GREETING.len()).await;
+    // Kernel socket buffers on the way hold some MB; a bridge that kept
+    // reading the browser while the server does not would take all 64 MiB.
+    let frame = vec![b'x'; 64 * 1024];
+    let mut sent = 0;
+    loop {
+        let send = ws.send(Message::binary(frame.clone()));
+        match tokio::time::timeout(Duration::from_millis(500), send).await {
+            Ok(done) => done.unwrap(),
+            Err(_) => break,
+        }
+        sent += frame.len();
+        assert!(
+            sent < 64 << 20,
+            "the bridge took {sent} bytes for a server that reads none"
+        );
+    }
+    println!("blocked after {sent} bytes");
+    // The server reads again: every byte arrives, the blocked frame too.
+    resume.send(()).unwrap();
+    ws.close(None).await.unwrap();
+    drain(&mut ws).await;
+    assert_eq!(join_within_wait(server).await, sent + frame.len());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pings_from_a_browser_that_never_reads_take_bounded_memory() {
+    let (_bridge, mut ws, _task) = echo_session("").await;
+    let before = rss_bytes();
+    // 48 MiB of Pings. Each one queues a Pong; the browser reads none, so
+    // after the socket buffers fill (some MB) they would pile up in memory.
+    let ping = vec![b'p'; 125];
+    for round in 0..384 {
+        for _ in 0..1024 {
+            ws.feed(Message::Ping(ping.clone().into())).await.unwrap();
+        }
+        ws.flush().await.unwrap();
+        if round % 64 == 63 {
+            tokio::task::yield_now().await;
+        }
+    }
+    // The bridge reads them all (a NOOP is echoed only after them).
+    ws.send(Message::binary(&b"a1 NOOP\r\n"[..])).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let growth = rss_bytes().saturating_sub(before);
+    println!("memory growth after 48 MiB of Pings: {} KiB", growth / 1024);
+    assert!(growth < 16 << 20, "grew by {growth} bytes");
+}
+
+#[tokio::test]
 async fn upstream_close_flushes_then_closes_1000() {
     let mut data = b"* BYE logging out\r\n".to_vec();
     data.extend(pattern(500_000));
@@ -92,6 +158,44 @@ async fn closed_port_gives_connect_failed() {
         "leaks the port: {message}"
     );
     assert_eq!(u16::from(close.unwrap().code), 1011);
+}
+
+#[tokio::test]
+async fn connect_that_never_completes_gives_connect_timeout() {
+    let (addr, _listener, _queued) = unanswering_listener().await;
+    let entry = server_entry("demo", "127.0.0.1", addr.port(), "plain");
+    let message = connect_timeout(&format!("{entry}[limits]\nconnect_timeout_secs = 1\n")).await;
+    assert_eq!(message, "connecting to the server timed out after 1 s");
+}
+
+#[tokio::test]
+async fn tls_server_that_never_speaks_gives_connect_timeout() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let _silent = tokio::spawn(async move {
+        let (conn, _) = listener.accept().await.unwrap();
+        tokio::time::sleep(WAIT).await;
+        drop(conn);
+    });
+    let entry = server_entry("demo", "localhost", port, "tls");
+    let message = connect_timeout(&format!(
+        "{entry}[limits]\ntls_handshake_timeout_secs = 1\n"
+    ))
+    .await;
+    assert_eq!(message, "TLS handshake with the server timed out after 1 s");
+}
+
+/// Connects to "demo" of a bridge configured with `toml`; expects
+/// `connect_timeout` within 3 s and returns its message.
+async fn connect_timeout(toml: &str) -> String {
+    let bridge = start(toml).await;
+    let started = Instant::now();
+    let mut ws = ws_connect(bridge.addr, "demo").await;
+    let (message, close) = expect_error(&mut ws, "connect_timeout").await;
+    assert_eq!(u16::from(close.unwrap().code), 1011);
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(3), "{took:?}");
+    message
 }
 
 #[tokio::test]
@@ -159,6 +263,21 @@ async fn oversized_frame_gives_frame_too_large() {
     read_binary(&mut ws, 4096).await;
     // Above: rejected.
     ws.send(Message::binary(vec![b'x'; 5000])).await.unwrap();
+    let (_, close) = expect_error(&mut ws, "frame_too_large").await;
+    assert_eq!(u16::from(close.unwrap().code), 1009);
+}
+
+#[tokio::test]
+async fn oversized_fragmented_message_gives_frame_too_large() {
+    use tungstenite::protocol::frame::Frame;
+    use tungstenite::protocol::frame::coding::{Data, OpCode};
+    let (_bridge, mut ws, _task) = echo_session("[limits]\nmax_message_bytes = 4096\n").await;
+    // Three fragments of 2000 bytes: each under the limit, together over it.
+    let fragment =
+        |op, last| Message::Frame(Frame::message(vec![b'x'; 2000], OpCode::Data(op), last));
+    ws.send(fragment(Data::Binary, false)).await.unwrap();
+    ws.send(fragment(Data::Continue, false)).await.unwrap();
+    ws.send(fragment(Data::Continue, true)).await.unwrap();
     let (_, close) = expect_error(&mut ws, "frame_too_large").await;
     assert_eq!(u16::from(close.unwrap().code), 1009);
 }

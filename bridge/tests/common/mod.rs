@@ -365,6 +365,24 @@ pub async fn closed_port() -> u16 {
     port
 }
 
+/// A loopback listener whose accept queue is full, so that a further
+/// connect to it hangs (the kernel drops its SYNs); keep the result alive.
+pub async fn unanswering_listener() -> (SocketAddr, TcpListener, Vec<TcpStream>) {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let listener = socket.listen(0).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut queued = Vec::new();
+    for _ in 0..16 {
+        let attempt = TcpStream::connect(addr);
+        match tokio::time::timeout(Duration::from_millis(300), attempt).await {
+            Ok(conn) => queued.push(conn.unwrap()),
+            Err(_) => return (addr, listener, queued),
+        }
+    }
+    panic!("the kernel took 16 connections on a listener with backlog 0");
+}
+
 /// Test PKI: a CA and a leaf (CA:FALSE, serverAuth, SAN DNS:localhost)
 /// signed by it.
 pub struct Pki {
@@ -597,4 +615,15 @@ pub fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str
         .iter()
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.as_str())
+}
+
+/// VmRSS of this process in bytes.
+pub fn rss_bytes() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let kb: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmRSS");
+    kb * 1024
 }
