@@ -212,7 +212,12 @@ pub enum RelayError {
         /// Configured limit.
         max: usize,
     },
-    /// The WebSocket failed (browser gone, protocol violation, send failure).
+    /// The browser broke the WebSocket protocol (a reserved opcode, a text
+    /// frame that is not UTF-8, ...). The text is tungstenite's description,
+    /// which never quotes the payload.
+    #[error("WebSocket protocol violation: {0}")]
+    Protocol(String),
+    /// The WebSocket failed (browser gone, send failure).
     #[error("WebSocket error: {0}")]
     WebSocket(#[source] BoxError),
     /// Reading from the IMAP server failed.
@@ -229,31 +234,52 @@ impl RelayError {
     pub const fn code(&self) -> Option<ErrorCode> {
         match self {
             Self::FrameTooLarge { .. } => Some(ErrorCode::FrameTooLarge),
+            Self::Protocol(_) => Some(ErrorCode::BadRequest),
             Self::UpstreamRead(_) | Self::UpstreamWrite(_) => Some(ErrorCode::UpstreamError),
             Self::WebSocket(_) => None,
         }
     }
 
-    /// Turns a WebSocket stream/sink error into a [`RelayError`], recognising
-    /// tungstenite's size-limit error anywhere in the `source()` chain (axum
-    /// wraps tungstenite's errors).
-    pub fn from_ws<E>(err: E) -> Self
+    /// Turns an error reading the browser's WebSocket into a [`RelayError`],
+    /// recognising tungstenite's size-limit and protocol errors anywhere in
+    /// the `source()` chain (axum wraps tungstenite's errors).
+    pub fn from_ws_read<E>(err: E) -> Self
     where
         E: std::error::Error + Send + Sync + 'static,
     {
         let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(&err);
         while let Some(e) = cur {
-            if let Some(tungstenite::Error::Capacity(
-                tungstenite::error::CapacityError::MessageTooLong { size, max_size },
-            )) = e.downcast_ref::<tungstenite::Error>()
-            {
-                return Self::FrameTooLarge {
-                    size: *size,
-                    max: *max_size,
-                };
+            match e.downcast_ref::<tungstenite::Error>() {
+                Some(tungstenite::Error::Capacity(
+                    tungstenite::error::CapacityError::MessageTooLong { size, max_size },
+                )) => {
+                    return Self::FrameTooLarge {
+                        size: *size,
+                        max: *max_size,
+                    };
+                }
+                // A browser that vanished without a Close is gone, not wrong.
+                Some(tungstenite::Error::Protocol(
+                    tungstenite::error::ProtocolError::ResetWithoutClosingHandshake,
+                )) => {}
+                Some(tungstenite::Error::Protocol(p)) => return Self::Protocol(p.to_string()),
+                Some(tungstenite::Error::Utf8(why)) => {
+                    return Self::Protocol(format!("text frame is not UTF-8: {why}"));
+                }
+                _ => {}
             }
             cur = e.source();
         }
+        Self::WebSocket(Box::new(err))
+    }
+
+    /// Turns an error writing to the browser's WebSocket into a
+    /// [`RelayError`]: whatever it is (including tungstenite's refusal to
+    /// send after the browser's Close), the browser cannot be told.
+    pub fn from_ws_write<E>(err: E) -> Self
+    where
+        E: std::error::Error + Send + Sync + 'static,
+    {
         Self::WebSocket(Box::new(err))
     }
 }
@@ -292,11 +318,25 @@ mod tests {
                 max_size: 5,
             });
         let wrapped = axum::Error::new(inner);
-        match RelayError::from_ws(wrapped) {
+        match RelayError::from_ws_read(wrapped) {
             RelayError::FrameTooLarge { size: 10, max: 5 } => {}
             other => panic!("unexpected {other:?}"),
         }
-        let other = RelayError::from_ws(io::Error::other("x"));
+        let protocol = tungstenite::Error::Protocol(
+            tungstenite::error::ProtocolError::UnknownDataFrameType(3),
+        );
+        let read = RelayError::from_ws_read(axum::Error::new(protocol));
+        assert_eq!(read.code(), Some(ErrorCode::BadRequest), "{read:?}");
+        let protocol =
+            tungstenite::Error::Protocol(tungstenite::error::ProtocolError::SendAfterClosing);
+        let write = RelayError::from_ws_write(axum::Error::new(protocol));
+        assert_eq!(write.code(), None, "{write:?}");
+        let reset = tungstenite::Error::Protocol(
+            tungstenite::error::ProtocolError::ResetWithoutClosingHandshake,
+        );
+        let gone = RelayError::from_ws_read(axum::Error::new(reset));
+        assert_eq!(gone.code(), None, "{gone:?}");
+        let other = RelayError::from_ws_read(io::Error::other("x"));
         assert!(matches!(other, RelayError::WebSocket(_)));
     }
 }

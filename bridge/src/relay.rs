@@ -54,7 +54,7 @@ where
 {
     let mut total: u64 = 0;
     while let Some(item) = frames.next().await {
-        match item.map_err(RelayError::from_ws)? {
+        match item.map_err(RelayError::from_ws_read)? {
             Message::Binary(data) => {
                 upstream
                     .write_all(&data)
@@ -112,7 +112,7 @@ where
         let chunk = tokio::select! {
             biased;
             res = frames.flush(), if unflushed => {
-                res.map_err(RelayError::from_ws)?;
+                res.map_err(RelayError::from_ws_write)?;
                 unflushed = false;
                 continue;
             }
@@ -120,18 +120,21 @@ where
             _ = ping.tick() => Some(Message::Ping(Bytes::new())),
         };
         let Some(message) = chunk else {
-            frames.flush().await.map_err(RelayError::from_ws)?;
+            frames.flush().await.map_err(RelayError::from_ws_write)?;
             return Ok(total);
         };
         if unflushed {
             // The previous frame is still being written: wait rather than
             // queue a second one.
-            frames.flush().await.map_err(RelayError::from_ws)?;
+            frames.flush().await.map_err(RelayError::from_ws_write)?;
         }
         if let Message::Binary(data) = &message {
             total += data.len() as u64;
         }
-        frames.feed(message).await.map_err(RelayError::from_ws)?;
+        frames
+            .feed(message)
+            .await
+            .map_err(RelayError::from_ws_write)?;
         unflushed = true;
     }
 }

@@ -204,6 +204,10 @@ impl Ending {
         }
     }
 
+    fn shutting_down() -> Self {
+        Self::failed(ErrorCode::ShuttingDown, "the bridge is shutting down")
+    }
+
     fn reason(&self) -> &'static str {
         match self {
             Self::ClientClosed => "client_closed",
@@ -400,8 +404,8 @@ async fn drive(
         server: &server.id,
         security: server.security,
     };
-    if send_control(sink, &connected).await.is_err() {
-        return Ending::ClientGone;
+    if let Err(ending) = reply(sink, &connected, state).await {
+        return ending;
     }
     tracing::info!(security = server.security.as_str(), "relay established");
     activity.touch();
@@ -430,8 +434,8 @@ async fn relay(
             Ok(tls) => tls,
             Err(ending) => return ending,
         };
-        if send_control(sink, &Control::TlsEstablished).await.is_err() {
-            return Ending::ClientGone;
+        if let Err(ending) = reply(sink, &Control::TlsEstablished, state).await {
+            return ending;
         }
         tracing::info!("STARTTLS upgrade done");
         activity.touch();
@@ -448,7 +452,7 @@ async fn handshake<'s>(
     loop {
         let msg = tokio::select! {
             () = state.shutdown.cancelled() => {
-                return Err(Ending::failed(ErrorCode::ShuttingDown, "the bridge is shutting down"));
+                return Err(Ending::shutting_down());
             }
             () = &mut deadline => {
                 return Err(Ending::failed(
@@ -460,7 +464,7 @@ async fn handshake<'s>(
         };
         let text = match msg {
             None => return Err(Ending::ClientGone),
-            Some(Err(e)) => return Err(Ending::from_relay(RelayError::from_ws(e))),
+            Some(Err(e)) => return Err(Ending::from_relay(RelayError::from_ws_read(e))),
             Some(Ok(Message::Close(_))) => return Err(Ending::ClientClosed),
             Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
             Some(Ok(Message::Binary(_))) => {
@@ -512,7 +516,7 @@ where
     let watch = pin!(watch_client(stream, too_early));
     tokio::select! {
         () = state.shutdown.cancelled() => {
-            Err(Ending::failed(ErrorCode::ShuttingDown, "the bridge is shutting down"))
+            Err(Ending::shutting_down())
         }
         res = work => res.map_err(|e| Ending::failed(e.code(), e.to_string())),
         ending = watch => Err(ending),
@@ -525,7 +529,7 @@ async fn watch_client(stream: &mut WsStream, too_early: &'static str) -> Ending 
     loop {
         match stream.next().await {
             None => return Ending::ClientGone,
-            Some(Err(e)) => return Ending::from_relay(RelayError::from_ws(e)),
+            Some(Err(e)) => return Ending::from_relay(RelayError::from_ws_read(e)),
             Some(Ok(Message::Close(_))) => return Ending::ClientClosed,
             Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
             Some(Ok(Message::Text(_) | Message::Binary(_))) => {
@@ -594,7 +598,9 @@ async fn relay_phase(
             }),
             res = to_server => match res {
                 Ok(BrowserEnd::Closed(_)) => Err(Ending::ClientClosed),
-                Ok(BrowserEnd::Text(text)) => control_during_relay(&text, starttls),
+                Ok(BrowserEnd::Text(text)) => {
+                    control_during_relay(&text, starttls, gated.then_some(&tag))
+                }
                 Err(e) => Err(Ending::from_relay(e)),
             },
             () = idle => Err(Ending::failed(
@@ -602,7 +608,7 @@ async fn relay_phase(
                 format!("no data in either direction for {} s", limits.idle_timeout.as_secs()),
             )),
             () = state.shutdown.cancelled() => {
-                Err(Ending::failed(ErrorCode::ShuttingDown, "the bridge is shutting down"))
+                Err(Ending::shutting_down())
             }
         }
     };
@@ -619,19 +625,40 @@ async fn relay_phase(
 }
 
 /// Judges a text frame received during relay: `Ok` for
-/// `{"type":"starttls"}` on a `starttls` server, else the `bad_request`
-/// ending.
-fn control_during_relay(text: &str, starttls_server: bool) -> Result<(), Ending> {
+/// `{"type":"starttls"}` on a `starttls` server still in cleartext (`gate`)
+/// once the server's OK to a `STARTTLS` command was relayed, else the
+/// `bad_request` ending.
+fn control_during_relay(
+    text: &str,
+    starttls_server: bool,
+    gate: Option<&StarttlsTag>,
+) -> Result<(), Ending> {
+    let bad = |why| Err(Ending::failed(ErrorCode::BadRequest, why));
     match serde_json::from_str::<RelayRequest>(text) {
-        Ok(r) if r.kind == "starttls" && starttls_server => Ok(()),
-        Ok(r) if r.kind == "starttls" => Err(Ending::failed(
-            ErrorCode::BadRequest,
-            "starttls is only allowed on a server configured for STARTTLS",
-        )),
+        Ok(r) if r.kind == "starttls" => match gate {
+            Some(tag) if tag.ok_relayed() => Ok(()),
+            Some(_) => bad("starttls before the server's OK to a STARTTLS command"),
+            None if starttls_server => bad("starttls was already done on this connection"),
+            None => bad("starttls is only allowed on a server configured for STARTTLS"),
+        },
         _ => Err(Ending::failed(
             ErrorCode::BadRequest,
             "text frame during relay; only binary frames and {\"type\":\"starttls\"} are allowed",
         )),
+    }
+}
+
+/// Sends `connected` or `tls_established`. A browser that does not take it
+/// within the handshake timeout (its socket is full: it stopped reading) is
+/// treated as gone, and a shutdown does not wait for it.
+async fn reply(sink: &mut WsSink, msg: &Control<'_>, state: &AppState) -> Result<(), Ending> {
+    let limit = state.config.limits.handshake_timeout;
+    tokio::select! {
+        () = state.shutdown.cancelled() => Err(Ending::shutting_down()),
+        sent = tokio::time::timeout(limit, send_control(sink, msg)) => match sent {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) | Err(_) => Err(Ending::ClientGone),
+        },
     }
 }
 

@@ -16,6 +16,7 @@
 use std::io;
 use std::pin::Pin;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 
 use bytes::{Buf, BytesMut};
@@ -29,17 +30,26 @@ const MAX_COMMAND_LINE: usize = 128;
 const MAX_HELD: usize = 16 * 1024;
 
 /// The tag of the browser's latest `STARTTLS` command, shared by the two
-/// directions of one session.
+/// directions of one session, and whether the server's OK to it was relayed.
 #[derive(Debug, Default)]
-pub(crate) struct StarttlsTag(Mutex<Option<Vec<u8>>>);
+pub(crate) struct StarttlsTag {
+    tag: Mutex<Option<Vec<u8>>>,
+    ok_relayed: AtomicBool,
+}
 
 impl StarttlsTag {
     fn set(&self, tag: &[u8]) {
-        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(tag.to_vec());
+        *self.tag.lock().unwrap_or_else(|e| e.into_inner()) = Some(tag.to_vec());
     }
 
     fn get(&self) -> Option<Vec<u8>> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.tag.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Whether the gate gave out the server's OK to `STARTTLS` (and closed):
+    /// only then may the browser ask for the upgrade.
+    pub(crate) fn ok_relayed(&self) -> bool {
+        self.ok_relayed.load(Ordering::Acquire)
     }
 }
 
@@ -138,6 +148,9 @@ impl<'a, R> ResponseGate<'a, R> {
         self.held.advance(k);
         self.owed_ok = (then_close && k < n).then_some(n - k);
         self.closed = then_close && k == n;
+        if self.closed {
+            self.tag.ok_relayed.store(true, Ordering::Release);
+        }
     }
 }
 
@@ -339,7 +352,9 @@ mod tests {
                 .await
                 .unwrap();
             let mut gate = ResponseGate::new(near, &t);
+            assert!(!t.ok_relayed());
             let got = read_until_closed(&mut gate, chunk).await;
+            assert!(t.ok_relayed());
             assert_eq!(
                 got, b"* OK ready\r\na OK Begin TLS\r\n",
                 "read in {chunk}-byte pieces"

@@ -283,6 +283,27 @@ async fn oversized_fragmented_message_gives_frame_too_large() {
 }
 
 #[tokio::test]
+async fn websocket_protocol_violations_are_bad_requests() {
+    use tungstenite::protocol::frame::Frame;
+    use tungstenite::protocol::frame::coding::{Data, OpCode};
+    let invalid = [
+        // A reserved data opcode.
+        Frame::message(&b"x"[..], OpCode::Data(Data::Reserved(3)), true),
+        // A text frame that is not UTF-8.
+        Frame::message(&[0xff, 0xfe][..], OpCode::Data(Data::Text), true),
+    ];
+    for frame in invalid {
+        let (_bridge, mut ws, _task) = echo_session("").await;
+        ws.send(Message::Frame(frame)).await.unwrap();
+        let (message, _) = expect_error(&mut ws, "bad_request").await;
+        assert!(
+            message.starts_with("WebSocket protocol violation"),
+            "{message}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn idle_session_times_out() {
     let (_bridge, mut ws, _task) =
         echo_session("[limits]\nidle_timeout_secs = 1\nping_interval_secs = 1\n").await;
@@ -630,6 +651,28 @@ async fn data_during_the_starttls_handshake_is_bad_request() {
     send_binary(ws, b"a1 LOGIN x y\r\n").await;
     let (message, _) = expect_error(ws, "bad_request").await;
     assert!(message.contains("tls_established"), "{message}");
+}
+
+#[tokio::test]
+async fn starttls_before_the_servers_ok_is_bad_request() {
+    let (imap, _task) = echo_server().await;
+    let bridge = start(&server_entry("demo", "localhost", imap.port(), "starttls")).await;
+    let mut ws = ws_connect(bridge.addr, "demo").await;
+    assert_eq!(next_json(&mut ws).await["type"], "connected");
+    read_binary(&mut ws, GREETING.len()).await;
+    // The command went out, its OK has not come back (the echo server never
+    // says OK): no TLS handshake may start.
+    send_binary(&mut ws, b"a STARTTLS\r\n").await;
+    read_binary(&mut ws, 12).await;
+    send_text(&mut ws, r#"{"type":"starttls"}"#).await;
+    let (message, _) = expect_error(&mut ws, "bad_request").await;
+    assert!(message.contains("before the server's OK"), "{message}");
+    let (_, _, body) = http_get(bridge.addr, "/metrics").await;
+    let metrics = String::from_utf8(body).unwrap();
+    assert!(
+        metrics.contains("bridge_tls_handshake_failures_total 0"),
+        "{metrics}"
+    );
 }
 
 #[tokio::test]
