@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::prelude::*;
 
 /// How long the runtime waits, after the bridge stopped, for blocking tasks:
 /// a name lookup stuck in the system resolver must not hold up the exit.
@@ -28,11 +29,13 @@ fn main() -> ExitCode {
 }
 
 async fn serve() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(bridge::log_filter(
-            std::env::var(EnvFilter::DEFAULT_ENV).ok().as_deref(),
-        ))
-        .with_writer(std::io::stderr)
+    let directives = std::env::var(EnvFilter::DEFAULT_ENV).ok();
+    tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_filter(bridge::log_filter(directives.as_deref())),
+        )
         .init();
     let cli = bridge::Cli::parse();
     let config = match bridge::Config::load(&cli) {

@@ -10,8 +10,11 @@ use std::time::Duration;
 
 use metrics::{Counter, Gauge, Histogram, Unit};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use tracing::{Level, Metadata, Subscriber};
 use tracing_subscriber::EnvFilter;
-use tracing_subscriber::filter::LevelFilter;
+use tracing_subscriber::filter::{FilterExt, filter_fn};
+use tracing_subscriber::layer::Filter;
+use tracing_subscriber::registry::LookupSpan;
 
 use crate::error::ErrorCode;
 
@@ -25,19 +28,22 @@ const CONNECT_SECONDS: &str = "bridge_upstream_connect_seconds";
 const REFUSED: &str = "bridge_upgrades_refused_total";
 
 /// The log filter from `directives` (`RUST_LOG` syntax; `info` when absent
-/// or invalid). Whatever they say, tungstenite logs at `debug` at most: its
-/// `trace` output prints every frame's payload, which holds passwords.
-pub fn log_filter(directives: Option<&str>) -> EnvFilter {
-    let filter = directives
+/// or invalid). Whatever they say, nothing from tungstenite at `trace`: that
+/// output prints every frame's payload, which holds passwords. (A directive
+/// can name any of its modules, so the cap is a filter of its own.)
+pub fn log_filter<S>(directives: Option<&str>) -> impl Filter<S> + Send + Sync + 'static
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    let env = directives
         .and_then(|d| EnvFilter::try_new(d).ok())
         .unwrap_or_else(|| EnvFilter::new("info"));
-    if filter.max_level_hint() < Some(LevelFilter::TRACE) {
-        return filter;
-    }
-    match "tungstenite=debug".parse() {
-        Ok(cap) => filter.add_directive(cap),
-        Err(_) => filter,
-    }
+    env.and(filter_fn(|meta| !prints_payload(meta)))
+}
+
+fn prints_payload(meta: &Metadata<'_>) -> bool {
+    *meta.level() == Level::TRACE
+        && (meta.target() == "tungstenite" || meta.target().starts_with("tungstenite::"))
 }
 
 /// Histogram buckets for the upstream connect latency (seconds).

@@ -8,6 +8,7 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 use common::*;
+use tracing_subscriber::prelude::*;
 
 static LOGS: Mutex<Vec<u8>> = Mutex::new(Vec::new());
 
@@ -44,10 +45,16 @@ fn forms(secret: &str) -> [String; 4] {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn trace_logs_carry_the_session_summary_but_no_payload() {
-    tracing_subscriber::fmt()
-        .with_env_filter(bridge::log_filter(Some("trace")))
-        .with_ansi(false)
-        .with_writer(|| Capture)
+    // A module-level directive too: the cap must hold whatever is named.
+    tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_ansi(false)
+                .with_writer(|| Capture)
+                .with_filter(bridge::log_filter(Some(
+                    "trace,tungstenite::protocol=trace",
+                ))),
+        )
         .init();
     let (bridge, mut ws, _imap) = echo_session("").await;
     let login = format!("a1 LOGIN alice {SECRET}\r\n");
