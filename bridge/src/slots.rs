@@ -147,12 +147,27 @@ fn client_key(ip: IpAddr) -> IpAddr {
     }
 }
 
+/// The client's address for the session limits: [`forwarded_client`], or
+/// the proxy itself when it did not say who its client is.
+pub(crate) fn client_addr(peer: IpAddr, headers: &HeaderMap, trusted: &[IpAddr]) -> IpAddr {
+    forwarded_client(peer, headers, trusted).unwrap_or_else(|| peer.to_canonical())
+}
+
 /// The client's address: the TCP peer, or, when the peer is one of the
 /// `trusted` proxies, the right-most `X-Forwarded-For` entry that is not a
 /// trusted proxy (entries further left are whatever the client claimed).
-pub(crate) fn client_addr(peer: IpAddr, headers: &HeaderMap, trusted: &[IpAddr]) -> IpAddr {
-    if !trusted.contains(&peer) {
-        return peer;
+/// `None` when a trusted proxy sent no such entry, or garbage where it should
+/// have written one: the client is unknown. IPv4-mapped addresses (a
+/// dual-stack listener's IPv4 peers) count as their IPv4 address.
+pub(crate) fn forwarded_client(
+    peer: IpAddr,
+    headers: &HeaderMap,
+    trusted: &[IpAddr],
+) -> Option<IpAddr> {
+    let is_trusted = |ip: IpAddr| trusted.iter().any(|t| t.to_canonical() == ip);
+    let peer = peer.to_canonical();
+    if !is_trusted(peer) {
+        return Some(peer);
     }
     let forwarded = headers
         .get_all("x-forwarded-for")
@@ -162,15 +177,14 @@ pub(crate) fn client_addr(peer: IpAddr, headers: &HeaderMap, trusted: &[IpAddr])
         .map(str::trim)
         .collect::<Vec<_>>();
     for entry in forwarded.iter().rev() {
-        match entry.parse::<IpAddr>() {
-            Ok(ip) if trusted.contains(&ip) => continue,
-            Ok(ip) => return ip,
-            // Garbage where the proxy should have written an address: do
-            // not guess further left.
-            Err(_) => return peer,
+        // Garbage where the proxy should have written an address: do not
+        // guess further left.
+        let ip = entry.parse::<IpAddr>().ok()?.to_canonical();
+        if !is_trusted(ip) {
+            return Some(ip);
         }
     }
-    peer
+    None
 }
 
 #[cfg(test)]
@@ -259,5 +273,23 @@ mod tests {
         );
         h.insert("x-forwarded-for", HeaderValue::from_static("1.1.1.1, junk"));
         assert_eq!(client_addr(ip("10.0.0.1"), &h, &trusted), ip("10.0.0.1"));
+        // ...for which the client is unknown.
+        assert_eq!(forwarded_client(ip("10.0.0.1"), &h, &trusted), None);
+        let only_proxies = HeaderValue::from_static("10.0.0.2");
+        h.insert("x-forwarded-for", only_proxies);
+        assert_eq!(forwarded_client(ip("10.0.0.1"), &h, &trusted), None);
+        // A dual-stack listener sees IPv4 peers as IPv4-mapped.
+        h.insert(
+            "x-forwarded-for",
+            HeaderValue::from_static("::ffff:203.0.113.5"),
+        );
+        assert_eq!(
+            forwarded_client(ip("::ffff:10.0.0.1"), &h, &trusted),
+            Some(ip("203.0.113.5"))
+        );
+        assert_eq!(
+            forwarded_client(ip("::ffff:198.51.100.1"), &h, &trusted),
+            Some(ip("198.51.100.1"))
+        );
     }
 }

@@ -243,18 +243,40 @@ enum Line {
     Other,
 }
 
+/// Reads `<tag>`, spaces or tabs, `OK`, then a space, tab or line end: as
+/// leniently as the engine reads a tagged status, so that every OK the engine
+/// acts on closes the gate.
 fn classify(line: &[u8], tag: &[u8], complete: bool) -> Line {
-    let want: Vec<u8> = [tag, b" OK"].concat();
-    let n = want.len();
-    let prefix_ok = |len: usize| line[..len].eq_ignore_ascii_case(&want[..len]);
-    if line.len() <= n {
-        return if !complete && prefix_ok(line.len()) {
+    // A line that stops while it still matches may become the tagged OK.
+    let cut_short = |matches: bool| {
+        if !complete && matches {
             Line::Undecided
         } else {
             Line::Other
-        };
+        }
+    };
+    let n = tag.len();
+    if line.len() <= n {
+        return cut_short(line.eq_ignore_ascii_case(&tag[..line.len()]));
     }
-    if !prefix_ok(n) || !matches!(line[n], b' ' | b'\r' | b'\n') {
+    if !line[..n].eq_ignore_ascii_case(tag) {
+        return Line::Other;
+    }
+    let rest = &line[n..];
+    let gap = rest
+        .iter()
+        .take_while(|&&b| b == b' ' || b == b'\t')
+        .count();
+    if gap == 0 {
+        return Line::Other;
+    }
+    let status = &rest[gap..];
+    if status.len() <= 2 {
+        return cut_short(status.eq_ignore_ascii_case(&b"OK"[..status.len()]));
+    }
+    if !status[..2].eq_ignore_ascii_case(b"OK")
+        || !matches!(status[2], b' ' | b'\t' | b'\r' | b'\n')
+    {
         return Line::Other;
     }
     if complete {
@@ -315,6 +337,11 @@ mod tests {
         assert_eq!(releasable(b"a NO nope\r\n", true, t), Some((11, false)));
         assert_eq!(releasable(b"ab OK\r\n", true, t), Some((7, false)));
         assert_eq!(releasable(b"a OKAY\r\n", true, t), Some((8, false)));
+        // Blanks as the engine reads them.
+        assert_eq!(releasable(b"a  OK go\r\nx", true, t), Some((10, true)));
+        assert_eq!(releasable(b"a\tOK\tgo\r\nx", true, t), Some((9, true)));
+        assert_eq!(releasable(b"a \t", true, t), None);
+        assert_eq!(releasable(b"aOK\r\n", true, t), Some((5, false)));
         // A line that may become the tagged OK is held until complete.
         assert_eq!(releasable(b"a O", true, t), None);
         assert_eq!(releasable(b"a OK Begin", true, t), None);

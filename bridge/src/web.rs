@@ -160,9 +160,11 @@ async fn metrics(
     headers: HeaderMap,
 ) -> Response {
     let config = &state.config;
-    let client = slots::client_addr(peer.ip(), &headers, &config.trusted_proxies).to_canonical();
-    if !config.metrics_allowed.iter().any(|n| n.contains(&client)) {
-        tracing::debug!(%peer, %client, "/metrics refused");
+    // Behind a trusted proxy that does not name its client, the client is
+    // unknown: the proxy's own (often loopback) address must not stand in.
+    let client = slots::forwarded_client(peer.ip(), &headers, &config.trusted_proxies);
+    if !client.is_some_and(|ip| config.metrics_allowed.iter().any(|n| n.contains(&ip))) {
+        tracing::debug!(%peer, ?client, "/metrics refused");
         return (
             StatusCode::FORBIDDEN,
             "metrics are served to the metrics_allowed networks only\n",

@@ -217,6 +217,21 @@ async fn metrics_only_for_the_allowed_networks() {
     assert_eq!(status_from("::ffff:10.0.0.1").await, 200);
     assert_eq!(status_from("203.0.113.9").await, 403);
     assert_eq!(status_from("2001:db8::8").await, 403);
+    // A proxy on loopback (in the default list) that does not name its
+    // client: the client is unknown, not the proxy.
+    let body = format!(
+        "trusted_proxies = [\"127.0.0.1\"]\n{}",
+        server_entry("demo", "127.0.0.1", 1, "plain")
+    );
+    let bridge = start(&body).await;
+    assert_eq!(http_get(bridge.addr, "/metrics").await.0, 403);
+    let from = |client: String| async move {
+        let extra = format!("X-Forwarded-For: {client}\r\n");
+        http_get_with(bridge.addr, "/metrics", &extra).await.0
+    };
+    assert_eq!(from("127.0.0.1".into()).await, 403);
+    assert_eq!(from("203.0.113.9:4711".into()).await, 403);
+    assert_eq!(from("::1".into()).await, 200);
 }
 
 async fn post_frame(bridge: &Running, extra: &str, body: &str) -> String {
