@@ -617,12 +617,11 @@ async fn relay_phase(
     }
     match up_read.unsplit(up_write).into_plain() {
         Some(tcp) => Phase::Starttls(tcp),
-        None => Phase::Ended(Ending::failed(
-            ErrorCode::BadRequest,
-            "starttls was already done on this connection",
-        )),
+        None => Phase::Ended(Ending::failed(ErrorCode::BadRequest, STARTTLS_DONE)),
     }
 }
+
+const STARTTLS_DONE: &str = "starttls was already done on this connection";
 
 /// Judges a text frame received during relay: `Ok` for
 /// `{"type":"starttls"}` on a `starttls` server still in cleartext (`gate`)
@@ -638,13 +637,12 @@ fn control_during_relay(
         Ok(r) if r.kind == "starttls" => match gate {
             Some(tag) if tag.ok_relayed() => Ok(()),
             Some(_) => bad("starttls before the server's OK to a STARTTLS command"),
-            None if starttls_server => bad("starttls was already done on this connection"),
+            None if starttls_server => bad(STARTTLS_DONE),
             None => bad("starttls is only allowed on a server configured for STARTTLS"),
         },
-        _ => Err(Ending::failed(
-            ErrorCode::BadRequest,
+        _ => bad(
             "text frame during relay; only binary frames and {\"type\":\"starttls\"} are allowed",
-        )),
+        ),
     }
 }
 

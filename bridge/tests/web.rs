@@ -193,7 +193,6 @@ async fn metrics_endpoint_is_prometheus_text() {
     assert!(text.contains("bridge_sessions_total 0"), "{text}");
 }
 
-/// `POST /frame` with the form `body` (and `extra` header lines); the raw response as text.
 #[tokio::test]
 async fn metrics_only_for_the_allowed_networks() {
     let body = format!(
@@ -202,21 +201,21 @@ async fn metrics_only_for_the_allowed_networks() {
         server_entry("demo", "127.0.0.1", 1, "plain")
     );
     let bridge = start(&body).await;
-    let status_from = |client: &str| {
-        let extra = if client.is_empty() {
-            String::new()
-        } else {
-            format!("X-Forwarded-For: {client}\r\n")
-        };
-        async move { http_get_with(bridge.addr, "/metrics", &extra).await.0 }
-    };
     // The proxy itself is not in the list once a list is configured.
-    assert_eq!(status_from("").await, 403);
-    assert_eq!(status_from("10.20.30.40").await, 200);
-    assert_eq!(status_from("2001:db8::7").await, 200);
-    assert_eq!(status_from("::ffff:10.0.0.1").await, 200);
-    assert_eq!(status_from("203.0.113.9").await, 403);
-    assert_eq!(status_from("2001:db8::8").await, 403);
+    assert_eq!(metrics_status(&bridge, None).await, 403);
+    for (client, status) in [
+        ("10.20.30.40", 200),
+        ("2001:db8::7", 200),
+        ("::ffff:10.0.0.1", 200),
+        ("203.0.113.9", 403),
+        ("2001:db8::8", 403),
+    ] {
+        assert_eq!(
+            metrics_status(&bridge, Some(client)).await,
+            status,
+            "{client}"
+        );
+    }
     // A proxy on loopback (in the default list) that does not name its
     // client: the client is unknown, not the proxy.
     let body = format!(
@@ -224,14 +223,20 @@ async fn metrics_only_for_the_allowed_networks() {
         server_entry("demo", "127.0.0.1", 1, "plain")
     );
     let bridge = start(&body).await;
-    assert_eq!(http_get(bridge.addr, "/metrics").await.0, 403);
-    let from = |client: String| async move {
-        let extra = format!("X-Forwarded-For: {client}\r\n");
-        http_get_with(bridge.addr, "/metrics", &extra).await.0
-    };
-    assert_eq!(from("127.0.0.1".into()).await, 403);
-    assert_eq!(from("203.0.113.9:4711".into()).await, 403);
-    assert_eq!(from("::1".into()).await, 200);
+    for (client, status) in [
+        (None, 403),
+        (Some("127.0.0.1"), 403),
+        (Some("203.0.113.9:4711"), 403),
+        (Some("::1"), 200),
+    ] {
+        assert_eq!(metrics_status(&bridge, client).await, status, "{client:?}");
+    }
+}
+
+/// The status of `GET /metrics`, through a proxy naming `forwarded_for` if given.
+async fn metrics_status(bridge: &Running, forwarded_for: Option<&str>) -> u16 {
+    let extra = forwarded_for.map_or(String::new(), |c| format!("X-Forwarded-For: {c}\r\n"));
+    http_get_with(bridge.addr, "/metrics", &extra).await.0
 }
 
 async fn post_frame(bridge: &Running, extra: &str, body: &str) -> String {
